@@ -1,0 +1,38 @@
+# Thin aliases for the go commands; read them, run them by hand if you like.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: run test lint bench build fuzz
+
+## run: the bot on the embedded store (./data), simulator at http://localhost:8080/
+run:
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/darsi serve
+
+## test: every test (needs Redis at REDIS_URL, default redis://127.0.0.1:6379, for Redis tests)
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+## lint: go vet, gofmt and the lesson checks
+lint:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || (gofmt -l .; echo "gofmt would change the files above"; exit 1)
+	$(GO) run ./cmd/darsi lint lessons
+
+## bench: the benchmarks
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## build: the darsi binary in ./bin
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/darsi ./cmd/darsi
+
+## fuzz: each fuzz target for FUZZTIME (default 30s)
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime $(FUZZTIME) ./bot/locale
+	$(GO) test -run '^$$' -fuzz '^FuzzParseNumber$$' -fuzztime $(FUZZTIME) ./bot/locale
+	$(GO) test -run '^$$' -fuzz '^FuzzDirectional$$' -fuzztime $(FUZZTIME) ./bot/locale
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./bot/lesson
+	$(GO) test -run '^$$' -fuzz '^FuzzStep$$' -fuzztime $(FUZZTIME) ./bot/dialog

@@ -1,0 +1,118 @@
+// Package app holds Darsi's use cases: what happens when a message comes in,
+// and what people ask of the learners' data. It loads state from the store,
+// runs the dialogue engine and saves the result; adapters (HTTP, Twilio,
+// stores) plug into it and cmd/darsi wires them.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/dialog"
+)
+
+// App runs the conversation for every learner.
+type App struct {
+	store   Store
+	content atomic.Pointer[dialog.Content]
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// New returns an App over store with the given lessons and texts.
+func New(store Store, content *dialog.Content) *App {
+	a := &App{store: store, Now: time.Now}
+	a.content.Store(content)
+	return a
+}
+
+// SetContent swaps the lessons and texts; conversations in progress pick up
+// the new ones at their next message.
+func (a *App) SetContent(c *dialog.Content) { a.content.Store(c) }
+
+// Content returns the lessons and texts in use.
+func (a *App) Content() *dialog.Content { return a.content.Load() }
+
+// HandleInbound applies one inbound message and returns the replies. The new
+// state, the message id and the replies are saved in one atomic write, so a
+// message delivered twice gets the same replies and changes nothing the
+// second time. Errors: Invalid when the message has no sender, and the
+// store's (Unavailable, Conflict).
+func (a *App) HandleInbound(ctx context.Context, in bot.Inbound) (Result, error) {
+	if in.From == "" {
+		return Result{}, bot.Errorf("app.HandleInbound", bot.Invalid, "message has no sender")
+	}
+	c := a.content.Load()
+	now := a.Now()
+	return a.store.Update(ctx, in.From, in.ID, func(l *bot.Learner) (Change, error) {
+		out := dialog.Step(*l, in, now, c)
+		*l = out.Learner
+		return Change{Replies: out.Replies, Erase: out.Erase}, nil
+	})
+}
+
+// Ready reports whether the app can serve: the store answers and lessons
+// are loaded.
+func (a *App) Ready(ctx context.Context) error {
+	if c := a.content.Load(); c == nil || c.Lessons.Count() == 0 {
+		return bot.Errorf("app.Ready", bot.Unavailable, "no lessons loaded")
+	}
+	return a.store.Ping(ctx)
+}
+
+// ExportedLearner is one line of "darsi export learners". Its keys are an
+// interface that scripts rely on: add keys freely, never rename them.
+type ExportedLearner struct {
+	ID            string            `json:"id"`
+	Channel       bot.Channel       `json:"channel"`
+	Lang          bot.Lang          `json:"lang"`
+	Consent       bool              `json:"consent"`
+	OptedOut      bool              `json:"opted_out"`
+	Cohort        string            `json:"cohort"`
+	Phase         bot.Phase         `json:"phase"`
+	Course        string            `json:"course"`
+	Lesson        string            `json:"lesson"`
+	Step          string            `json:"step"`
+	Completed     []bot.Completion  `json:"completed"`
+	Vars          map[string]string `json:"vars"`
+	Indicators    map[string]string `json:"indicators"`
+	LastInboundAt time.Time         `json:"last_inbound_at"`
+	UpdatedAt     time.Time         `json:"updated_at"`
+}
+
+// Export returns the exported form of a learner.
+func Export(l bot.Learner) ExportedLearner {
+	e := ExportedLearner{
+		ID: l.ID, Channel: l.Channel, Lang: l.Lang, Consent: l.Consent, OptedOut: l.OptedOut,
+		Cohort: l.Cohort, Phase: l.Phase, Course: l.Course, Lesson: l.Lesson, Step: l.Step,
+		Completed: make([]bot.Completion, len(l.Completed)), Vars: l.Vars, Indicators: l.Indicators,
+		LastInboundAt: l.LastInboundAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(),
+	}
+	if e.Phase == bot.PhaseNew {
+		e.Phase = "new"
+	}
+	for i, c := range l.Completed {
+		c.At = c.At.UTC()
+		e.Completed[i] = c
+	}
+	if e.Vars == nil {
+		e.Vars = map[string]string{}
+	}
+	if e.Indicators == nil {
+		e.Indicators = map[string]string{}
+	}
+	return e
+}
+
+// ExportLearners writes every learner as one JSON line.
+func (a *App) ExportLearners(ctx context.Context, w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return a.store.Learners(ctx, func(l bot.Learner) error {
+		return enc.Encode(Export(l))
+	})
+}

@@ -1,0 +1,57 @@
+package app
+
+import (
+	"context"
+
+	"github.com/darsi-ma/darsi/bot"
+)
+
+// Store keeps learners and the messages already applied to them. The
+// embedded store (boltstore) and the Redis store (redisstore) implement it,
+// and both pass the conformance suite in package storetest.
+type Store interface {
+	// Update applies fn to the current state of learner id and saves the
+	// result atomically together with msgID and the replies fn returned.
+	//
+	// fn receives a copy of the stored learner, or a zero Learner whose ID
+	// is id when there is none. It may be called more than once when a
+	// concurrent update wins (optimistic stores retry), so it must not have
+	// side effects. The store sets Version to the stored version plus one.
+	//
+	// If msgID is not empty and was already applied to this learner, fn is
+	// not called, nothing changes, and the result carries the replies of the
+	// first time with Duplicate set. If fn returns an error nothing is
+	// written and the error is returned as is. If the change says Erase, the
+	// learner's record is deleted (msgID is still recorded).
+	//
+	// Errors: Unavailable when the store cannot be reached, Conflict when
+	// concurrent updates kept winning after several retries.
+	Update(ctx context.Context, id, msgID string, fn func(l *bot.Learner) (Change, error)) (Result, error)
+
+	// Get returns the learner, or an error of kind NotFound.
+	Get(ctx context.Context, id string) (bot.Learner, error)
+
+	// Learners calls fn for every learner, in no particular order, until fn
+	// returns an error, which Learners then returns.
+	Learners(ctx context.Context, fn func(bot.Learner) error) error
+
+	// Ping reports whether the store answers.
+	Ping(ctx context.Context) error
+
+	Close() error
+}
+
+// Change is what an update function decided.
+type Change struct {
+	Replies []bot.Reply
+	// Erase deletes the learner's record (the learner asked for it).
+	Erase bool
+}
+
+// Result is what an update produced.
+type Result struct {
+	Replies []bot.Reply
+	// Duplicate is set when the message had already been applied; Replies
+	// are then those of the first time.
+	Duplicate bool
+}

@@ -1,0 +1,174 @@
+// Package bot holds Darsi's domain types: the learner, the messages that come
+// in and go out, and the languages the bot speaks. It imports only the
+// standard library; every other package speaks in these terms.
+package bot
+
+import (
+	"strings"
+	"time"
+)
+
+// Lang is one of the four languages Darsi teaches in, by our own code.
+type Lang string
+
+// The four languages. The codes are ours (ISO 639-3 for Darija, BCP 47 for
+// the others); go-i18n sees carrier tags instead (see package locale).
+const (
+	Darija    Lang = "ary"
+	Arabic    Lang = "ar"
+	French    Lang = "fr"
+	Tamazight Lang = "zgh"
+)
+
+// Langs lists the languages in the order of the first-contact menu.
+var Langs = []Lang{Darija, Arabic, French, Tamazight}
+
+// Valid reports whether l is one of the four languages.
+func (l Lang) Valid() bool {
+	for _, x := range Langs {
+		if l == x {
+			return true
+		}
+	}
+	return false
+}
+
+// RTL reports whether the language is written right to left.
+func (l Lang) RTL() bool { return l == Darija || l == Arabic }
+
+// Channel is how a learner reaches the bot.
+type Channel string
+
+// Channels. Chat and Sim are the terminal and the web simulator; they live in
+// their own namespaces so that trying the bot never touches a real learner.
+const (
+	WhatsApp Channel = "whatsapp"
+	SMS      Channel = "sms"
+	Chat     Channel = "chat"
+	Sim      Channel = "sim"
+)
+
+// LearnerID returns the identifier of the learner who writes from number on
+// channel, for example "whatsapp:+212600000001".
+func LearnerID(ch Channel, number string) string { return string(ch) + ":" + number }
+
+// SplitLearnerID is the inverse of LearnerID.
+func SplitLearnerID(id string) (Channel, string) {
+	ch, number, ok := strings.Cut(id, ":")
+	if !ok {
+		return "", id
+	}
+	return Channel(ch), number
+}
+
+// Phase is where a learner stands in the conversation.
+type Phase string
+
+// The phases of the conversation. The zero value is PhaseNew.
+const (
+	PhaseNew      Phase = ""
+	PhaseLanguage Phase = "language" // choosing a language
+	PhaseConsent  Phase = "consent"  // asked to agree that we keep their data
+	PhaseMenu     Phase = "menu"     // choosing a course
+	PhaseLesson   Phase = "lesson"   // inside a lesson, at Position.Step
+	PhaseDone     Phase = "done"     // a lesson just ended
+	PhaseErase    Phase = "erase"    // asked to confirm that their data be deleted
+)
+
+// Position is a place in the curriculum.
+type Position struct {
+	Course string `json:"course,omitempty"`
+	Lesson string `json:"lesson,omitempty"`
+	Step   string `json:"step,omitempty"`
+	// Index is the step's place in the lesson, so that a learner whose step
+	// was removed by an edit resumes at the nearest one.
+	Index int `json:"index,omitempty"`
+}
+
+// Completion records a finished lesson.
+type Completion struct {
+	Lesson string    `json:"lesson"`
+	Score  int       `json:"score"` // percent of questions right at the first try
+	At     time.Time `json:"at"`
+}
+
+// Learner is everything Darsi keeps about one learner on one channel.
+type Learner struct {
+	ID       string  `json:"id"`
+	Channel  Channel `json:"channel"`
+	Lang     Lang    `json:"lang,omitempty"`
+	Consent  bool    `json:"consent"`
+	OptedOut bool    `json:"opted_out"`
+	Cohort   string  `json:"cohort,omitempty"`
+
+	Phase Phase `json:"phase,omitempty"`
+	// Resume is the phase to return to after a detour (language, erase).
+	Resume Phase `json:"resume,omitempty"`
+	Position
+	// Tries counts wrong answers to the current question.
+	Tries int `json:"tries,omitempty"`
+	// Asked and Right count the questions of the current lesson, and those
+	// answered right at the first try.
+	Asked int `json:"asked,omitempty"`
+	Right int `json:"right,omitempty"`
+	// Misses counts consecutive inputs the bot did not understand.
+	Misses int `json:"misses,omitempty"`
+
+	Vars       map[string]string `json:"vars,omitempty"`
+	Indicators map[string]string `json:"indicators,omitempty"`
+	Completed  []Completion      `json:"completed,omitempty"`
+
+	LastInboundAt time.Time `json:"last_inbound_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	// Version increases by one with every saved change; stores use it for
+	// compare-and-set.
+	Version int64 `json:"version"`
+}
+
+// Done reports whether the learner completed the lesson.
+func (l *Learner) Done(lesson string) bool {
+	for _, c := range l.Completed {
+		if c.Lesson == lesson {
+			return true
+		}
+	}
+	return false
+}
+
+// Media is an attachment on an inbound message.
+type Media struct {
+	URL         string `json:"url"`
+	ContentType string `json:"content_type"`
+}
+
+// Inbound is one message from a learner, whatever the channel.
+type Inbound struct {
+	// ID identifies the message for idempotency (Twilio's MessageSid). A
+	// message delivered twice with the same ID is applied once.
+	ID string
+	// From is the learner's ID (see LearnerID).
+	From        string
+	Channel     Channel
+	Text        string
+	Media       []Media
+	Payload     string // a WhatsApp quick-reply button's payload
+	ProfileName string
+	Latitude    string
+	Longitude   string
+	At          time.Time
+}
+
+// Reply is one message the bot sends back.
+type Reply struct {
+	Text  string `json:"text"`
+	Media string `json:"media,omitempty"` // a URL
+}
+
+// Texts returns the text of each reply.
+func Texts(rs []Reply) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Text
+	}
+	return out
+}

@@ -1,0 +1,455 @@
+// Package dialog is Darsi's conversation: a pure finite-state machine that
+// takes a learner's state, one inbound message and the time, and returns the
+// new state and the replies. It does no I/O; the caller loads and saves.
+package dialog
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/lesson"
+	"github.com/darsi-ma/darsi/bot/locale"
+)
+
+// Content is what the engine needs besides the learner: the lessons and the
+// bot's own texts.
+type Content struct {
+	Lessons *lesson.Catalog
+	Text    *locale.Bundle
+}
+
+// Outcome is the result of one step of the conversation.
+type Outcome struct {
+	Learner bot.Learner
+	Replies []bot.Reply
+	// Erase asks the caller to delete the learner's data.
+	Erase bool
+}
+
+// maxInput bounds how much of a message the engine reads. A learner's answer
+// is a number, a choice or a few words; the rest of a pasted text only costs
+// time.
+const maxInput = 1000
+
+// maxTries is how many wrong answers a question takes before the lesson
+// shows the right one and goes on: a quiz is never a wall.
+const maxTries = 2
+
+// maxTextVar bounds a text the learner gives into a variable.
+const maxTextVar = 200
+
+// Step applies one inbound message to the learner's state. It never fails:
+// whatever the input, the learner gets an answer and a way on.
+func Step(l bot.Learner, in bot.Inbound, now time.Time, c *Content) Outcome {
+	l = clone(l)
+	if l.ID == "" {
+		l.ID = in.From
+	}
+	if l.Channel == "" {
+		l.Channel = in.Channel
+	}
+	l.LastInboundAt = now
+	l.UpdatedAt = now
+	t := &turn{l: &l, c: c, now: now}
+	t.handle(in)
+	if !t.missed {
+		l.Misses = 0
+	}
+	return Outcome{Learner: l, Replies: t.finish(), Erase: t.erase}
+}
+
+// turn is one call of Step: the state being changed and the replies so far.
+type turn struct {
+	l       *bot.Learner
+	c       *Content
+	now     time.Time
+	replies []bot.Reply
+	erase   bool
+	missed  bool // the message was not understood
+	// neutral marks replies written in every language at once (the
+	// language menu): they get no direction marks of one language.
+	neutral map[int]bool
+}
+
+func (t *turn) lang() bot.Lang {
+	if t.l.Lang.Valid() {
+		return t.l.Lang
+	}
+	return bot.French
+}
+
+// say adds a reply in the learner's language.
+func (t *turn) say(text string) {
+	if strings.TrimSpace(text) != "" {
+		t.replies = append(t.replies, bot.Reply{Text: text})
+	}
+}
+
+func (t *turn) tr(id string, data map[string]any) string {
+	return t.c.Text.T(t.lang(), id, data)
+}
+
+func (t *turn) finish() []bot.Reply {
+	for i := range t.replies {
+		if t.neutral[i] {
+			continue
+		}
+		t.replies[i].Text = locale.Directional(t.lang(), t.replies[i].Text)
+	}
+	return t.replies
+}
+
+// cleanText makes any inbound text safe to read: valid UTF-8, no NUL bytes,
+// bounded length.
+func cleanText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "\x00", "")
+	if utf8.RuneCountInString(s) > maxInput {
+		r := []rune(s)
+		s = string(r[:maxInput])
+	}
+	return strings.TrimSpace(s)
+}
+
+func (t *turn) handle(in bot.Inbound) {
+	text := cleanText(in.Text)
+	if p := cleanText(in.Payload); p != "" {
+		text = p
+	}
+	b := t.c.Text
+	intent := b.Intent(text)
+
+	if t.l.OptedOut {
+		if intent == locale.Start || intent == locale.Yes {
+			t.l.OptedOut = false
+			t.say(t.tr("Started", nil))
+			t.prompt()
+			return
+		}
+		t.say(t.tr("StillStopped", nil))
+		return
+	}
+
+	if t.l.Phase == bot.PhaseNew {
+		t.l.Phase = bot.PhaseLanguage
+		if lang, ok := b.LanguageNamed(text); ok {
+			t.chooseLanguage(lang)
+			return
+		}
+		t.prompt()
+		return
+	}
+
+	if text == "" {
+		switch {
+		case in.Latitude != "" || in.Longitude != "":
+			t.miss("LocationThanks")
+		case len(in.Media) > 0:
+			t.miss("MediaUnreadable")
+		default:
+			t.miss("Unknown")
+		}
+		return
+	}
+
+	// A number typed at a number question is an answer, even "0", which is
+	// otherwise the menu.
+	if st := t.currentStep(); st != nil && st.Kind == lesson.Input && st.InputKind == "number" {
+		if _, ok := locale.ParseNumber(text); ok {
+			t.answerInput(st, text)
+			return
+		}
+	}
+
+	if t.global(intent, text) {
+		return
+	}
+
+	switch t.l.Phase {
+	case bot.PhaseLanguage:
+		if n, ok := locale.Choice(text, len(bot.Langs)); ok {
+			t.chooseLanguage(bot.Langs[n-1])
+			return
+		}
+		if lang, ok := b.LanguageNamed(text); ok {
+			t.chooseLanguage(lang)
+			return
+		}
+	case bot.PhaseConsent:
+		n, ok := locale.Choice(text, 2)
+		switch {
+		case (ok && n == 1) || intent == locale.Yes:
+			t.l.Consent = true
+			t.say(t.tr("ConsentThanks", nil))
+			t.l.Phase = bot.PhaseMenu
+			t.prompt()
+			return
+		case (ok && n == 2) || intent == locale.No:
+			t.say(t.tr("ConsentDeclined", nil))
+			return
+		}
+	case bot.PhaseMenu:
+		if n, ok := locale.Choice(text, len(t.c.Lessons.Courses)); ok {
+			t.startCourse(t.c.Lessons.Courses[n-1])
+			return
+		}
+		if course := t.courseNamed(text); course != nil {
+			t.startCourse(course)
+			return
+		}
+	case bot.PhaseLesson:
+		if st := t.currentStep(); st != nil {
+			t.answer(st, text, intent)
+			return
+		}
+		t.resumeLesson()
+		return
+	case bot.PhaseDone:
+		n, ok := locale.Choice(text, 1)
+		if (ok && n == 1) || intent == locale.Yes {
+			t.nextLesson()
+			return
+		}
+	case bot.PhaseErase:
+		n, ok := locale.Choice(text, 2)
+		if (ok && n == 1) || intent == locale.Yes {
+			t.erase = true
+			t.say(t.tr("Erased", nil))
+			return
+		}
+		t.say(t.tr("EraseCancelled", nil))
+		t.l.Phase = t.l.Resume
+		t.l.Resume = ""
+		t.prompt()
+		return
+	}
+	t.unknown()
+}
+
+// global handles the keywords that work from any state. It reports whether
+// the message was one.
+func (t *turn) global(intent locale.Intent, text string) bool {
+	if lang, ok := t.c.Text.LanguageNamed(text); ok && t.l.Phase != bot.PhaseLanguage {
+		t.setLanguage(lang)
+		return true
+	}
+	switch intent {
+	case locale.Stop:
+		t.l.OptedOut = true
+		t.say(t.tr("Stopped", nil))
+	case locale.Language:
+		t.detour(bot.PhaseLanguage)
+		t.prompt()
+	case locale.Help:
+		t.say(t.tr("Help", nil))
+		t.prompt()
+	case locale.Repeat:
+		t.prompt()
+	case locale.Progress:
+		done := t.completedCount()
+		t.say(t.c.Text.N(t.lang(), "Progress", done, map[string]any{"Total": t.c.Lessons.Count()}))
+		t.prompt()
+	case locale.Erase:
+		t.detour(bot.PhaseErase)
+		t.prompt()
+	case locale.Menu:
+		if !t.consented() {
+			return true
+		}
+		t.l.Phase = bot.PhaseMenu
+		t.prompt()
+	case locale.Next, locale.Start:
+		if !t.consented() {
+			return true
+		}
+		switch t.l.Phase {
+		case bot.PhaseLesson:
+			if st := t.currentStep(); st != nil && intent == locale.Next {
+				t.skip(st)
+				return true
+			}
+			t.prompt()
+		case bot.PhaseMenu, bot.PhaseDone:
+			t.nextLesson()
+		default:
+			t.prompt()
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// consented reports whether the learner may go on to lessons; if not, it
+// asks again for consent (or a language first).
+func (t *turn) consented() bool {
+	if t.l.Consent && t.l.Lang.Valid() {
+		return true
+	}
+	t.prompt()
+	return false
+}
+
+// detour leaves the current phase for a question (language, erase) and
+// remembers where to come back to.
+func (t *turn) detour(p bot.Phase) {
+	if t.l.Phase != p {
+		t.l.Resume = t.l.Phase
+	}
+	t.l.Phase = p
+}
+
+func (t *turn) chooseLanguage(lang bot.Lang) {
+	t.l.Lang = lang
+	t.say(t.tr("LanguageSet", nil))
+	switch {
+	case !t.l.Consent:
+		t.l.Phase = bot.PhaseConsent
+	case t.l.Resume != "" && t.l.Resume != bot.PhaseLanguage:
+		t.l.Phase = t.l.Resume
+	default:
+		t.l.Phase = bot.PhaseMenu
+	}
+	t.l.Resume = ""
+	t.prompt()
+}
+
+// setLanguage switches language from any phase and repeats where the
+// learner stands, in the new language.
+func (t *turn) setLanguage(lang bot.Lang) {
+	if t.l.Phase == bot.PhaseNew || t.l.Phase == bot.PhaseLanguage {
+		t.chooseLanguage(lang)
+		return
+	}
+	t.l.Lang = lang
+	t.say(t.tr("LanguageSet", nil))
+	t.prompt()
+}
+
+func (t *turn) unknown() { t.miss("Unknown") }
+
+// missesBeforeHelp is how many messages in a row the bot may not understand
+// before it explains, in full, how to answer.
+const missesBeforeHelp = 3
+
+// miss answers a message the bot could not use: a short hint, the full help
+// after a few misses in a row, and the same question again.
+func (t *turn) miss(hint string) {
+	t.missed = true
+	t.l.Misses++
+	t.say(t.tr(hint, nil))
+	if t.l.Misses >= missesBeforeHelp {
+		t.say(t.tr("Help", nil))
+		t.l.Misses = 0
+	}
+	t.prompt()
+}
+
+// prompt repeats the question the learner is expected to answer now.
+func (t *turn) prompt() {
+	switch t.l.Phase {
+	case bot.PhaseNew, bot.PhaseLanguage:
+		if t.neutral == nil {
+			t.neutral = map[int]bool{}
+		}
+		t.neutral[len(t.replies)] = true
+		t.replies = append(t.replies, bot.Reply{Text: t.languageMenu()})
+	case bot.PhaseConsent:
+		t.say(t.tr("ConsentAsk", nil))
+	case bot.PhaseMenu:
+		t.say(t.menu())
+	case bot.PhaseLesson:
+		if st := t.currentStep(); st != nil {
+			t.ask(st)
+			return
+		}
+		t.resumeLesson()
+	case bot.PhaseDone:
+		t.say(t.doneMenu())
+	case bot.PhaseErase:
+		t.say(t.tr("EraseAsk", nil))
+	}
+}
+
+// languageMenu is the first-contact menu: each language in its own script.
+func (t *turn) languageMenu() string {
+	var b strings.Builder
+	for i, lang := range bot.Langs {
+		if i > 0 {
+			b.WriteString(" / ")
+		}
+		b.WriteString(t.c.Text.T(lang, "ChooseLanguage", nil))
+	}
+	for i, lang := range bot.Langs {
+		b.WriteString("\n")
+		b.WriteString(strconv.Itoa(i + 1))
+		b.WriteString(" ")
+		b.WriteString(t.c.Text.T(lang, "LanguageName", nil))
+	}
+	return b.String()
+}
+
+func (t *turn) menu() string {
+	courses := t.c.Lessons.Courses
+	if len(courses) == 0 {
+		return t.tr("NoLessons", nil)
+	}
+	lines := []string{t.tr("MenuIntro", nil)}
+	for i, c := range courses {
+		done := 0
+		for _, les := range c.Lessons {
+			if t.l.Done(les.ID) {
+				done++
+			}
+		}
+		lines = append(lines, t.tr("MenuCourse", map[string]any{
+			"N": i + 1, "Title": c.Title.In(t.lang()), "Done": done, "Total": len(c.Lessons),
+		}))
+	}
+	lines = append(lines, t.tr("MenuFooter", nil))
+	return strings.Join(lines, "\n")
+}
+
+func (t *turn) completedCount() int {
+	n := 0
+	for _, c := range t.l.Completed {
+		if t.c.Lessons.Lesson(c.Lesson) != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// courseNamed finds a course whose title the learner typed.
+func (t *turn) courseNamed(text string) *lesson.Course {
+	want := locale.Normalize(text)
+	for _, c := range t.c.Lessons.Courses {
+		for _, title := range c.Title.ByLang {
+			if locale.Normalize(title) == want {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+func clone(l bot.Learner) bot.Learner {
+	l.Vars = cloneMap(l.Vars)
+	l.Indicators = cloneMap(l.Indicators)
+	l.Completed = append([]bot.Completion(nil), l.Completed...)
+	return l
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

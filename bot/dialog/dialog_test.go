@@ -1,0 +1,250 @@
+package dialog
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/lesson"
+	"github.com/darsi-ma/darsi/lessons"
+)
+
+// chatter plays a conversation against the engine.
+type chatter struct {
+	tb  testing.TB
+	c   *Content
+	l   bot.Learner
+	now time.Time
+}
+
+func newChatter(tb testing.TB, c *Content) *chatter {
+	return &chatter{tb: tb, c: c, now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+}
+
+func (ch *chatter) send(text string) []string {
+	ch.tb.Helper()
+	ch.now = ch.now.Add(time.Minute)
+	out := Step(ch.l, bot.Inbound{From: "whatsapp:+212600000009", Channel: bot.WhatsApp, Text: text}, ch.now, ch.c)
+	ch.l = out.Learner
+	if len(out.Replies) == 0 {
+		ch.tb.Fatalf("%q got no reply (phase %q)", text, ch.l.Phase)
+	}
+	return bot.Texts(out.Replies)
+}
+
+// onboard takes a new learner to the course menu in lang.
+func (ch *chatter) onboard(lang bot.Lang) {
+	ch.tb.Helper()
+	ch.send("salam")
+	for i, l := range bot.Langs {
+		if l == lang {
+			ch.send(strconv.Itoa(i + 1))
+		}
+	}
+	ch.send("1")
+	if ch.l.Phase != bot.PhaseMenu || ch.l.Lang != lang || !ch.l.Consent {
+		ch.tb.Fatalf("after onboarding: phase %q lang %q consent %v, want menu %s true", ch.l.Phase, ch.l.Lang, ch.l.Consent, lang)
+	}
+}
+
+// answerRight answers the current step correctly, with a number for inputs.
+func (ch *chatter) answerRight(number string) []string {
+	ch.tb.Helper()
+	les := ch.c.Lessons.Lesson(ch.l.Lesson)
+	st, _ := les.Step(ch.l.Step)
+	switch st.Kind {
+	case lesson.Question:
+		return ch.send(strconv.Itoa(st.Correct() + 1))
+	case lesson.Survey:
+		return ch.send("1")
+	case lesson.Input:
+		if st.InputKind == "text" {
+			return ch.send("tajine")
+		}
+		return ch.send(number)
+	}
+	ch.tb.Fatalf("learner waits at %q, a %s step", st.ID, st.Kind)
+	return nil
+}
+
+// TestWholeCourseInEachLanguage takes every lesson of the built-in course
+// in each language, answering right, and checks completion, scores and that
+// replies come in the learner's own script.
+func TestWholeCourseInEachLanguage(t *testing.T) {
+	c := testContent(t, lessons.FS)
+	for _, lang := range bot.Langs {
+		t.Run(string(lang), func(t *testing.T) {
+			ch := newChatter(t, c)
+			ch.onboard(lang)
+			replies := ch.send("1")
+			for _, les := range c.Lessons.Courses[0].Lessons {
+				for n := 0; ch.l.Phase == bot.PhaseLesson; n++ {
+					if n > 50 {
+						t.Fatalf("lesson %s never ends", les.ID)
+					}
+					replies = append(replies, ch.answerRight("40")...)
+				}
+				if ch.l.Phase != bot.PhaseDone || !ch.l.Done(les.ID) {
+					t.Fatalf("after %s: phase %q, completed %v", les.ID, ch.l.Phase, ch.l.Completed)
+				}
+				if les != c.Lessons.Courses[0].Lessons[len(c.Lessons.Courses[0].Lessons)-1] {
+					replies = append(replies, ch.send("1")...)
+				}
+			}
+			for _, done := range ch.l.Completed {
+				if done.Score != 100 {
+					t.Errorf("%s: score %d, want 100 (every answer right)", done.Lesson, done.Score)
+				}
+			}
+			if len(ch.l.Indicators) == 0 {
+				t.Error("the course's survey recorded no indicator")
+			}
+			for _, r := range replies {
+				if !inScript(lang, r) {
+					t.Errorf("reply not in %s's script: %q", lang, r)
+				}
+			}
+		})
+	}
+}
+
+// inScript reports whether text has letters of lang's script.
+func inScript(lang bot.Lang, text string) bool {
+	for _, r := range text {
+		switch {
+		case lang.RTL() && r >= 0x0600 && r <= 0x06FF:
+			return true
+		case lang == bot.Tamazight && r >= 0x2D30 && r <= 0x2D7F:
+			return true
+		case lang == bot.French && (r >= 'a' && r <= 'z'):
+			return true
+		}
+	}
+	return false
+}
+
+func TestCalcUsesLearnersNumbers(t *testing.T) {
+	c := testContent(t, os.DirFS("../lesson/testdata/good"))
+	ch := newChatter(t, c)
+	ch.onboard(bot.French)
+	ch.send("1")         // start: hello, quiz
+	ch.send("2")         // right
+	ch.send("٤")         // qty, Arabic-Indic digit
+	r := ch.send("12,5") // price, decimal comma; calc then says the total
+	if got, want := ch.l.Vars["total"], "50"; got != want {
+		t.Errorf("total: got %q, want %q", got, want)
+	}
+	if !strings.Contains(strings.Join(r, "\n"), "50 DH") {
+		t.Errorf("replies %q do not give the total 50 DH", r)
+	}
+	if ch.l.Step != "outcome" {
+		t.Errorf("after calc with goto: at %q, want outcome", ch.l.Step)
+	}
+}
+
+func TestNumberOutOfRangeIsAskedAgain(t *testing.T) {
+	c := testContent(t, os.DirFS("../lesson/testdata/good"))
+	ch := newChatter(t, c)
+	ch.onboard(bot.French)
+	ch.send("1")
+	ch.send("2")
+	ch.send("0") // qty has min 1
+	if ch.l.Step != "qty" {
+		t.Fatalf("0 below min accepted: at %q", ch.l.Step)
+	}
+	if _, ok := ch.l.Vars["qty"]; ok {
+		t.Error("out-of-range value kept")
+	}
+}
+
+// TestArabicRepliesCarryDirectionMarks checks that every line of an Arabic
+// reply starts with RLM, as LANGUAGES.md asks.
+func TestArabicRepliesCarryDirectionMarks(t *testing.T) {
+	c := testContent(t, lessons.FS)
+	ch := newChatter(t, c)
+	ch.onboard(bot.Arabic)
+	for _, r := range ch.send("1") {
+		for _, line := range strings.Split(r, "\n") {
+			if line != "" && !strings.HasPrefix(line, "\u200f") {
+				t.Errorf("line without RLM: %q", line)
+			}
+		}
+	}
+}
+
+// TestBadInputAlwaysAnswered sends input a phone or a bad client may send,
+// in every phase, and wants a reply and a learner who can go on.
+func TestBadInputAlwaysAnswered(t *testing.T) {
+	c := testContent(t, lessons.FS)
+	bad := []string{
+		"", "   ", "\xff\xfe\xfd", "abc\x00def", strings.Repeat("ب", 5000), "🙂🙂🙂",
+		"\u200f\u2066\u2069", "999999999999999999999999", "-", "1e309", "{{x}}",
+	}
+	for _, lang := range bot.Langs {
+		ch := newChatter(t, c)
+		ch.onboard(lang)
+		ch.send("1")
+		for _, in := range bad {
+			before := ch.l.Phase
+			for _, r := range ch.send(in) {
+				if !utf8.ValidString(r) {
+					t.Errorf("%s: reply to %q is not valid UTF-8", lang, in)
+				}
+			}
+			if ch.l.Phase != before && ch.l.Phase != bot.PhaseLesson {
+				t.Errorf("%s: %q moved the learner from %q to %q", lang, in, before, ch.l.Phase)
+			}
+		}
+	}
+}
+
+// FuzzStep sends arbitrary messages to a learner in every phase: the engine
+// must never panic, never stay silent, and always leave a valid state.
+func FuzzStep(f *testing.F) {
+	c := testContent(f, lessons.FS)
+	for _, s := range []string{"salam", "1", "٣", "stop", "start", "menu", "3awni", "supprimer mes données", "\xff", "1️⃣", "12,5 DH"} {
+		f.Add(s, s, s)
+	}
+	f.Fuzz(func(t *testing.T, a, b, d string) {
+		l := bot.Learner{}
+		now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+		for _, text := range []string{"salam", "3", "1", "1", a, b, d, "1", "2", a} {
+			out := Step(l, bot.Inbound{From: "whatsapp:+212600000009", Channel: bot.WhatsApp, Text: text}, now, c)
+			if len(out.Replies) == 0 {
+				t.Fatalf("no reply to %q in phase %q", text, l.Phase)
+			}
+			if out.Erase {
+				l = bot.Learner{}
+				continue
+			}
+			l = out.Learner
+			if l.Phase == bot.PhaseLesson && c.Lessons.Lesson(l.Lesson) == nil {
+				t.Fatalf("in unknown lesson %q", l.Lesson)
+			}
+		}
+	})
+}
+
+func BenchmarkStep(b *testing.B) {
+	c := testContent(b, lessons.FS)
+	ch := newChatter(b, c)
+	ch.onboard(bot.French)
+	ch.send("1")
+	l := ch.l // waiting at the first question
+	les := c.Lessons.Lesson(l.Lesson)
+	st, _ := les.Step(l.Step)
+	answer := strconv.Itoa(st.Correct() + 1)
+	in := bot.Inbound{From: l.ID, Channel: bot.WhatsApp, Text: answer}
+	now := ch.now
+	b.ReportAllocs()
+	for b.Loop() {
+		out := Step(l, in, now, c)
+		if len(out.Replies) == 0 {
+			b.Fatal("no reply")
+		}
+	}
+}

@@ -1,0 +1,273 @@
+// Package lesson loads and validates the YAML lessons that content authors
+// write (see lessons/README.md), and gives the dialogue engine a read-only
+// catalog of courses, lessons and steps.
+package lesson
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/darsi-ma/darsi/bot"
+)
+
+// End is the goto target that ends a lesson.
+const End = "end"
+
+// Pos is a place in a lesson file, 1-based.
+type Pos struct {
+	Line, Col int
+}
+
+// Text is one text in every language.
+type Text struct {
+	ByLang map[bot.Lang]string
+	Pos    Pos
+}
+
+// In returns the text in lang.
+func (t Text) In(lang bot.Lang) string { return t.ByLang[lang] }
+
+// IsZero reports whether the text was not given at all.
+func (t Text) IsZero() bool { return len(t.ByLang) == 0 }
+
+// Kind is the kind of a step.
+type Kind int
+
+// Step kinds.
+const (
+	Say Kind = iota + 1
+	Question
+	Input
+	Calc
+	Survey
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Say:
+		return "say"
+	case Question:
+		return "question"
+	case Input:
+		return "input"
+	case Calc:
+		return "calc"
+	case Survey:
+		return "survey"
+	}
+	return "unknown"
+}
+
+// Option is one answer of a question or a survey.
+type Option struct {
+	Text     Text
+	Feedback Text
+	Correct  bool
+	Value    string // the indicator value a survey records
+	Goto     string
+	Pos      Pos
+}
+
+// Formula computes one variable.
+type Formula struct {
+	Var     string
+	Source  string
+	Program *vm.Program
+	Pos     Pos
+}
+
+// Step is one message of a lesson.
+type Step struct {
+	ID   string
+	Kind Kind
+	Pos  Pos
+
+	Say     Text // say and calc steps
+	Ask     Text // question, input and survey steps
+	Options []Option
+
+	InputKind string // "number" or "text"
+	Var       string
+	Min, Max  *float64
+
+	Formulas []Formula
+	Survey   string // the indicator a survey step records
+	Goto     string
+}
+
+// Waits reports whether the step waits for the learner's answer.
+func (s *Step) Waits() bool { return s.Kind == Question || s.Kind == Input || s.Kind == Survey }
+
+// Correct returns the index of the correct option, or -1.
+func (s *Step) Correct() int {
+	for i, o := range s.Options {
+		if o.Correct {
+			return i
+		}
+	}
+	return -1
+}
+
+// Lesson is a few steps that fit five minutes.
+type Lesson struct {
+	ID      string
+	Course  string
+	Minutes int
+	Title   Text
+	Drafts  []bot.Lang
+	Steps   []*Step
+	File    string
+
+	index map[string]int
+}
+
+// Step returns the step with the given id and its index, or nil and -1.
+func (l *Lesson) Step(id string) (*Step, int) {
+	i, ok := l.index[id]
+	if !ok {
+		return nil, -1
+	}
+	return l.Steps[i], i
+}
+
+// Questions counts the lesson's questions (surveys have no right answer).
+func (l *Lesson) Questions() int {
+	n := 0
+	for _, s := range l.Steps {
+		if s.Kind == Question {
+			n++
+		}
+	}
+	return n
+}
+
+// Course is an ordered list of lessons.
+type Course struct {
+	ID      string
+	Title   Text
+	Lessons []*Lesson
+	Drafts  []bot.Lang
+	Order   float64 // courses are listed by order, then id
+	File    string
+}
+
+// Catalog is a validated, read-only set of courses. It is safe for
+// concurrent use.
+type Catalog struct {
+	Courses []*Course
+	lessons map[string]*Lesson
+	courses map[string]*Course
+}
+
+// Lesson returns the lesson with the given id, or nil.
+func (c *Catalog) Lesson(id string) *Lesson {
+	if c == nil {
+		return nil
+	}
+	return c.lessons[id]
+}
+
+// Course returns the course with the given id, or nil.
+func (c *Catalog) Course(id string) *Course {
+	if c == nil {
+		return nil
+	}
+	return c.courses[id]
+}
+
+// NextLesson returns the lesson after id in its course, or nil.
+func (c *Catalog) NextLesson(id string) *Lesson {
+	l := c.Lesson(id)
+	if l == nil {
+		return nil
+	}
+	lessons := c.Course(l.Course).Lessons
+	for i, x := range lessons {
+		if x.ID == id && i+1 < len(lessons) {
+			return lessons[i+1]
+		}
+	}
+	return nil
+}
+
+// Count returns the number of lessons in the catalog.
+func (c *Catalog) Count() int {
+	if c == nil {
+		return 0
+	}
+	return len(c.lessons)
+}
+
+var placeholder = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}`)
+
+// Placeholders returns the variable names that text uses, in order.
+func Placeholders(text string) []string {
+	var names []string
+	for _, m := range placeholder.FindAllStringSubmatch(text, -1) {
+		names = append(names, m[1])
+	}
+	return names
+}
+
+// Render replaces each {{name}} in text with the learner's variable,
+// through format for numbers. An unknown variable renders as "…", so that a
+// learner never sees template syntax.
+func Render(text string, vars map[string]string, format func(string) string) string {
+	if !strings.Contains(text, "{{") {
+		return text
+	}
+	return placeholder.ReplaceAllStringFunc(text, func(m string) string {
+		name := placeholder.FindStringSubmatch(m)[1]
+		v, ok := vars[name]
+		if !ok {
+			return "…"
+		}
+		if format != nil {
+			return format(v)
+		}
+		return v
+	})
+}
+
+// Eval runs the step's formulas over vars and returns the computed values.
+// Number variables are parsed from their stored form. It fails when a value
+// is missing, not a number, or the result is not finite (a division by zero).
+func (s *Step) Eval(vars map[string]string) (map[string]float64, error) {
+	env := make(map[string]any, len(vars)+len(s.Formulas))
+	for k, v := range vars {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			env[k] = f
+		}
+	}
+	out := make(map[string]float64, len(s.Formulas))
+	for _, f := range s.Formulas {
+		res, err := vm.Run(f.Program, env)
+		if err != nil {
+			return nil, fmt.Errorf("calc %s: %w", f.Var, err)
+		}
+		x, ok := toFloat(res)
+		if !ok || math.IsInf(x, 0) || math.IsNaN(x) {
+			return nil, fmt.Errorf("calc %s: result %v is not a finite number", f.Var, res)
+		}
+		env[f.Var] = x
+		out[f.Var] = x
+	}
+	return out, nil
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	}
+	return 0, false
+}

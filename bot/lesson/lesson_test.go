@@ -1,0 +1,215 @@
+package lesson
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/darsi-ma/darsi/bot"
+)
+
+func loadGood(tb testing.TB) *Catalog {
+	tb.Helper()
+	cat, err := Load(os.DirFS("testdata/good"), "good")
+	if err != nil {
+		tb.Fatalf("Load(good): %v", err)
+	}
+	return cat
+}
+
+func TestLoadGood(t *testing.T) {
+	cat := loadGood(t)
+	if got := len(cat.Courses); got != 1 {
+		t.Fatalf("got %d courses, want 1", got)
+	}
+	les := cat.Lesson("demo-1")
+	if les == nil {
+		t.Fatal("lesson demo-1 not found")
+	}
+	var kinds []string
+	for _, s := range les.Steps {
+		kinds = append(kinds, s.ID+":"+s.Kind.String())
+	}
+	want := []string{"hello:say", "quiz:question", "qty:input", "price:input", "total:calc", "skipped:say", "outcome:survey"}
+	if diff := cmp.Diff(want, kinds); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	quiz, _ := les.Step("quiz")
+	if quiz.Correct() != 1 {
+		t.Errorf("quiz correct option: got %d, want 1", quiz.Correct())
+	}
+	if got := quiz.Options[0].Feedback.In(bot.Tamazight); got != "ⵓⵀⵓ" {
+		t.Errorf("feedback in zgh: got %q, want %q", got, "ⵓⵀⵓ")
+	}
+	if got, want := les.Questions(), 1; got != want {
+		t.Errorf("Questions: got %d, want %d", got, want)
+	}
+	if next := les.Next(4, ""); next != "outcome" {
+		t.Errorf("after calc with goto: got %q, want outcome", next)
+	}
+	if next := les.Next(6, ""); next != "" {
+		t.Errorf("after last step: got %q, want end", next)
+	}
+}
+
+func TestEval(t *testing.T) {
+	les := loadGood(t).Lesson("demo-1")
+	calc, _ := les.Step("total")
+	got, err := calc.Eval(map[string]string{"qty": "4", "price": "12.5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]float64{"total": 50, "each": 12.5}, got); diff != "" {
+		t.Errorf("Eval (-want +got):\n%s", diff)
+	}
+	if _, err := calc.Eval(map[string]string{"qty": "0", "price": "3"}); err == nil {
+		t.Error("Eval with qty 0 (total / qty divides by zero): got no error")
+	}
+	if _, err := calc.Eval(map[string]string{"price": "3"}); err == nil {
+		t.Error("Eval with qty missing: got no error")
+	}
+}
+
+func TestRender(t *testing.T) {
+	vars := map[string]string{"cost": "12.5", "name": "Amina"}
+	upper := func(s string) string { return "[" + s + "]" }
+	for _, tc := range []struct{ in, want string }{
+		{"Coût : {{cost}} DH", "Coût : [12.5] DH"},
+		{"Salam {{ name }}", "Salam [Amina]"},
+		{"{{missing}} x", "… x"},
+		{"no vars", "no vars"},
+	} {
+		if got := Render(tc.in, vars, upper); got != tc.want {
+			t.Errorf("Render(%q): got %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestLoadBroken checks that every kind of mistake is reported with its
+// file, line and column.
+func TestLoadBroken(t *testing.T) {
+	_, err := Load(os.DirFS("testdata/broken"), "broken")
+	var probs Problems
+	if !errors.As(err, &probs) {
+		t.Fatalf("Load(broken): got %v, want Problems", err)
+	}
+	want := []string{
+		`broken/demo/course.yaml:3:19: course "demo" lists lesson "demo-9", which does not exist`,
+		`broken/demo/demo-1.yaml:4:8: missing translation: title has no zgh text`,
+		`broken/demo/demo-1.yaml:7:10: variable "name" is used before it is set`,
+		`broken/demo/demo-1.yaml:8:5: duplicate step id "hello"`,
+		`broken/demo/demo-1.yaml:10:5: step "video" has no kind: give it say, ask with options, input, calc or survey`,
+		`broken/demo/demo-1.yaml:11:5: unknown key "play" in step`,
+		`broken/demo/demo-1.yaml:15:7: question "quiz" has no correct option (correct: true)`,
+		`broken/demo/demo-1.yaml:16:9: goto "nowhere": no such step in lesson "demo-1"`,
+		`broken/demo/demo-1.yaml:19:19: calc total does not compile: unexpected token EOF (1:12)`,
+		`broken/demo/demo-1.yaml:21:18: variable "price" is used before it is set`,
+	}
+	var got []string
+	for _, p := range probs {
+		got = append(got, p.String())
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
+
+// TestLoadProblems covers mistakes one small file at a time.
+func TestLoadProblems(t *testing.T) {
+	const course = "course: c\ntitle: {ary: a, ar: a, fr: a, zgh: a}\nlessons: [l]\n"
+	const head = "course: c\nid: l\nminutes: 2\ntitle: {ary: a, ar: a, fr: a, zgh: a}\nsteps:\n"
+	const say = "    say: {ary: a, ar: a, fr: a, zgh: a}\n"
+	const ask = "    ask: {ary: a, ar: a, fr: a, zgh: a}\n"
+	const opt = "      - text: {ary: a, ar: a, fr: a, zgh: a}\n"
+	for _, tc := range []struct {
+		name, lesson, want string
+	}{
+		{"yaml syntax", head + "  - id: x\n   say: [\n", "c/l.yaml:5:1: not valid YAML: did not find expected '-' indicator"},
+		{"two correct", head + "  - id: q\n" + ask + "    options:\n" + opt + "        correct: true\n" + opt + "        correct: true\n",
+			`c/l.yaml:9:7: question "q" has 2 correct options; mark exactly one`},
+		{"survey without value", head + "  - id: s\n    survey: outcome\n" + ask + "    options:\n" + opt + opt,
+			"c/l.yaml:10:9: survey option has no value"},
+		{"input kind", head + "  - id: i\n    input: date\n    var: d\n" + ask, `c/l.yaml:7:12: input must be number or text, not "date"`},
+		{"min above max", head + "  - id: i\n    input: number\n    var: n\n    min: 5\n    max: 1\n" + ask, `c/l.yaml:6:5: input step "i" has min above max`},
+		{"unknown language", head + "  - id: s\n    say: {ary: a, ar: a, fr: a, zgh: a, en: b}\n", `c/l.yaml:7:41: unknown language "en" in say (want one of ary, ar, fr, zgh)`},
+		{"question with say", head + "  - id: s\n" + say + ask + "    options:\n" + opt + "        correct: true\n" + opt, `c/l.yaml:7:5: a question step cannot have "say"`},
+		{"var set on one path only", head +
+			"  - id: q\n" + ask + "    options:\n" + opt + "        correct: true\n        goto: late\n" + opt +
+			"  - id: n\n    input: number\n    var: n\n" + ask +
+			"  - id: late\n    say: {ary: '{{n}}', ar: '{{n}}', fr: '{{n}}', zgh: '{{n}}'}\n",
+			`c/l.yaml:18:10: variable "n" is used before it is set`},
+		{"no steps", "course: c\nid: l\ntitle: {ary: a, ar: a, fr: a, zgh: a}\n", "c/l.yaml:1:1: lesson has no steps"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := fstest.MapFS{
+				"c/course.yaml": {Data: []byte(course)},
+				"c/l.yaml":      {Data: []byte(tc.lesson)},
+			}
+			_, err := Load(fsys, "")
+			if err == nil {
+				t.Fatalf("Load: got no error, want %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Load: got\n%v\nwant a line %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadCourseLinks(t *testing.T) {
+	fsys := fstest.MapFS{
+		"a/l.yaml": {Data: []byte("course: a\nid: l\ntitle: {ary: a, ar: a, fr: a, zgh: a}\nsteps:\n  - id: s\n    say: {ary: a, ar: a, fr: a, zgh: a}\n")},
+	}
+	_, err := Load(fsys, "lessons")
+	if err == nil || !strings.Contains(err.Error(), `lessons/a/l.yaml:1:1: course "a" has no course.yaml`) {
+		t.Errorf("got %v, want the missing course file reported", err)
+	}
+}
+
+// FuzzLoad checks that no lesson file, however broken, makes the loader
+// panic or accept a lesson the engine could not play.
+func FuzzLoad(f *testing.F) {
+	for _, name := range []string{"testdata/good/demo/demo-1.yaml", "testdata/broken/demo/demo-1.yaml"} {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	course, err := os.ReadFile("testdata/good/demo/course.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cat, err := Load(fstest.MapFS{
+			"demo/course.yaml": {Data: course},
+			"demo/demo-1.yaml": {Data: data},
+		}, "")
+		if err != nil {
+			return
+		}
+		for _, les := range cat.Lesson("demo-1").Steps {
+			if les.Kind == 0 {
+				t.Fatalf("accepted a step with no kind: %q", les.ID)
+			}
+			for _, f := range les.Formulas {
+				if f.Program == nil {
+					t.Fatalf("accepted a calc that did not compile: %q", f.Source)
+				}
+			}
+		}
+	})
+}
+
+func BenchmarkLoad(b *testing.B) {
+	fsys := os.DirFS("testdata/good")
+	for b.Loop() {
+		if _, err := Load(fsys, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,349 @@
+package boltstore
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/app"
+	"github.com/darsi-ma/darsi/bot/store/storetest"
+	"github.com/google/go-cmp/cmp"
+	bolt "go.etcd.io/bbolt"
+)
+
+func open(tb testing.TB, path string, o Options) *Store {
+	tb.Helper()
+	s, err := Open(path, o)
+	if err != nil {
+		tb.Fatalf("Open(%q): %v", path, err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) app.Store {
+		return open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	})
+}
+
+// TestConformanceSmallPages runs the suite with pages of two learners, so
+// that Learners crosses page boundaries with a handful of learners.
+func TestConformanceSmallPages(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) app.Store {
+		s := open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+		s.pagesize = 2
+		return s
+	})
+}
+
+func TestOpenCreatesDirectories(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data", "pilot", "darsi.db")
+	open(t, path, Options{})
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fi.Mode().Perm(), os.FileMode(0o600); got != want {
+		t.Errorf("file mode = %v, want %v", got, want)
+	}
+}
+
+func TestOpenNoPath(t *testing.T) {
+	_, err := Open("", Options{})
+	if got := bot.KindOf(err); got != bot.Invalid {
+		t.Errorf("Open(\"\"): got %v (kind %v), want kind %v", err, got, bot.Invalid)
+	}
+}
+
+// TestOpenInUse checks that a second darsi on the same file gets a clear
+// error quickly instead of hanging. flock locks belong to the open file, so
+// a second Open in the same process stands in for a second process.
+func TestOpenInUse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "darsi.db")
+	open(t, path, Options{})
+
+	start := time.Now()
+	s, err := Open(path, Options{})
+	elapsed := time.Since(start)
+	if err == nil {
+		s.Close()
+		t.Fatal("second Open succeeded, want an error")
+	}
+	if got := bot.KindOf(err); got != bot.Unavailable {
+		t.Errorf("second Open: kind of %v is %v, want %v", err, got, bot.Unavailable)
+	}
+	if !strings.Contains(err.Error(), "in use by another darsi process") {
+		t.Errorf("second Open: got %q, want it to say the file is in use by another darsi process", err)
+	}
+	// bbolt gives up one retry interval (50 ms) before the timeout.
+	if elapsed < DefaultLockTimeout/2 || elapsed > 5*DefaultLockTimeout {
+		t.Errorf("second Open gave up after %v, want about %v", elapsed, DefaultLockTimeout)
+	}
+}
+
+func TestPersistsAcrossReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "darsi.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bot.Learner{
+		ID:            "whatsapp:+212600000001",
+		Lang:          bot.French,
+		Vars:          map[string]string{"units": "8"},
+		LastInboundAt: time.Date(2025, 3, 14, 9, 26, 53, 589793238, time.UTC),
+		Version:       1,
+	}
+	hello := []bot.Reply{{Text: "Bonjour"}}
+	_, err = s.Update(ctx, want.ID, "SM1", func(l *bot.Learner) (app.Change, error) {
+		l.Lang, l.Vars, l.LastInboundAt = want.Lang, want.Vars, want.LastInboundAt
+		return app.Change{Replies: hello}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	s = open(t, path, Options{})
+	got, err := s.Get(ctx, want.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("after reopen (-got +want):\n%s", diff)
+	}
+	res, err := s.Update(ctx, want.ID, "SM1", func(*bot.Learner) (app.Change, error) {
+		t.Error("fn called for a message applied before the reopen")
+		return app.Change{}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(res, app.Result{Replies: hello, Duplicate: true}); diff != "" {
+		t.Errorf("retry after reopen (-got +want):\n%s", diff)
+	}
+}
+
+func TestClosed(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	errs := map[string]error{"Ping": s.Ping(ctx)}
+	_, errs["Get"] = s.Get(ctx, "sms:+1")
+	_, errs["Update"] = s.Update(ctx, "sms:+1", "SM1", func(*bot.Learner) (app.Change, error) {
+		return app.Change{}, nil
+	})
+	errs["Learners"] = s.Learners(ctx, func(bot.Learner) error { return nil })
+	for name, err := range errs {
+		if got := bot.KindOf(err); got != bot.Unavailable {
+			t.Errorf("%s on a closed store: got %v (kind %v), want kind %v", name, err, got, bot.Unavailable)
+		}
+	}
+}
+
+func TestUpdateEmptyID(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	_, err := s.Update(context.Background(), "", "SM1", func(*bot.Learner) (app.Change, error) {
+		t.Error("fn called for an empty id")
+		return app.Change{}, nil
+	})
+	if got := bot.KindOf(err); got != bot.Invalid {
+		t.Errorf("Update with an empty id: got %v (kind %v), want kind %v", err, got, bot.Invalid)
+	}
+}
+
+// clock is a Now that tests move by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func nop(*bot.Learner) (app.Change, error) { return app.Change{}, nil }
+
+// applies reports whether msgID is applied anew, as opposed to recognised
+// as a duplicate.
+func applies(tb testing.TB, s *Store, id, msgID string) bool {
+	tb.Helper()
+	res, err := s.Update(context.Background(), id, msgID, nop)
+	if err != nil {
+		tb.Fatalf("Update(%q, %q): %v", id, msgID, err)
+	}
+	return !res.Duplicate
+}
+
+// records counts the applied records and the entries of their time index,
+// which must always match.
+func records(tb testing.TB, s *Store) int {
+	tb.Helper()
+	var n, m int
+	err := s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(appliedBucket).Stats().KeyN
+		m = tx.Bucket(appliedByTimeBucket).Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if n != m {
+		tb.Fatalf("%d applied records but %d index entries", n, m)
+	}
+	return n
+}
+
+func TestPurgeDuringUpdate(t *testing.T) {
+	const id = "whatsapp:+212600000001"
+	c := &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	s := open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{Now: c.Now})
+
+	applies(t, s, id, "old")
+	c.Advance(6 * 24 * time.Hour)
+	if applies(t, s, id, "old") {
+		t.Fatal("a 6-day-old message id was forgotten, want it kept for 7 days")
+	}
+	// A purge runs here (the last was at Open, days ago); nothing has
+	// expired yet.
+	c.Advance(24*time.Hour - 30*time.Minute)
+	applies(t, s, id, "recent")
+
+	// "old" expires, but the last purge was 45 minutes ago: no purge yet.
+	c.Advance(45 * time.Minute)
+	applies(t, s, id, "trigger-1")
+	if got := records(t, s); got != 3 {
+		t.Errorf("%d records 45 minutes after the last purge, want 3 (no purge yet)", got)
+	}
+
+	// An hour later the next update purges "old" and only it.
+	c.Advance(time.Hour)
+	applies(t, s, id, "trigger-2")
+	if got := records(t, s); got != 3 {
+		t.Errorf("%d records after the purge, want 3 (recent and both triggers)", got)
+	}
+	if !applies(t, s, id, "old") {
+		t.Error("an expired message id is still recognised, want it forgotten")
+	}
+	if applies(t, s, id, "recent") {
+		t.Error("a recent message id was forgotten")
+	}
+}
+
+func TestPurgeOnOpen(t *testing.T) {
+	const id = "whatsapp:+212600000001"
+	path := filepath.Join(t.TempDir(), "darsi.db")
+	c := &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	s, err := Open(path, Options{Now: c.Now, Retention: 48 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	applies(t, s, id, "SM1")
+	c.Advance(24 * time.Hour)
+	applies(t, s, id, "SM2")
+	s.Close()
+
+	c.Advance(36 * time.Hour) // SM1 is 60 hours old, SM2 36
+	s = open(t, path, Options{Now: c.Now, Retention: 48 * time.Hour})
+	if got := records(t, s); got != 1 {
+		t.Errorf("%d records after reopening, want 1", got)
+	}
+	if applies(t, s, id, "SM2") {
+		t.Error("SM2, within the retention, was forgotten")
+	}
+}
+
+// TestPurgeBatches fills more expired records than one purge transaction
+// takes and checks that a purge still removes them all, and nothing else.
+func TestPurgeBatches(t *testing.T) {
+	c := &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	s := open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{Now: c.Now})
+	const expired, kept = 2*purgeBatch + 17, 5
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for i := range expired + kept {
+			at := c.Now().Add(time.Duration(i) * time.Millisecond)
+			if i >= expired {
+				at = c.Now().Add(8 * 24 * time.Hour)
+			}
+			key := msgKey(fmt.Sprintf("sms:+1555%04d", i%7), fmt.Sprintf("SM%d", i))
+			if err := putApplied(tx, key, applied{At: at}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(8*24*time.Hour - time.Minute)
+	n, err := s.purge()
+	if err != nil {
+		t.Fatalf("purge: %v", err)
+	}
+	if n != expired {
+		t.Errorf("purge removed %d records, want %d", n, expired)
+	}
+	if got := records(t, s); got != kept {
+		t.Errorf("%d records left, want %d", got, kept)
+	}
+}
+
+func TestMsgKeyDistinct(t *testing.T) {
+	pairs := [][2]string{{"a", "bc"}, {"ab", "c"}, {"abc", ""}, {"", "abc"}}
+	seen := map[string][2]string{}
+	for _, p := range pairs {
+		k := string(msgKey(p[0], p[1]))
+		if q, ok := seen[k]; ok {
+			t.Errorf("msgKey%q = msgKey%q", p, q)
+		}
+		seen[k] = p
+	}
+}
+
+// BenchmarkUpdate measures one learner receiving distinct messages, the
+// webhook's path: a read, fn, and a synced write of learner and record.
+func BenchmarkUpdate(b *testing.B) {
+	s := open(b, filepath.Join(b.TempDir(), "darsi.db"), Options{})
+	ctx := context.Background()
+	const id = "whatsapp:+212600000001"
+	replies := []bot.Reply{{Text: "Ta matière coûte 15 DH par pièce."}}
+	fn := func(l *bot.Learner) (app.Change, error) {
+		if l.Vars == nil {
+			l.Vars = map[string]string{"materials": "120", "units": "8"}
+		}
+		l.Step = "result"
+		l.Lang = bot.French
+		l.LastInboundAt = time.Now()
+		l.UpdatedAt = l.LastInboundAt
+		return app.Change{Replies: replies}, nil
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := s.Update(ctx, id, fmt.Sprintf("SM%032d", i), fn); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

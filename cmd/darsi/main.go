@@ -1,0 +1,237 @@
+// Command darsi runs Darsi: the WhatsApp and SMS lesson bot, its web chat
+// simulator, and the tools around it (chat in the terminal, lesson lint,
+// learner export).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/app"
+	"github.com/darsi-ma/darsi/bot/dialog"
+	"github.com/darsi-ma/darsi/bot/lesson"
+	"github.com/darsi-ma/darsi/bot/locale"
+	"github.com/darsi-ma/darsi/bot/store/boltstore"
+	"github.com/darsi-ma/darsi/lessons"
+	"github.com/darsi-ma/darsi/locales"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+const usage = `darsi: 5-minute lessons by WhatsApp and SMS
+
+usage:
+  darsi serve [--addr :8080]           run the bot: webhook, simulator at /, health
+  darsi chat [--from +212…] [--jsonl]  talk to the bot in the terminal
+  darsi lint [PATH…]                   check lesson folders (default: lessons)
+  darsi export learners                one JSON line per learner
+  darsi version                        print the version
+
+Every command that opens the store takes --store and --lessons
+(environment: DARSI_STORE, DARSI_LESSONS). See README.md.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cfg := loadConfig(env)
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, cfg, args[1:], stderr)
+	case "chat":
+		err = chat(ctx, cfg, args[1:], stdin, stdout)
+	case "lint":
+		return lint(args[1:], stdout, stderr)
+	case "export":
+		err = export(ctx, cfg, args[1:], stdout)
+	case "version":
+		fmt.Fprintln(stdout, "darsi", buildVersion())
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "darsi: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "darsi:", err)
+		return 1
+	}
+	return 0
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "dev"
+}
+
+// lessonSource returns the lessons to use and the prefix their problems are
+// reported under.
+func lessonSource(dir string) (fs.FS, string) {
+	if dir == "" {
+		return lessons.FS, "lessons"
+	}
+	return os.DirFS(dir), strings.TrimSuffix(dir, "/")
+}
+
+// loadContent loads the bot's texts and the lessons.
+func loadContent(dir string) (*dialog.Content, error) {
+	text, err := locale.Load(locales.FS)
+	if err != nil {
+		return nil, fmt.Errorf("locales: %w", err)
+	}
+	fsys, prefix := lessonSource(dir)
+	cat, err := lesson.Load(fsys, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("lessons:\n%w", err)
+	}
+	return &dialog.Content{Lessons: cat, Text: text}, nil
+}
+
+// openStore opens the store named by spec.
+func openStore(spec string) (app.Store, error) {
+	switch {
+	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"):
+		return nil, bot.Errorf("openStore", bot.Invalid, "DARSI_STORE=%s: this build has only the embedded store", redactURL(spec))
+	case spec == "memory":
+		dir, err := os.MkdirTemp("", "darsi-")
+		if err != nil {
+			return nil, err
+		}
+		s, err := boltstore.Open(dir+"/darsi.db", boltstore.Options{})
+		if err != nil {
+			return nil, err
+		}
+		return &tempStore{Store: s, dir: dir}, nil
+	}
+	return boltstore.Open(spec, boltstore.Options{})
+}
+
+// tempStore is an embedded store that disappears when closed.
+type tempStore struct {
+	*boltstore.Store
+	dir string
+}
+
+func (s *tempStore) Close() error {
+	err := s.Store.Close()
+	os.RemoveAll(s.dir)
+	return err
+}
+
+// redactURL hides a password in a store URL.
+func redactURL(s string) string {
+	if i := strings.Index(s, "@"); i > 0 {
+		if j := strings.Index(s, "://"); j >= 0 && j < i {
+			return s[:j+3] + "…@" + s[i+1:]
+		}
+	}
+	return s
+}
+
+// openApp loads content and the store: what serve, chat and export share.
+func openApp(cfg Config) (*app.App, app.Store, error) {
+	content, err := loadContent(cfg.Lessons)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := openStore(cfg.Store)
+	if err != nil {
+		return nil, nil, err
+	}
+	return app.New(store, content), store, nil
+}
+
+func export(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	cfg.storeFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 || fs.Arg(0) != "learners" {
+		return errors.New("usage: darsi export learners [--store …]")
+	}
+	// Flags may also follow the word "learners".
+	if err := fs.Parse(fs.Args()[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return errors.New("usage: darsi export learners [--store …]")
+	}
+	a, store, err := openApp(cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return a.ExportLearners(ctx, stdout)
+}
+
+func lint(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("lint", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	paths := fs.Args()
+	if len(paths) == 0 {
+		paths = []string{"lessons"}
+	}
+	code := 0
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			fmt.Fprintln(stderr, "darsi lint:", err)
+			code = 1
+			continue
+		}
+		if !info.IsDir() {
+			fmt.Fprintf(stderr, "darsi lint: %s: give a lesson folder (a course folder or the folder of courses)\n", p)
+			code = 1
+			continue
+		}
+		cat, err := lesson.Load(os.DirFS(p), strings.TrimSuffix(p, "/"))
+		var probs lesson.Problems
+		switch {
+		case errors.As(err, &probs):
+			for _, pr := range probs {
+				fmt.Fprintln(stdout, pr)
+			}
+			code = 1
+		case err != nil:
+			fmt.Fprintln(stderr, "darsi lint:", err)
+			code = 1
+		default:
+			fmt.Fprintf(stdout, "%s: %d courses, %d lessons, no problems\n", p, len(cat.Courses), cat.Count())
+		}
+	}
+	return code
+}

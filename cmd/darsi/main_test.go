@@ -1,0 +1,309 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+
+	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/app"
+	"github.com/darsi-ma/darsi/bot/lesson"
+)
+
+// darsi runs the command in-process and returns its exit code and output.
+func darsi(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func has(s string, table *unicode.RangeTable) bool {
+	for _, r := range s {
+		if unicode.Is(table, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestChatJSONL is the scripted chat of the README: the four-language menu,
+// then French.
+func TestChatJSONL(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "darsi.db")
+	in := `{"from":"+212600000001","text":"salam"}` + "\n" + `{"text":"3"}` + "\n"
+	code, out, errOut := darsi(t, in, "chat", "--jsonl", "--store", store)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("got %d lines, want 2:\n%s", len(lines), out)
+	}
+	var first, second chatReply
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &second); err != nil {
+		t.Fatal(err)
+	}
+	if first.From != "+212600000001" || second.From != "+212600000001" {
+		t.Errorf("from: got %q and %q, want +212600000001", first.From, second.From)
+	}
+	menu := strings.Join(first.Replies, "\n")
+	for name, script := range map[string]*unicode.RangeTable{"Arabic": unicode.Arabic, "Latin": unicode.Latin, "Tifinagh": unicode.Tifinagh} {
+		if !has(menu, script) {
+			t.Errorf("language menu has no %s script: %q", name, menu)
+		}
+	}
+	french := strings.Join(second.Replies, "\n")
+	if !has(french, unicode.Latin) || has(french, unicode.Arabic) || has(french, unicode.Tifinagh) {
+		t.Errorf("second reply is not French: %q", french)
+	}
+}
+
+func TestChatJSONLBadLine(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "darsi.db")
+	code, out, _ := darsi(t, "not json\n"+`{"text":"salam"}`+"\n", "chat", "--jsonl", "--store", store)
+	if code != 1 {
+		t.Errorf("exit %d, want 1 after a bad line", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"error"`) || !strings.Contains(lines[1], "Français") {
+		t.Errorf("got %q, want an error line then the menu", lines)
+	}
+}
+
+func TestLint(t *testing.T) {
+	code, out, errOut := darsi(t, "", "lint", "../../lessons")
+	if code != 0 {
+		t.Fatalf("lint lessons: exit %d\n%s%s", code, out, errOut)
+	}
+
+	// A broken copy: a missing translation and a goto to nowhere.
+	dir := t.TempDir()
+	copyDir(t, "../../lessons/costing", filepath.Join(dir, "costing"))
+	file := filepath.Join(dir, "costing", "costing-1.yaml")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(data), "  - id: hook\n", "  - id: hook\n    goto: nowhere\n", 1)
+	broken = regexp.MustCompile(`(?m)^(\s+)zgh: .*\n`).ReplaceAllString(broken, "")
+	if broken == string(data) {
+		t.Fatal("could not break the lesson")
+	}
+	if err := os.WriteFile(file, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = darsi(t, "", "lint", dir)
+	if code != 1 {
+		t.Fatalf("lint broken: exit %d, want 1\n%s", code, out)
+	}
+	line := regexp.MustCompile(`^` + regexp.QuoteMeta(dir) + `/costing/costing-1\.yaml:\d+:\d+: `)
+	var gotoSeen, missingSeen bool
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !line.MatchString(l) {
+			t.Errorf("not file:line:col: message: %q", l)
+		}
+		gotoSeen = gotoSeen || strings.Contains(l, `goto "nowhere"`)
+		missingSeen = missingSeen || strings.Contains(l, "has no zgh text")
+	}
+	if !gotoSeen || !missingSeen {
+		t.Errorf("lint output misses a problem:\n%s", out)
+	}
+}
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	if code, out, _ := darsi(t, "", "version"); code != 0 || !strings.HasPrefix(out, "darsi ") {
+		t.Errorf("version: exit %d, %q", code, out)
+	}
+	if code, _, errOut := darsi(t, "", "frobnicate"); code != 2 || !strings.Contains(errOut, "usage") {
+		t.Errorf("unknown command: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := darsi(t, "", "chat", "--store", "redis://127.0.0.1:1/0"); code != 1 || errOut == "" {
+		t.Errorf("unsupported store: exit %d, %q", code, errOut)
+	}
+}
+
+// simUser posts to the simulator as one learner.
+type simUser struct {
+	t    *testing.T
+	url  string
+	from string
+	n    int
+}
+
+func (s *simUser) send(text string) []string {
+	s.t.Helper()
+	s.n++
+	body, _ := json.Marshal(map[string]string{"from": s.from, "text": text, "id": s.from + "-" + strconv.Itoa(s.n)})
+	resp, err := http.Post(s.url+"/sim/messages", "application/json", bytes.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Replies []bot.Reply `json:"replies"`
+		Error   string      `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+		s.t.Fatalf("POST %q: %d %v %s", text, resp.StatusCode, err, out.Error)
+	}
+	return bot.Texts(out.Replies)
+}
+
+// TestSimulatorCarriesLessonInEachLanguage takes a whole lesson through the
+// simulator's HTTP interface in each of the four languages.
+func TestSimulatorCarriesLessonInEachLanguage(t *testing.T) {
+	cfg := loadConfig(func(string) string { return "" })
+	cfg.Store = filepath.Join(t.TempDir(), "darsi.db")
+	a, store, err := openApp(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	srv := httptest.NewServer(routes(cfg, a, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Contains(page, []byte("/sim/messages")) {
+		t.Fatalf("GET /: %d, page without the chat", resp.StatusCode)
+	}
+
+	for i, lang := range bot.Langs {
+		t.Run(string(lang), func(t *testing.T) {
+			sim := &simUser{t: t, url: srv.URL, from: fmt.Sprintf("+21260000010%d", i)}
+			sim.send("salam")
+			sim.send(strconv.Itoa(i + 1))
+			sim.send("1")
+			sim.send("1")
+			for n := 0; ; n++ {
+				l, err := store.Get(context.Background(), bot.LearnerID(bot.Sim, sim.from))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if l.Phase == bot.PhaseDone {
+					if !l.Done("costing-1") || l.Lang != lang {
+						t.Fatalf("lesson done but completed %v, lang %s", l.Completed, l.Lang)
+					}
+					return
+				}
+				if n > 30 {
+					t.Fatalf("lesson never ends; at %q", l.Step)
+				}
+				st, _ := a.Content().Lessons.Lesson(l.Lesson).Step(l.Step)
+				switch {
+				case st.Kind == lesson.Question:
+					sim.send(strconv.Itoa(st.Correct() + 1))
+				case st.InputKind == "text":
+					sim.send("tapis")
+				default:
+					sim.send("30")
+				}
+			}
+		})
+	}
+
+	// A bad phone number is refused with a clear message.
+	resp, err = http.Post(srv.URL+"/sim/messages", "application/json", strings.NewReader(`{"from":"me","text":"salam"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad number: got %d, want 400", resp.StatusCode)
+	}
+}
+
+// TestServe boots the real command on a free port, checks health and
+// readiness, and stops it as SIGTERM would.
+func TestServe(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr, "--store", filepath.Join(t.TempDir(), "darsi.db")}, nil, io.Discard, &stderr)
+	}()
+	url := "http://" + addr
+	var resp *http.Response
+	for i := 0; i < 100; i++ {
+		if resp, err = http.Get(url + "/healthz"); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("server did not start: %v\n%s", err, stderr.String())
+	}
+	resp.Body.Close()
+	for _, path := range []string{"/healthz", "/readyz", "/"} {
+		resp, err := http.Get(url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s: %d", path, resp.StatusCode)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("serve exited %d: %s", code, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
+
+func TestExportLearners(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "darsi.db")
+	if code, _, errOut := darsi(t, `{"text":"salam"}`+"\n"+`{"text":"3"}`+"\n", "chat", "--jsonl", "--store", store); code != 0 {
+		t.Fatal(errOut)
+	}
+	code, out, errOut := darsi(t, "", "export", "learners", "--store", store)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var l app.ExportedLearner
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &l); err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	if l.ID != "chat:+212600000001" || l.Lang != bot.French || l.Phase != bot.PhaseConsent {
+		t.Errorf("got %+v", l)
+	}
+}
