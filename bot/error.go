@@ -66,4 +66,3 @@ func KindOf(err error) Kind {
 	}
 	return Internal
 }
-
