@@ -172,3 +172,23 @@ func Texts(rs []Reply) []string {
 	}
 	return out
 }
+
+// Mask hides most of a phone number or learner ID for logs:
+// "whatsapp:+212600000001" becomes "whatsapp:+2126******01".
+func Mask(id string) string {
+	ch, number := SplitLearnerID(id)
+	r := []rune(number)
+	if len(r) > 6 {
+		for i := 5; i < len(r)-2; i++ {
+			r[i] = '*'
+		}
+	} else {
+		for i := range r {
+			r[i] = '*'
+		}
+	}
+	if ch == "" {
+		return string(r)
+	}
+	return string(ch) + ":" + string(r)
+}

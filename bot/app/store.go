@@ -55,3 +55,16 @@ type Result struct {
 	// are then those of the first time.
 	Duplicate bool
 }
+
+// Deliveries keeps the status of messages sent over Twilio's REST API.
+// Both stores implement it; the conformance suite checks it.
+type Deliveries interface {
+	// AdvanceDelivery records d if its status is a move forward from the
+	// stored one (or nothing is stored for d.SID yet), and reports whether
+	// it did. Fields of d left empty (To, JobID) keep their stored values.
+	AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, error)
+
+	// Delivery returns what is stored for a MessageSid, or an error of
+	// kind NotFound.
+	Delivery(ctx context.Context, sid string) (bot.Delivery, error)
+}
