@@ -108,6 +108,8 @@ func (d *fileDecoder) checkFlow(les *Lesson) {
 		}
 	}
 
+	d.checkLoops(les)
+
 	// numbers lists every variable a calc may read: number inputs and calc
 	// results anywhere in the lesson. Flow analysis below says whether each
 	// is set in time.
@@ -202,6 +204,41 @@ func (d *fileDecoder) checkPlaceholders(t Text, avail varSet) {
 				d.l.probs = append(d.l.probs, Problem{File: d.name, Pos: t.Pos,
 					Msg: "variable " + quote(name) + " is used before it is set"})
 			}
+		}
+	}
+}
+
+// checkLoops reports gotos that would loop forever through steps that never
+// wait for the learner.
+func (d *fileDecoder) checkLoops(les *Lesson) {
+	const (
+		unseen = iota
+		active
+		finished
+	)
+	state := make([]int, len(les.Steps))
+	var visit func(i int) bool
+	visit = func(i int) bool {
+		if i >= len(les.Steps) || les.Steps[i].Waits() || state[i] == finished {
+			return false
+		}
+		if state[i] == active {
+			return true
+		}
+		state[i] = active
+		for _, j := range les.Successors(i) {
+			if visit(j) {
+				return true
+			}
+		}
+		state[i] = finished
+		return false
+	}
+	for i, s := range les.Steps {
+		if state[i] == unseen && visit(i) {
+			d.l.probs = append(d.l.probs, Problem{File: d.name, Pos: s.Pos,
+				Msg: "step " + quote(s.ID) + " starts a loop of gotos with no question: the lesson would never end"})
+			return
 		}
 	}
 }

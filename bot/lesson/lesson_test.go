@@ -142,6 +142,8 @@ func TestLoadProblems(t *testing.T) {
 			"  - id: n\n    input: number\n    var: n\n" + ask +
 			"  - id: late\n    say: {ary: '{{n}}', ar: '{{n}}', fr: '{{n}}', zgh: '{{n}}'}\n",
 			`c/l.yaml:18:10: variable "n" is used before it is set`},
+		{"goto loop", head + "  - id: a\n" + say + "    goto: b\n  - id: b\n" + say + "    goto: a\n",
+			`c/l.yaml:6:5: step "a" starts a loop of gotos with no question: the lesson would never end`},
 		{"no steps", "course: c\nid: l\ntitle: {ary: a, ar: a, fr: a, zgh: a}\n", "c/l.yaml:1:1: lesson has no steps"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
