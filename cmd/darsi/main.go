@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
@@ -37,6 +39,7 @@ usage:
   darsi lint [PATH…]                   check lesson folders (default: lessons)
   darsi export learners                one JSON line per learner
   darsi version                        print the version
+  darsi probe URL                      exit 0 if URL answers 2xx (container health checks)
 
 Every command that opens the store takes --store and --lessons
 (environment: DARSI_STORE, DARSI_LESSONS). See README.md.
@@ -66,6 +69,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return lint(args[1:], stdout, stderr)
 	case "export":
 		err = export(ctx, cfg, args[1:], stdout)
+	case "probe":
+		err = probe(ctx, args[1:])
 	case "version":
 		fmt.Fprintln(stdout, "darsi", buildVersion())
 	case "help", "-h", "--help":
@@ -193,6 +198,28 @@ func export(ctx context.Context, cfg Config, args []string, stdout io.Writer) er
 	}
 	defer store.Close()
 	return a.ExportLearners(ctx, stdout)
+}
+
+// probe checks a health endpoint, for container images that have no curl.
+func probe(ctx context.Context, args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: darsi probe URL")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, args[0], nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s: %s", args[0], resp.Status)
+	}
+	return nil
 }
 
 func lint(args []string, stdout, stderr io.Writer) int {

@@ -269,6 +269,12 @@ func TestServe(t *testing.T) {
 		t.Fatalf("server did not start: %v\n%s", err, stderr.String())
 	}
 	resp.Body.Close()
+	if code, _, errOut := darsi(t, "", "probe", url+"/readyz"); code != 0 {
+		t.Errorf("darsi probe /readyz: exit %d %s", code, errOut)
+	}
+	if code, _, _ := darsi(t, "", "probe", url+"/nothing-here"); code != 1 {
+		t.Errorf("darsi probe on a 404: exit %d, want 1", code)
+	}
 	for _, path := range []string{"/healthz", "/readyz", "/"} {
 		resp, err := http.Get(url + path)
 		if err != nil {
