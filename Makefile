@@ -9,8 +9,9 @@ LDFLAGS := -X main.version=$(VERSION)
 run:
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/darsi serve
 
-## test: every test (needs Redis at REDIS_URL, default redis://127.0.0.1:6379, for Redis tests)
+## test: every test; first makes sure Redis answers and Chromium is installed (.ci/services)
 test:
+	bash .ci/services
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 

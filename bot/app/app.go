@@ -82,6 +82,8 @@ type ExportedLearner struct {
 	Indicators    map[string]string `json:"indicators"`
 	LastInboundAt time.Time         `json:"last_inbound_at"`
 	UpdatedAt     time.Time         `json:"updated_at"`
+	// Version counts the changes saved to the learner.
+	Version int64 `json:"version"`
 }
 
 // Export returns the exported form of a learner.
@@ -90,7 +92,7 @@ func Export(l bot.Learner) ExportedLearner {
 		ID: l.ID, Channel: l.Channel, Lang: l.Lang, Consent: l.Consent, OptedOut: l.OptedOut,
 		Cohort: l.Cohort, Phase: l.Phase, Course: l.Course, Lesson: l.Lesson, Step: l.Step,
 		Completed: make([]bot.Completion, len(l.Completed)), Vars: l.Vars, Indicators: l.Indicators,
-		LastInboundAt: l.LastInboundAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(),
+		LastInboundAt: l.LastInboundAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(), Version: l.Version,
 	}
 	if e.Phase == bot.PhaseNew {
 		e.Phase = "new"
