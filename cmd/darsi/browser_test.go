@@ -135,12 +135,12 @@ func TestBrowserSimulator(t *testing.T) {
 
 	cfg := loadConfig(func(string) string { return "" })
 	cfg.Store = filepath.Join(t.TempDir(), "darsi.db")
-	a, store, err := openApp(cfg)
+	a, store, err := openApp(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	rec := &simRecorder{next: routes(cfg, a, slog.New(slog.NewTextHandler(io.Discard, nil)))}
+	rec := &simRecorder{next: routes(cfg, a, store, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
 

@@ -39,11 +39,11 @@ func chat(ctx context.Context, cfg Config, args []string, stdin io.Reader, stdou
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	a, store, err := openApp(cfg)
+	a, s, err := openApp(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer s.Close()
 	if *jsonl {
 		return chatJSONL(ctx, a, *from, stdin, stdout)
 	}

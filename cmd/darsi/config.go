@@ -2,6 +2,9 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"io"
+	"log/slog"
 	"os"
 )
 
@@ -15,15 +18,21 @@ type Config struct {
 
 	TwilioAccountSID string // TWILIO_ACCOUNT_SID
 	TwilioAuthToken  string // TWILIO_AUTH_TOKEN
+	TwilioAPIBaseURL string // TWILIO_API_BASE_URL
 	Simulator        string // DARSI_SIMULATOR: on, off, or auto (on when Twilio is not configured)
+	LogLevel         string // DARSI_LOG_LEVEL: debug, info, warn, error
+	LogFormat        string // DARSI_LOG_FORMAT: text or json
 }
 
 // loadConfig reads the defaults and the environment.
 func loadConfig(getenv func(string) string) Config {
 	c := Config{
-		Addr:      ":8080",
-		Store:     "./data/darsi.db",
-		Simulator: "auto",
+		Addr:             ":8080",
+		Store:            "./data/darsi.db",
+		Simulator:        "auto",
+		LogLevel:         "info",
+		LogFormat:        "text",
+		TwilioAPIBaseURL: "https://api.twilio.com",
 	}
 	set := func(dst *string, key string) {
 		if v := getenv(key); v != "" {
@@ -37,6 +46,9 @@ func loadConfig(getenv func(string) string) Config {
 	set(&c.TwilioAccountSID, "TWILIO_ACCOUNT_SID")
 	set(&c.TwilioAuthToken, "TWILIO_AUTH_TOKEN")
 	set(&c.Simulator, "DARSI_SIMULATOR")
+	set(&c.LogLevel, "DARSI_LOG_LEVEL")
+	set(&c.LogFormat, "DARSI_LOG_FORMAT")
+	set(&c.TwilioAPIBaseURL, "TWILIO_API_BASE_URL")
 	return c
 }
 
@@ -55,6 +67,22 @@ func (c *Config) simulatorOn() bool {
 		return false
 	}
 	return c.TwilioAuthToken == ""
+}
+
+// logger builds the structured logger the configuration asks for.
+func (c *Config) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, fmt.Errorf("DARSI_LOG_LEVEL=%q: want debug, info, warn or error", c.LogLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.LogFormat {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("DARSI_LOG_FORMAT=%q: want text or json", c.LogFormat)
 }
 
 var env = os.Getenv

@@ -18,12 +18,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/dialog"
 	"github.com/darsi-ma/darsi/bot/lesson"
 	"github.com/darsi-ma/darsi/bot/locale"
 	"github.com/darsi-ma/darsi/bot/store/boltstore"
+	"github.com/darsi-ma/darsi/bot/store/redisstore"
 	"github.com/darsi-ma/darsi/lessons"
 	"github.com/darsi-ma/darsi/locales"
 )
@@ -122,11 +122,22 @@ func loadContent(dir string) (*dialog.Content, error) {
 	return &dialog.Content{Lessons: cat, Text: text}, nil
 }
 
-// openStore opens the store named by spec.
-func openStore(spec string) (app.Store, error) {
+// store is what every store gives: learners and delivery statuses.
+type store interface {
+	app.Store
+	app.Deliveries
+}
+
+// openStore opens the store named by spec: redis:// or rediss:// for Redis,
+// "memory" for a throwaway embedded store, else the embedded store's file.
+func openStore(ctx context.Context, spec string) (store, error) {
 	switch {
 	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"):
-		return nil, bot.Errorf("openStore", bot.Invalid, "DARSI_STORE=%s: this build has only the embedded store", redactURL(spec))
+		s, err := redisstore.Open(ctx, spec, redisstore.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("DARSI_STORE=%s: %w", redactURL(spec), err)
+		}
+		return s, nil
 	case spec == "memory":
 		dir, err := os.MkdirTemp("", "darsi-")
 		if err != nil {
@@ -164,16 +175,16 @@ func redactURL(s string) string {
 }
 
 // openApp loads content and the store: what serve, chat and export share.
-func openApp(cfg Config) (*app.App, app.Store, error) {
+func openApp(ctx context.Context, cfg Config) (*app.App, store, error) {
 	content, err := loadContent(cfg.Lessons)
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := openStore(cfg.Store)
+	s, err := openStore(ctx, cfg.Store)
 	if err != nil {
 		return nil, nil, err
 	}
-	return app.New(store, content), store, nil
+	return app.New(s, content), s, nil
 }
 
 func export(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
@@ -192,11 +203,11 @@ func export(ctx context.Context, cfg Config, args []string, stdout io.Writer) er
 	if fs.NArg() != 0 {
 		return errors.New("usage: darsi export learners [--store …]")
 	}
-	a, store, err := openApp(cfg)
+	a, s, err := openApp(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer s.Close()
 	return a.ExportLearners(ctx, stdout)
 }
 

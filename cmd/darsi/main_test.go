@@ -179,12 +179,12 @@ func (s *simUser) send(text string) []string {
 func TestSimulatorCarriesLessonInEachLanguage(t *testing.T) {
 	cfg := loadConfig(func(string) string { return "" })
 	cfg.Store = filepath.Join(t.TempDir(), "darsi.db")
-	a, store, err := openApp(cfg)
+	a, store, err := openApp(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	srv := httptest.NewServer(routes(cfg, a, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(routes(cfg, a, store, nil, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	defer srv.Close()
 
 	resp, err := http.Get(srv.URL + "/")

@@ -9,10 +9,16 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/simulator"
+	"github.com/darsi-ma/darsi/bot/twilio"
 )
 
 // shutdownGrace is how long in-flight requests get to finish on SIGTERM.
@@ -26,19 +32,30 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	a, store, err := openApp(cfg)
+	log, err := cfg.logger(stderr)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	content, err := loadContent(cfg.Lessons)
+	if err != nil {
+		return err
+	}
+	s, err := openStore(ctx, cfg.Store)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a := app.New(measureStore(s, reg), content)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           routes(cfg, a, log),
+		Handler:           routes(cfg, a, s, reg, log),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      15 * time.Second,
@@ -46,7 +63,8 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("darsi serving", "addr", ln.Addr().String(), "version", buildVersion(),
-		"simulator", cfg.simulatorOn(), "lessons", a.Content().Lessons.Count())
+		"store", storeKind(cfg.Store), "twilio", cfg.TwilioAuthToken != "",
+		"simulator", cfg.simulatorOn(), "lessons", content.Lessons.Count())
 	if cfg.simulatorOn() {
 		log.Info("web chat simulator", "url", "http://"+displayAddr(ln.Addr())+"/")
 	}
@@ -70,8 +88,8 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	return nil
 }
 
-// routes wires the HTTP interface.
-func routes(cfg Config, a *app.App, log *slog.Logger) http.Handler {
+// routes wires the HTTP interface. reg may be nil (no /metrics).
+func routes(cfg Config, a *app.App, d app.Deliveries, reg *prometheus.Registry, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
@@ -86,6 +104,19 @@ func routes(cfg Config, a *app.App, log *slog.Logger) http.Handler {
 		}
 		w.Write([]byte("ready\n"))
 	})
+
+	webhook := twilio.NewWebhook(a, d, twilio.WebhookConfig{
+		AuthToken:  cfg.TwilioAuthToken,
+		PublicURL:  cfg.PublicURL,
+		Log:        log,
+		Registerer: registerer(reg),
+	})
+	mux.Handle("POST /twilio/messages", webhook.Messages())
+	mux.Handle("POST /twilio/status", webhook.Status())
+
+	if reg != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	}
 	if cfg.simulatorOn() {
 		sim := simulator.New(a, log)
 		mux.Handle("GET /{$}", sim)
@@ -94,14 +125,33 @@ func routes(cfg Config, a *app.App, log *slog.Logger) http.Handler {
 	return mux
 }
 
+// registerer avoids a typed nil inside the interface.
+func registerer(reg *prometheus.Registry) prometheus.Registerer {
+	if reg == nil {
+		return nil
+	}
+	return reg
+}
+
+// storeKind names the store for logs, without its address or password.
+func storeKind(spec string) string {
+	switch {
+	case spec == "memory":
+		return "memory"
+	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"):
+		return "redis"
+	}
+	return "embedded"
+}
+
 // displayAddr turns a listen address into one a browser can open.
 func displayAddr(addr net.Addr) string {
 	tcp, ok := addr.(*net.TCPAddr)
-	if !ok || tcp.IP.IsUnspecified() {
-		if ok {
-			return net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
-		}
+	if !ok {
 		return addr.String()
+	}
+	if tcp.IP.IsUnspecified() {
+		return net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
 	}
 	return tcp.String()
 }

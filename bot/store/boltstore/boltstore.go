@@ -1,6 +1,7 @@
 // Package boltstore is Darsi's embedded store: one bbolt file that keeps the
-// learners and the message ids already applied to them, so that a pilot runs
-// as a single binary with no other service.
+// learners, the message ids already applied to them and the delivery
+// statuses of the messages sent, so that a pilot runs as a single binary
+// with no other service.
 //
 // Every Update is one bbolt write transaction. bbolt lets one writer in at a
 // time, so updates are serialised and fn is called exactly once; the new
@@ -24,7 +25,10 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 )
 
-var _ app.Store = (*Store)(nil)
+var (
+	_ app.Store      = (*Store)(nil)
+	_ app.Deliveries = (*Store)(nil)
+)
 
 // Defaults for Options.
 const (
@@ -51,6 +55,8 @@ var (
 	// big-endian Unix nanoseconds) followed by the record's key; values are
 	// empty.
 	appliedByTimeBucket = []byte("applied_by_time")
+	// deliveriesBucket maps a MessageSid to a bot.Delivery as JSON.
+	deliveriesBucket = []byte("deliveries")
 )
 
 // Options tunes a Store. The zero value is ready to use.
@@ -121,7 +127,7 @@ func Open(path string, o Options) (*Store, error) {
 		return nil, bot.Errorf(op, bot.Internal, "open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{learnersBucket, appliedBucket, appliedByTimeBucket} {
+		for _, b := range [][]byte{learnersBucket, appliedBucket, appliedByTimeBucket, deliveriesBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -197,6 +203,10 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 
 		if ch.Erase {
 			if err := learners.Delete([]byte(id)); err != nil {
+				return bot.E(op, bot.Internal, err)
+			}
+			// Replies may repeat what the learner typed: they go too.
+			if err := deleteApplied(tx, id); err != nil {
 				return bot.E(op, bot.Internal, err)
 			}
 		} else {
@@ -403,6 +413,42 @@ func putApplied(tx *bolt.Tx, key []byte, a applied) error {
 		return err
 	}
 	return tx.Bucket(appliedByTimeBucket).Put(append(timeKey(a.At), key...), nil)
+}
+
+// deleteApplied deletes the applied records of learner id and their entries
+// in the time index. Its records are the keys that start with msgKey(id, ""):
+// the length prefix keeps another learner whose id starts with id out.
+func deleteApplied(tx *bolt.Tx, id string) error {
+	prefix := msgKey(id, "")
+	type entry struct{ key, index []byte }
+	var doomed []entry
+	c := tx.Bucket(appliedBucket).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		// Copied: keys are only valid until the next change.
+		e := entry{key: bytes.Clone(k)}
+		// A record that does not decode must not stop an erase: it goes,
+		// and its index entry waits for the purge, which deletes entries
+		// whose record is already gone without complaint.
+		var a applied
+		if json.Unmarshal(v, &a) == nil {
+			e.index = append(timeKey(a.At), e.key...)
+		}
+		doomed = append(doomed, e)
+	}
+	// Deleted after the walk, because deleting under a bbolt cursor can
+	// make it skip the next key.
+	for _, e := range doomed {
+		if err := tx.Bucket(appliedBucket).Delete(e.key); err != nil {
+			return err
+		}
+		if e.index == nil {
+			continue
+		}
+		if err := tx.Bucket(appliedByTimeBucket).Delete(e.index); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // msgKey is the key of message msgID of learner id: the length of id as a

@@ -43,6 +43,12 @@ func TestConformanceSmallPages(t *testing.T) {
 	})
 }
 
+func TestDeliveries(t *testing.T) {
+	storetest.RunDeliveries(t, func(t *testing.T) app.Deliveries {
+		return open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	})
+}
+
 func TestOpenCreatesDirectories(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data", "pilot", "darsi.db")
 	open(t, path, Options{})
@@ -306,6 +312,34 @@ func TestPurgeBatches(t *testing.T) {
 	}
 	if got := records(t, s); got != kept {
 		t.Errorf("%d records left, want %d", got, kept)
+	}
+}
+
+// TestEraseKeepsIndex checks that an erase removes the learner's records
+// from the time index too, so that records and index stay in step.
+func TestEraseKeepsIndex(t *testing.T) {
+	c := &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	s := open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{Now: c.Now})
+	const id = "whatsapp:+212600000001"
+	for _, m := range []string{"SM1", "SM2", "SM3"} {
+		applies(t, s, id, m)
+	}
+	applies(t, s, id+"2", "SM1") // an id that starts with id
+	applies(t, s, "sms:+1", "SM1")
+	erase := func(*bot.Learner) (app.Change, error) { return app.Change{Erase: true}, nil }
+	if _, err := s.Update(context.Background(), id, "SM4", erase); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := records(t, s), 3; got != want {
+		t.Errorf("%d records after the erase, want %d (the erase and the other learners')", got, want)
+	}
+	// Once they expire, a purge removes what is left, index and all.
+	c.Advance(8 * 24 * time.Hour)
+	if n, err := s.purge(); err != nil || n != 3 {
+		t.Errorf("purge = %d, %v; want 3, nil", n, err)
+	}
+	if got := records(t, s); got != 0 {
+		t.Errorf("%d records after the purge, want 0", got)
 	}
 }
 

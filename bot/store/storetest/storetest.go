@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) app.Store) {
 		{"GetReturnsCopy", testGetReturnsCopy},
 		{"Erase", testErase},
 		{"EraseUnknown", testEraseUnknown},
+		{"EraseForgetsMessages", testEraseForgetsMessages},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentDuplicates", testConcurrentDuplicates},
 		{"Learners", testLearners},
@@ -406,6 +407,51 @@ func testEraseUnknown(t *testing.T, s app.Store) {
 	})
 	wantResult(t, res, app.Result{Replies: []bot.Reply{{Text: "bye"}}})
 	wantNotFound(t, s, amina)
+}
+
+// testEraseForgetsMessages checks that an erase also deletes the records of
+// the learner's earlier messages, whose replies may repeat what the learner
+// typed, and keeps only the record of the erase message itself (so that a
+// retried erase is still a duplicate). Other learners keep theirs, even one
+// whose id starts with the erased one's.
+func testEraseForgetsMessages(t *testing.T, s app.Store) {
+	private := []bot.Reply{{Text: "Ta matière coûte 15 DH par pièce."}}
+	bye := []bot.Reply{{Text: "Tes données sont effacées. Au revoir !"}}
+	erase := func(*bot.Learner) (app.Change, error) {
+		return app.Change{Replies: bye, Erase: true}, nil
+	}
+	update(t, s, amina, "SM1", set(sample(amina), private...))
+	update(t, s, amina, "SM2", count)
+	update(t, s, youssef, "SM1", set(sample(youssef), private...))
+	update(t, s, "sms:+1", "SM1", count)
+	update(t, s, "sms:+12", "SM1", count)
+
+	update(t, s, amina, "SM3", erase)
+	update(t, s, "sms:+1", "SM2", erase)
+
+	// The erase messages are still recognised.
+	for _, m := range []struct{ id, msgID string }{{amina, "SM3"}, {"sms:+1", "SM2"}} {
+		res := update(t, s, m.id, m.msgID, func(*bot.Learner) (app.Change, error) {
+			t.Errorf("fn called for erase %s of %s, already applied", m.msgID, m.id)
+			return app.Change{}, nil
+		})
+		wantResult(t, res, app.Result{Replies: bye, Duplicate: true})
+	}
+
+	// The erased learners' earlier messages are forgotten: sent again, they
+	// apply to a new learner.
+	for _, m := range []struct{ id, msgID string }{{amina, "SM1"}, {amina, "SM2"}, {"sms:+1", "SM1"}} {
+		res := update(t, s, m.id, m.msgID, count)
+		if res.Duplicate {
+			t.Errorf("Update(%q, %q) after erase: Duplicate with replies %q, want the message applied anew", m.id, m.msgID, bot.Texts(res.Replies))
+		}
+	}
+
+	// The others keep theirs.
+	res := update(t, s, youssef, "SM1", count)
+	wantResult(t, res, app.Result{Replies: private, Duplicate: true})
+	res = update(t, s, "sms:+12", "SM1", count)
+	wantResult(t, res, app.Result{Replies: []bot.Reply{{Text: "1"}}, Duplicate: true})
 }
 
 // testConcurrentUpdates checks that no update is lost when many messages of

@@ -1,0 +1,90 @@
+package boltstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/darsi-ma/darsi/bot"
+	bolt "go.etcd.io/bbolt"
+)
+
+// errNotForward ends the transaction of an AdvanceDelivery that changes
+// nothing; it never leaves the package.
+var errNotForward = errors.New("not a move forward")
+
+// AdvanceDelivery implements app.Deliveries in one write transaction. A
+// status unknown to bot.DeliveryStatus.Known is never a move forward.
+// Deliveries are kept until the file is deleted. Errors: Invalid for an
+// empty SID, Unavailable for a closed store or a cancelled context,
+// Internal for a record that does not decode or a failed write.
+func (s *Store) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, error) {
+	const op = "boltstore.AdvanceDelivery"
+	if d.SID == "" {
+		return false, bot.Errorf(op, bot.Invalid, "empty message sid")
+	}
+	if err := ctx.Err(); err != nil {
+		return false, bot.E(op, bot.Unavailable, err)
+	}
+	if !d.Status.Known() {
+		return false, nil
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(deliveriesBucket)
+		key := []byte(d.SID)
+		if v := b.Get(key); v != nil {
+			var prev bot.Delivery
+			if err := json.Unmarshal(v, &prev); err != nil {
+				return bot.Errorf(op, bot.Internal, "decode delivery: %w", err)
+			}
+			if !d.Status.After(prev.Status) {
+				// Rolled back rather than committed: an empty commit
+				// would still cost a sync to disk.
+				return errNotForward
+			}
+			if d.To == "" {
+				d.To = prev.To
+			}
+			if d.JobID == "" {
+				d.JobID = prev.JobID
+			}
+		}
+		v, err := json.Marshal(d)
+		if err != nil {
+			return bot.Errorf(op, bot.Internal, "encode delivery: %w", err)
+		}
+		return b.Put(key, v)
+	})
+	if err == errNotForward {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap(op, err)
+	}
+	return true, nil
+}
+
+// Delivery implements app.Deliveries. Errors: NotFound, Unavailable for a
+// closed store or a cancelled context, Internal for a record that does not
+// decode.
+func (s *Store) Delivery(ctx context.Context, sid string) (bot.Delivery, error) {
+	const op = "boltstore.Delivery"
+	if err := ctx.Err(); err != nil {
+		return bot.Delivery{}, bot.E(op, bot.Unavailable, err)
+	}
+	var d bot.Delivery
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(deliveriesBucket).Get([]byte(sid))
+		if v == nil {
+			return bot.Errorf(op, bot.NotFound, "no such delivery")
+		}
+		if err := json.Unmarshal(v, &d); err != nil {
+			return bot.Errorf(op, bot.Internal, "decode delivery: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return bot.Delivery{}, wrap(op, err)
+	}
+	return d, nil
+}

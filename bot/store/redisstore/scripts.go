@@ -1,0 +1,101 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// updateScript is the write half of Update: a compare-and-set of the
+// learner together with the record of the applied message, all or nothing.
+// Every key it touches carries the learner's hash tag, so Redis Cluster runs
+// it on the node that holds them; the message keys it deletes on erase are
+// built from ARGV[5] for that reason, and share the tag.
+//
+//	KEYS[1]  the learner
+//	KEYS[2]  the learner's message index: a sorted set of message ids
+//	         scored by the time (ms) their record expires
+//	KEYS[3]  the message record (absent when there is no message id)
+//	ARGV[1]  the learner as Update read it, "" for none
+//	ARGV[2]  the learner to write, "" to erase
+//	ARGV[3]  the message record to write
+//	ARGV[4]  how long the record lives, in ms
+//	ARGV[5]  the prefix of the learner's message keys
+//	ARGV[6]  the message id
+//
+// It returns {1} when written, {0} when the learner changed since it was
+// read (Update reads again), and {2, record} when the message id is already
+// recorded (a concurrent delivery of the same message won).
+//
+// go-redis sends a command again when a connection fails before its reply
+// arrives, so the script may run a second time after it succeeded. Written
+// values carry a random token (see codec.go), so finding exactly the value
+// this call writes means the first run succeeded: that is {1}, not a
+// conflict or a duplicate. An erase without a message id has no token to
+// find; finding the learner gone is success too, since that is what it asked.
+//
+// Times come from Redis's own clock, the one that expires the records, so
+// the index never drops an id whose record lives on. Scripts that write
+// after TIME need effects replication, the only mode since Redis 7 and the
+// default since Redis 5.
+var updateScript = redis.NewScript(`
+local mkey = KEYS[3]
+if mkey then
+  local rec = redis.call('GET', mkey)
+  if rec then
+    if rec == ARGV[3] then return {1} end
+    return {2, rec}
+  end
+end
+local cur = redis.call('GET', KEYS[1]) or ''
+if cur ~= ARGV[1] then
+  if not mkey and cur == ARGV[2] then return {1} end
+  return {0}
+end
+if ARGV[2] == '' then
+  local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
+  for i = 1, #ids do
+    redis.call('DEL', ARGV[5] .. ids[i])
+  end
+  redis.call('DEL', KEYS[1], KEYS[2])
+else
+  redis.call('SET', KEYS[1], ARGV[2])
+end
+if mkey then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local ttl = tonumber(ARGV[4])
+  redis.call('SET', mkey, ARGV[3], 'PX', ttl)
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  redis.call('ZADD', KEYS[2], now + ttl, ARGV[6])
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+return {1}
+`)
+
+// advanceScript records a delivery status if it moves forward. The rank
+// table stays in Go (bot.DeliveryStatus.After): the caller passes the
+// statuses the new one may replace.
+//
+//	KEYS[1]  the delivery, a hash: s status, t to, j job, e error code,
+//	         u updated at (see appendTime)
+//	ARGV[1]  status
+//	ARGV[2]  to, "" to keep the stored one
+//	ARGV[3]  job, "" to keep the stored one
+//	ARGV[4]  error code
+//	ARGV[5]  updated at
+//	ARGV[6]  how long the delivery lives, in ms
+//	ARGV[7…] the statuses ARGV[1] is a move forward from
+//
+// It returns 1 when it wrote, 0 when the move is not forward.
+var advanceScript = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 's')
+if cur then
+  local forward = false
+  for i = 7, #ARGV do
+    if ARGV[i] == cur then forward = true break end
+  end
+  if not forward then return 0 end
+end
+redis.call('HSET', KEYS[1], 's', ARGV[1], 'e', ARGV[4], 'u', ARGV[5])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 't', ARGV[2]) end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'j', ARGV[3]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return 1
+`)

@@ -1,0 +1,166 @@
+package twilio_test
+
+import (
+	"encoding/xml"
+	"net/url"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf16"
+
+	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/twilio"
+	"github.com/darsi-ma/darsi/bot/twilio/twiliotest"
+)
+
+// FuzzParseInbound parses random form bodies: it never panics, and a
+// message it accepts has a sender on a channel the bot serves.
+func FuzzParseInbound(f *testing.F) {
+	for _, p := range []string{waText, waVoiceNote, waImage, waLocation, waButton, smsText,
+		"From=%2B1", "From=whatsapp%3A%2B2126&Body=%00%FF", "From=whatsapp:+212600000001", "MediaUrl9=x&From=%2B12345678",
+		"From=WHATSAPP%3A%2B212600000001&MessageSid=", "a=1&&b=%zz&From"} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		form, _ := url.ParseQuery(body) // a partial parse is what a lenient reader would get
+		in, err := twilio.ParseInbound(form)
+		if err != nil {
+			if bot.KindOf(err) != bot.Invalid {
+				t.Fatalf("error of kind %s: %v", bot.KindOf(err), err)
+			}
+			return
+		}
+		if in.From == "" {
+			t.Fatal("accepted a message without a sender")
+		}
+		if in.Channel != bot.WhatsApp && in.Channel != bot.SMS {
+			t.Fatalf("channel %q", in.Channel)
+		}
+		ch, number := bot.SplitLearnerID(in.From)
+		if ch != in.Channel || !strings.HasPrefix(number, "+") || len(number) < 8 || len(number) > 16 {
+			t.Fatalf("learner ID %q on channel %q", in.From, in.Channel)
+		}
+		if len(in.Media) > 10 {
+			t.Fatalf("%d media", len(in.Media))
+		}
+		if in.Text != form.Get("Body") {
+			t.Fatalf("text changed: %q, body %q", in.Text, form.Get("Body"))
+		}
+		// Whatever the learner wrote can be echoed back as TwiML.
+		checkTwiML(t, []bot.Reply{{Text: in.Text}, {Text: in.ProfileName, Media: in.Payload}})
+	})
+}
+
+// FuzzVerifySignature checks random URLs, parameters and signatures: it
+// never panics, what the signing helper computes always verifies, and a
+// signature with one byte changed never does.
+func FuzzVerifySignature(f *testing.F) {
+	f.Add(vectorToken, vectorURL, "CallSid=CA1234567890ABCDE&Caller=%2B12349013030&Digits=1234&From=%2B12349013030&To=%2B18005551212", vectorSignature, uint8(0))
+	f.Add(testToken, testPublic+"/twilio/messages?tenant=ma", waText, "", uint8(7))
+	f.Add("t", "http://[::1]:80/x?%zz", "a=1&a=2&=&b", "////", uint8(27))
+	f.Add("t", "https://h:443", "", "AAAA", uint8(3))
+	f.Add("t", "://bad url", "x=%FF", "\x00", uint8(200))
+	f.Fuzz(func(t *testing.T, token, rawURL, params, signature string, flip uint8) {
+		form, _ := url.ParseQuery(params)
+		// Random input: any answer, but no panic.
+		twilio.VerifySignature(token, rawURL, form, signature)
+		if token == "" {
+			if twilio.VerifySignature(token, rawURL, form, twiliotest.Signature(token, rawURL, form)) {
+				t.Fatal("verified with an empty token")
+			}
+			return
+		}
+		good := twiliotest.Signature(token, rawURL, form)
+		if !twilio.VerifySignature(token, rawURL, form, good) {
+			t.Fatalf("helper's signature %q does not verify for %q %v", good, rawURL, form)
+		}
+		b := []byte(good)
+		i := int(flip) % len(b)
+		b[i] ^= 1 + flip%0x7f
+		if twilio.VerifySignature(token, rawURL, form, string(b)) {
+			t.Fatalf("signature with byte %d changed (%q) verifies", i, b)
+		}
+	})
+}
+
+// FuzzTwiML renders random replies: always well-formed XML, every message
+// within Twilio's limit, and no text lost but whitespace at the cuts. The
+// texts are short inputs repeated, so that long replies come from small
+// inputs (quick to mutate and minimize).
+func FuzzTwiML(f *testing.F) {
+	f.Add("Salam", "", "Suite", uint16(1), 3)
+	f.Add("mot ", "https://cdn.example.org/a.jpg", "ⵣ", uint16(900), 1)
+	f.Add("ligne\n", "", "🙂", uint16(500), 2)
+	f.Add("\x00\xff<&>", "/media/x.png", "\n\n", uint16(400), 2)
+	f.Add("\xdf", "0", "\x99", uint16(1), 2) // bytes of two replies that would make one character
+	f.Add("0", "0", "\v", uint16(1), 3)      // a blank caption
+	f.Fuzz(func(t *testing.T, a, media, b string, reps uint16, n int) {
+		if len(a)*int(reps) > 20000 || len(b)*int(reps) > 20000 {
+			return
+		}
+		a, b = strings.Repeat(a, int(reps)), strings.Repeat(b, int(reps))
+		var rs []bot.Reply
+		for range n % 5 {
+			rs = append(rs, bot.Reply{Text: a}, bot.Reply{Text: b, Media: media})
+		}
+		checkTwiML(t, rs)
+	})
+}
+
+func checkTwiML(t *testing.T, rs []bot.Reply) {
+	t.Helper()
+	out, err := twilio.TwiML(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		XMLName  xml.Name `xml:"Response"`
+		Messages []struct {
+			Text  string   `xml:",chardata"`
+			Body  string   `xml:"Body"`
+			Media []string `xml:"Media"`
+		} `xml:"Message"`
+	}
+	if err := xml.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("not XML: %v\n%s", err, out)
+	}
+	// clean keeps what must survive: not whitespace (trimmed at cuts,
+	// blank replies dropped), nor what XML cannot carry (it comes out as
+	// U+FFFD).
+	clean := func(s string) string {
+		var b strings.Builder
+		for _, r := range s {
+			if unicode.IsSpace(r) || r < 0x20 || r == 0xFFFD || r == 0xFFFE || r == 0xFFFF {
+				continue
+			}
+			b.WriteRune(r)
+		}
+		return b.String()
+	}
+	var got, want strings.Builder
+	media := 0
+	for _, m := range doc.Messages {
+		body := m.Text + m.Body
+		if n := len(utf16.Encode([]rune(body))); n > twilio.MaxBody {
+			t.Fatalf("message of %d UTF-16 units", n)
+		}
+		if strings.TrimSpace(body) == "" && len(m.Media) == 0 {
+			t.Fatal("empty message")
+		}
+		got.WriteString(clean(body))
+		media += len(m.Media)
+	}
+	wantMedia := 0
+	for _, r := range rs {
+		want.WriteString(clean(r.Text)) // each on its own: bytes of two replies never make one character
+		if r.Media != "" {
+			wantMedia++
+		}
+	}
+	if media != wantMedia {
+		t.Fatalf("got %d media, want %d", media, wantMedia)
+	}
+	if g, w := got.String(), want.String(); g != w {
+		t.Fatalf("text changed:\ngot  %q\nwant %q", g, w)
+	}
+}

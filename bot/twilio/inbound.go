@@ -1,0 +1,150 @@
+package twilio
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/darsi-ma/darsi/bot"
+	"github.com/twilio/twilio-go/client"
+)
+
+// maxMedia is the most attachments Twilio puts on one inbound message.
+const maxMedia = 10
+
+// maxSIDLen bounds the MessageSid kept for idempotency; Twilio's are 34
+// characters.
+const maxSIDLen = 100
+
+// whatsappPrefix marks a WhatsApp address in Twilio's From and To.
+const whatsappPrefix = "whatsapp:"
+
+// ParseInbound turns the parameters of Twilio's inbound-message webhook into
+// a bot.Inbound. From "whatsapp:+2126…" gives the WhatsApp channel, a plain
+// E.164 number gives SMS; the learner ID is bot.LearnerID of the two.
+//
+// The body is passed through as it came, invalid UTF-8 and NUL bytes
+// included: cleaning text is the engine's job. NumMedia is only a hint;
+// every MediaUrlN present (N < 10) becomes a Media. Unknown parameters are
+// ignored, as Twilio adds new ones without notice. Only the first value of a
+// repeated parameter is read, the same one VerifySignature checks. At is
+// left zero for the caller to set.
+//
+// Errors are of kind Invalid: From missing, on another channel (such as
+// "messenger:"), or not an E.164 number; a MessageSid longer than 100
+// characters.
+func ParseInbound(form url.Values) (bot.Inbound, error) {
+	const op = "twilio.ParseInbound"
+	from := form.Get("From")
+	if from == "" {
+		return bot.Inbound{}, bot.Errorf(op, bot.Invalid, "missing From")
+	}
+	ch, number, err := address(from)
+	if err != nil {
+		return bot.Inbound{}, bot.E(op, bot.Invalid, err)
+	}
+	id := firstOf(form, "MessageSid", "SmsMessageSid", "SmsSid")
+	if len(id) > maxSIDLen {
+		return bot.Inbound{}, bot.Errorf(op, bot.Invalid, "MessageSid longer than %d characters", maxSIDLen)
+	}
+	in := bot.Inbound{
+		ID:          id,
+		From:        bot.LearnerID(ch, number),
+		Channel:     ch,
+		Text:        form.Get("Body"),
+		Payload:     form.Get("ButtonPayload"),
+		ProfileName: form.Get("ProfileName"),
+		Latitude:    form.Get("Latitude"),
+		Longitude:   form.Get("Longitude"),
+	}
+	for i := range maxMedia {
+		n := strconv.Itoa(i)
+		u := form.Get("MediaUrl" + n)
+		if u == "" {
+			continue
+		}
+		in.Media = append(in.Media, bot.Media{URL: u, ContentType: form.Get("MediaContentType" + n)})
+	}
+	return in, nil
+}
+
+// address splits a Twilio address such as "whatsapp:+212600000001" into its
+// channel and E.164 number.
+func address(s string) (bot.Channel, string, error) {
+	ch, number := bot.SMS, s
+	if len(s) >= len(whatsappPrefix) && strings.EqualFold(s[:len(whatsappPrefix)], whatsappPrefix) {
+		ch, number = bot.WhatsApp, s[len(whatsappPrefix):]
+	}
+	if !e164(number) {
+		if strings.Contains(number, ":") {
+			return "", "", fmt.Errorf("From %q: channel not supported", bot.Mask(s))
+		}
+		return "", "", fmt.Errorf("From %q: not an E.164 number", bot.Mask(s))
+	}
+	return ch, number, nil
+}
+
+// e164 reports whether s looks like "+" and 7 to 15 digits, the first not 0.
+func e164(s string) bool {
+	if len(s) < 8 || len(s) > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9' {
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// channelLabel names the channel of a From address for metrics, without
+// validating it.
+func channelLabel(from string) string {
+	switch {
+	case from == "":
+		return "unknown"
+	case len(from) >= len(whatsappPrefix) && strings.EqualFold(from[:len(whatsappPrefix)], whatsappPrefix):
+		return string(bot.WhatsApp)
+	case strings.HasPrefix(from, "+"):
+		return string(bot.SMS)
+	}
+	return "unknown"
+}
+
+func firstOf(form url.Values, keys ...string) string {
+	for _, k := range keys {
+		if v := form.Get(k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// VerifySignature reports whether signature is Twilio's X-Twilio-Signature
+// for a request to fullURL (scheme, host, path and query string, as Twilio
+// called it) carrying the POST parameters form. Pass r.PostForm, never
+// r.Form: r.Form mixes in the query string, which is already part of the
+// URL.
+//
+// The check is twilio-go's client.RequestValidator: HMAC-SHA1 keyed with the
+// auth token over the URL followed by each parameter's name and value,
+// names sorted, compared in constant time, with and without the default
+// port. Like twilio-go's ValidateBody, it reads the first value of a
+// repeated parameter (Twilio sends none). An empty token or signature never
+// verifies.
+func VerifySignature(token, fullURL string, form url.Values, signature string) bool {
+	if token == "" || signature == "" {
+		return false
+	}
+	params := make(map[string]string, len(form))
+	for k, vs := range form {
+		if len(vs) > 0 {
+			params[k] = vs[0]
+		} else {
+			params[k] = ""
+		}
+	}
+	v := client.NewRequestValidator(token)
+	return v.Validate(fullURL, params, signature)
+}

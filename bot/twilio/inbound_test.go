@@ -1,0 +1,80 @@
+package twilio_test
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/twilio"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+func TestParseInbound(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		form    string
+		want    bot.Inbound
+		wantErr bool
+	}{
+		{name: "whatsapp", form: "From=whatsapp%3A%2B212600000001&MessageSid=SM1&Body=hi",
+			want: bot.Inbound{ID: "SM1", From: "whatsapp:+212600000001", Channel: bot.WhatsApp, Text: "hi"}},
+		{name: "whatsapp prefix in capitals", form: "From=WhatsApp%3A%2B212600000001",
+			want: bot.Inbound{From: "whatsapp:+212600000001", Channel: bot.WhatsApp}},
+		{name: "sms", form: "From=%2B212600000001&SmsSid=SM2",
+			want: bot.Inbound{ID: "SM2", From: "sms:+212600000001", Channel: bot.SMS}},
+		{name: "SmsMessageSid", form: "From=%2B212600000001&SmsMessageSid=SM3&SmsSid=SM4",
+			want: bot.Inbound{ID: "SM3", From: "sms:+212600000001", Channel: bot.SMS}},
+		{name: "media beyond NumMedia still read", form: "From=%2B212600000001&NumMedia=1&MediaUrl0=u0&MediaContentType0=image%2Fpng&MediaUrl1=u1",
+			want: bot.Inbound{From: "sms:+212600000001", Channel: bot.SMS,
+				Media: []bot.Media{{URL: "u0", ContentType: "image/png"}, {URL: "u1"}}}},
+		{name: "NumMedia garbage", form: "From=%2B212600000001&NumMedia=-7",
+			want: bot.Inbound{From: "sms:+212600000001", Channel: bot.SMS}},
+		{name: "repeated From: first wins", form: "From=%2B212600000001&From=%2B212600000002",
+			want: bot.Inbound{From: "sms:+212600000001", Channel: bot.SMS}},
+		{name: "no From", form: "Body=hi", wantErr: true},
+		{name: "whatsapp without number", form: "From=whatsapp%3A", wantErr: true},
+		{name: "short code", form: "From=12345", wantErr: true},
+		{name: "leading zero", form: "From=%2B0212600000001", wantErr: true},
+		{name: "too long", form: "From=%2B1234567890123456", wantErr: true},
+		{name: "spaces", form: "From=%2B212+600000001", wantErr: true},
+		{name: "messenger", form: "From=messenger%3A12345678", wantErr: true},
+		{name: "rcs", form: "From=rcs%3A%2B212600000001", wantErr: true},
+		{name: "huge MessageSid", form: "From=%2B212600000001&MessageSid=" + strings.Repeat("S", 101), wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := twilio.ParseInbound(mustQuery(t, tc.form))
+			if tc.wantErr {
+				if err == nil || bot.KindOf(err) != bot.Invalid {
+					t.Errorf("got %+v, %v; want an error of kind invalid", got, err)
+				}
+				if err != nil && strings.Contains(err.Error(), "600000001") {
+					t.Errorf("error shows the phone number: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseInboundTenMedia(t *testing.T) {
+	form := url.Values{"From": {"whatsapp:+212600000001"}, "NumMedia": {"12"}}
+	for i := range 12 {
+		form.Set(fmt.Sprint("MediaUrl", i), fmt.Sprint("https://api.twilio.com/m/", i))
+	}
+	in, err := twilio.ParseInbound(form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Media) != 10 {
+		t.Errorf("got %d media, want Twilio's maximum of 10", len(in.Media))
+	}
+}

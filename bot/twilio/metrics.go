@@ -1,0 +1,88 @@
+package twilio
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Outcomes of an inbound webhook request, the "outcome" label of
+// darsi_inbound_messages_total.
+const (
+	outcomeOK           = "ok"
+	outcomeDuplicate    = "duplicate"
+	outcomeBadSignature = "bad_signature"
+	outcomeBadRequest   = "bad_request"
+	outcomeTooLarge     = "too_large"
+	outcomeError        = "error"
+)
+
+type metrics struct {
+	inbound           *prometheus.CounterVec // channel, outcome
+	duration          prometheus.Histogram
+	signatureFailures prometheus.Counter
+	duplicates        prometheus.Counter
+	replies           *prometheus.CounterVec // channel
+	callbacks         *prometheus.CounterVec // status, applied
+}
+
+// newMetrics builds the webhook's collectors and registers them on reg when
+// it is not nil. A collector already registered (a second webhook on the
+// same registry) is shared rather than failing.
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		inbound: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "darsi_inbound_messages_total",
+			Help: "Inbound messages received on the Twilio webhook, by channel and outcome.",
+		}, []string{"channel", "outcome"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "darsi_webhook_duration_seconds",
+			Help: "Time to answer Twilio's inbound-message webhook (Twilio gives up after 15 s).",
+			// Up to Twilio's 15-second limit.
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15},
+		}),
+		signatureFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "darsi_signature_failures_total",
+			Help: "Twilio webhook and status-callback requests rejected for a missing or wrong X-Twilio-Signature.",
+		}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "darsi_duplicate_messages_total",
+			Help: "Inbound messages received again (same MessageSid) and answered with the first reply.",
+		}),
+		replies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "darsi_replies_total",
+			Help: "Replies returned as TwiML, by channel.",
+		}, []string{"channel"}),
+		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "darsi_status_callbacks_total",
+			Help: "Twilio status callbacks, by status and whether they moved the delivery forward.",
+		}, []string{"status", "applied"}),
+	}
+	if reg == nil {
+		return m
+	}
+	m.inbound = register(reg, m.inbound)
+	m.duration = register(reg, m.duration)
+	m.signatureFailures = register(reg, m.signatureFailures)
+	m.duplicates = register(reg, m.duplicates)
+	m.replies = register(reg, m.replies)
+	m.callbacks = register(reg, m.callbacks)
+	return m
+}
+
+// register registers c, or returns the collector already registered under
+// the same description. Any other failure (a name clash with a different
+// metric) is a programming error.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	err := reg.Register(c)
+	if err == nil {
+		return c
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing
+		}
+	}
+	panic("twilio: registering metrics: " + err.Error())
+}

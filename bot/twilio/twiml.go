@@ -1,0 +1,226 @@
+package twilio
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/darsi-ma/darsi/bot"
+)
+
+// MaxBody is the most characters Twilio takes in one message body. It is
+// counted here in UTF-16 code units, which is never less than the count of
+// characters, so that a body within it is within Twilio's limit however
+// Twilio counts.
+const MaxBody = 1600
+
+// xmlDecl is the declaration twilio-go's twiml package writes.
+const xmlDecl = `<?xml version="1.0" encoding="UTF-8"?>`
+
+// twimlMessage is one <Message>: text alone, or a <Body> and a <Media>.
+type twimlMessage struct {
+	Text  string
+	Media string
+}
+
+// TwiML renders replies as a TwiML messaging response, in as few <Message>s
+// as possible, because each <Message> is a separate message whose order
+// Twilio does not guarantee (and each costs on SMS).
+//
+// Consecutive text replies share a <Message>, separated by a blank line,
+// while its body stays within MaxBody; a reply that does not fit starts the
+// next one. A single reply longer than MaxBody is split at paragraph, line
+// or space boundaries (or anywhere, as a last resort). A reply with media
+// gets a <Message> of its own, with a <Body> and a <Media>, so that its text
+// stays its caption. Replies with neither text nor media are dropped; no
+// replies at all give an empty <Response/>, which acknowledges the message
+// and sends nothing.
+//
+// The output is what twilio-go's twiml.Messages renders for the same
+// MessagingMessage, MessagingBody and MessagingMedia elements, except that
+// line ends are normalised to "\n" (as an XML parser would) and characters
+// XML cannot carry (NUL, other control characters, invalid UTF-8) come out
+// as U+FFFD instead of making the document invalid. The error is always nil
+// today; it is there for the day rendering can fail.
+func TwiML(replies []bot.Reply) ([]byte, error) {
+	ms := group(replies)
+	if len(ms) == 0 {
+		return []byte(xmlDecl + "<Response/>"), nil
+	}
+	var b strings.Builder
+	b.WriteString(xmlDecl)
+	b.WriteString("<Response>")
+	for _, m := range ms {
+		b.WriteString("<Message>")
+		if m.Media == "" {
+			escape(&b, m.Text)
+		} else {
+			if m.Text != "" {
+				b.WriteString("<Body>")
+				escape(&b, m.Text)
+				b.WriteString("</Body>")
+			}
+			b.WriteString("<Media>")
+			escape(&b, m.Media)
+			b.WriteString("</Media>")
+		}
+		b.WriteString("</Message>")
+	}
+	b.WriteString("</Response>")
+	return []byte(b.String()), nil
+}
+
+// escape writes s as XML character data, escaped as twilio-go's twiml
+// package (etree) escapes it.
+func escape(b *strings.Builder, s string) {
+	for _, r := range s {
+		switch {
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '"':
+			b.WriteString("&quot;")
+		case r == '\'':
+			b.WriteString("&apos;")
+		case !xmlChar(r): // an invalid byte is already utf8.RuneError
+			b.WriteRune(utf8.RuneError)
+		default:
+			b.WriteRune(r)
+		}
+	}
+}
+
+// xmlChar reports whether XML 1.0 allows r in a document.
+func xmlChar(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' ||
+		0x20 <= r && r <= 0xD7FF || 0xE000 <= r && r <= 0xFFFD || 0x10000 <= r && r <= 0x10FFFF
+}
+
+// newlines normalises line ends to "\n".
+var newlines = strings.NewReplacer("\r\n", "\n", "\r", "\n")
+
+// group joins replies into as few messages as the rules of TwiML allow.
+func group(replies []bot.Reply) []twimlMessage {
+	var (
+		out []twimlMessage
+		cur strings.Builder
+		n   int // UTF-16 length of cur
+	)
+	flush := func() {
+		if cur.Len() > 0 {
+			out = append(out, twimlMessage{Text: cur.String()})
+			cur.Reset()
+			n = 0
+		}
+	}
+	addText := func(chunk string) {
+		l := utf16Len(chunk)
+		if cur.Len() > 0 && n+2+l > MaxBody {
+			flush()
+		}
+		if cur.Len() > 0 {
+			cur.WriteString("\n\n")
+			n += 2
+		}
+		cur.WriteString(chunk)
+		n += l
+	}
+	for _, r := range replies {
+		chunks := split(newlines.Replace(r.Text), MaxBody)
+		if r.Media == "" {
+			for _, c := range chunks {
+				addText(c)
+			}
+			continue
+		}
+		flush()
+		m := twimlMessage{Media: r.Media}
+		if len(chunks) > 0 {
+			m.Text, chunks = chunks[0], chunks[1:]
+		}
+		out = append(out, m)
+		for _, c := range chunks {
+			addText(c)
+		}
+	}
+	flush()
+	return out
+}
+
+// split cuts s into pieces of at most max UTF-16 code units, preferring a
+// paragraph break, then a line break, then a space, in the second half of
+// the allowed window. Blank text gives no pieces.
+func split(s string, max int) []string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	var out []string
+	for utf16Len(s) > max {
+		limit := prefixLen(s, max)
+		cut, skip := limit, 0
+		best := -1
+		for _, sep := range []string{"\n\n", "\n", " "} {
+			i := strings.LastIndex(s[:limit], sep)
+			if i <= 0 {
+				continue
+			}
+			if i >= limit/2 {
+				cut, skip = i, len(sep)
+				best = i
+				break
+			}
+			if i > best {
+				best, cut, skip = i, i, len(sep)
+			}
+		}
+		if best < 0 {
+			cut, skip = limit, 0
+		}
+		if head := strings.TrimRightFunc(s[:cut], unicode.IsSpace); head != "" {
+			out = append(out, head)
+		}
+		s = strings.TrimLeftFunc(s[cut+skip:], unicode.IsSpace)
+	}
+	if strings.TrimSpace(s) != "" {
+		out = append(out, s)
+	}
+	return out
+}
+
+// utf16Len counts s in UTF-16 code units; an invalid byte counts as one.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= 0x10000 {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// prefixLen returns the byte length of the longest prefix of s that fits in
+// max UTF-16 code units, never cutting a character in two. It is at least
+// one character, so that splitting always progresses.
+func prefixLen(s string, max int) int {
+	n := 0
+	for i, r := range s {
+		w := 1
+		if r >= 0x10000 {
+			w = 2
+		}
+		if n+w > max {
+			if i == 0 {
+				_, size := utf8.DecodeRuneInString(s)
+				return size
+			}
+			return i
+		}
+		n += w
+	}
+	return len(s)
+}
