@@ -18,9 +18,11 @@ type Store interface {
 	// concurrent update wins (optimistic stores retry), so it must not have
 	// side effects. The store sets Version to the stored version plus one.
 	//
-	// If msgID is not empty and was already applied to this learner, fn is
-	// not called, nothing changes, and the result carries the replies of the
-	// first time with Duplicate set. If fn returns an error nothing is
+	// If msgID is not empty and was already applied to this learner,
+	// nothing changes and the result carries the replies of the first time
+	// with Duplicate set. fn may still have been called (a store that
+	// remembers the learner's state learns of the duplicate only when it
+	// writes); what it returned is then thrown away. If fn returns an error nothing is
 	// written and the error is returned as is. If the change says Erase, the
 	// learner's record is deleted (msgID is still recorded).
 	//

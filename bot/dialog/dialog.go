@@ -4,6 +4,7 @@
 package dialog
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -427,10 +428,8 @@ func (t *turn) completedCount() int {
 func (t *turn) courseNamed(text string) *lesson.Course {
 	want := locale.Normalize(text)
 	for _, c := range t.c.Lessons.Courses {
-		for _, title := range c.Title.ByLang {
-			if locale.Normalize(title) == want {
-				return c
-			}
+		if slices.Contains(c.Keys, want) {
+			return c
 		}
 	}
 	return nil

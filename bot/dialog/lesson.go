@@ -1,6 +1,7 @@
 package dialog
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -145,10 +146,8 @@ func (t *turn) answer(st *lesson.Step, text string, intent locale.Intent) {
 func (t *turn) optionNamed(st *lesson.Step, text string) (int, bool) {
 	want := locale.Normalize(text)
 	for i, o := range st.Options {
-		for _, s := range o.Text.ByLang {
-			if locale.Normalize(s) == want {
-				return i + 1, true
-			}
+		if slices.Contains(o.Keys, want) {
+			return i + 1, true
 		}
 	}
 	return 0, false

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/locale"
 )
 
 // End is the goto target that ends a lesson.
@@ -31,6 +33,20 @@ type Text struct {
 
 // In returns the text in lang.
 func (t Text) In(lang bot.Lang) string { return t.ByLang[lang] }
+
+// Keys returns the text in every language, normalised for matching what
+// learners type, without repeats.
+func (t Text) Keys() []string {
+	var keys []string
+	for _, lang := range bot.Langs {
+		if s, ok := t.ByLang[lang]; ok {
+			if k := locale.Normalize(s); k != "" && !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
+}
 
 // IsZero reports whether the text was not given at all.
 func (t Text) IsZero() bool { return len(t.ByLang) == 0 }
@@ -71,6 +87,9 @@ type Option struct {
 	Value    string // the indicator value a survey records
 	Goto     string
 	Pos      Pos
+	// Keys are the option's texts, normalised for matching what a learner
+	// types (see locale.Normalize), in every language.
+	Keys []string
 }
 
 // Formula computes one variable.
@@ -154,6 +173,8 @@ type Course struct {
 	Drafts  []bot.Lang
 	Order   float64 // courses are listed by order, then id
 	File    string
+	// Keys are the course's titles, normalised for matching.
+	Keys []string
 }
 
 // Catalog is a validated, read-only set of courses. It is safe for

@@ -281,6 +281,7 @@ func (d *fileDecoder) course(n *yaml.Node) *courseFile {
 	if c.Title.IsZero() {
 		d.errorf(n, "course has no title")
 	}
+	c.Keys = c.Title.Keys()
 	if len(c.ids) == 0 {
 		d.errorf(n, "course lists no lessons (lessons: [...])")
 	}
@@ -471,6 +472,7 @@ func (d *fileDecoder) options(n *yaml.Node, s *Step) []Option {
 		if o.Text.IsZero() {
 			d.errorf(on, "option has no text")
 		}
+		o.Keys = o.Text.Keys()
 		if s.Kind == Survey {
 			if o.Value == "" {
 				d.errorf(on, "survey option has no value")

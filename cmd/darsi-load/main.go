@@ -118,6 +118,9 @@ func run(learners int, duration, warmup time.Duration, redisURL string) error {
 		"DARSI_SIMULATOR=off",
 		"DARSI_LOG_LEVEL=warn",
 	)
+	if debug := os.Getenv("DARSI_DEBUG_ADDR"); debug != "" {
+		serve.Env = append(serve.Env, "DARSI_DEBUG_ADDR="+debug)
+	}
 	darsiSrv, err := start(ctx, serve, darsiAddr)
 	if err != nil {
 		return fmt.Errorf("darsi serve: %w", err)

@@ -22,6 +22,7 @@ type Config struct {
 	Simulator        string // DARSI_SIMULATOR: on, off, or auto (on when Twilio is not configured)
 	LogLevel         string // DARSI_LOG_LEVEL: debug, info, warn, error
 	LogFormat        string // DARSI_LOG_FORMAT: text or json
+	DebugAddr        string // DARSI_DEBUG_ADDR: where to serve pprof; empty: nowhere
 }
 
 // loadConfig reads the defaults and the environment.
@@ -49,6 +50,7 @@ func loadConfig(getenv func(string) string) Config {
 	set(&c.LogLevel, "DARSI_LOG_LEVEL")
 	set(&c.LogFormat, "DARSI_LOG_FORMAT")
 	set(&c.TwilioAPIBaseURL, "TWILIO_API_BASE_URL")
+	set(&c.DebugAddr, "DARSI_DEBUG_ADDR")
 	return c
 }
 

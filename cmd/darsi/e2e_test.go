@@ -74,7 +74,7 @@ func TestMain(m *testing.M) {
 
 // e2eRedis returns the store URL for the end-to-end database and empties it
 // now and at the end of the test. It fails, never skips, without Redis.
-func e2eRedis(t *testing.T) string {
+func e2eRedis(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("REDIS_URL")
 	if base == "" {

@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
+	_ "net/http/pprof" // served only on DARSI_DEBUG_ADDR
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +38,12 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	log, err := cfg.logger(stderr)
 	if err != nil {
 		return err
+	}
+	if os.Getenv("GOGC") == "" {
+		// The heap is small (lessons, texts, buffers in flight): trading a
+		// few megabytes for a quarter of the collector's work per message
+		// is worth it on small machines.
+		debug.SetGCPercent(400)
 	}
 	content, err := loadContent(cfg.Lessons)
 	if err != nil {
@@ -67,6 +76,14 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 		"simulator", cfg.simulatorOn(), "lessons", content.Lessons.Count())
 	if cfg.simulatorOn() {
 		log.Info("web chat simulator", "url", "http://"+displayAddr(ln.Addr())+"/")
+	}
+
+	if cfg.DebugAddr != "" {
+		// Profiles on their own listener, which operators keep private.
+		debug := &http.Server{Addr: cfg.DebugAddr, Handler: http.DefaultServeMux, ReadHeaderTimeout: 5 * time.Second}
+		go debug.ListenAndServe()
+		defer debug.Close()
+		log.Info("pprof", "addr", cfg.DebugAddr)
 	}
 
 	errc := make(chan error, 1)

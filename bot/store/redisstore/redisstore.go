@@ -84,6 +84,13 @@ type Options struct {
 	// of the same learner won the race, before it gives up with Conflict.
 	// Default DefaultMaxRetries.
 	MaxRetries int
+	// Remember is how many learners' last known values the store keeps in
+	// memory, so that an update of a learner this process wrote last goes
+	// straight to the compare-and-set: one round trip instead of two. A
+	// value another replica changed since costs the same two trips as
+	// before (the failed compare-and-set answers the current value).
+	// Default DefaultRemember; negative turns it off.
+	Remember int
 }
 
 // Store is an app.Store and app.Deliveries in Redis. It is safe for
@@ -97,6 +104,7 @@ type Store struct {
 	// scanCount is the COUNT hint of Learners' SCAN; tests lower it.
 	scanCount int64
 	trips     atomic.Uint64
+	known     *knownValues
 }
 
 // Open connects to the Redis that rawURL names, checks that it answers and
@@ -154,7 +162,11 @@ func New(client redis.UniversalClient, o Options) *Store {
 	if o.MaxRetries <= 0 {
 		o.MaxRetries = DefaultMaxRetries
 	}
+	if o.Remember == 0 {
+		o.Remember = DefaultRemember
+	}
 	s := &Store{
+		known:             newKnownValues(o.Remember),
 		client:            client,
 		prefix:            escapeID(o.Prefix),
 		retention:         o.Retention,
@@ -178,6 +190,13 @@ func newClient(rawURL string) (redis.UniversalClient, error) {
 	}
 	q := u.Query()
 	ctxTimeout := !q.Has("context_timeout_enabled")
+	// RESP2 unless the URL asks otherwise: the store uses no RESP3 feature,
+	// and RESP3 makes go-redis look for push notifications on every reply.
+	protocol := func(p *int) {
+		if !q.Has("protocol") {
+			*p = 2
+		}
+	}
 	switch {
 	case q.Has("master_name"):
 		o, err := redis.ParseFailoverURL(rawURL)
@@ -185,6 +204,7 @@ func newClient(rawURL string) (redis.UniversalClient, error) {
 			return nil, err
 		}
 		connDefaults(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.DialerRetries, &o.MaxRetries)
+		protocol(&o.Protocol)
 		o.ContextTimeoutEnabled = o.ContextTimeoutEnabled || ctxTimeout
 		return redis.NewFailoverClient(o), nil
 	case q.Has("addr"):
@@ -193,6 +213,7 @@ func newClient(rawURL string) (redis.UniversalClient, error) {
 			return nil, err
 		}
 		connDefaults(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.DialerRetries, &o.MaxRetries)
+		protocol(&o.Protocol)
 		o.ContextTimeoutEnabled = o.ContextTimeoutEnabled || ctxTimeout
 		return redis.NewClusterClient(o), nil
 	}
@@ -201,6 +222,7 @@ func newClient(rawURL string) (redis.UniversalClient, error) {
 		return nil, err
 	}
 	connDefaults(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.DialerRetries, &o.MaxRetries)
+	protocol(&o.Protocol)
 	o.ContextTimeoutEnabled = o.ContextTimeoutEnabled || ctxTimeout
 	return redis.NewClient(o), nil
 }
@@ -226,8 +248,10 @@ func connDefaults(dial, read, write *time.Duration, dialerRetries, maxRetries *i
 	}
 }
 
-// Update implements app.Store. Without a conflict it takes two round trips:
-// one to read, one to write; a duplicate or an error from fn takes one.
+// Update implements app.Store. Without a conflict it takes two round trips,
+// one to read and one to write, or only the write when this store wrote
+// the learner last (see Options.Remember); a duplicate or an error from fn
+// takes one.
 //
 // Errors: Invalid for an empty id, Unavailable when Redis cannot be reached
 // or answers that it cannot serve now (loading, read-only, out of memory,
@@ -249,8 +273,11 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 	if msgID != "" {
 		scriptKeys = append(scriptKeys, k.msg)
 	}
+	old, cached := s.known.get(id)
 	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
+		// The first retry follows a stale remembered value and goes at
+		// once; later ones are real races and wait a little.
+		if attempt > 0 && (!cached || attempt > 1) {
 			if attempt > s.maxRetries {
 				return app.Result{}, bot.Errorf(op, bot.Conflict, "the learner changed under %d attempts in a row", attempt)
 			}
@@ -259,21 +286,28 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 			}
 		}
 
-		old, rec, err := s.read(ctx, k)
-		if err != nil {
-			return app.Result{}, wrap(op, err)
-		}
-		if rec != nil {
-			replies, err := decodeReplies(*rec)
+		if !cached {
+			var rec *string
+			var err error
+			old, rec, err = s.read(ctx, k)
 			if err != nil {
-				return app.Result{}, bot.E(op, bot.Internal, err)
+				return app.Result{}, wrap(op, err)
 			}
-			return app.Result{Replies: replies, Duplicate: true}, nil
+			if rec != nil {
+				s.known.put(id, old)
+				replies, err := decodeReplies(*rec)
+				if err != nil {
+					return app.Result{}, bot.E(op, bot.Internal, err)
+				}
+				return app.Result{Replies: replies, Duplicate: true}, nil
+			}
 		}
 		// Decoding afresh on every attempt gives fn a deep copy.
 		l := bot.Learner{ID: id}
 		if old != "" {
+			var err error
 			if l, err = decodeLearner(old, id); err != nil {
+				s.known.forget(id)
 				return app.Result{}, bot.E(op, bot.Internal, err)
 			}
 		}
@@ -295,13 +329,16 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 		res, err := updateScript.Run(ctx, s.client, scriptKeys,
 			old, value, record, s.retention.Milliseconds(), k.msgPrefix, msgID).Slice()
 		if err != nil {
+			// Whether it was written is unknown: read next time.
+			s.known.forget(id)
 			return app.Result{}, wrap(op, err)
 		}
 		switch code, _ := res[0].(int64); code {
 		case 1:
+			s.known.put(id, string(value))
 			return app.Result{Replies: ch.Replies}, nil
 		case 2:
-			// Another delivery of the same message won meanwhile.
+			// The message was applied before, or by a concurrent delivery.
 			v, _ := res[1].(string)
 			replies, err := decodeReplies(v)
 			if err != nil {
@@ -309,7 +346,10 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 			}
 			return app.Result{Replies: replies, Duplicate: true}, nil
 		case 0:
-			// The learner changed since it was read: read again.
+			// The learner changed since it was read or remembered; the
+			// script answered its current value: try again on that.
+			old, _ = res[1].(string)
+			cached = true
 		default:
 			return app.Result{}, bot.Errorf(op, bot.Internal, "update script answered %v", res)
 		}

@@ -191,34 +191,55 @@ func erase(*bot.Learner) (app.Change, error) {
 
 var errStep = errors.New("step failed")
 
-// TestRoundTrips holds Update to its budget: two round trips (read, then
-// compare-and-set) when nothing gets in the way, one when there is nothing
-// to write.
+// TestRoundTrips holds Update to its budget: a read and a compare-and-set
+// for a learner this store has not seen, the compare-and-set alone for one
+// it wrote last, one more when another replica wrote in between.
 func TestRoundTrips(t *testing.T) {
-	s := open(t, Options{})
 	ctx := context.Background()
-	for _, tt := range []struct {
-		name  string
-		msgID string
-		fn    func(*bot.Learner) (app.Change, error)
-		want  uint64
-	}{
-		{"new learner", "SM1", count, 2},
-		{"next message", "SM2", count, 2},
-		{"no message id", "", count, 2},
-		{"duplicate", "SM2", count, 1},
-		{"fn fails", "SM3", func(*bot.Learner) (app.Change, error) { return app.Change{}, errStep }, 1},
-		{"erase", "SM4", erase, 2},
-	} {
+	s := open(t, Options{})
+	trips := func(name, msgID string, fn func(*bot.Learner) (app.Change, error), want uint64) {
+		t.Helper()
 		before := s.RoundTrips()
-		_, err := s.Update(ctx, amina, tt.msgID, tt.fn)
+		_, err := s.Update(ctx, amina, msgID, fn)
 		if err != nil && !errors.Is(err, errStep) {
-			t.Fatalf("%s: Update: %v", tt.name, err)
+			t.Fatalf("%s: Update: %v", name, err)
 		}
-		if got := s.RoundTrips() - before; got != tt.want {
-			t.Errorf("%s: %d round trips, want %d", tt.name, got, tt.want)
+		if got := s.RoundTrips() - before; got != want {
+			t.Errorf("%s: %d round trips, want %d", name, got, want)
 		}
 	}
+	fails := func(*bot.Learner) (app.Change, error) { return app.Change{}, errStep }
+	trips("new learner: read, write", "SM1", count, 2)
+	trips("next message: write only", "SM2", count, 1)
+	trips("no message id", "", count, 1)
+	trips("duplicate: the write finds it", "SM2", count, 1)
+	trips("fn fails: nothing sent", "SM3", fails, 0)
+
+	// Another replica writes the learner: the remembered value is stale,
+	// the compare-and-set fails and answers the current value, and the
+	// second compare-and-set succeeds.
+	other := open(t, Options{Prefix: s.prefix})
+	if _, err := other.Update(ctx, amina, "SM4", count); err != nil {
+		t.Fatal(err)
+	}
+	trips("after another replica wrote", "SM5", count, 2)
+	if l, err := s.Get(ctx, amina); err != nil || l.Vars["n"] != "5" {
+		t.Errorf("after both replicas: n = %q (%v), want 5 (an update was lost)", l.Vars["n"], err)
+	}
+	trips("erase", "SM6", erase, 1)
+	trips("after erase", "SM7", count, 1)
+
+	forgetful := open(t, Options{Remember: -1})
+	for i, want := range []uint64{2, 2} {
+		before := forgetful.RoundTrips()
+		if _, err := forgetful.Update(ctx, amina, fmt.Sprint("SMf", i), count); err != nil {
+			t.Fatal(err)
+		}
+		if got := forgetful.RoundTrips() - before; got != want {
+			t.Errorf("without memory, update %d: %d round trips, want %d", i, got, want)
+		}
+	}
+
 	before := s.RoundTrips()
 	if _, err := s.Get(ctx, "sms:+1"); bot.KindOf(err) != bot.NotFound {
 		t.Fatalf("Get: %v", err)

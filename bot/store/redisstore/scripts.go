@@ -19,8 +19,9 @@ import "github.com/redis/go-redis/v9"
 //	ARGV[5]  the prefix of the learner's message keys
 //	ARGV[6]  the message id
 //
-// It returns {1} when written, {0} when the learner changed since it was
-// read (Update reads again), and {2, record} when the message id is already
+// It returns {1} when written, {0, current} when the learner changed since
+// it was read (current is the stored value, "" for none, on which Update
+// tries again), and {2, record} when the message id is already
 // recorded (a concurrent delivery of the same message won).
 //
 // go-redis sends a command again when a connection fails before its reply
@@ -46,7 +47,7 @@ end
 local cur = redis.call('GET', KEYS[1]) or ''
 if cur ~= ARGV[1] then
   if not mkey and cur == ARGV[2] then return {1} end
-  return {0}
+  return {0, cur}
 end
 if ARGV[2] == '' then
   local ids = redis.call('ZRANGE', KEYS[2], 0, -1)

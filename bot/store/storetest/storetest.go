@@ -252,10 +252,9 @@ func testDuplicate(t *testing.T, s app.Store) {
 	want := get(t, s, amina)
 
 	for range 2 {
-		res := update(t, s, amina, "SM1", func(l *bot.Learner) (app.Change, error) {
-			t.Error("fn called for a message already applied")
-			return count(l)
-		})
+		// A store may call fn before it learns that the message was
+		// applied; what fn returns must then change nothing.
+		res := update(t, s, amina, "SM1", count)
 		wantResult(t, res, app.Result{Replies: first, Duplicate: true})
 		wantLearner(t, s, want)
 	}
@@ -379,10 +378,7 @@ func testErase(t *testing.T, s app.Store) {
 
 	// The erase message was recorded: a retry gets the same goodbye and
 	// does not bring the learner back.
-	res := update(t, s, amina, "SM2", func(l *bot.Learner) (app.Change, error) {
-		t.Error("fn called for an erase already applied")
-		return count(l)
-	})
+	res := update(t, s, amina, "SM2", count)
 	wantResult(t, res, app.Result{Replies: bye, Duplicate: true})
 	wantNotFound(t, s, amina)
 
@@ -431,10 +427,7 @@ func testEraseForgetsMessages(t *testing.T, s app.Store) {
 
 	// The erase messages are still recognised.
 	for _, m := range []struct{ id, msgID string }{{amina, "SM3"}, {"sms:+1", "SM2"}} {
-		res := update(t, s, m.id, m.msgID, func(*bot.Learner) (app.Change, error) {
-			t.Errorf("fn called for erase %s of %s, already applied", m.msgID, m.id)
-			return app.Change{}, nil
-		})
+		res := update(t, s, m.id, m.msgID, count)
 		wantResult(t, res, app.Result{Replies: bye, Duplicate: true})
 	}
 

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/darsi-ma/darsi/bot/app"
+)
+
+// BenchmarkWebhook runs signed WhatsApp webhooks through the whole
+// in-process path on the real Redis: signature, parse, engine, store, TwiML.
+func BenchmarkWebhook(b *testing.B) {
+	store := e2eRedis(b)
+	cfg := loadConfig(func(string) string { return "" })
+	cfg.Store = store
+	cfg.TwilioAuthToken = e2eToken
+	cfg.PublicURL = "http://darsi.test"
+	content, err := loadContent("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := openStore(context.Background(), store)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	reg := prometheus.NewRegistry()
+	a := app.New(measureStore(s, reg), content)
+	h := routes(cfg, a, s, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	script := []string{"salam", "3", "1", "1", "2", "3", "tapis", "300", "20", "1", "aide", "menu"}
+	var learners atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		n := 0
+		id := fmt.Sprintf("%06d", learners.Add(1))
+		for pb.Next() {
+			n++
+			form := url.Values{
+				"MessageSid": {fmt.Sprintf("SM%s%08d", id, n)}, "From": {"whatsapp:+212600" + id},
+				"To": {"whatsapp:+14155238886"}, "Body": {script[n%len(script)]}, "NumMedia": {"0"},
+			}
+			target := "http://darsi.test/twilio/messages"
+			req := httptest.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Twilio-Signature", signature(e2eToken, target, form))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				b.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+		}
+	})
+}
