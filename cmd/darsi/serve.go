@@ -8,9 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only on DARSI_DEBUG_ADDR
 	"os"
 	"runtime/debug"
-	_ "net/http/pprof" // served only on DARSI_DEBUG_ADDR
 	"strconv"
 	"strings"
 	"time"
