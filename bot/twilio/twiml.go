@@ -5,6 +5,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/twilio/twilio-go/twiml"
+
 	"github.com/darsi-ma/darsi/bot"
 )
 
@@ -36,61 +38,43 @@ type twimlMessage struct {
 // replies at all give an empty <Response/>, which acknowledges the message
 // and sends nothing.
 //
-// The output is what twilio-go's twiml.Messages renders for the same
-// MessagingMessage, MessagingBody and MessagingMedia elements, except that
-// line ends are normalised to "\n" (as an XML parser would) and characters
-// XML cannot carry (NUL, other control characters, invalid UTF-8) come out
-// as U+FFFD instead of making the document invalid. The error is always nil
-// today; it is there for the day rendering can fail.
+// The document is rendered by twilio-go's twiml package. Text is cleaned
+// first: line ends are normalised to "\n" (as an XML parser would) and
+// characters XML cannot carry (NUL, other control characters, invalid
+// UTF-8) become U+FFFD instead of making the document invalid.
 func TwiML(replies []bot.Reply) ([]byte, error) {
 	ms := group(replies)
 	if len(ms) == 0 {
 		return []byte(xmlDecl + "<Response/>"), nil
 	}
-	var b strings.Builder
-	b.WriteString(xmlDecl)
-	b.WriteString("<Response>")
+	verbs := make([]twiml.Element, 0, len(ms))
 	for _, m := range ms {
-		b.WriteString("<Message>")
 		if m.Media == "" {
-			escape(&b, m.Text)
-		} else {
-			if m.Text != "" {
-				b.WriteString("<Body>")
-				escape(&b, m.Text)
-				b.WriteString("</Body>")
-			}
-			b.WriteString("<Media>")
-			escape(&b, m.Media)
-			b.WriteString("</Media>")
+			verbs = append(verbs, &twiml.MessagingMessage{Body: xmlText(m.Text)})
+			continue
 		}
-		b.WriteString("</Message>")
+		var inner []twiml.Element
+		if m.Text != "" {
+			inner = append(inner, &twiml.MessagingBody{Message: xmlText(m.Text)})
+		}
+		inner = append(inner, &twiml.MessagingMedia{Url: xmlText(m.Media)})
+		verbs = append(verbs, &twiml.MessagingMessage{InnerElements: inner})
 	}
-	b.WriteString("</Response>")
-	return []byte(b.String()), nil
+	doc, err := twiml.Messages(verbs)
+	if err != nil {
+		return nil, bot.E("twilio.TwiML", bot.Internal, err)
+	}
+	return []byte(doc), nil
 }
 
-// escape writes s as XML character data, escaped as twilio-go's twiml
-// package (etree) escapes it.
-func escape(b *strings.Builder, s string) {
-	for _, r := range s {
-		switch {
-		case r == '&':
-			b.WriteString("&amp;")
-		case r == '<':
-			b.WriteString("&lt;")
-		case r == '>':
-			b.WriteString("&gt;")
-		case r == '"':
-			b.WriteString("&quot;")
-		case r == '\'':
-			b.WriteString("&apos;")
-		case !xmlChar(r): // an invalid byte is already utf8.RuneError
-			b.WriteRune(utf8.RuneError)
-		default:
-			b.WriteRune(r)
+// xmlText replaces what XML cannot carry with U+FFFD.
+func xmlText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if !xmlChar(r) { // an invalid byte is already utf8.RuneError
+			return utf8.RuneError
 		}
-	}
+		return r
+	}, s)
 }
 
 // xmlChar reports whether XML 1.0 allows r in a document.
