@@ -103,6 +103,8 @@ type Store struct {
 	maxRetries        int
 	// scanCount is the COUNT hint of Learners' SCAN; tests lower it.
 	scanCount int64
+	// trimEvery is trimEvery; tests lower it.
+	trimEvery int
 	trips     atomic.Uint64
 	known     *knownValues
 }
@@ -173,6 +175,7 @@ func New(client redis.UniversalClient, o Options) *Store {
 		deliveryRetention: o.DeliveryRetention,
 		maxRetries:        o.MaxRetries,
 		scanCount:         scanCount,
+		trimEvery:         trimEvery,
 	}
 	client.AddHook(tripCounter{&s.trips})
 	return s
@@ -327,7 +330,7 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 			record = encodeReplies(ch.Replies, rand.Uint64())
 		}
 		res, err := updateScript.Run(ctx, s.client, scriptKeys,
-			old, value, record, s.retention.Milliseconds(), k.msgPrefix, msgID).Slice()
+			old, value, record, s.retention.Milliseconds(), k.msgPrefix, msgID, s.trimIndex()).Slice()
 		if err != nil {
 			// Whether it was written is unknown: read next time.
 			s.known.forget(id)
@@ -354,6 +357,20 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 			return app.Result{}, bot.Errorf(op, bot.Internal, "update script answered %v", res)
 		}
 	}
+}
+
+// trimEvery is how many writes, on average, go between two trims of a
+// learner's message index. Expired ids cost only a few bytes until then
+// (and an erase deletes keys that are already gone), while trimming on
+// every write was a sizeable part of the script's time.
+const trimEvery = 16
+
+// trimIndex tells the update script whether to trim the index this time.
+func (s *Store) trimIndex() string {
+	if s.trimEvery <= 1 || rand.N(s.trimEvery) == 0 {
+		return "1"
+	}
+	return "0"
 }
 
 // read returns the stored learner ("" for none) and, when k has a message

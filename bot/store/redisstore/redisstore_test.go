@@ -400,6 +400,7 @@ func TestDuplicateAcrossStores(t *testing.T) {
 func TestMessageIDsExpire(t *testing.T) {
 	const retention = 700 * time.Millisecond
 	s := open(t, Options{Retention: retention})
+	s.trimEvery = 1 // trim on every write, to see it happen
 	c := admin(t)
 	ctx := context.Background()
 	if _, err := s.Update(ctx, amina, "SM1", count); err != nil {
@@ -437,6 +438,7 @@ func TestMessageIDsExpire(t *testing.T) {
 func TestIndexDropsExpired(t *testing.T) {
 	const retention = 300 * time.Millisecond
 	s := open(t, Options{Retention: retention})
+	s.trimEvery = 1 // trim on every write, to see it happen
 	c := admin(t)
 	ctx := context.Background()
 	for _, m := range []string{"SM1", "SM2", "SM3"} {

@@ -18,6 +18,7 @@ import "github.com/redis/go-redis/v9"
 //	ARGV[4]  how long the record lives, in ms
 //	ARGV[5]  the prefix of the learner's message keys
 //	ARGV[6]  the message id
+//	ARGV[7]  "1" to drop expired ids from the index this time
 //
 // It returns {1} when written, {0, current} when the learner changed since
 // it was read (current is the stored value, "" for none, on which Update
@@ -63,7 +64,9 @@ if mkey then
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   local ttl = tonumber(ARGV[4])
   redis.call('SET', mkey, ARGV[3], 'PX', ttl)
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  if ARGV[7] == '1' then
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  end
   redis.call('ZADD', KEYS[2], now + ttl, ARGV[6])
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
