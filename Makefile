@@ -21,9 +21,11 @@ lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l .; echo "gofmt would change the files above"; exit 1)
 	$(GO) run ./cmd/darsi lint lessons
 
-## bench: the benchmarks
+## bench: the benchmarks, then the webhook under load (darsi on Redis against a bare handler)
 bench:
+	bash .ci/services
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./cmd/darsi-load
 
 ## build: the darsi binary in ./bin
 build:
@@ -37,3 +39,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDirectional$$' -fuzztime $(FUZZTIME) ./bot/locale
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./bot/lesson
 	$(GO) test -run '^$$' -fuzz '^FuzzStep$$' -fuzztime $(FUZZTIME) ./bot/dialog
+	$(GO) test -run '^$$' -fuzz '^FuzzParseInbound$$' -fuzztime $(FUZZTIME) ./bot/twilio
+	$(GO) test -run '^$$' -fuzz '^FuzzVerifySignature$$' -fuzztime $(FUZZTIME) ./bot/twilio
+	$(GO) test -run '^$$' -fuzz '^FuzzSignatureFastPath$$' -fuzztime $(FUZZTIME) ./bot/twilio
+	$(GO) test -run '^$$' -fuzz '^FuzzTwiML$$' -fuzztime $(FUZZTIME) ./bot/twilio

@@ -3,9 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -16,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +24,7 @@ import (
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
+	"github.com/darsi-ma/darsi/bot/twilio/twiliotest"
 )
 
 // The end-to-end tests run the real darsi binary against the real Redis at
@@ -105,7 +102,7 @@ type replica struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	base string
-	logs *strings.Builder
+	logs *lockedBuffer
 }
 
 func startReplica(t *testing.T, store string) *replica {
@@ -116,13 +113,13 @@ func startReplica(t *testing.T, store string) *replica {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	r := &replica{t: t, base: "http://" + addr, logs: &strings.Builder{}}
+	r := &replica{t: t, base: "http://" + addr, logs: &lockedBuffer{}}
 	r.cmd = exec.Command(darsiBinary(t), "serve")
 	r.cmd.Env = append(os.Environ(),
 		"DARSI_ADDR="+addr, "DARSI_STORE="+store, "DARSI_PUBLIC_URL="+r.base,
 		"TWILIO_AUTH_TOKEN="+e2eToken, "TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000",
 	)
-	r.cmd.Stdout, r.cmd.Stderr = io.Discard, &syncWriter{b: r.logs}
+	r.cmd.Stdout, r.cmd.Stderr = io.Discard, r.logs
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -160,38 +157,6 @@ func (r *replica) stop() {
 	}
 }
 
-type syncWriter struct {
-	mu sync.Mutex
-	b  *strings.Builder
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-// signature computes X-Twilio-Signature as Twilio does.
-func signature(token, fullURL string, form url.Values) string {
-	keys := slices.Sorted(func(yield func(string) bool) {
-		for k := range form {
-			if !yield(k) {
-				return
-			}
-		}
-	})
-	var b strings.Builder
-	b.WriteString(fullURL)
-	for _, k := range keys {
-		for _, v := range form[k] {
-			b.WriteString(k + v)
-		}
-	}
-	mac := hmac.New(sha1.New, []byte(token))
-	mac.Write([]byte(b.String()))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
 // send posts one signed WhatsApp webhook and returns the replies' bodies.
 func (r *replica) send(from, sid, body string) []string {
 	r.t.Helper()
@@ -203,7 +168,7 @@ func (r *replica) send(from, sid, body string) []string {
 	target := r.base + "/twilio/messages"
 	req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", signature(e2eToken, target, form))
+	req.Header.Set("X-Twilio-Signature", twiliotest.Signature(e2eToken, target, form))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		r.t.Fatal(err)
@@ -331,5 +296,19 @@ func TestRestartKeepsConversation(t *testing.T) {
 	}
 	if len(replies) == 0 || !strings.Contains(strings.Join(replies, "\n"), "Exactement") {
 		t.Errorf("after restart, the answer got %q, want the question's feedback", replies)
+	}
+
+	// STOP (Twilio's opt-out word) opts out; START opts back in, where
+	// the learner was.
+	r.send(learner, "SMb01", "STOP")
+	if l := exportLearners(t, store)["whatsapp:"+learner]; !l.OptedOut {
+		t.Error("after STOP: not opted out")
+	}
+	back := r.send(learner, "SMb02", "START")
+	if l := exportLearners(t, store)["whatsapp:"+learner]; l.OptedOut || l.Step != after.Step {
+		t.Errorf("after START: opted out %v, at %q; want opted in at %q", l.OptedOut, l.Step, after.Step)
+	}
+	if len(back) == 0 {
+		t.Error("START got no reply")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/darsi-ma/darsi/bot/app"
+	"github.com/darsi-ma/darsi/bot/twilio/twiliotest"
 )
 
 // BenchmarkWebhook runs signed WhatsApp webhooks through the whole
@@ -52,7 +53,7 @@ func BenchmarkWebhook(b *testing.B) {
 			target := "http://darsi.test/twilio/messages"
 			req := httptest.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("X-Twilio-Signature", signature(e2eToken, target, form))
+			req.Header.Set("X-Twilio-Signature", twiliotest.Signature(e2eToken, target, form))
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
 			if rec.Code != 200 {
