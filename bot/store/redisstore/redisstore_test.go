@@ -109,23 +109,19 @@ func TestDeliveries(t *testing.T) {
 	storetest.RunDeliveries(t, func(t *testing.T) app.Deliveries { return open(t, Options{}) })
 }
 
-// TestCluster runs the suites on a Redis Cluster, when REDIS_CLUSTER_URL
-// names one, such as
-// redis://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002. It checks
+// TestCluster runs the suites on a Redis Cluster: REDIS_CLUSTER_URL, or the
+// local one that .ci/services starts on 7000-7002. It checks
 // what one node cannot: that a learner's keys stay in one slot for the
 // scripts, and that Learners visits every master.
 func TestCluster(t *testing.T) {
-	url := os.Getenv("REDIS_CLUSTER_URL")
-	if url == "" {
-		t.Skip("REDIS_CLUSTER_URL not set: no Redis Cluster to test against")
-	}
+	url := cmp.Or(os.Getenv("REDIS_CLUSTER_URL"), "redis://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002")
 	open := func(t *testing.T, scan int64) *Store {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		prefix := fmt.Sprintf("test:%016x:", rand.Uint64())
 		s, err := Open(ctx, url, Options{Prefix: prefix})
 		if err != nil {
-			t.Fatalf("Open(REDIS_CLUSTER_URL): %v", err)
+			t.Fatalf("Open(%s): %v\nstart a local cluster with: bash .ci/services", url, err)
 		}
 		if _, ok := s.client.(*redis.ClusterClient); !ok {
 			t.Fatalf("REDIS_CLUSTER_URL gave a %T, want a *redis.ClusterClient", s.client)
