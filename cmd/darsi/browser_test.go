@@ -22,7 +22,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/darsi-ma/darsi/bot"
-	"github.com/darsi-ma/darsi/bot/lesson"
 	"github.com/darsi-ma/darsi/bot/simulator"
 )
 
@@ -290,30 +289,7 @@ func TestBrowserSimulator(t *testing.T) {
 			send(strconv.Itoa(i+1), true) // the language, with the button
 			send("1", false)              // consent
 			send("1", false)              // the course
-			for n := 0; ; n++ {
-				l, err := store.Get(context.Background(), bot.LearnerID(bot.Sim, from))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if l.Phase == bot.PhaseDone {
-					if !l.Done("costing-1") || l.Lang != lang {
-						t.Fatalf("lesson done but completed %v, lang %s", l.Completed, l.Lang)
-					}
-					break
-				}
-				if n > 30 {
-					t.Fatalf("lesson never ends; at %q", l.Step)
-				}
-				st, _ := a.Content().Lessons.Lesson(l.Lesson).Step(l.Step)
-				switch {
-				case st.Kind == lesson.Question:
-					send(strconv.Itoa(st.Correct()+1), false)
-				case st.InputKind == "text":
-					send("tapis", false)
-				default:
-					send("30", false)
-				}
-			}
+			takeLesson(t, store, a, bot.LearnerID(bot.Sim, from), lang, func(text string) { send(text, false) })
 
 			all := bubbles(t)
 			for _, b := range all {

@@ -204,30 +204,7 @@ func TestSimulatorCarriesLessonInEachLanguage(t *testing.T) {
 			sim.send(strconv.Itoa(i + 1))
 			sim.send("1")
 			sim.send("1")
-			for n := 0; ; n++ {
-				l, err := store.Get(context.Background(), bot.LearnerID(bot.Sim, sim.from))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if l.Phase == bot.PhaseDone {
-					if !l.Done("costing-1") || l.Lang != lang {
-						t.Fatalf("lesson done but completed %v, lang %s", l.Completed, l.Lang)
-					}
-					return
-				}
-				if n > 30 {
-					t.Fatalf("lesson never ends; at %q", l.Step)
-				}
-				st, _ := a.Content().Lessons.Lesson(l.Lesson).Step(l.Step)
-				switch {
-				case st.Kind == lesson.Question:
-					sim.send(strconv.Itoa(st.Correct() + 1))
-				case st.InputKind == "text":
-					sim.send("tapis")
-				default:
-					sim.send("30")
-				}
-			}
+			takeLesson(t, store, a, bot.LearnerID(bot.Sim, sim.from), lang, func(text string) { sim.send(text) })
 		})
 	}
 
@@ -239,6 +216,37 @@ func TestSimulatorCarriesLessonInEachLanguage(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("bad number: got %d, want 400", resp.StatusCode)
+	}
+}
+
+// takeLesson answers the learner's lesson right, one step at a time,
+// through send, until it is done, reading where the learner stands from the
+// store; then it checks the lesson is recorded as completed in lang.
+func takeLesson(t *testing.T, s app.Store, a *app.App, id string, lang bot.Lang, send func(text string)) {
+	t.Helper()
+	for n := 0; ; n++ {
+		l, err := s.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Phase == bot.PhaseDone {
+			if !l.Done("costing-1") || l.Lang != lang {
+				t.Fatalf("lesson done but completed %v, lang %s", l.Completed, l.Lang)
+			}
+			return
+		}
+		if n > 30 {
+			t.Fatalf("lesson never ends; at %q", l.Step)
+		}
+		st, _ := a.Content().Lessons.Lesson(l.Lesson).Step(l.Step)
+		switch {
+		case st.Kind == lesson.Question:
+			send(strconv.Itoa(st.Correct() + 1))
+		case st.InputKind == "text":
+			send("tapis")
+		default:
+			send("30")
+		}
 	}
 }
 
