@@ -312,3 +312,30 @@ func TestRestartKeepsConversation(t *testing.T) {
 		t.Error("START got no reply")
 	}
 }
+
+// TestReadyzFollowsStore checks that /readyz fails when the store does not
+// answer, so that a load balancer stops sending to the replica.
+func TestReadyzFollowsStore(t *testing.T) {
+	cfg := loadConfig(func(string) string { return "" })
+	cfg.Store = e2eRedis(t)
+	a, s, err := openApp(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptestServer(t, routes(cfg, a, s, nil, discardLog()))
+	ready := func() int {
+		resp, err := http.Get(srv + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := ready(); got != http.StatusOK {
+		t.Fatalf("/readyz with Redis up: %d", got)
+	}
+	s.Close() // the store is gone, as when Redis goes down
+	if got := ready(); got != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with the store down: %d, want 503", got)
+	}
+}

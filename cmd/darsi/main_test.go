@@ -219,6 +219,15 @@ func TestSimulatorCarriesLessonInEachLanguage(t *testing.T) {
 	}
 }
 
+func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// httptestServer serves h for the test and returns its base URL.
+func httptestServer(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // takeLesson answers the learner's lesson right, one step at a time,
 // through send, until it is done, reading where the learner stands from the
 // store; then it checks the lesson is recorded as completed in lang.
