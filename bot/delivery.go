@@ -43,6 +43,18 @@ func (s DeliveryStatus) After(prev DeliveryStatus) bool {
 	return ok && r > rank[prev]
 }
 
+// Replaces returns the statuses that s is a move forward from, in no
+// particular order; none for an unknown status.
+func (s DeliveryStatus) Replaces() []DeliveryStatus {
+	var prev []DeliveryStatus
+	for p := range rank {
+		if s.After(p) {
+			prev = append(prev, p)
+		}
+	}
+	return prev
+}
+
 // Delivery is what Darsi knows about one message it sent over REST.
 type Delivery struct {
 	SID       string         `json:"sid"` // Twilio's MessageSid

@@ -36,3 +36,21 @@ func TestMask(t *testing.T) {
 		}
 	}
 }
+
+func TestDeliveryStatusReplaces(t *testing.T) {
+	got := map[DeliveryStatus]bool{}
+	for _, p := range StatusDelivered.Replaces() {
+		got[p] = true
+	}
+	for _, p := range []DeliveryStatus{StatusAccepted, StatusScheduled, StatusQueued, StatusSending, StatusSent, StatusFailed, StatusUndelivered, StatusCanceled} {
+		if !got[p] {
+			t.Errorf("delivered does not replace %q", p)
+		}
+	}
+	if got[StatusRead] || got[StatusDelivered] || len(got) != 8 {
+		t.Errorf("delivered replaces %v", got)
+	}
+	if r := DeliveryStatus("exploded").Replaces(); len(r) != 0 {
+		t.Errorf("an unknown status replaces %v", r)
+	}
+}

@@ -7,16 +7,6 @@ import (
 	"github.com/darsi-ma/darsi/bot"
 )
 
-// statuses lists Twilio's message statuses, so that AdvanceDelivery can tell
-// the script which stored statuses a new one moves forward from; the order
-// itself stays in bot.DeliveryStatus.After. A status missing here could
-// never be moved from.
-var statuses = []bot.DeliveryStatus{
-	bot.StatusAccepted, bot.StatusScheduled, bot.StatusQueued, bot.StatusSending,
-	bot.StatusSent, bot.StatusFailed, bot.StatusUndelivered, bot.StatusCanceled,
-	bot.StatusDelivered, bot.StatusRead,
-}
-
 // AdvanceDelivery implements app.Deliveries in one round trip: a script
 // compares and writes, so concurrent callbacks for one message end at the
 // furthest status. A status Twilio might add later (unknown to
@@ -35,13 +25,12 @@ func (s *Store) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, erro
 	if !d.Status.Known() {
 		return false, nil
 	}
-	args := make([]any, 0, 6+len(statuses))
+	prev := d.Status.Replaces()
+	args := make([]any, 0, 6+len(prev))
 	args = append(args, string(d.Status), d.To, d.JobID, d.ErrorCode,
 		appendTime(nil, d.UpdatedAt), s.deliveryRetention.Milliseconds())
-	for _, prev := range statuses {
-		if d.Status.After(prev) {
-			args = append(args, string(prev))
-		}
+	for _, p := range prev {
+		args = append(args, string(p))
 	}
 	n, err := advanceScript.Run(ctx, s.client, []string{s.deliveryKey(d.SID)}, args...).Int()
 	if err != nil {
