@@ -32,8 +32,11 @@ var (
 
 // Defaults for Options.
 const (
-	DefaultRetention   = 7 * 24 * time.Hour
-	DefaultLockTimeout = time.Second
+	DefaultRetention = 7 * 24 * time.Hour
+	// DefaultDeliveryRetention is how long a delivery status is kept after
+	// its last change: it holds a phone number, and outlives any callback.
+	DefaultDeliveryRetention = 30 * 24 * time.Hour
+	DefaultLockTimeout       = time.Second
 )
 
 // purgeEvery bounds how often Update looks for expired message ids.
@@ -68,6 +71,9 @@ type Options struct {
 	// LockTimeout is how long Open waits for another process to release
 	// the file. Default DefaultLockTimeout.
 	LockTimeout time.Duration
+	// DeliveryRetention is how long a delivery status is kept after its
+	// last change. Default DefaultDeliveryRetention.
+	DeliveryRetention time.Duration
 	// Now tells the time of applied records and purges. Default time.Now.
 	Now func() time.Time
 }
@@ -76,7 +82,9 @@ type Options struct {
 type Store struct {
 	db        *bolt.DB
 	retention time.Duration
-	now       func() time.Time
+	// deliveryRetention is Options.DeliveryRetention.
+	deliveryRetention time.Duration
+	now               func() time.Time
 	// pagesize is how many learners Learners reads per read transaction.
 	pagesize int
 
@@ -109,6 +117,9 @@ func Open(path string, o Options) (*Store, error) {
 	if o.Retention <= 0 {
 		o.Retention = DefaultRetention
 	}
+	if o.DeliveryRetention <= 0 {
+		o.DeliveryRetention = DefaultDeliveryRetention
+	}
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = DefaultLockTimeout
 	}
@@ -138,11 +149,13 @@ func Open(path string, o Options) (*Store, error) {
 		db.Close()
 		return nil, bot.Errorf(op, bot.Internal, "create buckets in %s: %w", path, err)
 	}
-	s := &Store{db: db, retention: o.Retention, now: o.Now, pagesize: 256}
+	s := &Store{db: db, retention: o.Retention, deliveryRetention: o.DeliveryRetention, now: o.Now, pagesize: 256}
 	s.lastPurge = s.now()
-	if _, err := s.purge(); err != nil {
-		db.Close()
-		return nil, bot.E(op, bot.KindOf(err), err)
+	for _, purge := range []func() (int, error){s.purge, s.purgeDeliveries} {
+		if _, err := purge(); err != nil {
+			db.Close()
+			return nil, bot.E(op, bot.KindOf(err), err)
+		}
 	}
 	return s, nil
 }
@@ -358,6 +371,7 @@ func (s *Store) maybePurge() {
 	// The update is committed and must not fail for this; the next purge
 	// picks up whatever this one left.
 	_, _ = s.purge()
+	_, _ = s.purgeDeliveries()
 
 	s.mu.Lock()
 	s.purging = false

@@ -381,3 +381,34 @@ func BenchmarkUpdate(b *testing.B) {
 		i++
 	}
 }
+
+// TestPurgeDeliveries checks that a delivery status, which holds a phone
+// number, goes after the delivery retention and not before.
+func TestPurgeDeliveries(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "darsi.db")
+	c := &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	opts := Options{Now: c.Now, DeliveryRetention: 48 * time.Hour}
+	s, err := Open(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []bot.Delivery{
+		{SID: "SMold", To: "whatsapp:+212600000001", Status: bot.StatusDelivered, UpdatedAt: c.Now()},
+		{SID: "SMnew", To: "whatsapp:+212600000002", Status: bot.StatusSent, UpdatedAt: c.Now().Add(36 * time.Hour)},
+	} {
+		if _, err := s.AdvanceDelivery(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+
+	c.Advance(60 * time.Hour) // SMold is 60 hours old, SMnew 24
+	s = open(t, path, opts)
+	if _, err := s.Delivery(ctx, "SMold"); bot.KindOf(err) != bot.NotFound {
+		t.Errorf("SMold after the retention: %v, want NotFound", err)
+	}
+	if _, err := s.Delivery(ctx, "SMnew"); err != nil {
+		t.Errorf("SMnew within the retention: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,7 +16,7 @@ var errNotForward = errors.New("not a move forward")
 
 // AdvanceDelivery implements app.Deliveries in one write transaction. A
 // status unknown to bot.DeliveryStatus.Known is never a move forward.
-// Deliveries are kept until the file is deleted. Errors: Invalid for an
+// Deliveries are purged DeliveryRetention after their last change. Errors: Invalid for an
 // empty SID, Unavailable for a closed store or a cancelled context,
 // Internal for a record that does not decode or a failed write.
 func (s *Store) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, error) {
@@ -62,6 +63,40 @@ func (s *Store) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, erro
 		return false, wrap(op, err)
 	}
 	return true, nil
+}
+
+// purgeDeliveries deletes the deliveries unchanged for longer than the
+// delivery retention. Deliveries are few next to messages, so a scan now and
+// then is cheap enough for the embedded store.
+func (s *Store) purgeDeliveries() (int, error) {
+	const op = "boltstore.PurgeDeliveries"
+	cutoff := s.now().Add(-s.deliveryRetention)
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(deliveriesBucket)
+		var old [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			var d bot.Delivery
+			if json.Unmarshal(v, &d) != nil || d.UpdatedAt.Before(cutoff) {
+				old = append(old, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(old)
+		return nil
+	})
+	if err != nil {
+		return 0, wrap(op, err)
+	}
+	return n, nil
 }
 
 // Delivery implements app.Deliveries. Errors: NotFound, Unavailable for a
