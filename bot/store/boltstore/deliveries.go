@@ -16,9 +16,10 @@ var errNotForward = errors.New("not a move forward")
 
 // AdvanceDelivery implements app.Deliveries in one write transaction. A
 // status unknown to bot.DeliveryStatus.Known is never a move forward.
-// Deliveries are purged DeliveryRetention after their last change. Errors: Invalid for an
-// empty SID, Unavailable for a closed store or a cancelled context,
-// Internal for a record that does not decode or a failed write.
+// Deliveries are purged Options.DeliveryRetention after their last change.
+// Errors: Invalid for an empty SID, Unavailable for a closed store or a
+// cancelled context, Internal for a record that does not decode or a failed
+// write.
 func (s *Store) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, error) {
 	const op = "boltstore.AdvanceDelivery"
 	if d.SID == "" {
