@@ -2,7 +2,6 @@ package locale
 
 import (
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/text/unicode/bidi"
 
@@ -44,6 +43,7 @@ func Directional(lang bot.Lang, text string) string {
 	}, text)
 	var b strings.Builder
 	b.Grow(len(text) + 16)
+	var scratch []runeAt
 	for i, line := range strings.Split(text, "\n") {
 		if i > 0 {
 			b.WriteByte('\n')
@@ -54,23 +54,26 @@ func Directional(lang bot.Lang, text string) string {
 			continue
 		}
 		b.WriteRune(rlm)
-		isolateRuns(&b, line)
+		scratch = isolateRuns(&b, line, scratch)
 	}
 	return b.String()
 }
 
 // isolateRuns writes line to b with each left-to-right run wrapped in
-// LRI … PDI.
-func isolateRuns(b *strings.Builder, line string) {
-	type pos struct {
-		r          rune
-		start, end int
-	}
-	rs := make([]pos, 0, len(line))
+// LRI … PDI. scratch is reused from line to line; the grown one is returned.
+func isolateRuns(b *strings.Builder, line string, scratch []runeAt) []runeAt {
+	rs := scratch[:0]
 	for i, r := range line {
-		rs = append(rs, pos{r, i, i + utf8.RuneLen(r)})
+		rs = append(rs, runeAt{r, int32(i)})
 	}
 	n := len(rs)
+	// end is the byte just after rune k.
+	end := func(k int) int {
+		if k+1 < n {
+			return int(rs[k+1].start)
+		}
+		return len(line)
+	}
 	core := func(k int) bool { return k < n && isLTR(rs[k].r) }
 	// marks extends a run over the nonspacing marks after index k.
 	marks := func(k int) int {
@@ -82,33 +85,40 @@ func isolateRuns(b *strings.Builder, line string) {
 	for i := 0; i < n; {
 		sign := (rs[i].r == '+' || rs[i].r == '-') && i+1 < n && isDigitRune(rs[i+1].r)
 		if !core(i) && !sign {
-			b.WriteString(line[rs[i].start:rs[i].end])
+			b.WriteString(line[rs[i].start:end(i)])
 			i++
 			continue
 		}
-		end := i + 1
+		last := i + 1
 		if sign {
-			end++
+			last++
 		}
-		end = marks(end)
+		last = marks(last)
 		for {
-			p := end
+			p := last
 			for p < n && isJoiner(rs[p].r) {
 				p++
 			}
 			if !core(p) {
 				break
 			}
-			end = marks(p + 1)
+			last = marks(p + 1)
 		}
-		if end < n && rs[end].r == '%' {
-			end++
+		if last < n && rs[last].r == '%' {
+			last++
 		}
 		b.WriteRune(lri)
-		b.WriteString(line[rs[i].start:rs[end-1].end])
+		b.WriteString(line[rs[i].start:end(last-1)])
 		b.WriteRune(pdi)
-		i = end
+		i = last
 	}
+	return rs
+}
+
+// runeAt is a rune of a line and the byte where it starts.
+type runeAt struct {
+	r     rune
+	start int32
 }
 
 func bidiClass(r rune) bidi.Class {
