@@ -65,50 +65,66 @@ func (ch *chatter) answerRight(number string) []string {
 		if st.InputKind == "text" {
 			return ch.send("tajine")
 		}
-		return ch.send(number)
+		// The number asked for, kept within the step's bounds.
+		f, _ := strconv.ParseFloat(number, 64)
+		if st.Max != nil && f > *st.Max {
+			f = *st.Max
+		}
+		if st.Min != nil && f < *st.Min {
+			f = *st.Min
+		}
+		return ch.send(strconv.FormatFloat(f, 'f', -1, 64))
 	}
 	ch.tb.Fatalf("learner waits at %q, a %s step", st.ID, st.Kind)
 	return nil
 }
 
-// TestWholeCourseInEachLanguage takes every lesson of the built-in course
-// in each language, answering right, and checks completion, scores and that
-// replies come in the learner's own script.
+// TestWholeCourseInEachLanguage takes every lesson of every built-in
+// course in each language, answering right, and checks completion, scores,
+// the course's survey and that replies come in the learner's own script.
 func TestWholeCourseInEachLanguage(t *testing.T) {
 	c := testContent(t, lessons.FS)
-	for _, lang := range bot.Langs {
-		t.Run(string(lang), func(t *testing.T) {
-			ch := newChatter(t, c)
-			ch.onboard(lang)
-			replies := ch.send("1")
-			for _, les := range c.Lessons.Courses[0].Lessons {
-				for n := 0; ch.l.Phase == bot.PhaseLesson; n++ {
-					if n > 50 {
-						t.Fatalf("lesson %s never ends", les.ID)
+	for n, course := range c.Lessons.Courses {
+		for _, lang := range bot.Langs {
+			t.Run(course.ID+"/"+string(lang), func(t *testing.T) {
+				ch := newChatter(t, c)
+				ch.onboard(lang)
+				replies := ch.send(strconv.Itoa(n + 1))
+				for i, les := range course.Lessons {
+					for steps := 0; ch.l.Phase == bot.PhaseLesson; steps++ {
+						if steps > 50 {
+							t.Fatalf("lesson %s never ends", les.ID)
+						}
+						replies = append(replies, ch.answerRight("40")...)
 					}
-					replies = append(replies, ch.answerRight("40")...)
+					if ch.l.Phase != bot.PhaseDone || !ch.l.Done(les.ID) {
+						t.Fatalf("after %s: phase %q, completed %v", les.ID, ch.l.Phase, ch.l.Completed)
+					}
+					if i+1 < len(course.Lessons) {
+						replies = append(replies, ch.send("1")...)
+					}
 				}
-				if ch.l.Phase != bot.PhaseDone || !ch.l.Done(les.ID) {
-					t.Fatalf("after %s: phase %q, completed %v", les.ID, ch.l.Phase, ch.l.Completed)
+				for _, done := range ch.l.Completed {
+					if done.Score != 100 {
+						t.Errorf("%s: score %d, want 100 (every answer right)", done.Lesson, done.Score)
+					}
 				}
-				if les != c.Lessons.Courses[0].Lessons[len(c.Lessons.Courses[0].Lessons)-1] {
-					replies = append(replies, ch.send("1")...)
+				if len(ch.l.Indicators) == 0 {
+					t.Error("the course's survey recorded no indicator")
 				}
-			}
-			for _, done := range ch.l.Completed {
-				if done.Score != 100 {
-					t.Errorf("%s: score %d, want 100 (every answer right)", done.Lesson, done.Score)
+				for _, r := range replies {
+					if !inScript(lang, r) {
+						t.Errorf("reply not in %s's script: %q", lang, r)
+					}
+					if strings.Contains(r, "{{") {
+						t.Errorf("reply shows template syntax: %q", r)
+					}
+					if strings.Contains(r, c.Text.T(lang, "CalcFailed", nil)) {
+						t.Errorf("a calc failed on the learner's numbers: %q", r)
+					}
 				}
-			}
-			if len(ch.l.Indicators) == 0 {
-				t.Error("the course's survey recorded no indicator")
-			}
-			for _, r := range replies {
-				if !inScript(lang, r) {
-					t.Errorf("reply not in %s's script: %q", lang, r)
-				}
-			}
-		})
+			})
+		}
 	}
 }
 
