@@ -57,7 +57,7 @@ func (t *turn) vars() map[string]string {
 func (t *turn) render(text lesson.Text) string {
 	return lesson.Render(text.In(t.lang()), t.l.Vars, func(v string) string {
 		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			return locale.FormatNumber(f)
+			return locale.FormatNumberIn(t.lang(), f)
 		}
 		return v
 	})
@@ -227,10 +227,10 @@ func (t *turn) outOfRange(st *lesson.Step, f float64) string {
 	}
 	data := map[string]any{}
 	if lo != nil {
-		data["Min"] = locale.FormatNumber(*lo)
+		data["Min"] = locale.FormatNumberIn(t.lang(), *lo)
 	}
 	if hi != nil {
-		data["Max"] = locale.FormatNumber(*hi)
+		data["Max"] = locale.FormatNumberIn(t.lang(), *hi)
 	}
 	switch {
 	case lo != nil && hi != nil:

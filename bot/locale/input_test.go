@@ -560,3 +560,21 @@ func TestNormalizeEveryRune(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatNumberIn(t *testing.T) {
+	for _, tc := range []struct {
+		lang bot.Lang
+		n    float64
+		want string
+	}{
+		{bot.French, 21.5, "21,5"},
+		{bot.French, 1200, "1200"},
+		{bot.Arabic, 21.5, "21.5"},
+		{bot.Darija, 0.333, "0.33"},
+		{bot.Tamazight, 21.5, "21.5"},
+	} {
+		if got := locale.FormatNumberIn(tc.lang, tc.n); got != tc.want {
+			t.Errorf("FormatNumberIn(%s, %v): got %q, want %q", tc.lang, tc.n, got, tc.want)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/darsi-ma/darsi/bot"
 )
 
 // Choice parses a numbered choice among n options: "2", "٢", "۲", "2️⃣",
@@ -199,6 +201,17 @@ func FormatNumber(n float64) string {
 	s = strings.TrimSuffix(s, ".")
 	if s == "-0" {
 		s = "0"
+	}
+	return s
+}
+
+// FormatNumberIn is FormatNumber as lang writes it: French takes a decimal
+// comma ("21,5"); the others keep the point, as Moroccan receipts and
+// phones show it.
+func FormatNumberIn(lang bot.Lang, n float64) string {
+	s := FormatNumber(n)
+	if lang == bot.French {
+		s = strings.Replace(s, ".", ",", 1)
 	}
 	return s
 }
