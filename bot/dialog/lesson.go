@@ -69,7 +69,23 @@ func (t *turn) ask(st *lesson.Step) {
 	for i, o := range st.Options {
 		lines = append(lines, strconv.Itoa(i+1)+". "+t.render(o.Text))
 	}
-	t.say(strings.Join(lines, "\n"))
+	t.sayWith(strings.Join(lines, "\n"), st)
+}
+
+// MediaPrefix is the URL path under which the lesson media folder is
+// served; replies carry media links relative to the server's base URL.
+const MediaPrefix = "/media/"
+
+// sayWith adds a reply with the step's media in the learner's language,
+// when the channel carries media (WhatsApp and the simulator: SMS in
+// Morocco has no MMS).
+func (t *turn) sayWith(text string, st *lesson.Step) {
+	media := st.MediaIn(t.lang())
+	if media == "" || t.l.Channel == bot.SMS {
+		t.say(text)
+		return
+	}
+	t.replies = append(t.replies, bot.Reply{Text: strings.TrimSpace(text), Media: MediaPrefix + media})
 }
 
 // runFrom plays the lesson from step i: say and calc steps go out at once,
@@ -81,7 +97,7 @@ func (t *turn) runFrom(les *lesson.Lesson, i int) {
 		t.l.Step, t.l.Index, t.l.Tries = st.ID, i, 0
 		switch st.Kind {
 		case lesson.Say:
-			t.say(t.render(st.Say))
+			t.sayWith(t.render(st.Say), st)
 		case lesson.Calc:
 			vals, err := st.Eval(t.l.Vars)
 			if err != nil {
@@ -92,7 +108,7 @@ func (t *turn) runFrom(les *lesson.Lesson, i int) {
 				t.vars()[k] = strconv.FormatFloat(v, 'f', -1, 64)
 			}
 			if !st.Say.IsZero() {
-				t.say(t.render(st.Say))
+				t.sayWith(t.render(st.Say), st)
 			}
 		default:
 			t.ask(st)

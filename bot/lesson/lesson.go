@@ -4,6 +4,8 @@
 package lesson
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"regexp"
@@ -29,6 +31,18 @@ type Pos struct {
 type Text struct {
 	ByLang map[bot.Lang]string
 	Pos    Pos
+	// From records, for each translation, the SourceHash of the source
+	// text it was made from (the "from" key). A translation whose hash no
+	// longer matches its source is stale.
+	From    map[bot.Lang]string
+	FromPos Pos
+}
+
+// SourceHash is the short hash a translation records of the source text it
+// was made from: eight hex digits of the SHA-256 of the trimmed text.
+func SourceHash(s string) string {
+	sum := sha256.Sum256([]byte(strings.TrimSpace(s)))
+	return hex.EncodeToString(sum[:4])
 }
 
 // In returns the text in lang.
@@ -114,10 +128,23 @@ type Step struct {
 	Var       string
 	Min, Max  *float64
 
+	// Example is a typical answer to an input step: previews, golden
+	// transcripts and lint play it.
+	Example string
+
+	// Media is a file under the media folder (lessons/media/) sent with
+	// the step's message, per language.
+	Media    map[bot.Lang]string
+	MediaPos Pos
+
 	Formulas []Formula
 	Survey   string // the indicator a survey step records
 	Goto     string
 }
+
+// MediaIn returns the path of the step's media in lang under the media
+// folder, or "".
+func (s *Step) MediaIn(lang bot.Lang) string { return s.Media[lang] }
 
 // Waits reports whether the step waits for the learner's answer.
 func (s *Step) Waits() bool { return s.Kind == Question || s.Kind == Input || s.Kind == Survey }
@@ -141,6 +168,9 @@ type Lesson struct {
 	Drafts  []bot.Lang
 	Steps   []*Step
 	File    string
+	// Source is the language the lesson is written in first; the other
+	// languages are translations of it (default French).
+	Source bot.Lang
 
 	index map[string]int
 }
@@ -173,6 +203,7 @@ type Course struct {
 	Drafts  []bot.Lang
 	Order   float64 // courses are listed by order, then id
 	File    string
+	Source  bot.Lang // see Lesson.Source
 	// Keys are the course's titles, normalised for matching.
 	Keys []string
 }

@@ -195,6 +195,10 @@ func (d *fileDecoder) text(n *yaml.Node, what string) Text {
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
+		if k.Value == FromKey {
+			t.From, t.FromPos = d.from(v, what), pos(k)
+			continue
+		}
 		lang := bot.Lang(k.Value)
 		if !lang.Valid() {
 			d.errorf(k, "unknown language %q in %s (want one of ary, ar, fr, zgh)", k.Value, what)
@@ -217,6 +221,95 @@ func (d *fileDecoder) text(n *yaml.Node, what string) Text {
 		}
 	}
 	return t
+}
+
+// FromKey is the key of a text that records the source hash its
+// translations were made from: one hash for every translation, or a map
+// of language to hash.
+const FromKey = "from"
+
+var hashPattern = regexp.MustCompile(`^[0-9a-f]{8}$`)
+
+func (d *fileDecoder) from(n *yaml.Node, what string) map[bot.Lang]string {
+	out := map[bot.Lang]string{}
+	hash := func(v *yaml.Node) (string, bool) {
+		h := d.str(v, "from")
+		if !hashPattern.MatchString(h) {
+			d.errorf(v, "from in %s must be a source hash of 8 hex digits (darsi lint prints it)", what)
+			return "", false
+		}
+		return h, true
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if h, ok := hash(n); ok {
+			for _, lang := range bot.Langs {
+				out[lang] = h
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			lang := bot.Lang(k.Value)
+			if !lang.Valid() {
+				d.errorf(k, "unknown language %q in from (want one of ary, ar, fr, zgh)", k.Value)
+				continue
+			}
+			if h, ok := hash(v); ok {
+				out[lang] = h
+			}
+		}
+	default:
+		d.errorf(n, "from in %s must be a source hash, or a map of language to hash", what)
+	}
+	return out
+}
+
+// source decodes the language a file is written in first.
+func (d *fileDecoder) source(n *yaml.Node) bot.Lang {
+	lang := bot.Lang(d.str(n, "source"))
+	if !lang.Valid() {
+		d.errorf(n, "unknown source language %q (want one of ary, ar, fr, zgh)", n.Value)
+		return bot.French
+	}
+	return lang
+}
+
+// media decodes a step's media: one file for every language, or a map of
+// language to file. Paths are relative to the media folder.
+func (d *fileDecoder) media(n *yaml.Node) map[bot.Lang]string {
+	out := map[bot.Lang]string{}
+	file := func(v *yaml.Node) (string, bool) {
+		p := d.str(v, "media")
+		if p == "" || path.IsAbs(p) || !fs.ValidPath(p) || strings.HasPrefix(p, "media/") {
+			d.errorf(v, "media %q: give a path inside the media folder, such as costing/fatima.jpg", p)
+			return "", false
+		}
+		return p, true
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if p, ok := file(n); ok {
+			for _, lang := range bot.Langs {
+				out[lang] = p
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			lang := bot.Lang(k.Value)
+			if !lang.Valid() {
+				d.errorf(k, "unknown language %q in media (want one of ary, ar, fr, zgh)", k.Value)
+				continue
+			}
+			if p, ok := file(v); ok {
+				out[lang] = p
+			}
+		}
+	default:
+		d.errorf(n, "media must be a file path, or a map of language to file path")
+	}
+	return out
 }
 
 func (l *loader) file(name string, data []byte) {
@@ -255,10 +348,12 @@ func yamlProblem(file string, err error) Problem {
 func (d *fileDecoder) course(n *yaml.Node) *courseFile {
 	c := &courseFile{pos: pos(n)}
 	c.File = d.name
+	c.Source = bot.French
 	d.fields(n, "course", map[string]func(k, v *yaml.Node){
 		"course": func(_, v *yaml.Node) { c.ID = d.id(v, "course id") },
 		"title":  func(_, v *yaml.Node) { c.Title = d.text(v, "title") },
 		"drafts": func(_, v *yaml.Node) { c.Drafts = d.langs(v) },
+		"source": func(_, v *yaml.Node) { c.Source = d.source(v) },
 		"order": func(_, v *yaml.Node) {
 			if o := d.number(v, "order"); o != nil {
 				c.Order = *o
@@ -289,7 +384,7 @@ func (d *fileDecoder) course(n *yaml.Node) *courseFile {
 }
 
 func (d *fileDecoder) lesson(n *yaml.Node) *Lesson {
-	les := &Lesson{File: d.name, index: map[string]int{}}
+	les := &Lesson{File: d.name, index: map[string]int{}, Source: bot.French}
 	var stepsNode *yaml.Node
 	d.fields(n, "lesson", map[string]func(k, v *yaml.Node){
 		"course": func(_, v *yaml.Node) { les.Course = d.id(v, "course id") },
@@ -303,6 +398,7 @@ func (d *fileDecoder) lesson(n *yaml.Node) *Lesson {
 		},
 		"title":  func(_, v *yaml.Node) { les.Title = d.text(v, "title") },
 		"drafts": func(_, v *yaml.Node) { les.Drafts = d.langs(v) },
+		"source": func(_, v *yaml.Node) { les.Source = d.source(v) },
 		"steps": func(_, v *yaml.Node) {
 			stepsNode = v
 			if v.Kind != yaml.SequenceNode {
@@ -347,7 +443,7 @@ var stepKinds = []struct {
 
 func (d *fileDecoder) step(n *yaml.Node) *Step {
 	s := &Step{Pos: pos(n)}
-	var optionsNode, calcNode *yaml.Node
+	var optionsNode, calcNode, exampleNode *yaml.Node
 	d.fields(n, "step", map[string]func(k, v *yaml.Node){
 		"id":      func(_, v *yaml.Node) { s.ID = d.id(v, "step id") },
 		"say":     func(_, v *yaml.Node) { s.Say = d.text(v, "say") },
@@ -374,7 +470,9 @@ func (d *fileDecoder) step(n *yaml.Node) *Step {
 				d.errorf(v, "survey indicator %q: use lower-case letters, digits and _", s.Survey)
 			}
 		},
-		"goto": func(_, v *yaml.Node) { s.Goto = d.str(v, "goto") },
+		"goto":    func(_, v *yaml.Node) { s.Goto = d.str(v, "goto") },
+		"example": func(_, v *yaml.Node) { s.Example = d.str(v, "example"); exampleNode = v },
+		"media":   func(k, v *yaml.Node) { s.Media, s.MediaPos = d.media(v), pos(v) },
 	})
 	if n.Kind != yaml.MappingNode {
 		return s
@@ -396,7 +494,7 @@ func (d *fileDecoder) step(n *yaml.Node) *Step {
 	case 0:
 		d.errorf(n, "step %q has no kind: give it say, ask with options, input, calc or survey", s.ID)
 	case Say:
-		d.only(n, present, s, "say", "goto")
+		d.only(n, present, s, "say", "media", "goto")
 	case Question, Survey:
 		if s.Ask.IsZero() {
 			d.errorf(n, "%s step %q has no ask text", s.Kind, s.ID)
@@ -407,9 +505,9 @@ func (d *fileDecoder) step(n *yaml.Node) *Step {
 			s.Options = d.options(optionsNode, s)
 		}
 		if s.Kind == Question {
-			d.only(n, present, s, "ask", "options", "goto")
+			d.only(n, present, s, "ask", "options", "media", "goto")
 		} else {
-			d.only(n, present, s, "ask", "options", "survey", "goto")
+			d.only(n, present, s, "ask", "options", "survey", "media", "goto")
 		}
 	case Input:
 		if s.Ask.IsZero() {
@@ -424,10 +522,16 @@ func (d *fileDecoder) step(n *yaml.Node) *Step {
 		if s.Min != nil && s.Max != nil && *s.Min > *s.Max {
 			d.errorf(n, "input step %q has min above max", s.ID)
 		}
-		d.only(n, present, s, "input", "var", "ask", "min", "max", "goto")
+		if exampleNode != nil && s.InputKind == "number" {
+			if f := d.number(exampleNode, "example"); f != nil &&
+				((s.Min != nil && *f < *s.Min) || (s.Max != nil && *f > *s.Max)) {
+				d.errorf(exampleNode, "example %s is outside min and max", s.Example)
+			}
+		}
+		d.only(n, present, s, "input", "var", "ask", "min", "max", "example", "media", "goto")
 	case Calc:
 		s.Formulas = d.formulas(calcNode)
-		d.only(n, present, s, "calc", "say", "goto")
+		d.only(n, present, s, "calc", "say", "media", "goto")
 	}
 	return s
 }
