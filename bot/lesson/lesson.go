@@ -137,6 +137,10 @@ type Step struct {
 	Media    map[bot.Lang]string
 	MediaPos Pos
 
+	// Sources name where the step's facts about law, tax or public
+	// schemes come from.
+	Sources []string
+
 	Formulas []Formula
 	Survey   string // the indicator a survey step records
 	Goto     string

@@ -265,6 +265,22 @@ func (d *fileDecoder) from(n *yaml.Node, what string) map[bot.Lang]string {
 	return out
 }
 
+// sources decodes the references a step's facts come from: a list of
+// texts, each naming a law, decree or official page.
+func (d *fileDecoder) sources(n *yaml.Node) []string {
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		d.errorf(n, "sources must be a list of references (law, decree, official page)")
+		return nil
+	}
+	var out []string
+	for _, e := range n.Content {
+		if s := strings.TrimSpace(d.str(e, "source reference")); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // source decodes the language a file is written in first.
 func (d *fileDecoder) source(n *yaml.Node) bot.Lang {
 	lang := bot.Lang(d.str(n, "source"))
@@ -473,6 +489,7 @@ func (d *fileDecoder) step(n *yaml.Node) *Step {
 		"goto":    func(_, v *yaml.Node) { s.Goto = d.str(v, "goto") },
 		"example": func(_, v *yaml.Node) { s.Example = d.str(v, "example"); exampleNode = v },
 		"media":   func(k, v *yaml.Node) { s.Media, s.MediaPos = d.media(v), pos(v) },
+		"sources": func(_, v *yaml.Node) { s.Sources = d.sources(v) },
 	})
 	if n.Kind != yaml.MappingNode {
 		return s
@@ -538,7 +555,7 @@ func (d *fileDecoder) step(n *yaml.Node) *Step {
 
 // only reports keys that do not belong to the step's kind.
 func (d *fileDecoder) only(n *yaml.Node, present map[string]bool, s *Step, allowed ...string) {
-	ok := map[string]bool{"id": true}
+	ok := map[string]bool{"id": true, "sources": true}
 	for _, a := range allowed {
 		ok[a] = true
 	}
