@@ -232,4 +232,3 @@ func probe(ctx context.Context, args []string) error {
 	}
 	return nil
 }
-
