@@ -54,22 +54,51 @@ func (t *turn) vars() map[string]string {
 }
 
 // render fills a lesson text with the learner's variables.
-func (t *turn) render(text lesson.Text) string {
-	return lesson.Render(text.In(t.lang()), t.l.Vars, func(v string) string {
+func (t *turn) render(text lesson.Text) string { return renderIn(t.lang(), text, t.l.Vars) }
+
+func renderIn(lang bot.Lang, text lesson.Text, vars map[string]string) string {
+	return lesson.Render(text.In(lang), vars, func(v string) string {
 		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			return locale.FormatNumberIn(t.lang(), f)
+			return locale.FormatNumberIn(lang, f)
 		}
 		return v
 	})
 }
 
 // ask sends the step's question with its numbered options.
-func (t *turn) ask(st *lesson.Step) {
-	lines := []string{t.render(st.Ask)}
+func (t *turn) ask(st *lesson.Step) { t.sayWith(prompt(t.lang(), st, t.l.Vars), st) }
+
+// prompt is the message of a step that waits: its question and numbered
+// options.
+func prompt(lang bot.Lang, st *lesson.Step, vars map[string]string) string {
+	lines := []string{renderIn(lang, st.Ask, vars)}
 	for i, o := range st.Options {
-		lines = append(lines, strconv.Itoa(i+1)+". "+t.render(o.Text))
+		lines = append(lines, strconv.Itoa(i+1)+". "+renderIn(lang, o.Text, vars))
 	}
-	t.sayWith(strings.Join(lines, "\n"), st)
+	return strings.Join(lines, "\n")
+}
+
+// StepText returns the message the engine sends for step st in lang, with
+// vars filled in and direction marks added, as the learner receives it:
+// the say text of say and calc steps, the question with its numbered
+// options for the others. Lint counts its SMS segments and characters.
+func StepText(lang bot.Lang, st *lesson.Step, vars map[string]string) string {
+	var text string
+	if st.Waits() {
+		text = prompt(lang, st, vars)
+	} else {
+		text = strings.TrimSpace(renderIn(lang, st.Say, vars))
+	}
+	return locale.Directional(lang, text)
+}
+
+// FeedbackText returns option o's feedback in lang as the learner receives
+// it, or "" when the option has none.
+func FeedbackText(lang bot.Lang, o lesson.Option, vars map[string]string) string {
+	if o.Feedback.IsZero() {
+		return ""
+	}
+	return locale.Directional(lang, strings.TrimSpace(renderIn(lang, o.Feedback, vars)))
 }
 
 // MediaPrefix is the URL path under which the lesson media folder is
