@@ -165,13 +165,14 @@ func (s *Step) Correct() int {
 
 // Lesson is a few steps that fit five minutes.
 type Lesson struct {
-	ID      string
-	Course  string
-	Minutes int
-	Title   Text
-	Drafts  []bot.Lang
-	Steps   []*Step
-	File    string
+	ID         string
+	Course     string
+	Minutes    int
+	MinutesPos Pos
+	Title      Text
+	Drafts     []bot.Lang
+	Steps      []*Step
+	File       string
 	// Source is the language the lesson is written in first; the other
 	// languages are translations of it (default French).
 	Source bot.Lang

@@ -5,9 +5,12 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"gopkg.in/yaml.v3"
 
@@ -50,6 +53,7 @@ var varPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // Problems listing all of them.
 func Load(fsys fs.FS, prefix string) (*Catalog, error) {
 	l := &loader{prefix: prefix}
+	var files []parsed
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -67,11 +71,15 @@ func Load(fsys fs.FS, prefix string) (*Catalog, error) {
 		if err != nil {
 			return err
 		}
-		l.file(p, data)
+		files = append(files, parsed{name: p, data: data})
 		return nil
 	})
 	if err != nil {
 		return nil, bot.E("lesson.Load", bot.Invalid, err)
+	}
+	parseAll(files)
+	for i := range files {
+		l.file(files[i].name, &files[i])
 	}
 	cat := l.link()
 	if len(l.probs) > 0 {
@@ -120,9 +128,26 @@ func (d *fileDecoder) errorf(n *yaml.Node, format string, args ...any) {
 
 func pos(n *yaml.Node) Pos { return Pos{n.Line, n.Column} }
 
+// keys lists the keys each object of a lesson file accepts ("text" is a
+// text's languages and FromKey). It is declared apart from the handlers so
+// that a test can hold the JSON Schemas in lessons/schema, which give
+// editors completion, to exactly these keys; fields holds the handlers to it.
+var keys = map[string][]string{
+	"course": {"course", "title", "drafts", "source", "order", "lessons"},
+	"lesson": {"course", "id", "minutes", "title", "drafts", "source", "steps"},
+	"step":   {"id", "say", "ask", "options", "input", "var", "min", "max", "calc", "survey", "goto", "example", "media", "sources"},
+	"option": {"text", "feedback", "correct", "value", "goto"},
+	"text":   {"ary", "ar", "fr", "zgh", FromKey},
+}
+
 // fields walks a mapping node, calling each key's handler; unknown keys are
-// reported.
+// reported. It panics if the handlers for what are not exactly keys[what]:
+// that is a mistake in this file, which every test that loads a lesson
+// catches.
 func (d *fileDecoder) fields(n *yaml.Node, what string, handlers map[string]func(k, v *yaml.Node)) {
+	if !declared(handlers, keys[what]) {
+		panic(fmt.Sprintf("lesson: the %s handlers and keys[%q] differ: declare every key in keys and in lessons/schema", what, what))
+	}
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, "%s must be a mapping", what)
 		return
@@ -142,6 +167,20 @@ func (d *fileDecoder) fields(n *yaml.Node, what string, handlers map[string]func
 		}
 		h(k, v)
 	}
+}
+
+// declared reports whether handlers has a handler for each key in want and
+// no other (want holds no key twice).
+func declared(handlers map[string]func(k, v *yaml.Node), want []string) bool {
+	if len(handlers) != len(want) {
+		return false
+	}
+	for _, k := range want {
+		if _, ok := handlers[k]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *fileDecoder) str(n *yaml.Node, what string) string {
@@ -328,13 +367,41 @@ func (d *fileDecoder) media(n *yaml.Node) map[bot.Lang]string {
 	return out
 }
 
-func (l *loader) file(name string, data []byte) {
+// parsed is one lesson file and its YAML tree.
+type parsed struct {
+	name string
+	data []byte
+	doc  yaml.Node
+	err  error
+}
+
+// parseAll parses the files' YAML, one file at a time per processor:
+// parsing is most of the time it takes to load a large folder.
+func parseAll(files []parsed) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(files) {
+					return
+				}
+				f := &files[i]
+				f.err = yaml.Unmarshal(f.data, &f.doc)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func (l *loader) file(name string, f *parsed) {
 	d := &fileDecoder{l: l, name: path.Join(l.prefix, name)}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		l.probs = append(l.probs, yamlProblem(d.name, err))
+	if f.err != nil {
+		l.probs = append(l.probs, yamlProblem(d.name, f.err))
 		return
 	}
+	doc := f.doc
 	if len(doc.Content) == 0 {
 		d.errorf(&doc, "empty file")
 		return
@@ -410,7 +477,7 @@ func (d *fileDecoder) lesson(n *yaml.Node) *Lesson {
 			if err != nil || m <= 0 {
 				d.errorf(v, "minutes must be a whole number above 0")
 			}
-			les.Minutes = m
+			les.Minutes, les.MinutesPos = m, pos(v)
 		},
 		"title":  func(_, v *yaml.Node) { les.Title = d.text(v, "title") },
 		"drafts": func(_, v *yaml.Node) { les.Drafts = d.langs(v) },
@@ -438,7 +505,7 @@ func (d *fileDecoder) lesson(n *yaml.Node) *Lesson {
 	for _, missing := range []struct {
 		ok   bool
 		what string
-	}{{les.ID != "", "an id (id: …)"}, {les.Course != "", "a course (course: …)"}, {!les.Title.IsZero(), "a title"}} {
+	}{{les.ID != "", "id (id: …)"}, {les.Course != "", "course (course: …)"}, {!les.Title.IsZero(), "title"}} {
 		if !missing.ok {
 			d.errorf(n, "lesson has no %s", missing.what)
 		}

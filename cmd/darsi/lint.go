@@ -1,23 +1,42 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
-	"github.com/darsi-ma/darsi/bot/lesson"
+	"github.com/darsi-ma/darsi/bot/lint"
 )
 
-func lint(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("lint", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
+// lint checks lesson folders: the loader's problems and lint's medium
+// checks as "file:line:col: message" lines, then a summary table per
+// folder. It exits 1 when there is an error (or, with --strict, a warning).
+func lintCmd(args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("lint", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	format := flags.String("format", "text", "text (problems, then a summary table) or json")
+	strict := flags.Bool("strict", false, "fail on warnings too")
+	quiet := flags.Bool("q", false, "print problems only, no summary table")
+	notes := flags.Bool("notes", false, "list notes too (options too long for WhatsApp buttons)")
+	flags.Usage = func() {
+		fmt.Fprintln(stderr, "usage: darsi lint [--format text|json] [--strict] [--notes] [-q] [FOLDER…]  (default: lessons)")
+		flags.PrintDefaults()
+	}
+	if err := flags.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
 		return 2
 	}
-	paths := fs.Args()
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(stderr, "darsi lint: unknown format %q (want text or json)\n", *format)
+		return 2
+	}
+	paths := flags.Args()
 	if len(paths) == 0 {
 		paths = []string{"lessons"}
 	}
@@ -34,20 +53,50 @@ func lint(args []string, stdout, stderr io.Writer) int {
 			code = 1
 			continue
 		}
-		cat, err := lesson.Load(os.DirFS(p), strings.TrimSuffix(p, "/"))
-		var probs lesson.Problems
-		switch {
-		case errors.As(err, &probs):
-			for _, pr := range probs {
-				fmt.Fprintln(stdout, pr)
-			}
-			code = 1
-		case err != nil:
+		prefix := strings.TrimSuffix(p, "/")
+		_, rep, err := lint.Load(os.DirFS(p), prefix, lint.Options{
+			Media:       lintMedia(p),
+			MediaPrefix: filepath.ToSlash(filepath.Join(prefix, "media")),
+		})
+		if err != nil {
 			fmt.Fprintln(stderr, "darsi lint:", err)
 			code = 1
+			continue
+		}
+		if rep.Errors > 0 || (*strict && rep.Warnings > 0) {
+			code = 1
+		}
+		switch {
+		case *format == "json":
+			err = rep.WriteJSON(stdout)
+		case len(rep.Lessons) == 0:
+			// The loader refused the folder: only its problems.
+			err = rep.WriteFindings(stdout, *notes)
+			fmt.Fprintf(stderr, "%s: %d errors\n", p, rep.Errors)
 		default:
-			fmt.Fprintf(stdout, "%s: %d courses, %d lessons, no problems\n", p, len(cat.Courses), cat.Count())
+			err = rep.WriteFindings(stdout, *notes)
+			if err == nil && !*quiet {
+				if rep.Errors+rep.Warnings > 0 || (*notes && rep.Notes > 0) {
+					fmt.Fprintln(stdout)
+				}
+				err = rep.WriteSummary(stdout)
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "darsi lint:", err)
+			return 1
 		}
 	}
 	return code
+}
+
+// lintMedia returns the media folder of a lesson folder, or nil when it
+// has none. A course folder's media are in the folder of courses above it.
+func lintMedia(dir string) fs.FS {
+	for _, d := range []string{filepath.Join(dir, "media"), filepath.Join(dir, "..", "media")} {
+		if info, err := os.Stat(d); err == nil && info.IsDir() {
+			return os.DirFS(d)
+		}
+	}
+	return nil
 }
