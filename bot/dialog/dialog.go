@@ -62,6 +62,28 @@ func Step(l bot.Learner, in bot.Inbound, now time.Time, c *Content) Outcome {
 	return Outcome{Learner: l, Replies: t.finish(), Erase: t.erase}
 }
 
+// Start puts the learner in the lesson lessonID at its first step, as
+// choosing it from the menu does, and returns the replies: the lesson's
+// title, then its messages up to the first step that waits for an answer
+// (or to its end). It is for callers that choose the lesson themselves,
+// such as a preview; the learner is expected to have a language (else
+// French is used). It fails with bot.NotFound when the catalog has no such
+// lesson, and then returns the learner unchanged.
+func Start(l bot.Learner, lessonID string, now time.Time, c *Content) (Outcome, error) {
+	les := c.Lessons.Lesson(lessonID)
+	if les == nil {
+		return Outcome{Learner: l}, bot.Errorf("dialog.Start", bot.NotFound, "no lesson %q", lessonID)
+	}
+	l = clone(l)
+	l.UpdatedAt = now
+	// A detour (language, erase) left for the lesson is over.
+	l.Resume = ""
+	l.Misses = 0
+	t := &turn{l: &l, c: c, now: now}
+	t.startLesson(les)
+	return Outcome{Learner: l, Replies: t.finish()}, nil
+}
+
 // turn is one call of Step: the state being changed and the replies so far.
 type turn struct {
 	l       *bot.Learner

@@ -51,7 +51,8 @@ func (ch *chatter) onboard(lang bot.Lang) {
 	}
 }
 
-// answerRight answers the current step correctly, with a number for inputs.
+// answerRight answers the current step correctly: an input with its
+// example answer, or else with number (or a word for a text input).
 func (ch *chatter) answerRight(number string) []string {
 	ch.tb.Helper()
 	les := ch.c.Lessons.Lesson(ch.l.Lesson)
@@ -62,6 +63,9 @@ func (ch *chatter) answerRight(number string) []string {
 	case lesson.Survey:
 		return ch.send("1")
 	case lesson.Input:
+		if st.Example != "" {
+			return ch.send(st.Example)
+		}
 		if st.InputKind == "text" {
 			return ch.send("tajine")
 		}
@@ -80,8 +84,9 @@ func (ch *chatter) answerRight(number string) []string {
 }
 
 // TestWholeCourseInEachLanguage takes every lesson of every built-in
-// course in each language, answering right, and checks completion, scores,
-// the course's survey and that replies come in the learner's own script.
+// course in each language, answering right (inputs with their example
+// answer, else 40), and checks completion, scores, the course's survey and
+// that replies come in the learner's own script.
 func TestWholeCourseInEachLanguage(t *testing.T) {
 	c := testContent(t, lessons.FS)
 	for n, course := range c.Lessons.Courses {
