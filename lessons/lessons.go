@@ -8,3 +8,10 @@ import "embed"
 //
 //go:embed */*.yaml
 var FS embed.FS
+
+// Media holds the files that lesson steps send (their media: key), under
+// media/: a step's "costing/tagine-cost.png" is media/costing/tagine-cost.png
+// here, and darsi serve answers it at /media/costing/tagine-cost.png.
+//
+//go:embed media
+var Media embed.FS

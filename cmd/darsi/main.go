@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -21,6 +23,7 @@ import (
 	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/dialog"
 	"github.com/darsi-ma/darsi/bot/lesson"
+	"github.com/darsi-ma/darsi/bot/lint"
 	"github.com/darsi-ma/darsi/bot/locale"
 	"github.com/darsi-ma/darsi/bot/store/boltstore"
 	"github.com/darsi-ma/darsi/bot/store/redisstore"
@@ -36,7 +39,9 @@ const usage = `darsi: 5-minute lessons by WhatsApp and SMS
 usage:
   darsi serve [--addr :8080]           run the bot: webhook, simulator at /, health
   darsi chat [--from +212…] [--jsonl]  talk to the bot in the terminal
-  darsi lint [PATH…]                   check lesson folders (default: lessons)
+  darsi lint [--format json] [PATH…]   check lesson folders (default: lessons); summary table
+  darsi stamp [--lang L,…] PATH…       record that translations match their source text
+  darsi preview COURSE/LESSON [--lang L] [--answers 2,150,…]  play a lesson as a learner sees it
   darsi export learners                one JSON line per learner
   darsi version                        print the version
   darsi probe URL                      exit 0 if URL answers 2xx (container health checks)
@@ -66,7 +71,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "chat":
 		err = chat(ctx, cfg, args[1:], stdin, stdout)
 	case "lint":
-		return lint(args[1:], stdout, stderr)
+		return lintCmd(args[1:], stdout, stderr)
+	case "stamp":
+		return stamp(args[1:], stdout, stderr)
+	case "preview":
+		err = previewCmd(cfg, args[1:], stdout, stderr)
 	case "export":
 		err = export(ctx, cfg, args[1:], stdout)
 	case "probe":
@@ -114,12 +123,51 @@ func loadContent(dir string) (*dialog.Content, error) {
 	if err != nil {
 		return nil, fmt.Errorf("locales: %w", err)
 	}
-	fsys, prefix := lessonSource(dir)
-	cat, err := lesson.Load(fsys, prefix)
+	cat, err := loadLessons(dir)
 	if err != nil {
 		return nil, fmt.Errorf("lessons:\n%w", err)
 	}
 	return &dialog.Content{Lessons: cat, Text: text}, nil
+}
+
+// lintErrors are the errors lint found in a lesson folder, one
+// "file:line:col: message" a line.
+type lintErrors []lint.Finding
+
+func (e lintErrors) Error() string {
+	lines := make([]string, len(e))
+	for i, f := range e {
+		lines[i] = f.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// loadLessons loads the lessons of dir (the built-in ones when dir is "")
+// and lints them with their media: lessons lint finds an error in are
+// refused, at startup as on a hot reload, so that what learners meet has
+// passed darsi lint. The error is then of type lintErrors.
+func loadLessons(dir string) (*lesson.Catalog, error) {
+	fsys, prefix := lessonSource(dir)
+	var media fs.FS
+	if dir == "" {
+		media, _ = fs.Sub(lessons.Media, mediaFolder)
+	} else if info, err := os.Stat(filepath.Join(dir, mediaFolder)); err == nil && info.IsDir() {
+		media = os.DirFS(filepath.Join(dir, mediaFolder))
+	}
+	cat, rep, err := lint.Load(fsys, prefix, lint.Options{Media: media, MediaPrefix: path.Join(prefix, mediaFolder)})
+	if err != nil {
+		return nil, err
+	}
+	if rep.Errors > 0 {
+		var errs lintErrors
+		for _, f := range rep.Findings {
+			if f.Severity == lint.Error {
+				errs = append(errs, f)
+			}
+		}
+		return nil, errs
+	}
+	return cat, nil
 }
 
 // store is what every store gives: learners and delivery statuses.

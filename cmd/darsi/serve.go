@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -20,6 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/darsi-ma/darsi/bot/app"
+	"github.com/darsi-ma/darsi/bot/dialog"
+	"github.com/darsi-ma/darsi/bot/lesson"
 	"github.com/darsi-ma/darsi/bot/simulator"
 	"github.com/darsi-ma/darsi/bot/twilio"
 )
@@ -45,6 +48,16 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 		// is worth it on small machines.
 		debug.SetGCPercent(400)
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var watcher *lessonWatcher
+	if cfg.Lessons != "" {
+		// Watch before the first load, so that no edit falls between the two.
+		if watcher, err = newLessonWatcher(cfg.Lessons, log, reg); err != nil {
+			return fmt.Errorf("lesson folder %s: watching for changes: %w", cfg.Lessons, err)
+		}
+		defer watcher.Close()
+	}
 	content, err := loadContent(cfg.Lessons)
 	if err != nil {
 		return err
@@ -55,9 +68,20 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	}
 	defer s.Close()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a := app.New(measureStore(s, reg), content)
+	if watcher != nil {
+		wctx, stopWatching := context.WithCancel(ctx)
+		watching := make(chan struct{})
+		go func() {
+			defer close(watching)
+			watcher.Run(wctx, func(cat *lesson.Catalog) {
+				c := *a.Content() // the watcher is the only writer
+				c.Lessons = cat
+				a.SetContent(&c)
+			})
+		}()
+		defer func() { stopWatching(); <-watching }()
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -73,7 +97,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	}
 	log.Info("darsi serving", "addr", ln.Addr().String(), "version", buildVersion(),
 		"store", storeKind(cfg.Store), "twilio", cfg.TwilioAuthToken != "",
-		"simulator", cfg.simulatorOn(), "lessons", content.Lessons.Count())
+		"simulator", cfg.simulatorOn(), "lessons", content.Lessons.Count(), "hot_reload", watcher != nil)
 	if cfg.simulatorOn() {
 		log.Info("web chat simulator", "url", "http://"+displayAddr(ln.Addr())+"/")
 	}
@@ -130,6 +154,8 @@ func routes(cfg Config, a *app.App, d app.Deliveries, reg *prometheus.Registry, 
 	})
 	mux.Handle("POST /twilio/messages", webhook.Messages())
 	mux.Handle("POST /twilio/status", webhook.Status())
+	// Twilio fetches the media of replies here (dialog.MediaPrefix).
+	mux.Handle("GET "+dialog.MediaPrefix+"{path...}", mediaHandler(cfg.Lessons))
 
 	if reg != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
