@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test lint bench build fuzz
+.PHONY: run test lint bench build fuzz transcripts
 
 ## run: the bot on the embedded store (./data), simulator at http://localhost:8080/
 run:
@@ -14,6 +14,10 @@ test:
 	bash .ci/services
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+
+## transcripts: rewrite lessons/transcripts (every lesson played in every language); read the diff
+transcripts:
+	$(GO) test ./lessons -update
 
 ## lint: go vet, gofmt and the lesson checks
 lint:
@@ -38,6 +42,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseNumber$$' -fuzztime $(FUZZTIME) ./bot/locale
 	$(GO) test -run '^$$' -fuzz '^FuzzDirectional$$' -fuzztime $(FUZZTIME) ./bot/locale
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./bot/lesson
+	$(GO) test -run '^$$' -fuzz '^FuzzStamp$$' -fuzztime $(FUZZTIME) ./bot/lesson
 	$(GO) test -run '^$$' -fuzz '^FuzzStep$$' -fuzztime $(FUZZTIME) ./bot/dialog
 	$(GO) test -run '^$$' -fuzz '^FuzzParseInbound$$' -fuzztime $(FUZZTIME) ./bot/twilio
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifySignature$$' -fuzztime $(FUZZTIME) ./bot/twilio
