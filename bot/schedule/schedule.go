@@ -1,0 +1,126 @@
+// Package schedule is the outbox: every message the bot starts (a coach's
+// reminder or broadcast, an inactivity nudge, a spaced review) is a durable
+// job with a due time, and any replica may deliver it. A job is claimed
+// atomically, so two replicas never send it both; a claim whose replica
+// died is taken over after its lease; and a job whose send may have reached
+// Twilio before a crash is sent again only after Twilio's message list for
+// its recipient shows it did not.
+package schedule
+
+import (
+	"context"
+	"time"
+
+	"github.com/darsi-ma/darsi/bot"
+)
+
+// Kind is what a job is for. Each kind has its own WhatsApp template for
+// learners outside the 24-hour window (see Templates).
+type Kind string
+
+// Job kinds.
+const (
+	Reminder  Kind = "reminder"  // a coach's message to the members of a cohort
+	Broadcast Kind = "broadcast" // a program's message to every learner (or a cohort)
+	Nudge     Kind = "nudge"     // an inactive learner is invited back
+	Review    Kind = "review"    // a question of a finished lesson comes back
+)
+
+// Status is where a job stands.
+type Status string
+
+// Job statuses. Queued jobs wait for their due time; a claimed job is
+// being sent by the replica named in Job.Worker until Job.LeaseUntil; a
+// sent job has a Twilio MessageSid and follows its delivery status;
+// failed and cancelled jobs are final and carry a Reason.
+const (
+	Queued    Status = "queued"
+	Claimed   Status = "claimed"
+	Sent      Status = "sent"
+	Delivered Status = "delivered" // Twilio reported delivered or read
+	Failed    Status = "failed"    // given up: Reason says why (opted out, window closed and no template, …)
+	Cancelled Status = "cancelled"
+)
+
+// Final reports whether nothing more happens to a job in status s.
+func (s Status) Final() bool { return s == Delivered || s == Failed || s == Cancelled }
+
+// Job is one message the bot starts, to one learner.
+type Job struct {
+	ID      string `json:"id"`
+	Kind    Kind   `json:"kind"`
+	Learner string `json:"learner"` // the learner's ID: "whatsapp:+2126…", "sms:+2126…"
+	Cohort  string `json:"cohort,omitempty"`
+	// Text is the coach's words for reminders and broadcasts; nudges and
+	// reviews are written by the bot in the learner's language.
+	Text string `json:"text,omitempty"`
+	// Template overrides the template kind used outside the window
+	// (default: the job's Kind).
+	Template string `json:"template,omitempty"`
+	// Lesson and Step name a review's question.
+	Lesson string `json:"lesson,omitempty"`
+	Step   string `json:"step,omitempty"`
+
+	DueAt     time.Time `json:"due_at"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by,omitempty"` // the coach, or "darsi"
+
+	Status   Status `json:"status"`
+	Attempts int    `json:"attempts"` // claims so far
+	Reason   string `json:"reason,omitempty"`
+	// Worker holds the claim until LeaseUntil; ClaimedAt is when the
+	// first claim that may have sent the message began (the floor of the
+	// Twilio lookup before a resend).
+	Worker     string    `json:"worker,omitempty"`
+	ClaimedAt  time.Time `json:"claimed_at,omitzero"`
+	LeaseUntil time.Time `json:"lease_until,omitzero"`
+
+	SID       string    `json:"sid,omitempty"` // Twilio's MessageSid once sent
+	Templated bool      `json:"templated,omitempty"`
+	SentAt    time.Time `json:"sent_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Filter selects jobs to list.
+type Filter struct {
+	Cohort string   // "" for every cohort
+	Status []Status // empty for every status
+	Limit  int      // 0 for a default of 100
+}
+
+// Outbox keeps jobs durably. The Redis store and the embedded store
+// implement it; both pass the conformance suite in package
+// bot/store/storetest.
+type Outbox interface {
+	// Enqueue stores new jobs as Queued. A job whose ID is already stored
+	// replaces it if that one is still Queued (a nudge pushed back by
+	// the learner's activity) and is left alone otherwise.
+	Enqueue(ctx context.Context, jobs ...Job) error
+
+	// Claim takes up to max jobs that are due at now: Queued jobs whose
+	// DueAt has passed, and Claimed jobs whose lease has run out (their
+	// replica died). Each claimed job gets Status Claimed, Worker, a
+	// LeaseUntil of now+lease and Attempts+1; ClaimedAt is set on the first
+	// claim only. A job is never claimed by two callers at once.
+	Claim(ctx context.Context, worker string, now time.Time, lease time.Duration, max int) ([]Job, error)
+
+	// Settle saves what the worker did with a job it claimed: sent (SID),
+	// failed (Reason) or back to Queued with a later DueAt (quiet hours,
+	// throttling). It fails with kind Conflict, and saves nothing, when the
+	// job is no longer claimed by j.Worker (its lease ran out and another
+	// replica took it).
+	Settle(ctx context.Context, j Job) error
+
+	// Delivered records the delivery status Twilio reported for a sent
+	// job (from the status callback carrying the job ID).
+	Delivered(ctx context.Context, id string, status bot.DeliveryStatus, errorCode int) error
+
+	// Job returns one job, or an error of kind NotFound.
+	Job(ctx context.Context, id string) (Job, error)
+
+	// Jobs lists jobs, newest due first.
+	Jobs(ctx context.Context, f Filter) ([]Job, error)
+
+	// Cancel cancels a job that is still Queued.
+	Cancel(ctx context.Context, id string) error
+}
