@@ -80,7 +80,7 @@ func TestImportRules(t *testing.T) {
 	})
 
 	t.Run("adapters do not import each other", func(t *testing.T) {
-		adapters := []string{"bot/store/boltstore", "bot/store/redisstore", "bot/twilio", "bot/schedule", "bot/coach", "bot/simulator"}
+		adapters := []string{"bot/store/boltstore", "bot/store/redisstore", "bot/twilio", "bot/coachweb", "bot/simulator"}
 		isAdapter := func(path string) string {
 			for _, a := range adapters {
 				if path == module+"/"+a || strings.HasPrefix(path, module+"/"+a+"/") {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
+	"github.com/darsi-ma/darsi/bot/cohort"
+	"github.com/darsi-ma/darsi/bot/schedule"
 	"github.com/darsi-ma/darsi/bot/store/storetest"
 	"github.com/google/go-cmp/cmp"
 	bolt "go.etcd.io/bbolt"
@@ -45,6 +47,24 @@ func TestConformanceSmallPages(t *testing.T) {
 
 func TestDeliveries(t *testing.T) {
 	storetest.RunDeliveries(t, func(t *testing.T) app.Deliveries {
+		return open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	})
+}
+
+func TestOutbox(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T) schedule.Outbox {
+		return open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	})
+}
+
+func TestCohorts(t *testing.T) {
+	storetest.RunCohorts(t, func(t *testing.T) cohort.Store {
+		return open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	})
+}
+
+func TestLimiter(t *testing.T) {
+	storetest.RunLimiter(t, func(t *testing.T) storetest.Limiter {
 		return open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
 	})
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
+	"github.com/darsi-ma/darsi/bot/cohort"
+	"github.com/darsi-ma/darsi/bot/schedule"
 	"github.com/darsi-ma/darsi/bot/store/storetest"
 	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
@@ -109,6 +111,18 @@ func TestDeliveries(t *testing.T) {
 	storetest.RunDeliveries(t, func(t *testing.T) app.Deliveries { return open(t, Options{}) })
 }
 
+func TestOutbox(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T) schedule.Outbox { return open(t, Options{}) })
+}
+
+func TestCohorts(t *testing.T) {
+	storetest.RunCohorts(t, func(t *testing.T) cohort.Store { return open(t, Options{}) })
+}
+
+func TestLimiter(t *testing.T) {
+	storetest.RunLimiter(t, func(t *testing.T) storetest.Limiter { return open(t, Options{}) })
+}
+
 // TestCluster runs the suites on a Redis Cluster: REDIS_CLUSTER_URL, or the
 // local one that .ci/services starts on 7000-7002. It checks
 // what one node cannot: that a learner's keys stay in one slot for the
@@ -141,6 +155,21 @@ func TestCluster(t *testing.T) {
 	})
 	t.Run("Deliveries", func(t *testing.T) {
 		storetest.RunDeliveries(t, func(t *testing.T) app.Deliveries { return open(t, 0) })
+	})
+	t.Run("Outbox", func(t *testing.T) {
+		storetest.RunOutbox(t, func(t *testing.T) schedule.Outbox { return open(t, 0) })
+	})
+	t.Run("Cohorts", func(t *testing.T) {
+		storetest.RunCohorts(t, func(t *testing.T) cohort.Store { return open(t, 0) })
+	})
+	t.Run("Limiter", func(t *testing.T) {
+		storetest.RunLimiter(t, func(t *testing.T) storetest.Limiter { return open(t, 0) })
+	})
+	t.Run("OutboxAcrossStores", func(t *testing.T) {
+		a := open(t, 0)
+		b := New(redis.NewClusterClient(&redis.ClusterOptions{Addrs: a.client.(*redis.ClusterClient).Options().Addrs}), Options{Prefix: a.prefix})
+		t.Cleanup(func() { b.Close() })
+		claimAcross(t, a, b, 2000, 50)
 	})
 	t.Run("RoundTrips", func(t *testing.T) {
 		s := open(t, 0)

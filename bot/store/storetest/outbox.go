@@ -1,0 +1,639 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/schedule"
+	"github.com/google/go-cmp/cmp"
+)
+
+// RunOutbox runs the suite of schedule.Outbox. open must return a new,
+// empty store each time it is called, as for Run.
+func RunOutbox(t *testing.T, open func(t *testing.T) schedule.Outbox) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s schedule.Outbox)
+	}{
+		{"RoundTrip", testOutboxRoundTrip},
+		{"Unknown", testOutboxUnknown},
+		{"EnqueueInvalid", testOutboxEnqueueInvalid},
+		{"ClaimDueOnly", testOutboxClaimDueOnly},
+		{"ClaimOrder", testOutboxClaimOrder},
+		{"ClaimNone", testOutboxClaimNone},
+		{"ConcurrentClaims", testOutboxConcurrentClaims},
+		{"LeaseExpiry", testOutboxLeaseExpiry},
+		{"SettleSent", testOutboxSettleSent},
+		{"SettleRequeue", testOutboxSettleRequeue},
+		{"SettleFailed", testOutboxSettleFailed},
+		{"SettleFenced", testOutboxSettleFenced},
+		{"EnqueueReplacesQueued", testOutboxEnqueueReplaces},
+		{"EnqueueKeepsOthers", testOutboxEnqueueKeeps},
+		{"EnqueueMovesCohort", testOutboxEnqueueMovesCohort},
+		{"Delivered", testOutboxDelivered},
+		{"DeliveredFailed", testOutboxDeliveredFailed},
+		{"DeliveredBeforeSettle", testOutboxDeliveredBeforeSettle},
+		{"DeliveredIgnored", testOutboxDeliveredIgnored},
+		{"Jobs", testOutboxJobs},
+		{"JobsDefaultLimit", testOutboxJobsDefaultLimit},
+		{"Cancel", testOutboxCancel},
+		{"CancelledContext", testOutboxCancelledContext},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.fn(t, open(t))
+		})
+	}
+}
+
+// t0 is the suite's "now": it carries nanoseconds and a zone other than UTC.
+var t0 = time.Date(2025, 3, 14, 10, 0, 0, 123456789, time.FixedZone("+01", 3600))
+
+const lease = time.Minute
+
+// job returns a reminder to amina due at due, with every field a caller of
+// Enqueue sets.
+func job(id string, due time.Time) schedule.Job {
+	return schedule.Job{
+		ID:        id,
+		Kind:      schedule.Reminder,
+		Learner:   amina,
+		Cohort:    "TIZ25A",
+		Text:      "Ghedda l-ders 3 — n9raw 3la l-hsab 🧮",
+		Template:  "reminder",
+		Lesson:    "costing-1",
+		Step:      "units",
+		DueAt:     due,
+		CreatedAt: t0.Add(-time.Hour),
+		CreatedBy: "fatima",
+		UpdatedAt: t0.Add(-time.Hour),
+	}
+}
+
+func enqueue(tb testing.TB, s schedule.Outbox, jobs ...schedule.Job) {
+	tb.Helper()
+	if err := s.Enqueue(context.Background(), jobs...); err != nil {
+		tb.Fatalf("Enqueue(%d jobs): %v", len(jobs), err)
+	}
+}
+
+func claim(tb testing.TB, s schedule.Outbox, worker string, now time.Time, max int) []schedule.Job {
+	tb.Helper()
+	jobs, err := s.Claim(context.Background(), worker, now, lease, max)
+	if err != nil {
+		tb.Fatalf("Claim(%s, %v, %d): %v", worker, now, max, err)
+	}
+	return jobs
+}
+
+func settle(tb testing.TB, s schedule.Outbox, j schedule.Job) {
+	tb.Helper()
+	if err := s.Settle(context.Background(), j); err != nil {
+		tb.Fatalf("Settle(%s → %s): %v", j.ID, j.Status, err)
+	}
+}
+
+func getJob(tb testing.TB, s schedule.Outbox, id string) schedule.Job {
+	tb.Helper()
+	j, err := s.Job(context.Background(), id)
+	if err != nil {
+		tb.Fatalf("Job(%q): %v", id, err)
+	}
+	return j
+}
+
+func wantJob(tb testing.TB, s schedule.Outbox, want schedule.Job) {
+	tb.Helper()
+	if diff := cmp.Diff(getJob(tb, s, want.ID), want, opts); diff != "" {
+		tb.Errorf("Job(%q) mismatch (-got +want):\n%s", want.ID, diff)
+	}
+}
+
+func wantKind(tb testing.TB, what string, err error, want bot.Kind) {
+	tb.Helper()
+	if err == nil {
+		tb.Fatalf("%s succeeded, want an error of kind %v", what, want)
+	}
+	if got := bot.KindOf(err); got != want {
+		tb.Fatalf("%s: kind of %v is %v, want %v", what, err, got, want)
+	}
+}
+
+func ids(jobs []schedule.Job) []string {
+	out := make([]string, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.ID
+	}
+	return out
+}
+
+func wantIDs(tb testing.TB, what string, jobs []schedule.Job, want ...string) {
+	tb.Helper()
+	if diff := cmp.Diff(ids(jobs), want, opts); diff != "" {
+		tb.Errorf("%s: job ids mismatch (-got +want):\n%s", what, diff)
+	}
+}
+
+// claimed is what Claim makes of a queued job j at now for worker.
+func claimed(j schedule.Job, worker string, now time.Time) schedule.Job {
+	j.Status = schedule.Claimed
+	j.Worker = worker
+	j.Attempts++
+	if j.ClaimedAt.IsZero() {
+		j.ClaimedAt = now
+	}
+	j.LeaseUntil = now.Add(lease)
+	j.UpdatedAt = now
+	return j
+}
+
+func testOutboxRoundTrip(t *testing.T, s schedule.Outbox) {
+	want := job("r1", t0.Add(time.Hour))
+	// Enqueue stores jobs as Queued whatever the caller wrote.
+	in := want
+	in.Status = schedule.Sent
+	enqueue(t, s, in)
+	want.Status = schedule.Queued
+	wantJob(t, s, want)
+
+	got := claim(t, s, "w1", want.DueAt, 10)
+	want = claimed(want, "w1", want.DueAt)
+	if diff := cmp.Diff(got, []schedule.Job{want}, opts); diff != "" {
+		t.Errorf("Claim mismatch (-got +want):\n%s", diff)
+	}
+	wantJob(t, s, want)
+}
+
+func testOutboxUnknown(t *testing.T, s schedule.Outbox) {
+	ctx := context.Background()
+	_, err := s.Job(ctx, "nope")
+	wantKind(t, "Job of an unknown id", err, bot.NotFound)
+	wantKind(t, "Cancel of an unknown id", s.Cancel(ctx, "nope"), bot.NotFound)
+	wantKind(t, "Delivered of an unknown id", s.Delivered(ctx, "nope", bot.StatusDelivered, 0), bot.NotFound)
+	j := claimed(job("nope", t0), "w1", t0)
+	wantKind(t, "Settle of an unknown id", s.Settle(ctx, j), bot.NotFound)
+	jobs, err := s.Jobs(ctx, schedule.Filter{})
+	if err != nil || len(jobs) != 0 {
+		t.Errorf("Jobs of an empty outbox = %v, %v; want none", ids(jobs), err)
+	}
+}
+
+func testOutboxEnqueueInvalid(t *testing.T, s schedule.Outbox) {
+	ctx := context.Background()
+	for name, j := range map[string]schedule.Job{
+		"no id":      job("", t0),
+		"no learner": func() schedule.Job { j := job("r1", t0); j.Learner = ""; return j }(),
+		"no due":     job("r1", time.Time{}),
+	} {
+		wantKind(t, "Enqueue with "+name, s.Enqueue(ctx, job("ok", t0), j), bot.Invalid)
+	}
+	// Nothing of a batch with an invalid job is stored.
+	if _, err := s.Job(ctx, "ok"); bot.KindOf(err) != bot.NotFound {
+		t.Errorf("Job(ok) after a refused batch: %v, want NotFound", err)
+	}
+	if err := s.Enqueue(ctx); err != nil {
+		t.Errorf("Enqueue of nothing: %v", err)
+	}
+}
+
+func testOutboxClaimDueOnly(t *testing.T, s schedule.Outbox) {
+	enqueue(t, s,
+		job("past", t0.Add(-time.Minute)),
+		job("now", t0),
+		job("later", t0.Add(time.Second)),
+	)
+	got := claim(t, s, "w1", t0, 10)
+	wantIDs(t, "Claim at t0", got, "past", "now")
+	wantIDs(t, "Claim again at t0", claim(t, s, "w1", t0, 10))
+	wantIDs(t, "Claim a second later", claim(t, s, "w2", t0.Add(time.Second), 10), "later")
+	for _, id := range []string{"past", "now"} {
+		j := getJob(t, s, id)
+		if j.Status != schedule.Claimed || j.Worker != "w1" || j.Attempts != 1 ||
+			!j.ClaimedAt.Equal(t0) || !j.LeaseUntil.Equal(t0.Add(lease)) {
+			t.Errorf("Job(%s) after Claim = status %s, worker %q, attempts %d, claimed at %v, lease until %v; want claimed by w1, 1, %v, %v",
+				id, j.Status, j.Worker, j.Attempts, j.ClaimedAt, j.LeaseUntil, t0, t0.Add(lease))
+		}
+	}
+}
+
+func testOutboxClaimOrder(t *testing.T, s schedule.Outbox) {
+	var jobs []schedule.Job
+	for _, m := range []int{5, 1, 4, 2, 3} {
+		jobs = append(jobs, job(fmt.Sprint("m", m), t0.Add(-time.Duration(10-m)*time.Minute)))
+	}
+	enqueue(t, s, jobs...)
+	wantIDs(t, "first Claim of 2", claim(t, s, "w1", t0, 2), "m1", "m2")
+	wantIDs(t, "second Claim of 2", claim(t, s, "w1", t0, 2), "m3", "m4")
+	wantIDs(t, "third Claim of 2", claim(t, s, "w1", t0, 2), "m5")
+}
+
+func testOutboxClaimNone(t *testing.T, s schedule.Outbox) {
+	wantIDs(t, "Claim of an empty outbox", claim(t, s, "w1", t0, 10))
+	enqueue(t, s, job("r1", t0))
+	wantIDs(t, "Claim of at most 0", claim(t, s, "w1", t0, 0))
+	wantIDs(t, "Claim after max 0", claim(t, s, "w1", t0, 1), "r1")
+}
+
+// testOutboxConcurrentClaims has claimers race over 500 due jobs in small
+// batches: each job is claimed exactly once.
+func testOutboxConcurrentClaims(t *testing.T, s schedule.Outbox) {
+	const n, claimers = 500, 4
+	jobs := make([]schedule.Job, n)
+	for i := range jobs {
+		jobs[i] = job(fmt.Sprintf("r%03d", i), t0.Add(-time.Duration(i)*time.Second))
+	}
+	enqueue(t, s, jobs...)
+	var (
+		mu  sync.Mutex
+		got = map[string]string{} // job id → worker
+		wg  sync.WaitGroup
+	)
+	for w := range claimers {
+		worker := fmt.Sprint("w", w)
+		wg.Go(func() {
+			for {
+				batch, err := s.Claim(context.Background(), worker, t0, lease, 7)
+				if err != nil {
+					t.Errorf("Claim(%s): %v", worker, err)
+					return
+				}
+				if len(batch) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, j := range batch {
+					if other, ok := got[j.ID]; ok {
+						t.Errorf("job %s claimed by %s and %s", j.ID, other, worker)
+					}
+					if j.Worker != worker {
+						t.Errorf("job %s claimed by %s has Worker %q", j.ID, worker, j.Worker)
+					}
+					got[j.ID] = worker
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	within(t, "concurrent claims", wg.Wait)
+	if len(got) != n {
+		t.Errorf("%d jobs claimed, want %d", len(got), n)
+	}
+	perWorker := map[string]int{}
+	for _, w := range got {
+		perWorker[w]++
+	}
+	t.Logf("claims per worker: %v", perWorker)
+}
+
+func testOutboxLeaseExpiry(t *testing.T, s schedule.Outbox) {
+	enqueue(t, s, job("r1", t0))
+	first := claim(t, s, "a", t0, 1)
+	wantIDs(t, "Claim by a", first, "r1")
+	wantIDs(t, "Claim by b within a's lease", claim(t, s, "b", t0.Add(lease-time.Second), 1))
+
+	t1 := t0.Add(lease + time.Second)
+	got := claim(t, s, "b", t1, 1)
+	wantIDs(t, "Claim by b after a's lease", got, "r1")
+	want := claimed(first[0], "b", t1)
+	if diff := cmp.Diff(got[0], want, opts); diff != "" {
+		t.Errorf("reclaimed job mismatch (-got +want):\n%s", diff)
+	}
+	if got[0].Attempts != 2 || !got[0].ClaimedAt.Equal(t0) {
+		t.Errorf("reclaimed job: attempts %d, claimed at %v; want 2 and the first claim's %v", got[0].Attempts, got[0].ClaimedAt, t0)
+	}
+
+	// a comes back from its pause and reports a send: it no longer holds
+	// the job, so nothing is saved.
+	late := first[0]
+	late.Status, late.SID = schedule.Sent, "SMa"
+	wantKind(t, "Settle by a after b reclaimed", s.Settle(context.Background(), late), bot.Conflict)
+	wantJob(t, s, want)
+
+	done := got[0]
+	done.Status, done.SID, done.SentAt, done.UpdatedAt = schedule.Sent, "SMb", t1, t1
+	settle(t, s, done)
+	wantJob(t, s, done)
+}
+
+func testOutboxSettleSent(t *testing.T, s schedule.Outbox) {
+	enqueue(t, s, job("r1", t0))
+	j := claim(t, s, "w1", t0, 1)[0]
+	j.Status, j.SID, j.Templated, j.SentAt, j.UpdatedAt = schedule.Sent, "SM1", true, t0.Add(time.Second), t0.Add(time.Second)
+	settle(t, s, j)
+	wantJob(t, s, j)
+	wantIDs(t, "Claim of a sent job after its lease", claim(t, s, "w2", t0.Add(2*lease), 10))
+	// Settled once, the job is no longer the worker's.
+	wantKind(t, "second Settle", s.Settle(context.Background(), j), bot.Conflict)
+}
+
+func testOutboxSettleRequeue(t *testing.T, s schedule.Outbox) {
+	enqueue(t, s, job("r1", t0))
+	j := claim(t, s, "w1", t0, 1)[0]
+	// Quiet hours: back to the queue until 08:00.
+	morning := t0.Add(10 * time.Hour)
+	j.Status, j.DueAt, j.LeaseUntil, j.UpdatedAt = schedule.Queued, morning, time.Time{}, t0
+	settle(t, s, j)
+	wantJob(t, s, j)
+	wantIDs(t, "Claim before the new due time", claim(t, s, "w1", morning.Add(-time.Second), 10))
+	got := claim(t, s, "w2", morning, 10)
+	wantIDs(t, "Claim at the new due time", got, "r1")
+	if diff := cmp.Diff(got[0], claimed(j, "w2", morning), opts); diff != "" {
+		t.Errorf("claim after requeue mismatch (-got +want):\n%s", diff)
+	}
+}
+
+func testOutboxSettleFailed(t *testing.T, s schedule.Outbox) {
+	enqueue(t, s, job("r1", t0))
+	j := claim(t, s, "w1", t0, 1)[0]
+	j.Status, j.Reason = schedule.Failed, "21610 opted out"
+	settle(t, s, j)
+	wantJob(t, s, j)
+	wantIDs(t, "Claim of a failed job", claim(t, s, "w2", t0.Add(2*lease), 10))
+}
+
+func testOutboxSettleFenced(t *testing.T, s schedule.Outbox) {
+	ctx := context.Background()
+	enqueue(t, s, job("r1", t0), job("r2", t0.Add(time.Hour)))
+	j := claim(t, s, "w1", t0, 1)[0]
+
+	other := j
+	other.Worker, other.Status = "w2", schedule.Sent
+	wantKind(t, "Settle by a worker that never claimed it", s.Settle(ctx, other), bot.Conflict)
+
+	queued := job("r2", t0.Add(time.Hour))
+	queued.Worker, queued.Status = "w1", schedule.Sent
+	wantKind(t, "Settle of a queued job", s.Settle(ctx, queued), bot.Conflict)
+	want := job("r2", t0.Add(time.Hour))
+	want.Status = schedule.Queued
+	wantJob(t, s, want)
+	wantJob(t, s, j)
+
+	// A lease that ran out with nobody taking over is still the worker's.
+	j.Status, j.SID = schedule.Sent, "SM1"
+	settle(t, s, j)
+	wantJob(t, s, j)
+}
+
+// testOutboxEnqueueReplaces is the nudge's case: one job id per learner,
+// pushed back while it waits.
+func testOutboxEnqueueReplaces(t *testing.T, s schedule.Outbox) {
+	n := job("nudge:"+amina, t0.Add(48*time.Hour))
+	n.Kind, n.Text, n.Cohort = schedule.Nudge, "", ""
+	enqueue(t, s, n)
+	later := n
+	later.DueAt, later.CreatedAt = t0.Add(72*time.Hour), t0
+	enqueue(t, s, later)
+	later.Status = schedule.Queued
+	wantJob(t, s, later)
+	wantIDs(t, "Claim at the first due time", claim(t, s, "w1", t0.Add(48*time.Hour), 10))
+	wantIDs(t, "Claim at the new due time", claim(t, s, "w1", t0.Add(72*time.Hour), 10), n.ID)
+	jobs, err := s.Jobs(context.Background(), schedule.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantIDs(t, "Jobs after replacing", jobs, n.ID)
+}
+
+func testOutboxEnqueueKeeps(t *testing.T, s schedule.Outbox) {
+	enqueue(t, s, job("claimed", t0), job("sent", t0), job("cancelled", t0.Add(time.Hour)))
+	c := claim(t, s, "w1", t0, 2)
+	c[1].Status, c[1].SID = schedule.Sent, "SM1"
+	settle(t, s, c[1])
+	if err := s.Cancel(context.Background(), "cancelled"); err != nil {
+		t.Fatal(err)
+	}
+	before := map[string]schedule.Job{}
+	for _, id := range []string{"claimed", "sent", "cancelled"} {
+		before[id] = getJob(t, s, id)
+	}
+	for id := range before {
+		again := job(id, t0.Add(-time.Hour))
+		again.Text = "changed"
+		enqueue(t, s, again)
+	}
+	for _, want := range before {
+		wantJob(t, s, want)
+	}
+	wantIDs(t, "Claim after enqueueing again", claim(t, s, "w2", t0, 10))
+}
+
+func testOutboxEnqueueMovesCohort(t *testing.T, s schedule.Outbox) {
+	a := job("r1", t0)
+	a.Cohort = "A"
+	enqueue(t, s, a)
+	b := a
+	b.Cohort = "B"
+	enqueue(t, s, b)
+	ctx := context.Background()
+	inA, err := s.Jobs(ctx, schedule.Filter{Cohort: "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantIDs(t, "Jobs of A", inA)
+	inB, err := s.Jobs(ctx, schedule.Filter{Cohort: "B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantIDs(t, "Jobs of B", inB, "r1")
+}
+
+// sent enqueues a job, claims it and settles it as sent with sid.
+func sent(tb testing.TB, s schedule.Outbox, id, sid string) schedule.Job {
+	tb.Helper()
+	enqueue(tb, s, job(id, t0))
+	j := claim(tb, s, "w1", t0, 1)[0]
+	j.Status, j.SID, j.SentAt = schedule.Sent, sid, t0
+	settle(tb, s, j)
+	return j
+}
+
+func delivered(tb testing.TB, s schedule.Outbox, id string, status bot.DeliveryStatus, code int) {
+	tb.Helper()
+	if err := s.Delivered(context.Background(), id, status, code); err != nil {
+		tb.Fatalf("Delivered(%s, %s, %d): %v", id, status, code, err)
+	}
+}
+
+func wantStatus(tb testing.TB, s schedule.Outbox, id string, status schedule.Status, reason string) {
+	tb.Helper()
+	j := getJob(tb, s, id)
+	if j.Status != status || j.Reason != reason {
+		tb.Errorf("Job(%s): status %s, reason %q; want %s, %q", id, j.Status, j.Reason, status, reason)
+	}
+}
+
+func testOutboxDelivered(t *testing.T, s schedule.Outbox) {
+	j := sent(t, s, "r1", "SM1")
+	delivered(t, s, "r1", bot.StatusQueued, 0)
+	delivered(t, s, "r1", bot.StatusSent, 0)
+	wantStatus(t, s, "r1", schedule.Sent, "")
+	delivered(t, s, "r1", bot.StatusDelivered, 0)
+	wantStatus(t, s, "r1", schedule.Delivered, "")
+	delivered(t, s, "r1", bot.StatusRead, 0)
+	wantStatus(t, s, "r1", schedule.Delivered, "")
+	// A late failure never undoes a receipt.
+	delivered(t, s, "r1", bot.StatusUndelivered, 30008)
+	wantStatus(t, s, "r1", schedule.Delivered, "")
+	got := getJob(t, s, "r1")
+	if got.SID != j.SID || !got.SentAt.Equal(j.SentAt) || got.Worker != "w1" {
+		t.Errorf("Delivered changed the send: sid %q, sent at %v, worker %q", got.SID, got.SentAt, got.Worker)
+	}
+	if !got.UpdatedAt.After(j.UpdatedAt) {
+		t.Errorf("Delivered left UpdatedAt at %v", got.UpdatedAt)
+	}
+}
+
+func testOutboxDeliveredFailed(t *testing.T, s schedule.Outbox) {
+	sent(t, s, "r1", "SM1")
+	delivered(t, s, "r1", bot.StatusUndelivered, 63016)
+	wantStatus(t, s, "r1", schedule.Failed, "63016")
+	// Older statuses arriving late change nothing.
+	delivered(t, s, "r1", bot.StatusSent, 0)
+	delivered(t, s, "r1", bot.StatusFailed, 30008)
+	wantStatus(t, s, "r1", schedule.Failed, "63016")
+	// A receipt outranks a failure (bot.DeliveryStatus): it arrived after all.
+	delivered(t, s, "r1", bot.StatusDelivered, 0)
+	wantStatus(t, s, "r1", schedule.Delivered, "")
+
+	sent(t, s, "r2", "SM2")
+	delivered(t, s, "r2", bot.StatusFailed, 0)
+	wantStatus(t, s, "r2", schedule.Failed, "failed")
+}
+
+// testOutboxDeliveredBeforeSettle: Twilio may call back before the worker
+// that sent the message has saved the send.
+func testOutboxDeliveredBeforeSettle(t *testing.T, s schedule.Outbox) {
+	enqueue(t, s, job("r1", t0), job("r2", t0))
+	c := claim(t, s, "w1", t0, 2)
+	delivered(t, s, "r1", bot.StatusDelivered, 0)
+	delivered(t, s, "r2", bot.StatusUndelivered, 63016)
+	wantStatus(t, s, "r1", schedule.Claimed, "")
+	wantStatus(t, s, "r2", schedule.Claimed, "")
+	for i, sid := range []string{"SM1", "SM2"} {
+		c[i].Status, c[i].SID = schedule.Sent, sid
+		settle(t, s, c[i])
+	}
+	wantStatus(t, s, "r1", schedule.Delivered, "")
+	wantStatus(t, s, "r2", schedule.Failed, "63016")
+}
+
+func testOutboxDeliveredIgnored(t *testing.T, s schedule.Outbox) {
+	sent(t, s, "r1", "SM1")
+	delivered(t, s, "r1", bot.DeliveryStatus("teleported"), 0)
+	wantStatus(t, s, "r1", schedule.Sent, "")
+	// A job that was never sent does not become delivered.
+	enqueue(t, s, job("q", t0.Add(time.Hour)))
+	delivered(t, s, "q", bot.StatusDelivered, 0)
+	wantStatus(t, s, "q", schedule.Queued, "")
+}
+
+func testOutboxJobs(t *testing.T, s schedule.Outbox) {
+	ctx := context.Background()
+	mk := func(id, cohort string, due time.Duration) schedule.Job {
+		j := job(id, t0.Add(due))
+		j.Cohort = cohort
+		return j
+	}
+	enqueue(t, s,
+		mk("a1", "A", -3*time.Hour),
+		mk("a2", "A", -2*time.Hour),
+		mk("a3", "A", time.Hour),
+		mk("b1", "B", -90*time.Minute),
+		mk("n1", "", -time.Minute),
+	)
+	c := claim(t, s, "w1", t0, 1) // a1
+	c[0].Status, c[0].SID = schedule.Sent, "SM1"
+	settle(t, s, c[0])
+	if err := s.Cancel(ctx, "a3"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		f    schedule.Filter
+		want []string
+	}{
+		{schedule.Filter{}, []string{"a3", "n1", "b1", "a2", "a1"}},
+		{schedule.Filter{Cohort: "A"}, []string{"a3", "a2", "a1"}},
+		{schedule.Filter{Cohort: "B"}, []string{"b1"}},
+		{schedule.Filter{Cohort: "C"}, nil},
+		{schedule.Filter{Status: []schedule.Status{schedule.Queued}}, []string{"n1", "b1", "a2"}},
+		{schedule.Filter{Cohort: "A", Status: []schedule.Status{schedule.Sent, schedule.Cancelled}}, []string{"a3", "a1"}},
+		{schedule.Filter{Cohort: "A", Status: []schedule.Status{schedule.Delivered}}, nil},
+		{schedule.Filter{Limit: 2}, []string{"a3", "n1"}},
+		{schedule.Filter{Status: []schedule.Status{schedule.Queued}, Limit: 2}, []string{"n1", "b1"}},
+	} {
+		got, err := s.Jobs(ctx, tt.f)
+		if err != nil {
+			t.Fatalf("Jobs(%+v): %v", tt.f, err)
+		}
+		wantIDs(t, fmt.Sprintf("Jobs(%+v)", tt.f), got, tt.want...)
+		for _, j := range got {
+			if diff := cmp.Diff(j, getJob(t, s, j.ID), opts); diff != "" {
+				t.Errorf("Jobs(%+v) gave %s unlike Job (-Jobs +Job):\n%s", tt.f, j.ID, diff)
+			}
+		}
+	}
+}
+
+func testOutboxJobsDefaultLimit(t *testing.T, s schedule.Outbox) {
+	jobs := make([]schedule.Job, 120)
+	for i := range jobs {
+		jobs[i] = job(fmt.Sprintf("r%03d", i), t0.Add(time.Duration(i)*time.Minute))
+	}
+	enqueue(t, s, jobs...)
+	got, err := s.Jobs(context.Background(), schedule.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 100 {
+		t.Fatalf("Jobs with no limit: %d jobs, want the default 100", len(got))
+	}
+	if got[0].ID != "r119" || got[99].ID != "r020" {
+		t.Errorf("Jobs with no limit: %s … %s, want r119 … r020", got[0].ID, got[99].ID)
+	}
+	if !slices.IsSortedFunc(got, func(a, b schedule.Job) int { return b.DueAt.Compare(a.DueAt) }) {
+		t.Errorf("Jobs not newest due first: %v", ids(got))
+	}
+}
+
+func testOutboxCancel(t *testing.T, s schedule.Outbox) {
+	ctx := context.Background()
+	enqueue(t, s, job("r1", t0), job("r2", t0))
+	if err := s.Cancel(ctx, "r1"); err != nil {
+		t.Fatalf("Cancel(r1): %v", err)
+	}
+	j := getJob(t, s, "r1")
+	if j.Status != schedule.Cancelled || j.Reason == "" {
+		t.Errorf("cancelled job: status %s, reason %q; want %s with a reason", j.Status, j.Reason, schedule.Cancelled)
+	}
+	if err := s.Cancel(ctx, "r1"); err != nil {
+		t.Errorf("Cancel of a cancelled job: %v, want nil", err)
+	}
+	wantIDs(t, "Claim after Cancel", claim(t, s, "w1", t0, 10), "r2")
+	wantKind(t, "Cancel of a claimed job", s.Cancel(ctx, "r2"), bot.Conflict)
+	wantStatus(t, s, "r2", schedule.Claimed, "")
+}
+
+func testOutboxCancelledContext(t *testing.T, s schedule.Outbox) {
+	enqueue(t, s, job("r1", t0))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var err error
+	within(t, "Claim with a cancelled context", func() {
+		_, err = s.Claim(ctx, "w1", t0, lease, 10)
+	})
+	if err == nil {
+		t.Fatalf("Claim with a cancelled context succeeded")
+	}
+	wantStatus(t, s, "r1", schedule.Queued, "")
+	within(t, "Enqueue with a cancelled context", func() {
+		err = s.Enqueue(ctx, job("r2", t0))
+	})
+	if err == nil {
+		t.Errorf("Enqueue with a cancelled context succeeded")
+	}
+}
