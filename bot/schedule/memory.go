@@ -1,0 +1,317 @@
+package schedule
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/darsi-ma/darsi/bot"
+)
+
+// Memory is an Outbox in memory, with the delivery records and the rate
+// limiter a Runner uses beside it: for tests, and for a single process that
+// may lose its jobs when it stops. It is safe for concurrent use.
+type Memory struct {
+	mu      sync.Mutex
+	jobs    map[string]*memJob
+	pending map[string]struct{} // IDs of Queued and Claimed jobs: what Claim scans
+	sids    map[string]bot.Delivery
+	tat     map[string]time.Time // rate limiter: theoretical arrival time per key
+	now     func() time.Time
+}
+
+type memJob struct {
+	Job
+	// delivery is the furthest status Twilio reported for the job's
+	// message; it may come while the job is still Claimed (the callback
+	// beat Settle), and Settle applies it then.
+	delivery  bot.DeliveryStatus
+	errorCode int
+}
+
+var (
+	_ Outbox     = (*Memory)(nil)
+	_ Deliveries = (*Memory)(nil)
+	_ Limiter    = (*Memory)(nil)
+)
+
+// NewMemory returns an empty in-memory outbox.
+func NewMemory() *Memory {
+	return &Memory{
+		jobs:    map[string]*memJob{},
+		pending: map[string]struct{}{},
+		sids:    map[string]bot.Delivery{},
+		tat:     map[string]time.Time{},
+		now:     time.Now,
+	}
+}
+
+// SetClock replaces the clock that stamps UpdatedAt on Delivered and
+// Cancel. Claim and Allow take their time as an argument; Enqueue and
+// Settle save the job as given.
+func (m *Memory) SetClock(now func() time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.now = now
+}
+
+// Enqueue implements Outbox. Errors: Invalid for a job without ID,
+// learner or due time (nothing of the batch is stored then), and the
+// context's error.
+func (m *Memory) Enqueue(ctx context.Context, jobs ...Job) error {
+	const op = "schedule.Memory.Enqueue"
+	if err := ctx.Err(); err != nil {
+		return bot.E(op, bot.Unavailable, err)
+	}
+	for i, j := range jobs {
+		if j.ID == "" || j.Learner == "" || j.DueAt.IsZero() {
+			return bot.Errorf(op, bot.Invalid, "job %d: no ID, learner or due time", i+1)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, j := range jobs {
+		if old, ok := m.jobs[j.ID]; ok && old.Status != Queued {
+			continue
+		}
+		j.Status = Queued
+		m.jobs[j.ID] = &memJob{Job: j}
+		m.pending[j.ID] = struct{}{}
+	}
+	return nil
+}
+
+// Claim implements Outbox: the due jobs, earliest due first. Errors: the
+// context's.
+func (m *Memory) Claim(ctx context.Context, worker string, now time.Time, lease time.Duration, max int) ([]Job, error) {
+	const op = "schedule.Memory.Claim"
+	if err := ctx.Err(); err != nil {
+		return nil, bot.E(op, bot.Unavailable, err)
+	}
+	if worker == "" {
+		return nil, bot.Errorf(op, bot.Invalid, "no worker name")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var due []*memJob
+	for id := range m.pending {
+		j := m.jobs[id]
+		switch {
+		case j.Status == Queued && !j.DueAt.After(now),
+			j.Status == Claimed && !j.LeaseUntil.After(now):
+			due = append(due, j)
+		}
+	}
+	slices.SortFunc(due, func(a, b *memJob) int {
+		return cmp.Or(a.DueAt.Compare(b.DueAt), cmp.Compare(a.ID, b.ID))
+	})
+	if max < 0 {
+		max = 0
+	}
+	if len(due) > max {
+		due = due[:max]
+	}
+	out := make([]Job, len(due))
+	for i, j := range due {
+		j.Status = Claimed
+		j.Worker = worker
+		j.LeaseUntil = now.Add(lease)
+		j.Attempts++
+		if j.ClaimedAt.IsZero() {
+			j.ClaimedAt = now
+		}
+		j.UpdatedAt = now
+		out[i] = j.Job
+	}
+	return out, nil
+}
+
+// Settle implements Outbox: it saves j as given (Sent, Failed or Queued).
+// Errors: NotFound, Conflict when j.Worker no longer holds the job,
+// Invalid for another status.
+func (m *Memory) Settle(ctx context.Context, j Job) error {
+	const op = "schedule.Memory.Settle"
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.jobs[j.ID]
+	if !ok {
+		return bot.Errorf(op, bot.NotFound, "no job %s", j.ID)
+	}
+	if s.Status != Claimed || s.Worker != j.Worker {
+		return bot.Errorf(op, bot.Conflict, "job %s is no longer claimed by %s", j.ID, j.Worker)
+	}
+	switch j.Status {
+	case Sent, Failed, Queued:
+	default:
+		return bot.Errorf(op, bot.Invalid, "job %s: cannot settle as %q", j.ID, j.Status)
+	}
+	s.Job = j
+	if s.Status != Queued {
+		delete(m.pending, s.ID)
+	}
+	if s.Status == Sent && s.delivery != "" {
+		m.apply(s)
+	} else {
+		s.delivery, s.errorCode = "", 0
+	}
+	return nil
+}
+
+// Delivered implements Outbox: delivered and read make a sent job
+// Delivered; failed, undelivered and canceled make it Failed with the
+// error code (or the status) as its reason. Statuses only move forward
+// (bot.DeliveryStatus.After); a status that comes while the job is still
+// Claimed is applied when the job is settled as sent; jobs never sent
+// ignore it. Errors: NotFound.
+func (m *Memory) Delivered(ctx context.Context, id string, status bot.DeliveryStatus, errorCode int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.jobs[id]
+	if !ok {
+		return bot.Errorf("schedule.Memory.Delivered", bot.NotFound, "no job %s", id)
+	}
+	if !status.After(s.delivery) {
+		return nil
+	}
+	switch {
+	case s.Status == Claimed:
+		s.delivery, s.errorCode = status, errorCode
+	case s.SID != "" && (s.Status == Sent || s.Status == Delivered || s.Status == Failed):
+		s.delivery, s.errorCode = status, errorCode
+		m.apply(s)
+		s.UpdatedAt = m.now()
+	}
+	return nil
+}
+
+// apply makes a sent job's status follow its delivery status.
+func (m *Memory) apply(s *memJob) {
+	switch s.delivery {
+	case bot.StatusDelivered, bot.StatusRead:
+		s.Status, s.Reason = Delivered, ""
+	case bot.StatusFailed, bot.StatusUndelivered, bot.StatusCanceled:
+		s.Status, s.Reason = Failed, string(s.delivery)
+		if s.errorCode != 0 {
+			s.Reason = strconv.Itoa(s.errorCode)
+		}
+	}
+}
+
+// Job implements Outbox. Errors: NotFound.
+func (m *Memory) Job(ctx context.Context, id string) (Job, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.jobs[id]
+	if !ok {
+		return Job{}, bot.Errorf("schedule.Memory.Job", bot.NotFound, "no job %s", id)
+	}
+	return s.Job, nil
+}
+
+// Jobs implements Outbox.
+func (m *Memory) Jobs(ctx context.Context, f Filter) ([]Job, error) {
+	m.mu.Lock()
+	var out []Job
+	for _, s := range m.jobs {
+		if f.Cohort != "" && s.Cohort != f.Cohort || len(f.Status) > 0 && !slices.Contains(f.Status, s.Status) {
+			continue
+		}
+		out = append(out, s.Job)
+	}
+	m.mu.Unlock()
+	slices.SortFunc(out, func(a, b Job) int {
+		return cmp.Or(b.DueAt.Compare(a.DueAt), cmp.Compare(a.ID, b.ID))
+	})
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// Cancel implements Outbox; cancelling a cancelled job does nothing.
+// Errors: NotFound, Conflict when the job is neither Queued nor Cancelled.
+func (m *Memory) Cancel(ctx context.Context, id string) error {
+	const op = "schedule.Memory.Cancel"
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.jobs[id]
+	if !ok {
+		return bot.Errorf(op, bot.NotFound, "no job %s", id)
+	}
+	switch s.Status {
+	case Cancelled:
+		return nil
+	case Queued:
+	default:
+		return bot.Errorf(op, bot.Conflict, "job %s is %s, not queued", id, s.Status)
+	}
+	s.Status, s.Reason = Cancelled, "cancelled"
+	s.UpdatedAt = m.now()
+	delete(m.pending, id)
+	return nil
+}
+
+// AdvanceDelivery implements Deliveries (app.Deliveries): it records d
+// if its status moves the stored one forward, keeping stored To and JobID
+// that d leaves empty.
+func (m *Memory) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, error) {
+	if d.SID == "" {
+		return false, bot.Errorf("schedule.Memory.AdvanceDelivery", bot.Invalid, "delivery without a SID")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	prev := m.sids[d.SID]
+	if !d.Status.After(prev.Status) { // an unknown status never moves forward
+		return false, nil
+	}
+	if d.To == "" {
+		d.To = prev.To
+	}
+	if d.JobID == "" {
+		d.JobID = prev.JobID
+	}
+	m.sids[d.SID] = d
+	return true, nil
+}
+
+// Delivery implements Deliveries. Errors: NotFound.
+func (m *Memory) Delivery(ctx context.Context, sid string) (bot.Delivery, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.sids[sid]
+	if !ok {
+		return bot.Delivery{}, bot.Errorf("schedule.Memory.Delivery", bot.NotFound, "no delivery %s", sid)
+	}
+	return d, nil
+}
+
+// Allow implements Limiter for one process with the generic cell rate
+// algorithm: sends under one key are spaced 1/perSecond apart, with a
+// tolerance of two intervals so that a waiter that wakes a little late
+// does not lower the rate (a burst of at most three at the start).
+// perSecond ≤ 0 allows everything.
+func (m *Memory) Allow(ctx context.Context, key string, perSecond int, now time.Time) (bool, time.Duration, error) {
+	if perSecond <= 0 {
+		return true, 0, nil
+	}
+	interval := time.Second / time.Duration(perSecond)
+	tolerance := 2 * interval
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tat := m.tat[key]
+	if tat.Before(now) {
+		tat = now
+	}
+	if ahead := tat.Sub(now); ahead > tolerance {
+		return false, ahead - tolerance, nil
+	}
+	m.tat[key] = tat.Add(interval)
+	return true, 0, nil
+}

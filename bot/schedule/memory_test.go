@@ -1,0 +1,22 @@
+package schedule_test
+
+import (
+	"testing"
+
+	"github.com/darsi-ma/darsi/bot/app"
+	"github.com/darsi-ma/darsi/bot/schedule"
+	"github.com/darsi-ma/darsi/bot/store/storetest"
+)
+
+// Memory passes the suites the stores pass.
+func TestMemoryOutbox(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T) schedule.Outbox { return schedule.NewMemory() })
+}
+
+func TestMemoryDeliveries(t *testing.T) {
+	storetest.RunDeliveries(t, func(t *testing.T) app.Deliveries { return schedule.NewMemory() })
+}
+
+func TestMemoryLimiter(t *testing.T) {
+	storetest.RunLimiter(t, func(t *testing.T) storetest.Limiter { return schedule.NewMemory() })
+}

@@ -1,0 +1,832 @@
+package schedule
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/locale"
+)
+
+// Learners finds the learner a job is for. app.Store implements it.
+type Learners interface {
+	// Get returns the learner, or an error of kind NotFound.
+	Get(ctx context.Context, id string) (bot.Learner, error)
+}
+
+// Deliveries records which job sent which Twilio message. app.Deliveries
+// (both stores) and Memory implement it.
+type Deliveries interface {
+	AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, error)
+	// Delivery returns what is stored for a MessageSid, or an error of
+	// kind NotFound.
+	Delivery(ctx context.Context, sid string) (bot.Delivery, error)
+}
+
+// Limiter is the rate limit every replica shares. The stores implement it;
+// Memory does for one process.
+type Limiter interface {
+	// Allow reports whether one more send under key fits in perSecond at
+	// now and, if not, how long to wait before asking again.
+	Allow(ctx context.Context, key string, perSecond int, now time.Time) (bool, time.Duration, error)
+}
+
+// Message is one message to send. It has the fields of twilio.Message, in
+// the same order, so that the one converts to the other:
+// twilio.Message(m). (This package may not import bot/twilio: adapters do
+// not know each other; cmd/darsi adapts twilio.Sender to Sender.)
+type Message struct {
+	To                        string
+	From, MessagingServiceSID string
+	Body                      string
+	MediaURL                  []string
+	ContentSID                string
+	ContentVariables          map[string]string
+	StatusCallback            string
+}
+
+// Sender sends messages over Twilio's REST API: twilio.Sender, adapted.
+type Sender interface {
+	// Send sends m. Its errors are *SendError; any other error is taken
+	// as RetryLater from a send that may have gone out.
+	Send(ctx context.Context, m Message) (bot.Delivery, error)
+	// Sent lists the messages sent to `to` since the given time, newest
+	// first.
+	Sent(ctx context.Context, to string, since time.Time) ([]bot.Delivery, error)
+}
+
+// Class says what to do about a failed send, as twilio.Class does.
+type Class int
+
+// Classes of send errors. The zero Class is Permanent.
+const (
+	Permanent     Class = iota // give up (21211 invalid number, 21614 not mobile, …)
+	NeedsTemplate              // 63016: outside the 24-hour window
+	RetryLater                 // 63018, HTTP 429, 5xx, timeouts
+	OptedOut                   // 21610
+)
+
+// SendError is a failed send, as twilio.SendError reports it.
+type SendError struct {
+	Class      Class
+	Code       int // Twilio's error code, 0 if none
+	HTTPStatus int // 0 when no answer came: the message may have gone out
+	Err        error
+}
+
+func (e *SendError) Error() string { return e.Err.Error() }
+func (e *SendError) Unwrap() error { return e.Err }
+
+// reason is how a job's Reason names the error.
+func (e *SendError) reason() string {
+	if e.Code != 0 {
+		return "twilio error " + strconv.Itoa(e.Code)
+	}
+	if e.HTTPStatus != 0 {
+		return "twilio HTTP " + strconv.Itoa(e.HTTPStatus)
+	}
+	return "twilio unreachable"
+}
+
+// Defaults of Config.
+const (
+	DefaultLease       = 45 * time.Second
+	DefaultBatch       = 50
+	DefaultConcurrency = 8
+	DefaultPoll        = time.Second
+	DefaultMaxAttempts = 10
+	DefaultBackoff     = 30 * time.Second
+	DefaultMaxBackoff  = time.Hour
+	DefaultSendRate    = 20 // DARSI_SEND_RATE when unset (DESIGN.md)
+	WhatsAppWindow     = 24 * time.Hour
+	MaxBody            = 1600 // characters Twilio takes in a message body
+)
+
+// Config configures a Runner. Outbox, Learners, Sender and Text are
+// required.
+type Config struct {
+	Outbox   Outbox
+	Learners Learners
+	Sender   Sender
+	Text     *locale.Bundle
+	// Deliveries records the SID each send got with its job ID, so that a
+	// job taken over after a crash tells its own message in Twilio's list
+	// from another job's. Nil: any message listed counts as the job's.
+	Deliveries Deliveries
+	// Limiter and Rate (DARSI_SEND_RATE): at most Rate messages a second
+	// per sender, across every replica sharing the Limiter. Rate 0 or a
+	// nil Limiter: no limit.
+	Limiter Limiter
+	Rate    int
+	// Templates (the templates file) are sent outside the window.
+	Templates *Templates
+	// Quiet hours (DARSI_QUIET_HOURS), in each learner's zone: Zone
+	// (default Africa/Casablanca), or what ZoneOf says for a learner.
+	Quiet  Quiet
+	Zone   *time.Location
+	ZoneOf func(bot.Learner) *time.Location
+	// The senders (TWILIO_WHATSAPP_FROM, TWILIO_SMS_FROM,
+	// TWILIO_MESSAGING_SERVICE_SID); a channel with neither fails its jobs.
+	WhatsAppFrom, SMSFrom, MessagingServiceSID string
+	// PublicURL (DARSI_PUBLIC_URL): status callbacks go to PublicURL +
+	// "/twilio/status?job=ID". Empty: no callbacks.
+	PublicURL string
+	// LessonTitle names a lesson in a language for reviews and the
+	// "lesson" template variable. Nil: the lesson's ID.
+	LessonTitle func(lang bot.Lang, lesson string) string
+	// Compose may write a nudge or a review itself (a review's question);
+	// when it returns false the locale's text is used.
+	Compose func(l bot.Learner, j Job) (string, bool)
+
+	Worker      string        // this replica's name; default host-pid-random
+	Lease       time.Duration // how long a claim lasts; default 45 s
+	Batch       int           // jobs per claim; default 50
+	Concurrency int           // jobs sent at once; default max(8, Rate/2)
+	Poll        time.Duration // wait when nothing is due; default 1 s
+	// MaxAttempts bounds the claims of a job that keeps failing with
+	// RetryLater (claims held by quiet hours count too); default 10.
+	MaxAttempts int
+	// Backoff doubles from Backoff up to MaxBackoff between retries.
+	Backoff, MaxBackoff time.Duration
+	// ClockSkew widens the Twilio lookup before a resend to messages
+	// dated up to this much before the first claim (Twilio's clock is
+	// not ours). Default 0.
+	ClockSkew time.Duration
+	// WindowMargin: free text only if the window stays open this much
+	// longer; default 1 min.
+	WindowMargin time.Duration
+
+	Now        func() time.Time
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Runner delivers due jobs of the outbox. Any replica may run one; each
+// job is claimed by one runner at a time. It is safe for concurrent use.
+type Runner struct {
+	cfg     Config
+	metrics *prometheus.CounterVec
+	log     *slog.Logger
+}
+
+// Results of a job's claim, the "result" label of darsi_outbox_jobs_total.
+const (
+	resultSent     = "sent"     // sent to Twilio
+	resultAdopted  = "adopted"  // found in Twilio's list after a crash: not sent again
+	resultFailed   = "failed"   // given up
+	resultHeld     = "held"     // quiet hours: back to the queue
+	resultRetried  = "retried"  // back to the queue after an error
+	resultReleased = "released" // claim given back unsent (shutdown, lease nearly out)
+	resultConflict = "conflict" // another replica took the job over before Settle
+	resultError    = "error"    // Settle failed; the lease will bring the job back
+)
+
+// NewRunner returns a Runner. Errors are of kind Invalid: a required
+// dependency missing, or a setting out of range.
+func NewRunner(cfg Config) (*Runner, error) {
+	const op = "schedule.NewRunner"
+	switch {
+	case cfg.Outbox == nil || cfg.Learners == nil || cfg.Sender == nil || cfg.Text == nil:
+		return nil, bot.Errorf(op, bot.Invalid, "outbox, learners, sender and texts are required")
+	case cfg.Rate < 0:
+		return nil, bot.Errorf(op, bot.Invalid, "send rate %d: want 0 (no limit) or more", cfg.Rate)
+	}
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, bot.Errorf(op, bot.Invalid, "public URL %q: want http(s)://host", cfg.PublicURL)
+		}
+		cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	}
+	if cfg.Zone == nil {
+		loc, err := LoadZone(DefaultZone)
+		if err != nil {
+			return nil, bot.E(op, bot.Internal, err)
+		}
+		cfg.Zone = loc
+	}
+	if cfg.WhatsAppFrom != "" && !strings.HasPrefix(cfg.WhatsAppFrom, "whatsapp:") {
+		cfg.WhatsAppFrom = "whatsapp:" + cfg.WhatsAppFrom
+	}
+	if cfg.Worker == "" {
+		cfg.Worker = workerName()
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = DefaultBatch
+	}
+	if cfg.Concurrency <= 0 {
+		// Enough sends in flight for the rate with half a second of
+		// latency each.
+		cfg.Concurrency = max(DefaultConcurrency, cfg.Rate/2)
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = DefaultPoll
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = DefaultBackoff
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	if cfg.WindowMargin <= 0 {
+		cfg.WindowMargin = time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	r := &Runner{cfg: cfg, log: cfg.Logger}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	r.metrics = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "darsi_outbox_jobs_total",
+		Help: "Outbox jobs handled by this replica's runner, by result: sent, adopted (found already sent after a crash), failed, held (quiet hours), retried, released, conflict, error.",
+	}, []string{"result"})
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(r.metrics); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return nil, bot.E(op, bot.Internal, err)
+			}
+			r.metrics = are.ExistingCollector.(*prometheus.CounterVec)
+		}
+	}
+	if cfg.PublicURL == "" {
+		r.log.Warn("outbox: no public URL, so no delivery status callbacks")
+	}
+	return r, nil
+}
+
+// Worker returns the name this runner claims jobs under.
+func (r *Runner) Worker() string { return r.cfg.Worker }
+
+func workerName() string {
+	host, _ := os.Hostname()
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// Run delivers due jobs until ctx ends, then stops claiming, gives back
+// the claims it has not started sending, finishes the sends in flight and
+// returns nil. Claims are pipelined: the next batch is claimed as soon as
+// the last job of the one before has been taken by a worker, so the
+// workers never wait for the slowest send of a batch.
+func (r *Runner) Run(ctx context.Context) error {
+	type claim struct {
+		j  Job
+		at time.Time
+	}
+	work := make(chan claim)
+	var wg sync.WaitGroup
+	for range r.cfg.Concurrency {
+		wg.Go(func() {
+			for c := range work {
+				r.deliver(ctx, c.j, c.at)
+			}
+		})
+	}
+	defer func() {
+		close(work)
+		wg.Wait()
+	}()
+	for {
+		now := r.cfg.Now()
+		jobs, err := r.cfg.Outbox.Claim(ctx, r.cfg.Worker, now, r.cfg.Lease, r.batch())
+		// Jobs claimed as ctx ended are handed over all the same: the
+		// workers give them back at once.
+		for _, j := range jobs {
+			work <- claim{j, now}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			r.log.Error("outbox: claim", "err", err)
+		}
+		if err != nil || len(jobs) < r.batch() {
+			t := time.NewTimer(r.cfg.Poll)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+		}
+	}
+}
+
+// batch is how many jobs one claim takes: Batch, or fewer when the rate
+// limit would not let them all go out within two thirds of the lease,
+// shared with another replica.
+func (r *Runner) batch() int {
+	n := r.cfg.Batch
+	if r.cfg.Rate > 0 && r.cfg.Limiter != nil {
+		fit := r.cfg.Rate * int(r.sendWindow()/time.Second) / 2
+		n = max(1, min(n, fit))
+	}
+	return n
+}
+
+// sendWindow is how long after a claim a send may still start: a send
+// started later could outlast the lease.
+func (r *Runner) sendWindow() time.Duration { return r.cfg.Lease * 2 / 3 }
+
+// RunOnce claims one batch of due jobs, delivers them and returns how many
+// it claimed. Errors are the Claim's; what happens to each job is settled
+// in the outbox and logged.
+func (r *Runner) RunOnce(ctx context.Context) (int, error) {
+	now := r.cfg.Now()
+	jobs, err := r.cfg.Outbox.Claim(ctx, r.cfg.Worker, now, r.cfg.Lease, r.batch())
+	if err != nil {
+		return 0, err
+	}
+	if len(jobs) == 0 {
+		return 0, nil
+	}
+	work := make(chan Job)
+	var wg sync.WaitGroup
+	for range min(r.cfg.Concurrency, len(jobs)) {
+		wg.Go(func() {
+			for j := range work {
+				r.deliver(ctx, j, now)
+			}
+		})
+	}
+	for _, j := range jobs {
+		work <- j
+	}
+	close(work)
+	wg.Wait()
+	return len(jobs), nil
+}
+
+// attempt is one claim of a job being worked on.
+type attempt struct {
+	j       Job
+	claimed time.Time // when this claim was taken
+	// earlier is set when an earlier claim may have sent the message: the
+	// claim that set ClaimedAt is not this one.
+	earlier bool
+	// sent is set once this claim's send may have reached Twilio.
+	sent bool
+}
+
+// deliver handles one claimed job and settles it. ctx ending stops it
+// before a send, never during one.
+func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
+	a := &attempt{j: j, claimed: claimed, earlier: j.Attempts > 1 && j.ClaimedAt.Before(claimed)}
+	// The send and the Settle run to the end even when the runner stops:
+	// a send cut short may still have gone out, and only Settle says so.
+	work := context.WithoutCancel(ctx)
+	log := r.log.With("job", j.ID, "kind", j.Kind, "learner", bot.Mask(j.Learner), "attempt", j.Attempts)
+
+	ch, to := recipient(j.Learner)
+	if a.earlier && to != "" {
+		d, found, err := r.lookup(work, a, to)
+		if err != nil {
+			r.retry(work, log, a, "looking for an earlier send: "+err.Error())
+			return
+		}
+		if found {
+			a.j.Status, a.j.SID, a.j.SentAt = Sent, d.SID, r.cfg.Now()
+			a.j.Reason = ""
+			r.record(work, log, a.j, d)
+			r.settle(work, log, a, resultAdopted)
+			return
+		}
+	}
+
+	l, err := r.cfg.Learners.Get(work, j.Learner)
+	switch {
+	case bot.KindOf(err) == bot.NotFound:
+		r.fail(work, log, a, "no learner")
+		return
+	case err != nil:
+		r.retry(work, log, a, "learner: "+err.Error())
+		return
+	case l.OptedOut:
+		r.fail(work, log, a, "opted out")
+		return
+	case j.Kind == Nudge && !j.CreatedAt.IsZero() && l.LastInboundAt.After(j.CreatedAt):
+		// The learner wrote since the nudge was queued: a newer pair of
+		// nudges is queued from that message.
+		a.j.Status, a.j.Reason = Failed, "not needed: the learner wrote since"
+		r.settle(work, log, a, resultFailed)
+		return
+	}
+
+	now := r.cfg.Now()
+	if next := r.cfg.Quiet.Next(now, r.zone(l)); next.After(now) {
+		a.j.Status, a.j.DueAt = Queued, next
+		a.j.Reason = "quiet hours until " + next.Format("2006-01-02 15:04 MST")
+		r.settle(work, log, a, resultHeld)
+		return
+	}
+
+	from, msid := r.sender(ch)
+	if from == "" && msid == "" {
+		r.fail(work, log, a, "no sender for channel "+string(ch))
+		return
+	}
+	lang := l.Lang
+	if !lang.Valid() {
+		lang = bot.French
+	}
+	text, body, err := r.compose(l, lang, j)
+	if err != nil {
+		r.fail(work, log, a, err.Error())
+		return
+	}
+	m := Message{To: to, From: from, MessagingServiceSID: msid}
+	if r.cfg.PublicURL != "" {
+		m.StatusCallback = r.cfg.PublicURL + "/twilio/status?job=" + url.QueryEscape(j.ID)
+	}
+	var tp Template
+	useTemplate := false
+	if ch == bot.WhatsApp && !r.inWindow(l, now) {
+		var ok bool
+		if tp, ok = r.template(j, lang); !ok {
+			r.fail(work, log, a, "window closed and no template")
+			return
+		}
+		useTemplate = true
+	}
+
+	for {
+		if useTemplate {
+			m.Body, m.ContentSID, m.ContentVariables = "", tp.SID, r.fill(tp, l, lang, j, text, body)
+		} else {
+			m.Body, m.ContentSID, m.ContentVariables = body, "", nil
+		}
+		if !r.wait(ctx, log, a, from, msid) {
+			return
+		}
+		a.sent = true
+		d, err := r.cfg.Sender.Send(work, m)
+		if err == nil {
+			a.j.Status, a.j.SID, a.j.SentAt, a.j.Templated = Sent, d.SID, r.cfg.Now(), useTemplate
+			a.j.Reason = ""
+			d.JobID = j.ID
+			r.record(work, log, a.j, d)
+			r.settle(work, log, a, resultSent)
+			return
+		}
+		var se *SendError
+		if !errors.As(err, &se) {
+			se = &SendError{Class: RetryLater, Err: err}
+		}
+		switch se.Class {
+		case RetryLater:
+			// An answer from Twilio (429, 63018) means the message was
+			// refused; without one (timeout), it may have gone out, and
+			// the next claim looks for it first.
+			if se.HTTPStatus >= 400 && se.HTTPStatus < 500 {
+				a.sent = false
+			}
+			r.retry(work, log, a, se.reason()+": "+se.Error())
+			return
+		case NeedsTemplate:
+			a.sent = false
+			if !useTemplate {
+				if tp, useTemplate = r.template(j, lang); useTemplate {
+					log.Info("outbox: window closed at Twilio, sending the template")
+					continue
+				}
+			}
+			r.fail(work, log, a, "window closed and no template ("+se.reason()+")")
+		case OptedOut:
+			r.fail(work, log, a, "opted out ("+se.reason()+")")
+		default:
+			r.fail(work, log, a, se.reason()+": "+se.Error())
+		}
+		return
+	}
+}
+
+// wait waits for the rate limiter. It returns false, having given the
+// claim back, when ctx ends or the lease would run out before a send.
+func (r *Runner) wait(ctx context.Context, log *slog.Logger, a *attempt, from, msid string) bool {
+	deadline := a.claimed.Add(r.sendWindow())
+	release := func(why string) bool {
+		a.j.Status, a.j.DueAt, a.j.Reason = Queued, r.cfg.Now(), why
+		r.settle(context.WithoutCancel(ctx), log, a, resultReleased)
+		return false
+	}
+	key := from // "whatsapp:+212…" or the SMS number
+	if msid != "" {
+		key = msid
+	}
+	for {
+		if ctx.Err() != nil {
+			return release("runner stopped")
+		}
+		now := r.cfg.Now()
+		if now.After(deadline) {
+			return release("lease nearly out")
+		}
+		if r.cfg.Rate <= 0 || r.cfg.Limiter == nil {
+			return true
+		}
+		ok, wait, err := r.cfg.Limiter.Allow(ctx, key, r.cfg.Rate, now)
+		switch {
+		case err != nil:
+			log.Warn("outbox: rate limiter", "err", err)
+			wait = 100 * time.Millisecond
+		case ok:
+			return true
+		}
+		t := time.NewTimer(max(wait, time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// lookup looks in Twilio's list for a message an earlier claim of the job
+// sent: one recorded as this job's, or else the oldest one to the
+// recipient since the first claim that no other job owns.
+func (r *Runner) lookup(ctx context.Context, a *attempt, to string) (bot.Delivery, bool, error) {
+	listed, err := r.cfg.Sender.Sent(ctx, to, a.j.ClaimedAt.Add(-r.cfg.ClockSkew))
+	if err != nil {
+		return bot.Delivery{}, false, err
+	}
+	var unowned []bot.Delivery
+	for _, d := range listed {
+		if r.cfg.Deliveries == nil {
+			unowned = append(unowned, d)
+			continue
+		}
+		rec, err := r.cfg.Deliveries.Delivery(ctx, d.SID)
+		switch {
+		case bot.KindOf(err) == bot.NotFound, err == nil && rec.JobID == "":
+			unowned = append(unowned, d)
+		case err != nil:
+			return bot.Delivery{}, false, err
+		case rec.JobID == a.j.ID:
+			return d, true, nil
+		}
+	}
+	if len(unowned) == 0 {
+		return bot.Delivery{}, false, nil
+	}
+	// Twilio lists newest first; the crashed send came right after the
+	// claim, so before anything else.
+	return unowned[len(unowned)-1], true, nil
+}
+
+// record stores which job sent the message, so that a later lookup tells
+// it from another job's.
+func (r *Runner) record(ctx context.Context, log *slog.Logger, j Job, d bot.Delivery) {
+	if r.cfg.Deliveries == nil {
+		return
+	}
+	d.JobID = j.ID
+	if d.Status == "" {
+		d.Status = bot.StatusQueued
+	}
+	if d.UpdatedAt.IsZero() {
+		d.UpdatedAt = r.cfg.Now()
+	}
+	if _, err := r.cfg.Deliveries.AdvanceDelivery(ctx, d); err != nil {
+		log.Warn("outbox: recording the delivery", "sid", d.SID, "err", err)
+	}
+}
+
+func (r *Runner) fail(ctx context.Context, log *slog.Logger, a *attempt, reason string) {
+	a.j.Status, a.j.Reason = Failed, reason
+	r.settle(ctx, log, a, resultFailed)
+}
+
+// retry puts the job back in the queue after a backoff, or gives up after
+// MaxAttempts.
+func (r *Runner) retry(ctx context.Context, log *slog.Logger, a *attempt, reason string) {
+	n := a.j.Attempts
+	if n >= r.cfg.MaxAttempts {
+		r.fail(ctx, log, a, fmt.Sprintf("gave up after %d attempts: %s", n, reason))
+		return
+	}
+	a.j.Status = Queued
+	a.j.DueAt = r.cfg.Now().Add(r.backoff(n))
+	a.j.Reason = fmt.Sprintf("retry %d of %d: %s", n, r.cfg.MaxAttempts, reason)
+	r.settle(ctx, log, a, resultRetried)
+}
+
+// backoff is the wait before the next claim after the nth: Backoff,
+// doubled each time up to MaxBackoff, with up to a tenth of jitter so that
+// jobs throttled together do not come back together.
+func (r *Runner) backoff(n int) time.Duration {
+	d := r.cfg.Backoff
+	for i := 1; i < n && d < r.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, r.cfg.MaxBackoff)
+	return d + time.Duration(mrand.Int64N(int64(d)/10+1))
+}
+
+// settle saves the job (the outbox saves it as given). A job going back
+// to the queue that no claim may have sent loses its ClaimedAt, so that
+// its next claim sends without looking in Twilio's list first.
+func (r *Runner) settle(ctx context.Context, log *slog.Logger, a *attempt, result string) {
+	if a.j.Status == Queued && !a.sent && !a.earlier {
+		a.j.ClaimedAt = time.Time{}
+	}
+	a.j.LeaseUntil, a.j.UpdatedAt = time.Time{}, r.cfg.Now()
+	err := r.cfg.Outbox.Settle(ctx, a.j)
+	switch {
+	case bot.KindOf(err) == bot.Conflict:
+		result = resultConflict
+		log.Warn("outbox: another replica took the job over", "err", err)
+	case err != nil:
+		result = resultError
+		log.Error("outbox: settle", "err", err)
+	default:
+		log.Debug("outbox: settled", "status", a.j.Status, "reason", a.j.Reason, "sid", a.j.SID)
+	}
+	r.metrics.WithLabelValues(result).Inc()
+}
+
+// recipient returns the channel of a learner ID and the address Twilio
+// sends to: "whatsapp:+212…" for WhatsApp, the bare number for SMS, ""
+// for channels Twilio does not serve.
+func recipient(learner string) (bot.Channel, string) {
+	ch, number := bot.SplitLearnerID(learner)
+	switch ch {
+	case bot.WhatsApp:
+		return ch, learner
+	case bot.SMS:
+		return ch, number
+	}
+	return ch, ""
+}
+
+// sender returns the From or the messaging service for a channel.
+func (r *Runner) sender(ch bot.Channel) (from, msid string) {
+	switch ch {
+	case bot.WhatsApp:
+		from = r.cfg.WhatsAppFrom
+	case bot.SMS:
+		from = r.cfg.SMSFrom
+	default:
+		return "", ""
+	}
+	if from == "" {
+		msid = r.cfg.MessagingServiceSID
+	}
+	return from, msid
+}
+
+func (r *Runner) zone(l bot.Learner) *time.Location {
+	if r.cfg.ZoneOf != nil {
+		if loc := r.cfg.ZoneOf(l); loc != nil {
+			return loc
+		}
+	}
+	return r.cfg.Zone
+}
+
+// inWindow reports whether the learner's 24-hour window is open now and
+// stays open for WindowMargin.
+func (r *Runner) inWindow(l bot.Learner, now time.Time) bool {
+	return !l.LastInboundAt.IsZero() && now.Add(r.cfg.WindowMargin).Before(l.LastInboundAt.Add(WhatsAppWindow))
+}
+
+func (r *Runner) template(j Job, lang bot.Lang) (Template, bool) {
+	kind := j.Template
+	if kind == "" {
+		kind = string(j.Kind)
+	}
+	return r.cfg.Templates.Lookup(kind, lang)
+}
+
+// Locale message IDs of the outbox (locales/*.yaml).
+const (
+	msgReminder  = "OutboxReminder"
+	msgBroadcast = "OutboxBroadcast"
+	msgNudge     = "OutboxNudge"
+	msgReview    = "OutboxReview"
+)
+
+// compose returns the job's own text (the coach's words, or the bot's for
+// nudges and reviews) and the message body in the learner's language.
+func (r *Runner) compose(l bot.Learner, lang bot.Lang, j Job) (text, body string, err error) {
+	var own string
+	if r.cfg.Compose != nil && (j.Kind == Nudge || j.Kind == Review) {
+		own, _ = r.cfg.Compose(l, j)
+	}
+	return render(r.cfg.Text, lang, j, own, r.lessonTitle)
+}
+
+// Render returns the text a learner in lang gets for j inside the window
+// (or by SMS), as the Runner sends it: the coach's words framed by the
+// locale's text for reminders and broadcasts ("Message de ton coach : …"),
+// the locale's texts for nudges and reviews, with the directional marks
+// of Arabic-script languages. Previews use it. Errors (of kind Invalid):
+// an unknown kind, no text, a message over MaxBody characters.
+func Render(text *locale.Bundle, lang bot.Lang, j Job) (string, error) {
+	_, body, err := render(text, lang, j, "", func(_ bot.Lang, lesson string) string { return lesson })
+	if err != nil {
+		return "", bot.E("schedule.Render", bot.Invalid, err)
+	}
+	return body, nil
+}
+
+func render(texts *locale.Bundle, lang bot.Lang, j Job, own string, title func(bot.Lang, string) string) (text, body string, err error) {
+	switch j.Kind {
+	case Reminder, Broadcast:
+		text = strings.TrimSpace(j.Text)
+		if text == "" {
+			return "", "", errors.New("empty text")
+		}
+		id := msgReminder
+		if j.Kind == Broadcast {
+			id = msgBroadcast
+		}
+		body = texts.T(lang, id, map[string]any{"Text": text})
+	case Nudge, Review:
+		text = own
+		if text == "" && j.Kind == Nudge {
+			text = texts.T(lang, msgNudge, nil)
+		}
+		if text == "" {
+			text = texts.T(lang, msgReview, map[string]any{"Title": title(lang, j.Lesson)})
+		}
+		body = text
+	default:
+		return "", "", fmt.Errorf("unknown kind %q", j.Kind)
+	}
+	body = locale.Directional(lang, body)
+	if n := utf8.RuneCountInString(body); n > MaxBody {
+		return "", "", fmt.Errorf("message too long: %d characters, at most %d", n, MaxBody)
+	}
+	return text, body, nil
+}
+
+func (r *Runner) lessonTitle(lang bot.Lang, lesson string) string {
+	if r.cfg.LessonTitle != nil && lesson != "" {
+		if t := r.cfg.LessonTitle(lang, lesson); t != "" {
+			return t
+		}
+	}
+	return lesson
+}
+
+// fill gives each template variable its value. WhatsApp refuses
+// variables with line breaks, tabs, more than four spaces in a row, or
+// nothing at all: values are flattened to one line, and empty ones
+// become "-".
+func (r *Runner) fill(tp Template, l bot.Learner, lang bot.Lang, j Job, text, body string) map[string]string {
+	vars := make(map[string]string, len(tp.Vars))
+	for k, src := range tp.Vars {
+		var v string
+		switch src {
+		case "text":
+			v = text
+		case "body":
+			v = body
+		case "name":
+			v = l.Vars["name"]
+		case "lesson":
+			lesson := j.Lesson
+			if lesson == "" {
+				lesson = l.Lesson
+			}
+			v = r.lessonTitle(lang, lesson)
+		case "cohort":
+			v = j.Cohort
+			if v == "" {
+				v = l.Cohort
+			}
+		case "coach":
+			v = j.CreatedBy
+		}
+		v = strings.Join(strings.Fields(v), " ")
+		if v == "" {
+			v = "-"
+		}
+		vars[k] = v
+	}
+	return vars
+}
