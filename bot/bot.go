@@ -156,6 +156,20 @@ type Inbound struct {
 	Latitude    string
 	Longitude   string
 	At          time.Time
+	// JoinCohort is set by the caller when the message asks to join a
+	// cohort (a join code alone, or after a join word): what the code
+	// turned out to be. The engine applies it; nil means no join.
+	JoinCohort *JoinCohort
+}
+
+// JoinCohort is a join code a learner sent, as the caller looked it up.
+type JoinCohort struct {
+	Code  string // the code as stored (upper case), or as typed when not Found
+	Name  string // the cohort's name when Found
+	Found bool
+	// Explicit is set when the code followed a join word ("join K7M2QX"):
+	// the learner surely meant to join, even if the code is unknown.
+	Explicit bool
 }
 
 // Reply is one message the bot sends back.

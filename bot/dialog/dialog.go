@@ -145,6 +145,10 @@ func (t *turn) handle(in bot.Inbound) {
 	b := t.c.Text
 	intent := b.Intent(text)
 
+	if in.JoinCohort != nil && t.join(in.JoinCohort) {
+		return
+	}
+
 	if t.l.OptedOut {
 		if intent == locale.Start || intent == locale.Yes {
 			t.l.OptedOut = false

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/cohort"
 	"github.com/darsi-ma/darsi/bot/lesson"
 	"github.com/darsi-ma/darsi/bot/locale"
 	"github.com/darsi-ma/darsi/lessons"
@@ -34,7 +35,8 @@ var update = flag.Bool("update", false, "rewrite the golden transcripts in testd
 //
 // Directives: "> !voice" (a voice note), "> !image", "> !location",
 // "> !lessons NAME" (swap the lessons for testdata/lessons/NAME, as an
-// author's edit would), "> !wait DURATION".
+// author's edit would), "> !wait DURATION", "> !cohort CODE NAME" (a cohort
+// exists: messages that join it find it, as bot/app's lookup would).
 //
 // The test plays the "> " lines and compares the whole file; with -update it
 // writes what the engine said, to be read as a diff in review. Invisible
@@ -75,6 +77,7 @@ func play(t *testing.T, base *Content, script string) string {
 	content := base
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	l := bot.Learner{}
+	cohorts := map[string]string{} // code → name
 	var out strings.Builder
 	sc := bufio.NewScanner(strings.NewReader(script))
 	for sc.Scan() {
@@ -100,6 +103,10 @@ func play(t *testing.T, base *Content, script string) string {
 			dir := filepath.Join("testdata/lessons", strings.TrimPrefix(input, "!lessons "))
 			content = testContent(t, os.DirFS(dir))
 			continue
+		case strings.HasPrefix(input, "!cohort "):
+			code, name, _ := strings.Cut(strings.TrimPrefix(input, "!cohort "), " ")
+			cohorts[code] = name
+			continue
 		case strings.HasPrefix(input, "!wait "):
 			d, err := time.ParseDuration(strings.TrimPrefix(input, "!wait "))
 			if err != nil {
@@ -109,6 +116,10 @@ func play(t *testing.T, base *Content, script string) string {
 			continue
 		default:
 			in.Text = input
+			if code, explicit, ok := cohort.JoinCandidate(input, content.Text); ok {
+				name, found := cohorts[code]
+				in.JoinCohort = &bot.JoinCohort{Code: code, Name: name, Found: found, Explicit: explicit}
+			}
 		}
 		now = now.Add(time.Minute)
 		res := Step(l, in, now, content)
@@ -142,12 +153,13 @@ func summary(l bot.Learner) string {
 		Lang      bot.Lang          `json:"lang,omitempty"`
 		Consent   bool              `json:"consent,omitempty"`
 		OptedOut  bool              `json:"opted_out,omitempty"`
+		Cohort    string            `json:"cohort,omitempty"`
 		Lesson    string            `json:"lesson,omitempty"`
 		Step      string            `json:"step,omitempty"`
 		Vars      map[string]string `json:"vars,omitempty"`
 		Ind       map[string]string `json:"indicators,omitempty"`
 		Completed []string          `json:"completed,omitempty"`
-	}{l.Phase, l.Lang, l.Consent, l.OptedOut, l.Lesson, l.Step, l.Vars, l.Indicators, nil}
+	}{l.Phase, l.Lang, l.Consent, l.OptedOut, l.Cohort, l.Lesson, l.Step, l.Vars, l.Indicators, nil}
 	if s.Phase == bot.PhaseNew {
 		s.Phase = "new"
 	}

@@ -176,11 +176,41 @@ func withinOneEdit(a, b []rune) bool {
 	return slices.Equal(a[i:], b[i+1:])
 }
 
+// JoinWord reports whether a message starts with a join word ("join",
+// "rejoindre", "انضم", and the Darija and Tamazight words of keywords.yaml's
+// join list), and returns the rest of the message in normalised form (as
+// Intent compares words: lower case, punctuation trimmed). A join word
+// matches as a keyword does: whole words, after Normalize, with one typo
+// allowed from 5 letters on. "join K7M2QX" gives "k7m2qx"; "join" alone
+// gives "" and true.
+func (b *Bundle) JoinWord(text string) (rest string, ok bool) {
+	if b.joins == nil {
+		return "", false
+	}
+	// Only the first words can be a join word: normalise them alone, so
+	// that the sentences learners send cost little.
+	raw := strings.Fields(text)
+	head := min(maxJoinWords, len(raw))
+	words := strings.Fields(matchKey(strings.Join(raw[:head], " ")))
+	for n := len(words); n >= 1; n-- {
+		if _, ok := b.joins.match(strings.Join(words[:n], " ")); ok {
+			rest := append(words[n:], strings.Fields(matchKey(strings.Join(raw[head:], " ")))...)
+			return strings.Join(rest, " "), true
+		}
+	}
+	return "", false
+}
+
+// maxJoinWords bounds the words of a join phrase ("je rejoins").
+const maxJoinWords = 3
+
 // keywordFile is the shape of keywords.yaml.
 type keywordFile struct {
 	Intents   map[string]map[string][]string `yaml:"intents"`
 	Languages map[string][]string            `yaml:"languages"`
 	NotTypos  []string                       `yaml:"not_typos"`
+	// Join lists, by group, the words a join code may follow.
+	Join map[string][]string `yaml:"join"`
 }
 
 // loadKeywords reads keywords.yaml into b, adding names, the languages'
@@ -273,6 +303,34 @@ func (b *Bundle) loadKeywords(data []byte, names map[bot.Lang]string) []error {
 				}
 			}
 		}
+	}
+
+	b.joins = newMatcher[bool]()
+	for _, g := range sortedKeys(kf.Join) {
+		if !slices.Contains(keywordGroups, g) {
+			add("join: unknown group %q (want one of %v)", g, keywordGroups)
+			continue
+		}
+		for _, w := range kf.Join[g] {
+			key := matchKey(w)
+			switch {
+			case key == "":
+				add("join: %s: %q is empty once normalised", g, w)
+			case len(strings.Fields(key)) > maxJoinWords:
+				add("join: %s: %q has more than %d words", g, w, maxJoinWords)
+			default:
+				if in, ok := b.intents.exact[key]; ok {
+					add("join: %s: %q is also a keyword of %s", g, w, in)
+				} else if lang, ok := b.names.exact[key]; ok {
+					add("join: %s: %q is also a name of %s", g, w, lang)
+				} else {
+					b.joins.add(key, true)
+				}
+			}
+		}
+	}
+	if len(kf.Join) == 0 {
+		add("join: no join words")
 	}
 
 	for _, w := range kf.NotTypos {

@@ -68,6 +68,7 @@ type Bundle struct {
 	ids     []string
 	intents *matcher[Intent]
 	names   *matcher[bot.Lang]
+	joins   *matcher[bool] // join words (JoinWord)
 }
 
 // tongue is one language in go-i18n.

@@ -43,6 +43,10 @@ usage:
   darsi stamp [--lang L,…] PATH…       record that translations match their source text
   darsi preview COURSE/LESSON [--lang L] [--answers 2,150,…]  play a lesson as a learner sees it
   darsi export learners                one JSON line per learner
+  darsi coach add LOGIN [--name N] [--role coach|admin]   dashboard account; password on stdin; prints its API token
+  darsi cohort create NAME [--coach LOGIN] [--json] [--poster FILE.svg]   a cohort: join code and wa.me link
+  darsi cohort list [--json]           cohorts, their coaches and members
+  darsi remind --cohort CODE --text TEXT [--at RFC3339] [--template KIND]   queue a reminder for every member
   darsi version                        print the version
   darsi probe URL                      exit 0 if URL answers 2xx (container health checks)
 
@@ -78,6 +82,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = previewCmd(cfg, args[1:], stdout, stderr)
 	case "export":
 		err = export(ctx, cfg, args[1:], stdout)
+	case "coach":
+		err = coachCmd(ctx, cfg, args[1:], stdin, stdout, stderr)
+	case "cohort":
+		err = cohortCmd(ctx, cfg, args[1:], stdout, stderr)
+	case "remind":
+		err = remindCmd(ctx, cfg, args[1:], stdout, stderr)
 	case "probe":
 		err = probe(ctx, args[1:])
 	case "version":
