@@ -1,0 +1,208 @@
+package coachweb
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/darsi-ma/darsi/bot/cohort"
+	"github.com/darsi-ma/darsi/bot/schedule"
+)
+
+// maxAPIBody bounds an API request body.
+const maxAPIBody = 16 << 10
+
+// APICohort is a cohort in the API's answers.
+type APICohort struct {
+	Code      string `json:"code"`
+	Name      string `json:"name"`
+	Coach     string `json:"coach"`
+	Link      string `json:"link"`
+	Members   int    `json:"members"`
+	CreatedAt string `json:"created_at"`
+}
+
+// CohortRequest is the body of POST /coach/api/cohorts. Coach names the
+// owner; only an admin may name another coach.
+type CohortRequest struct {
+	Name  string `json:"name"`
+	Coach string `json:"coach,omitempty"`
+}
+
+// CohortResponse is the answer to POST /coach/api/cohorts, the same as
+// "darsi cohort create NAME --json".
+type CohortResponse struct {
+	Code string `json:"code"`
+	Link string `json:"link"`
+}
+
+// ReminderRequest is the body of POST /coach/api/cohorts/{code}/reminders.
+type ReminderRequest struct {
+	Text     string `json:"text"`
+	At       string `json:"at,omitempty"`       // RFC 3339; empty is now
+	Template string `json:"template,omitempty"` // the template kind outside the window
+	Kind     string `json:"kind,omitempty"`     // reminder (default) or broadcast
+}
+
+// ReminderResponse says how many jobs were queued.
+type ReminderResponse struct {
+	Queued int    `json:"queued"`
+	ID     string `json:"id"` // the reminder's id, the middle of its jobs' ids
+	DueAt  string `json:"due_at"`
+}
+
+// APIError is the body of every API error.
+type APIError struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, APIError{Error: msg})
+}
+
+// apiFail answers an API request that went wrong: the kind's status, and
+// the message for input errors only.
+func (h *Handler) apiFail(w http.ResponseWriter, r *http.Request, err error) {
+	status := statusOf(err)
+	msg := http.StatusText(status)
+	switch {
+	case status >= 500:
+		h.cfg.Log.Error("coach API", "path", r.URL.Path, "err", err)
+	case status == http.StatusBadRequest:
+		msg = errText(err)
+	case status == http.StatusNotFound:
+		msg = "not found"
+	}
+	writeJSONError(w, status, strings.ToLower(msg))
+}
+
+// decode reads a JSON body into v; errors are of kind Invalid, or 413.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		writeJSONError(w, http.StatusUnsupportedMediaType, "send application/json")
+		return false
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeJSONError(w, http.StatusRequestEntityTooLarge, "body too large")
+			return false
+		}
+		writeJSONError(w, http.StatusBadRequest, "invalid JSON: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (h *Handler) apiCohorts(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
+	cs, err := h.cohorts(r.Context(), c)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	counts, err := h.memberCounts(r.Context())
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	out := make([]APICohort, 0, len(cs))
+	for _, co := range cs {
+		out = append(out, APICohort{Code: co.Code, Name: co.Name, Coach: co.Coach, Link: h.link(co.Code),
+			Members: counts[strings.ToUpper(co.Code)], CreatedAt: co.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) apiCreateCohort(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
+	var req CohortRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Coach != "" && req.Coach != c.Login && c.Role != cohort.RoleAdmin {
+		writeJSONError(w, http.StatusForbidden, "only an admin creates a cohort for another coach")
+		return
+	}
+	co, err := h.newCohort(r.Context(), c, req.Name, req.Coach)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", Prefix+"/api/cohorts/"+co.Code+"/learners")
+	writeJSON(w, http.StatusCreated, CohortResponse{Code: co.Code, Link: h.link(co.Code)})
+}
+
+func (h *Handler) apiLearners(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
+	co, err := h.cohortFor(r, c)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	members, err := h.members(r.Context(), co.Code)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.rows(members))
+}
+
+func (h *Handler) apiRemind(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
+	co, err := h.cohortFor(r, c)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	var req ReminderRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	due, err := h.parseDue(req.At)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	kind := schedule.Kind(req.Kind)
+	if kind == "" {
+		kind = schedule.Reminder
+	}
+	rm := Reminder{Kind: kind, Cohort: co.Code, Text: req.Text, Template: req.Template, DueAt: due, By: c.Login}
+	if err := rm.Check(); err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	members, err := h.members(r.Context(), co.Code)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	n, err := h.queue(r.Context(), rm, members)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, ReminderResponse{Queued: n, ID: rm.ID(), DueAt: due.UTC().Format("2006-01-02T15:04:05Z")})
+}
+
+func (h *Handler) apiJobs(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
+	co, err := h.cohortFor(r, c)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	rows, err := h.jobRows(r.Context(), co.Code)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rows)
+}

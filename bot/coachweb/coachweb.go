@@ -1,0 +1,360 @@
+// Package coachweb is the coaches' dashboard at /coach/ and its JSON API at
+// /coach/api/: cohorts with their join code, wa.me link and QR poster; a
+// cohort's learners, progress and indicators; reminders and broadcasts
+// queued in the outbox, with a preview of what each member will get; the
+// outbox with delivery status; CSV exports.
+//
+// Pages are rendered on the server with html/template from embedded files,
+// with no script at all, so that they work on any phone. Coaches log in with
+// a password (bcrypt) and get a session cookie; programs use the API with a
+// bearer token. A coach sees only their own cohorts (another's answers 404,
+// as if it did not exist); an admin sees every cohort.
+package coachweb
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+	_ "time/tzdata" // the program's time zone on any machine
+
+	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/cohort"
+	"github.com/darsi-ma/darsi/bot/dialog"
+	"github.com/darsi-ma/darsi/bot/schedule"
+)
+
+// Prefix is where the handler expects to be mounted.
+const Prefix = "/coach"
+
+// Defaults of Config.
+const (
+	DefaultSessionTTL = 12 * time.Hour
+	DefaultStuckAfter = 3 * 24 * time.Hour
+	DefaultLocation   = "Africa/Casablanca"
+)
+
+// sessionCookie names the dashboard's session cookie.
+const sessionCookie = "darsi_coach"
+
+// Learners is what the dashboard reads of the learners; app.Store
+// implements it.
+type Learners interface {
+	// Get returns the learner, or an error of kind NotFound.
+	Get(ctx context.Context, id string) (bot.Learner, error)
+	// Learners calls fn for every learner until fn returns an error.
+	Learners(ctx context.Context, fn func(bot.Learner) error) error
+}
+
+// Deliveries is what the outbox page reads of Twilio's delivery reports;
+// app.Deliveries implements it.
+type Deliveries interface {
+	// Delivery returns what is stored for a MessageSid, or NotFound.
+	Delivery(ctx context.Context, sid string) (bot.Delivery, error)
+}
+
+// Config is what the dashboard needs. Cohorts, Outbox, Learners and
+// Content are required.
+type Config struct {
+	Cohorts  cohort.Store
+	Outbox   schedule.Outbox
+	Learners Learners
+	// Deliveries, when set, adds Twilio's last reported status (read,
+	// undelivered with its error code…) to the outbox page.
+	Deliveries Deliveries
+	// Content returns the lessons and texts in use (they may be reloaded).
+	Content func() *dialog.Content
+
+	// WhatsAppNumber is the number learners write to, such as
+	// "whatsapp:+14155238886" or "+14155238886"; the join link and the QR
+	// code point to it. Empty: links use wa.me without a number (WhatsApp
+	// then asks whom to send to).
+	WhatsAppNumber string
+	// Render returns the free text a learner writing in lang gets for job
+	// j inside the WhatsApp window (or by SMS). Nil: the job's text as is.
+	// The scheduler's own rendering belongs here, so that previews match.
+	Render func(lang bot.Lang, j schedule.Job) string
+	// HasTemplate reports whether a WhatsApp template is configured for a
+	// kind of message and a language. Nil: assume it is.
+	HasTemplate func(kind string, lang bot.Lang) bool
+
+	// SessionTTL is how long a login lasts (default 12 hours).
+	SessionTTL time.Duration
+	// StuckAfter flags a learner inside a lesson who has not written for
+	// that long (default 3 days).
+	StuckAfter time.Duration
+	// Location is the program's time zone, for the times coaches type and
+	// read (default Africa/Casablanca).
+	Location *time.Location
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// Handler serves the dashboard and the API. Mount it at /coach/.
+type Handler struct {
+	cfg   Config
+	mux   *http.ServeMux
+	h     http.Handler
+	pages map[string]*template.Template
+	fails *limiter
+}
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// New returns the dashboard's handler. It fails with kind Invalid when a
+// required part of cfg is missing.
+func New(cfg Config) (*Handler, error) {
+	const op = "coachweb.New"
+	if cfg.Cohorts == nil || cfg.Outbox == nil || cfg.Learners == nil || cfg.Content == nil {
+		return nil, bot.Errorf(op, bot.Invalid, "cohorts, outbox, learners and content are required")
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
+	if cfg.StuckAfter <= 0 {
+		cfg.StuckAfter = DefaultStuckAfter
+	}
+	if cfg.Location == nil {
+		loc, err := time.LoadLocation(DefaultLocation)
+		if err != nil {
+			return nil, bot.E(op, bot.Internal, err)
+		}
+		cfg.Location = loc
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), fails: newLimiter(5, 15*time.Minute)}
+	if err := h.parseTemplates(); err != nil {
+		return nil, bot.E(op, bot.Internal, err)
+	}
+	h.routes()
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isAPI(r) {
+			writeJSONError(w, http.StatusForbidden, "cross-origin request refused")
+			return
+		}
+		http.Error(w, "Requête refusée : elle ne vient pas de ce site.", http.StatusForbidden)
+	}))
+	h.h = cop.Handler(h.mux)
+	return h, nil
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "same-origin")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Cache-Control", "no-store")
+	h.h.ServeHTTP(w, r)
+}
+
+func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, Prefix+"/api/") }
+
+func (h *Handler) routes() {
+	m := h.mux
+	static, _ := fs.Sub(staticFS, "static")
+	m.Handle("GET "+Prefix+"/static/", http.StripPrefix(Prefix+"/static/", http.FileServerFS(static)))
+	m.HandleFunc("GET "+Prefix+"/login", h.loginPage)
+	m.HandleFunc("POST "+Prefix+"/login", h.login)
+	m.HandleFunc("POST "+Prefix+"/logout", h.logout)
+
+	m.HandleFunc("GET "+Prefix+"/{$}", h.page(h.cohortsPage))
+	m.HandleFunc("POST "+Prefix+"/cohorts", h.page(h.createCohort))
+	m.HandleFunc("GET "+Prefix+"/cohorts/{code}", h.page(h.learnersPage))
+	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/learners.csv", h.page(h.learnersCSV))
+	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/poster.svg", h.page(h.poster))
+	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/remind", h.page(h.remindPage))
+	m.HandleFunc("POST "+Prefix+"/cohorts/{code}/remind", h.page(h.remind))
+	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/outbox", h.page(h.outboxPage))
+	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/outbox.csv", h.page(h.outboxCSV))
+	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/indicators", h.page(h.indicatorsPage))
+
+	m.HandleFunc("GET "+Prefix+"/api/cohorts", h.api(h.apiCohorts))
+	m.HandleFunc("POST "+Prefix+"/api/cohorts", h.api(h.apiCreateCohort))
+	m.HandleFunc("GET "+Prefix+"/api/cohorts/{code}/learners", h.api(h.apiLearners))
+	m.HandleFunc("POST "+Prefix+"/api/cohorts/{code}/reminders", h.api(h.apiRemind))
+	m.HandleFunc("GET "+Prefix+"/api/cohorts/{code}/jobs", h.api(h.apiJobs))
+	m.HandleFunc(Prefix+"/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSONError(w, http.StatusNotFound, "no such API endpoint")
+	})
+}
+
+// page wraps a page handler: it finds the coach of the session cookie, or
+// sends the browser to the login page.
+func (h *Handler) page(fn func(w http.ResponseWriter, r *http.Request, c cohort.Coach)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := h.sessionCoach(r)
+		if err != nil {
+			if bot.KindOf(err) != bot.NotFound {
+				h.fail(w, r, err)
+				return
+			}
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, Prefix+"/login?next="+queryEscape(r.URL.Path), http.StatusSeeOther)
+				return
+			}
+			http.Error(w, "Session expirée : reconnecte-toi.", http.StatusUnauthorized)
+			return
+		}
+		fn(w, r, c)
+	}
+}
+
+// api wraps an API handler: it finds the coach of the bearer token.
+func (h *Handler) api(fn func(w http.ResponseWriter, r *http.Request, c cohort.Coach)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		token = strings.TrimSpace(token)
+		if !ok || token == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="darsi"`)
+			writeJSONError(w, http.StatusUnauthorized, "missing bearer token")
+			return
+		}
+		c, err := h.cfg.Cohorts.CoachByToken(r.Context(), cohort.TokenHash(token))
+		if err != nil {
+			if bot.KindOf(err) == bot.NotFound {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="darsi", error="invalid_token"`)
+				writeJSONError(w, http.StatusUnauthorized, "invalid token")
+				return
+			}
+			h.apiFail(w, r, err)
+			return
+		}
+		fn(w, r, c)
+	}
+}
+
+// sessionHash is how a session id is kept in the store: a leaked store
+// gives no usable cookie.
+func sessionHash(id string) string {
+	sum := sha256.Sum256([]byte("darsi-session:" + id))
+	return hex.EncodeToString(sum[:])
+}
+
+// sessionCoach returns the coach of the request's session, or NotFound.
+func (h *Handler) sessionCoach(r *http.Request) (cohort.Coach, error) {
+	const op = "coachweb.session"
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
+		return cohort.Coach{}, bot.Errorf(op, bot.NotFound, "no session")
+	}
+	login, err := h.cfg.Cohorts.Session(r.Context(), sessionHash(ck.Value))
+	if err != nil {
+		return cohort.Coach{}, err
+	}
+	return h.cfg.Cohorts.Coach(r.Context(), login)
+}
+
+// newSessionID returns 32 random bytes, base64url.
+func newSessionID() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// secureCookie says whether the cookie must be Secure: always, except over
+// plain http to the loopback (tests, a developer's machine).
+func secureCookie(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
+
+// cohortFor returns the cohort named by the request's {code} if the coach
+// may see it. Another coach's cohort is NotFound, as one that does not
+// exist: its code is not even confirmed.
+func (h *Handler) cohortFor(r *http.Request, c cohort.Coach) (cohort.Cohort, error) {
+	code := r.PathValue("code")
+	if code == "" || len(code) > 64 {
+		return cohort.Cohort{}, bot.Errorf("coachweb.cohort", bot.NotFound, "no cohort %q", code)
+	}
+	co, err := h.cfg.Cohorts.Cohort(r.Context(), code)
+	if err != nil {
+		return cohort.Cohort{}, err
+	}
+	if !maySee(c, co) {
+		return cohort.Cohort{}, bot.Errorf("coachweb.cohort", bot.NotFound, "no cohort %q", code)
+	}
+	return co, nil
+}
+
+// maySee is the one rule of roles: an admin sees every cohort, a coach
+// only their own.
+func maySee(c cohort.Coach, co cohort.Cohort) bool {
+	return c.Role == cohort.RoleAdmin || (c.Login != "" && co.Coach == c.Login)
+}
+
+// cohorts returns the cohorts a coach may see.
+func (h *Handler) cohorts(ctx context.Context, c cohort.Coach) ([]cohort.Cohort, error) {
+	if c.Role == cohort.RoleAdmin {
+		return h.cfg.Cohorts.Cohorts(ctx, "")
+	}
+	return h.cfg.Cohorts.Cohorts(ctx, c.Login)
+}
+
+// members returns the learners of a cohort, sorted by ID.
+func (h *Handler) members(ctx context.Context, code string) ([]bot.Learner, error) {
+	var out []bot.Learner
+	err := h.cfg.Learners.Learners(ctx, func(l bot.Learner) error {
+		if l.Cohort != "" && strings.EqualFold(l.Cohort, code) {
+			out = append(out, l)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortLearners(out)
+	return out, nil
+}
+
+// fail answers a page request that went wrong.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := statusOf(err)
+	if status >= 500 {
+		h.cfg.Log.Error("coach dashboard", "path", r.URL.Path, "err", err)
+	}
+	msg := map[int]string{
+		http.StatusBadRequest:          "Demande invalide.",
+		http.StatusNotFound:            "Introuvable.",
+		http.StatusConflict:            "Conflit : réessaie.",
+		http.StatusServiceUnavailable:  "Service indisponible : réessaie dans un instant.",
+		http.StatusInternalServerError: "Erreur interne.",
+	}[status]
+	if status == http.StatusBadRequest {
+		var e *bot.Error
+		if errors.As(err, &e) && e.Err != nil {
+			msg += " " + e.Err.Error()
+		}
+	}
+	http.Error(w, msg, status)
+}
