@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/cohort"
 	"github.com/darsi-ma/darsi/bot/dialog"
 )
 
@@ -21,6 +22,13 @@ type App struct {
 	content atomic.Pointer[dialog.Content]
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Cohorts is where join codes are looked up; nil means the bot knows
+	// no cohorts (join codes then get no special treatment). Set it
+	// before the first message.
+	Cohorts cohort.Store
+	// Outreach queues nudges and spaced reviews after each message; nil
+	// queues nothing. Set it before the first message.
+	Outreach *Outreach
 }
 
 // New returns an App over store with the given lessons and texts.
@@ -40,19 +48,63 @@ func (a *App) Content() *dialog.Content { return a.content.Load() }
 // HandleInbound applies one inbound message and returns the replies. The new
 // state, the message id and the replies are saved in one atomic write, so a
 // message delivered twice gets the same replies and changes nothing the
-// second time. Errors: Invalid when the message has no sender, and the
-// store's (Unavailable, Conflict).
+// second time. A message that asks to join a cohort (cohort.JoinCandidate)
+// is looked up in Cohorts first, and the engine told what was found.
+// Errors: Invalid when the message has no sender, and the stores'
+// (Unavailable, Conflict).
 func (a *App) HandleInbound(ctx context.Context, in bot.Inbound) (Result, error) {
 	if in.From == "" {
 		return Result{}, bot.Errorf("app.HandleInbound", bot.Invalid, "message has no sender")
 	}
 	c := a.content.Load()
+	if err := a.lookupJoin(ctx, &in, c); err != nil {
+		return Result{}, err
+	}
 	now := a.Now()
-	return a.store.Update(ctx, in.From, in.ID, func(l *bot.Learner) (Change, error) {
+	var before, after bot.Learner
+	var erased bool
+	res, err := a.store.Update(ctx, in.From, in.ID, func(l *bot.Learner) (Change, error) {
+		before = *l
 		out := dialog.Step(*l, in, now, c)
 		*l = out.Learner
+		after, erased = out.Learner, out.Erase
 		return Change{Replies: out.Replies, Erase: out.Erase}, nil
 	})
+	if err == nil && !res.Duplicate && !erased && a.Outreach != nil {
+		if qerr := a.Outreach.queue(ctx, a.Outreach.plan(before, after, now, c)); qerr != nil && a.Outreach.Log != nil {
+			a.Outreach.Log.Error("outreach: nudges and reviews not queued", "learner", bot.Mask(in.From), "err", qerr)
+		}
+	}
+	return res, err
+}
+
+// lookupJoin fills in.JoinCohort when the message asks to join a cohort.
+// The lookup happens before the learner's update, which may be retried and
+// must not do I/O of its own.
+func (a *App) lookupJoin(ctx context.Context, in *bot.Inbound, c *dialog.Content) error {
+	if a.Cohorts == nil || in.JoinCohort != nil {
+		return nil
+	}
+	text := in.Text
+	if in.Payload != "" {
+		text = in.Payload
+	}
+	code, explicit, ok := cohort.JoinCandidate(text, c.Text)
+	if !ok {
+		return nil
+	}
+	j := &bot.JoinCohort{Code: code, Explicit: explicit}
+	if cohort.ValidCode(code) {
+		co, err := a.Cohorts.Cohort(ctx, code)
+		switch {
+		case err == nil:
+			j.Code, j.Name, j.Found = co.Code, co.Name, true
+		case bot.KindOf(err) != bot.NotFound:
+			return err
+		}
+	}
+	in.JoinCohort = j
+	return nil
 }
 
 // Ready reports whether the app can serve: the store answers and lessons

@@ -21,8 +21,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/darsi-ma/darsi/bot/app"
+	"github.com/darsi-ma/darsi/bot/coachweb"
+	"github.com/darsi-ma/darsi/bot/cohort"
 	"github.com/darsi-ma/darsi/bot/dialog"
 	"github.com/darsi-ma/darsi/bot/lesson"
+	"github.com/darsi-ma/darsi/bot/schedule"
 	"github.com/darsi-ma/darsi/bot/simulator"
 	"github.com/darsi-ma/darsi/bot/twilio"
 )
@@ -69,6 +72,29 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	defer s.Close()
 
 	a := app.New(measureStore(s, reg), content)
+	if cs, ok := s.(cohort.Store); ok {
+		a.Cohorts = cs // learners join cohorts by code
+	}
+	// Any replica delivers the outbox's due jobs.
+	runner, err := outboxRunner(cfg, s, a, log, reg)
+	if err != nil {
+		return err
+	}
+	if runner != nil {
+		rctx, stopRunner := context.WithCancel(ctx)
+		running := make(chan struct{})
+		go func() {
+			defer close(running)
+			if err := runner.Run(rctx); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("outbox stopped", "err", err)
+			}
+		}()
+		defer func() { stopRunner(); <-running }()
+		log.Info("outbox: delivering due jobs", "worker", runner.Worker())
+		if a.Outreach, err = outreach(s.(schedule.Outbox), log); err != nil {
+			return err
+		}
+	}
 	if watcher != nil {
 		wctx, stopWatching := context.WithCancel(ctx)
 		watching := make(chan struct{})
@@ -146,7 +172,7 @@ func routes(cfg Config, a *app.App, d app.Deliveries, reg *prometheus.Registry, 
 		w.Write([]byte("ready\n"))
 	})
 
-	webhook := twilio.NewWebhook(a, d, twilio.WebhookConfig{
+	webhook := twilio.NewWebhook(a, withJobs(d), twilio.WebhookConfig{
 		AuthToken:  cfg.TwilioAuthToken,
 		PublicURL:  cfg.PublicURL,
 		Log:        log,
@@ -164,6 +190,20 @@ func routes(cfg Config, a *app.App, d app.Deliveries, reg *prometheus.Registry, 
 		sim := simulator.New(a, log)
 		mux.Handle("GET /{$}", sim)
 		mux.Handle("POST /sim/messages", sim)
+	}
+	// The coach dashboard, on a store that keeps cohorts and an outbox.
+	if st, ok := d.(interface {
+		cohort.Store
+		schedule.Outbox
+		coachweb.Learners
+	}); ok {
+		coach, err := coachweb.New(coachweb.Config{Cohorts: st, Outbox: st, Learners: st, Deliveries: d,
+			Content: a.Content, WhatsAppNumber: os.Getenv("TWILIO_WHATSAPP_FROM"), Log: log})
+		if err != nil {
+			log.Error("coach dashboard off", "err", err)
+		} else {
+			mux.Handle(coachweb.Prefix+"/", coach)
+		}
 	}
 	return mux
 }

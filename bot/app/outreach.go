@@ -1,0 +1,96 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/dialog"
+	"github.com/darsi-ma/darsi/bot/lesson"
+	"github.com/darsi-ma/darsi/bot/schedule"
+)
+
+// Outreach is what the bot starts on its own after a learner's message:
+// nudges when the learner goes quiet, and spaced reviews of the lessons
+// they finish. The zero Outreach starts nothing.
+type Outreach struct {
+	Outbox schedule.Outbox
+	// NudgeAfter: a learner silent this long gets a nudge; after
+	// SecondNudgeAfter more, a second one; then none until they write
+	// again. A message from the learner pushes both back. Zero: no nudges.
+	NudgeAfter, SecondNudgeAfter time.Duration
+	// Reviews are the delays after a finished lesson at which its key
+	// question comes back (1, 3 and 7 days by default in darsi serve).
+	Reviews []time.Duration
+	// Log records outreach that could not be queued (the conversation
+	// itself is saved by then).
+	Log *slog.Logger
+}
+
+// DefaultReviews are the spaced reviews' delays: 1, 3 and 7 days.
+var DefaultReviews = []time.Duration{24 * time.Hour, 72 * time.Hour, 168 * time.Hour}
+
+// plan returns the jobs to queue after a message moved a learner from
+// before to after, at now.
+func (o *Outreach) plan(before, after bot.Learner, now time.Time, c *dialog.Content) []schedule.Job {
+	if o == nil || o.Outbox == nil || after.ID == "" || after.OptedOut || !after.Consent ||
+		after.Channel == bot.Chat || after.Channel == bot.Sim {
+		return nil
+	}
+	var jobs []schedule.Job
+	job := func(id string, kind schedule.Kind, due time.Time) schedule.Job {
+		return schedule.Job{ID: id, Kind: kind, Learner: after.ID, Cohort: after.Cohort,
+			DueAt: due, CreatedAt: now, CreatedBy: "darsi"}
+	}
+	if o.NudgeAfter > 0 {
+		// One pair of nudges per learner and day: a later message the
+		// same day pushes them back (Enqueue replaces queued jobs), and the
+		// runner drops a nudge whose learner wrote after it was queued.
+		day := now.UTC().Format("20060102")
+		jobs = append(jobs, job("nudge1:"+after.ID+":"+day, schedule.Nudge, now.Add(o.NudgeAfter)))
+		if o.SecondNudgeAfter > 0 {
+			jobs = append(jobs, job("nudge2:"+after.ID+":"+day, schedule.Nudge, now.Add(o.NudgeAfter+o.SecondNudgeAfter)))
+		}
+	}
+	for _, done := range after.Completed {
+		if before.Done(done.Lesson) {
+			continue
+		}
+		step := keyQuestion(c.Lessons.Lesson(done.Lesson))
+		if step == "" {
+			continue
+		}
+		for i, d := range o.Reviews {
+			j := job(fmt.Sprintf("review:%s:%s:%d", after.ID, done.Lesson, i+1), schedule.Review, now.Add(d))
+			j.Lesson, j.Step = done.Lesson, step
+			jobs = append(jobs, j)
+		}
+	}
+	return jobs
+}
+
+// keyQuestion is the question a lesson's reviews ask again: its first
+// question.
+func keyQuestion(les *lesson.Lesson) string {
+	if les == nil {
+		return ""
+	}
+	for _, st := range les.Steps {
+		if st.Kind == lesson.Question {
+			return st.ID
+		}
+	}
+	return ""
+}
+
+// queue queues the planned jobs. The learner's message is already saved:
+// a failure here costs a nudge or a review, never the conversation, so it
+// is returned for the caller to log.
+func (o *Outreach) queue(ctx context.Context, jobs []schedule.Job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	return o.Outbox.Enqueue(ctx, jobs...)
+}
