@@ -28,6 +28,9 @@ type killLearner struct {
 	toronto  bool // +1 number: inside the quiet hours for the whole test
 	inWindow bool // wrote within the last 24 hours
 	optedOut bool
+	// stopped: opted out after the reminder was queued; the replicas
+	// must see it at send time.
+	stopped bool
 }
 
 // TestOutboxSurvivesAKilledReplica queues 10,000 reminders with
@@ -37,7 +40,8 @@ type killLearner struct {
 // 24-hour window and as the template outside it, nothing for opted-out
 // learners, and nothing for learners whose local time is inside the quiet
 // hours (numbers in Canada, whose clock is hours behind Morocco's: the
-// quiet range is set around their time of day).
+// quiet range is set around their time of day), nor for learners who
+// opted out after the reminder was queued.
 func TestOutboxSurvivesAKilledReplica(t *testing.T) {
 	const total = 10000
 	store := e2eRedis(t)
@@ -74,7 +78,7 @@ func TestOutboxSurvivesAKilledReplica(t *testing.T) {
 	defer s.Close()
 	learners := make([]killLearner, total)
 	for i := range learners {
-		k := killLearner{toronto: i%10 == 3, inWindow: i%2 == 0, optedOut: i%50 == 7}
+		k := killLearner{toronto: i%10 == 3, inWindow: i%2 == 0, optedOut: i%50 == 7, stopped: i%50 == 11}
 		if k.toronto {
 			k.id = fmt.Sprintf("whatsapp:+1514555%04d", i)
 		} else {
@@ -116,6 +120,19 @@ func TestOutboxSurvivesAKilledReplica(t *testing.T) {
 		t.Fatalf("darsi remind printed %q, want %d queued (the opted-out left out)", out, total-total/50)
 	}
 
+	// Some learners send STOP after the reminder was queued.
+	for _, k := range learners {
+		if !k.stopped {
+			continue
+		}
+		if _, err := s.Update(ctx, k.id, "", func(l *bot.Learner) (app.Change, error) {
+			l.OptedOut = true
+			return app.Change{}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// Two replicas on a fake Twilio.
 	fake := twiliotest.NewFake(t, e2eAccount, e2eToken)
 	templates := filepath.Join(t.TempDir(), "templates.yaml")
@@ -139,7 +156,7 @@ func TestOutboxSurvivesAKilledReplica(t *testing.T) {
 
 	want := 0
 	for _, k := range learners {
-		if !k.toronto && !k.optedOut {
+		if !k.toronto && !k.optedOut && !k.stopped {
 			want++
 		}
 	}
@@ -175,9 +192,9 @@ func TestOutboxSurvivesAKilledReplica(t *testing.T) {
 	for _, k := range learners {
 		got := byTo[k.id]
 		switch {
-		case k.optedOut || k.toronto:
+		case k.optedOut || k.stopped || k.toronto:
 			if len(got) != 0 {
-				t.Errorf("%s (opted out %v, Toronto %v) got %d messages", k.id, k.optedOut, k.toronto, len(got))
+				t.Errorf("%s (opted out %v, stopped %v, Toronto %v) got %d messages", k.id, k.optedOut, k.stopped, k.toronto, len(got))
 			}
 		case len(got) != 1:
 			t.Errorf("%s got %d messages, want exactly 1", k.id, len(got))
