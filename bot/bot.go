@@ -114,6 +114,10 @@ type Learner struct {
 	// Misses counts consecutive inputs the bot did not understand.
 	Misses int `json:"misses,omitempty"`
 
+	// Review is the question of a spaced review the outbox sent and the
+	// learner has not answered yet, as "lesson/step".
+	Review string `json:"review,omitempty"`
+
 	Vars       map[string]string `json:"vars,omitempty"`
 	Indicators map[string]string `json:"indicators,omitempty"`
 	Completed  []Completion      `json:"completed,omitempty"`

@@ -94,3 +94,23 @@ func (o *Outreach) queue(ctx context.Context, jobs []schedule.Job) error {
 	}
 	return o.Outbox.Enqueue(ctx, jobs...)
 }
+
+// ReviewSent records that the outbox sent a spaced review's question
+// (review as dialog.ReviewOf names it) to a learner, so that their next
+// message answers it. A learner who is gone, opted out or back inside a
+// lesson is left as they are.
+func (a *App) ReviewSent(ctx context.Context, learnerID, review string) error {
+	_, err := a.store.Update(ctx, learnerID, "", func(l *bot.Learner) (Change, error) {
+		if l.Version == 0 || l.OptedOut || l.Phase == bot.PhaseLesson {
+			return Change{}, errNoReview
+		}
+		l.Review = review
+		return Change{}, nil
+	})
+	if err == errNoReview {
+		return nil
+	}
+	return err
+}
+
+var errNoReview = bot.Errorf("app.ReviewSent", bot.NotFound, "no learner waiting for a review")

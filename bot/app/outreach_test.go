@@ -127,3 +127,58 @@ func TestOutreachQueuesNudgesAndReviews(t *testing.T) {
 		t.Errorf("%d reviews after another message, want still 3", got)
 	}
 }
+
+// TestReviewSent: once the outbox sent a review's question, the learner's
+// next message answers it; a learner inside a lesson, opted out or gone is
+// left alone.
+func TestReviewSent(t *testing.T) {
+	s, err := boltstore.Open(filepath.Join(t.TempDir(), "darsi.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a := app.New(s, content(t))
+	ctx := context.Background()
+	n := 0
+	say := func(who, text string) []string {
+		n++
+		res, err := a.HandleInbound(ctx, bot.Inbound{ID: "SM" + strconv.Itoa(n), From: who, Channel: bot.WhatsApp, Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bot.Texts(res.Replies)
+	}
+	const menu, inLesson, stopped = "whatsapp:+212600000001", "whatsapp:+212600000002", "whatsapp:+212600000003"
+	for _, who := range []string{menu, inLesson, stopped} {
+		for _, text := range []string{"salam", "3", "1"} {
+			say(who, text)
+		}
+	}
+	say(inLesson, "1")
+	say(stopped, "stop")
+	const review = "costing-1/what-counts"
+	for _, who := range []string{menu, inLesson, stopped, "whatsapp:+212699999999"} {
+		if err := a.ReviewSent(ctx, who, review); err != nil {
+			t.Fatalf("ReviewSent(%s): %v", who, err)
+		}
+	}
+	for who, want := range map[string]string{menu: review, inLesson: "", stopped: ""} {
+		l, err := s.Get(ctx, who)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Review != want {
+			t.Errorf("%s: review %q, want %q", who, l.Review, want)
+		}
+	}
+	if _, err := s.Get(ctx, "whatsapp:+212699999999"); bot.KindOf(err) != bot.NotFound {
+		t.Errorf("a review for an unknown learner created one (err %v)", err)
+	}
+	replies := strings.Join(say(menu, "2"), "\n")
+	if !strings.Contains(replies, "Exactement") {
+		t.Errorf("the answer to the review got %q, want the right answer's feedback", replies)
+	}
+	if l, _ := s.Get(ctx, menu); l.Review != "" || l.Phase != bot.PhaseMenu {
+		t.Errorf("after answering: review %q, phase %s; want none, menu", l.Review, l.Phase)
+	}
+}

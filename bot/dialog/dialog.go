@@ -191,6 +191,15 @@ func (t *turn) handle(in bot.Inbound) {
 		}
 	}
 
+	// The answer to a spaced review's question, which the outbox sent.
+	// Anything else drops the review and is handled as usual.
+	if review := t.l.Review; review != "" {
+		t.l.Review = ""
+		if t.l.Phase != bot.PhaseLesson && intent == locale.NoIntent && t.answerReview(review, text) {
+			return
+		}
+	}
+
 	if t.global(intent, text) {
 		return
 	}

@@ -36,7 +36,8 @@ var update = flag.Bool("update", false, "rewrite the golden transcripts in testd
 // Directives: "> !voice" (a voice note), "> !image", "> !location",
 // "> !lessons NAME" (swap the lessons for testdata/lessons/NAME, as an
 // author's edit would), "> !wait DURATION", "> !cohort CODE NAME" (a cohort
-// exists: messages that join it find it, as bot/app's lookup would).
+// exists: messages that join it find it, as bot/app's lookup would),
+// "> !review LESSON/STEP" (the outbox sent a spaced review's question).
 //
 // The test plays the "> " lines and compares the whole file; with -update it
 // writes what the engine said, to be read as a diff in review. Invisible
@@ -107,6 +108,22 @@ func play(t *testing.T, base *Content, script string) string {
 			code, name, _ := strings.Cut(strings.TrimPrefix(input, "!cohort "), " ")
 			cohorts[code] = name
 			continue
+		case strings.HasPrefix(input, "!review "):
+			// The outbox sends a spaced review's question.
+			l.Review = strings.TrimPrefix(input, "!review ")
+			q, ok := ReviewQuestion(content, l.Lang, l.Review, l.Vars)
+			if !ok {
+				t.Fatalf("%q: no such review question", line)
+			}
+			for i, rl := range strings.Split(marks.Replace(locale.Directional(l.Lang, q)), "\n") {
+				if i == 0 {
+					out.WriteString("< " + rl + "\n")
+				} else {
+					out.WriteString("| " + rl + "\n")
+				}
+			}
+			out.WriteString("= " + summary(l) + "\n")
+			continue
 		case strings.HasPrefix(input, "!wait "):
 			d, err := time.ParseDuration(strings.TrimPrefix(input, "!wait "))
 			if err != nil {
@@ -154,12 +171,13 @@ func summary(l bot.Learner) string {
 		Consent   bool              `json:"consent,omitempty"`
 		OptedOut  bool              `json:"opted_out,omitempty"`
 		Cohort    string            `json:"cohort,omitempty"`
+		Review    string            `json:"review,omitempty"`
 		Lesson    string            `json:"lesson,omitempty"`
 		Step      string            `json:"step,omitempty"`
 		Vars      map[string]string `json:"vars,omitempty"`
 		Ind       map[string]string `json:"indicators,omitempty"`
 		Completed []string          `json:"completed,omitempty"`
-	}{l.Phase, l.Lang, l.Consent, l.OptedOut, l.Cohort, l.Lesson, l.Step, l.Vars, l.Indicators, nil}
+	}{l.Phase, l.Lang, l.Consent, l.OptedOut, l.Cohort, l.Review, l.Lesson, l.Step, l.Vars, l.Indicators, nil}
 	if s.Phase == bot.PhaseNew {
 		s.Phase = "new"
 	}

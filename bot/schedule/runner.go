@@ -151,6 +151,13 @@ type Config struct {
 	// Compose may write a nudge or a review itself (a review's question);
 	// when it returns false the locale's text is used.
 	Compose func(l bot.Learner, j Job) (string, bool)
+	// AfterSend runs after a job was sent, such as to tell the
+	// conversation that a review's question awaits the learner's answer.
+	// Its error is logged: the message has gone out.
+	AfterSend func(ctx context.Context, j Job) error
+	// ReviewHold is how long a review waits when it falls due while its
+	// learner is inside a lesson; default 1 h.
+	ReviewHold time.Duration
 
 	Worker      string        // this replica's name; default host-pid-random
 	Lease       time.Duration // how long a claim lasts; default 45 s
@@ -428,6 +435,15 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 	case l.OptedOut:
 		r.fail(work, log, a, "opted out")
 		return
+	case j.Kind == Review && l.Phase == bot.PhaseLesson:
+		// A review's question would cut into the lesson: later.
+		hold := r.cfg.ReviewHold
+		if hold <= 0 {
+			hold = time.Hour
+		}
+		a.j.Status, a.j.DueAt, a.j.Reason = Queued, r.cfg.Now().Add(hold), "the learner is in a lesson"
+		r.settle(work, log, a, resultHeld)
+		return
 	case j.Kind == Nudge && !j.CreatedAt.IsZero() && l.LastInboundAt.After(j.CreatedAt):
 		// The learner wrote since the nudge was queued: a newer pair of
 		// nudges is queued from that message.
@@ -490,6 +506,11 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 			d.JobID = j.ID
 			r.record(work, log, a.j, d)
 			r.settle(work, log, a, resultSent)
+			if r.cfg.AfterSend != nil {
+				if err := r.cfg.AfterSend(work, a.j); err != nil {
+					log.Warn("outbox: after the send", "err", err)
+				}
+			}
 			return
 		}
 		var se *SendError

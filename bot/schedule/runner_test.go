@@ -768,3 +768,36 @@ func TestNudgeDroppedWhenLearnerWrote(t *testing.T) {
 		t.Errorf("%d messages sent, want 1", n)
 	}
 }
+
+// TestReviewWaitsForTheLesson: a review due while its learner is inside a
+// lesson waits; once sent, AfterSend hears of it, with the job.
+func TestReviewWaitsForTheLesson(t *testing.T) {
+	e := newEnv(t)
+	busy := e.whatsApp(1, bot.French, time.Minute)
+	busy.Phase = bot.PhaseLesson
+	e.learners.put(busy)
+	free := e.whatsApp(2, bot.French, time.Minute)
+	now := e.clock.Now()
+	e.enqueue(
+		schedule.Job{ID: "busy", Kind: schedule.Review, Learner: busy.ID, Lesson: "costing-1", Step: "what-counts", DueAt: now},
+		schedule.Job{ID: "free", Kind: schedule.Review, Learner: free.ID, Lesson: "costing-1", Step: "what-counts", DueAt: now},
+	)
+	cfg := e.config()
+	var after []string
+	cfg.AfterSend = func(ctx context.Context, j schedule.Job) error {
+		after = append(after, j.ID+" "+string(j.Status))
+		return nil
+	}
+	cfg.Compose = func(l bot.Learner, j schedule.Job) (string, bool) { return "Question ?\n1. Oui\n2. Non", true }
+	cfg.ReviewHold = 2 * time.Hour
+	e.drain(e.runner(cfg))
+	if j := e.job("busy"); j.Status != schedule.Queued || !j.DueAt.Equal(now.Add(2*time.Hour)) || len(e.sentTo(busy.ID)) != 0 {
+		t.Errorf("review during a lesson: %s due %s, %d sent; want queued 2 h later, none sent", j.Status, j.DueAt, len(e.sentTo(busy.ID)))
+	}
+	if got := e.sentTo(free.ID); len(got) != 1 || got[0].Body != "Question ?\n1. Oui\n2. Non" {
+		t.Errorf("review: sent %+v, want the composed question", got)
+	}
+	if len(after) != 1 || after[0] != "free sent" {
+		t.Errorf("AfterSend heard %q, want the sent review only", after)
+	}
+}

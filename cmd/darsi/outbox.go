@@ -13,6 +13,7 @@ import (
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
+	"github.com/darsi-ma/darsi/bot/dialog"
 	"github.com/darsi-ma/darsi/bot/schedule"
 	"github.com/darsi-ma/darsi/bot/twilio"
 )
@@ -90,6 +91,33 @@ func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg promet
 				return les.Title.In(lang)
 			}
 			return id
+		},
+		// A review asks its lesson's key question again; the learner's
+		// next message answers it.
+		Compose: func(l bot.Learner, j schedule.Job) (string, bool) {
+			if j.Kind != schedule.Review {
+				return "", false
+			}
+			c := content()
+			lang := l.Lang
+			if !lang.Valid() {
+				lang = bot.French
+			}
+			q, ok := dialog.ReviewQuestion(c, lang, dialog.ReviewOf(j.Lesson, j.Step), l.Vars)
+			if !ok {
+				return "", false
+			}
+			title := j.Lesson
+			if les := c.Lessons.Lesson(j.Lesson); les != nil {
+				title = les.Title.In(lang)
+			}
+			return c.Text.T(lang, "OutboxReviewAsk", map[string]any{"Title": title}) + "\n" + q, true
+		},
+		AfterSend: func(ctx context.Context, j schedule.Job) error {
+			if j.Kind != schedule.Review || j.Step == "" {
+				return nil
+			}
+			return a.ReviewSent(ctx, j.Learner, dialog.ReviewOf(j.Lesson, j.Step))
 		},
 		Logger:     log,
 		Registerer: reg,

@@ -61,7 +61,13 @@ func encodeLearner(l *bot.Learner, token uint64) []byte {
 	}
 	b = appendTime(b, l.LastInboundAt)
 	b = appendTime(b, l.UpdatedAt)
-	return binary.AppendVarint(b, l.Version)
+	b = binary.AppendVarint(b, l.Version)
+	// Fields added later come last and only when set, so that values
+	// written before them still decode.
+	if l.Review != "" {
+		b = appendString(b, l.Review)
+	}
+	return b
 }
 
 // decodeLearner is the inverse of encodeLearner; the learner gets id as ID.
@@ -98,6 +104,9 @@ func decodeLearner(v, id string) (bot.Learner, error) {
 	l.LastInboundAt = d.time()
 	l.UpdatedAt = d.time()
 	l.Version = d.varint()
+	if d.err == nil && d.i < len(d.v) {
+		l.Review = d.string()
+	}
 	if err := d.done(); err != nil {
 		return bot.Learner{}, fmt.Errorf("decode learner: %w", err)
 	}

@@ -54,6 +54,7 @@ func TestLearnerRoundTrip(t *testing.T) {
 			Version:  1<<63 - 1,
 			Vars:     map[string]string{"": "", "k": "v\x00\xff"},
 			OptedOut: true,
+			Review:   "costing-1/what-counts",
 			Completed: []bot.Completion{
 				{Lesson: "a", Score: -5, At: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)},
 				{Lesson: "b", At: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", -(9*3600+30*60)))},
