@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -66,9 +65,9 @@ func (m *Memory) Enqueue(ctx context.Context, jobs ...Job) error {
 	if err := ctx.Err(); err != nil {
 		return bot.E(op, bot.Unavailable, err)
 	}
-	for i, j := range jobs {
-		if j.ID == "" || j.Learner == "" || j.DueAt.IsZero() {
-			return bot.Errorf(op, bot.Invalid, "job %d: no ID, learner or due time", i+1)
+	for i := range jobs {
+		if err := jobs[i].Check(); err != nil {
+			return bot.E(op, bot.Invalid, err)
 		}
 	}
 	m.mu.Lock()
@@ -189,14 +188,8 @@ func (m *Memory) Delivered(ctx context.Context, id string, status bot.DeliverySt
 
 // apply makes a sent job's status follow its delivery status.
 func (m *Memory) apply(s *memJob) {
-	switch s.delivery {
-	case bot.StatusDelivered, bot.StatusRead:
-		s.Status, s.Reason = Delivered, ""
-	case bot.StatusFailed, bot.StatusUndelivered, bot.StatusCanceled:
-		s.Status, s.Reason = Failed, string(s.delivery)
-		if s.errorCode != 0 {
-			s.Reason = strconv.Itoa(s.errorCode)
-		}
+	if st, reason := Outcome(s.delivery, s.errorCode); st != Sent {
+		s.Status, s.Reason = st, reason
 	}
 }
 

@@ -9,6 +9,9 @@ package schedule
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/darsi-ma/darsi/bot"
@@ -123,4 +126,53 @@ type Outbox interface {
 
 	// Cancel cancels a job that is still Queued.
 	Cancel(ctx context.Context, id string) error
+}
+
+// Check reports what Enqueue refuses in a job: no ID, no learner, no due
+// time.
+func (j *Job) Check() error {
+	switch {
+	case j.ID == "":
+		return errors.New("job without an id")
+	case j.Learner == "":
+		return fmt.Errorf("job %s without a learner", j.ID)
+	case j.DueAt.IsZero():
+		return fmt.Errorf("job %s without a due time", j.ID)
+	}
+	return nil
+}
+
+// CheckSettle reports what Settle refuses: what Enqueue refuses, an
+// unknown status, a claim without a lease.
+func (j *Job) CheckSettle() error {
+	if err := j.Check(); err != nil {
+		return err
+	}
+	switch j.Status {
+	case Queued, Sent, Delivered, Failed, Cancelled:
+	case Claimed:
+		if j.LeaseUntil.IsZero() {
+			return fmt.Errorf("job %s settled as claimed without a lease", j.ID)
+		}
+	default:
+		return fmt.Errorf("job %s settled with status %q", j.ID, j.Status)
+	}
+	return nil
+}
+
+// Outcome is what a sent job becomes when Twilio reports status for its
+// message: Delivered on delivered or read, Failed on failed, undelivered or
+// canceled with the error code as reason (the status without one), still
+// Sent otherwise. Every Outbox applies it.
+func Outcome(status bot.DeliveryStatus, code int) (Status, string) {
+	switch status {
+	case bot.StatusDelivered, bot.StatusRead:
+		return Delivered, ""
+	case bot.StatusFailed, bot.StatusUndelivered, bot.StatusCanceled:
+		if code != 0 {
+			return Failed, strconv.Itoa(code)
+		}
+		return Failed, string(status)
+	}
+	return Sent, ""
 }

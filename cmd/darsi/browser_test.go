@@ -145,35 +145,9 @@ func TestBrowserSimulator(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	var browserOut lockedBuffer
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-breakpad", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.Flag("mute-audio", true),
-		// Anything but the loopback test server goes to a closed port.
-		chromedp.ProxyServer("http://127.0.0.1:9"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.CombinedOutput(&browserOut),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
+	bctx := startBrowser(t, ctx, exe)
 
 	// Start the browser, then watch the page's requests and errors.
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start %s: %v\n%s", exe, err, browserOut.String())
-	}
 	var mu sync.Mutex
 	var requests, exceptions []string
 	if err := chromedp.Listen(bctx, func(ev any) {
@@ -362,4 +336,39 @@ func TestBrowserSimulator(t *testing.T) {
 		t.Errorf("JavaScript exception: %s", e)
 	}
 	t.Logf("%d requests, %s in all", len(requests), time.Since(start).Round(time.Millisecond))
+}
+
+// startBrowser starts headless Chromium for a test and returns its
+// context, ended with the test; a browser that does not start fails the
+// test with its output. Anything but the loopback test servers goes to a
+// closed port.
+func startBrowser(t *testing.T, ctx context.Context, exe string) context.Context {
+	t.Helper()
+	browserOut := &lockedBuffer{}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(exe),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-breakpad", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("mute-audio", true),
+		chromedp.ProxyServer("http://127.0.0.1:9"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.CombinedOutput(browserOut),
+	)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start %s: %v\n%s", exe, err, browserOut.String())
+	}
+	return bctx
 }

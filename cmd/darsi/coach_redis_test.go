@@ -4,15 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
@@ -24,31 +21,7 @@ import (
 // before and after each.
 const coachDB = 12
 
-func coachRedis(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("REDIS_URL")
-	if base == "" {
-		base = "redis://127.0.0.1:6379"
-	}
-	opts, err := redis.ParseURL(base)
-	if err != nil {
-		t.Fatalf("REDIS_URL %q: %v", base, err)
-	}
-	opts.DB = coachDB
-	rdb := redis.NewClient(opts)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := rdb.FlushDB(ctx).Err(); err != nil {
-		t.Fatalf("Redis not reachable at %s (%v): start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save \"\" --appendonly no", base, err)
-	}
-	t.Cleanup(func() {
-		rdb.FlushDB(context.Background())
-		rdb.Close()
-	})
-	u, _ := url.Parse(base)
-	u.Path = fmt.Sprintf("/%d", coachDB)
-	return u.String()
-}
+func coachRedis(t *testing.T) string { return redisDB(t, coachDB) }
 
 // TestCoachCommandsRedisProcesses runs the coach commands as several
 // processes at once on one Redis: cohorts get distinct codes, and the same

@@ -71,7 +71,11 @@ func TestMain(m *testing.M) {
 
 // e2eRedis returns the store URL for the end-to-end database and empties it
 // now and at the end of the test. It fails, never skips, without Redis.
-func e2eRedis(t testing.TB) string {
+func e2eRedis(t testing.TB) string { return redisDB(t, e2eDB) }
+
+// redisDB returns the store URL of Redis database db at REDIS_URL, emptied
+// now and at the end of the test. It fails, never skips, without Redis.
+func redisDB(t testing.TB, db int) string {
 	t.Helper()
 	base := os.Getenv("REDIS_URL")
 	if base == "" {
@@ -81,7 +85,7 @@ func e2eRedis(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("REDIS_URL %q: %v", base, err)
 	}
-	opts.DB = e2eDB
+	opts.DB = db
 	rdb := redis.NewClient(opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -93,7 +97,7 @@ func e2eRedis(t testing.TB) string {
 		rdb.Close()
 	})
 	u, _ := url.Parse(base)
-	u.Path = fmt.Sprintf("/%d", e2eDB)
+	u.Path = fmt.Sprintf("/%d", db)
 	return u.String()
 }
 

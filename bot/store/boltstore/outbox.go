@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/darsi-ma/darsi/bot"
@@ -147,18 +146,6 @@ func (s *Store) updateOutbox(ctx context.Context, op string, fn func(b outboxBuc
 	return nil
 }
 
-func validJob(j *schedule.Job) error {
-	switch {
-	case j.ID == "":
-		return errors.New("job without an id")
-	case j.Learner == "":
-		return fmt.Errorf("job %s without a learner", j.ID)
-	case j.DueAt.IsZero():
-		return fmt.Errorf("job %s without a due time", j.ID)
-	}
-	return nil
-}
-
 // Enqueue implements schedule.Outbox in one write transaction: all the
 // jobs or none. Jobs are stored as given, with Status Queued and, when
 // zero, UpdatedAt set to CreatedAt. Errors: Invalid for a job without an
@@ -167,7 +154,7 @@ func validJob(j *schedule.Job) error {
 func (s *Store) Enqueue(ctx context.Context, jobs ...schedule.Job) error {
 	const op = "boltstore.Enqueue"
 	for i := range jobs {
-		if err := validJob(&jobs[i]); err != nil {
+		if err := jobs[i].Check(); err != nil {
 			return bot.E(op, bot.Invalid, err)
 		}
 	}
@@ -276,39 +263,6 @@ func (s *Store) anyDue(now time.Time) bool {
 	return due
 }
 
-func validSettle(j *schedule.Job) error {
-	if err := validJob(j); err != nil {
-		return err
-	}
-	switch j.Status {
-	case schedule.Queued, schedule.Sent, schedule.Delivered, schedule.Failed, schedule.Cancelled:
-	case schedule.Claimed:
-		if j.LeaseUntil.IsZero() {
-			return fmt.Errorf("job %s settled as claimed without a lease", j.ID)
-		}
-	default:
-		return fmt.Errorf("job %s settled with status %q", j.ID, j.Status)
-	}
-	return nil
-}
-
-// jobOutcome is what a sent job becomes when Twilio reports status for its
-// message: Delivered on delivered or read, Failed on failed, undelivered or
-// canceled with the error code as reason (the status without one), still
-// Sent otherwise.
-func jobOutcome(status bot.DeliveryStatus, code int) (schedule.Status, string) {
-	switch status {
-	case bot.StatusDelivered, bot.StatusRead:
-		return schedule.Delivered, ""
-	case bot.StatusFailed, bot.StatusUndelivered, bot.StatusCanceled:
-		if code != 0 {
-			return schedule.Failed, strconv.Itoa(code)
-		}
-		return schedule.Failed, string(status)
-	}
-	return schedule.Sent, ""
-}
-
 // Settle implements schedule.Outbox in one write transaction. The job is
 // saved as given, except that a job settled as Sent whose delivery Twilio
 // has already reported (the callback can beat the worker) takes that
@@ -318,7 +272,7 @@ func jobOutcome(status bot.DeliveryStatus, code int) (schedule.Status, string) {
 // Enqueue.
 func (s *Store) Settle(ctx context.Context, j schedule.Job) error {
 	const op = "boltstore.Settle"
-	if err := validSettle(&j); err != nil {
+	if err := j.CheckSettle(); err != nil {
 		return bot.E(op, bot.Invalid, err)
 	}
 	return s.updateOutbox(ctx, op, func(b outboxBuckets) error {
@@ -334,7 +288,7 @@ func (s *Store) Settle(ctx context.Context, j schedule.Job) error {
 		}
 		r := jobRecord{Job: j, Delivery: old.Delivery, ErrorCode: old.ErrorCode}
 		if r.Status == schedule.Sent && r.Delivery != "" {
-			st, reason := jobOutcome(r.Delivery, r.ErrorCode)
+			st, reason := schedule.Outcome(r.Delivery, r.ErrorCode)
 			if st != schedule.Sent {
 				r.Status, r.Reason = st, reason
 			}
@@ -375,7 +329,7 @@ func (s *Store) Delivered(ctx context.Context, id string, status bot.DeliverySta
 		switch r.Status {
 		case schedule.Sent, schedule.Delivered, schedule.Failed:
 			if r.SID != "" {
-				r.Status, r.Reason = jobOutcome(status, errorCode)
+				r.Status, r.Reason = schedule.Outcome(status, errorCode)
 				r.UpdatedAt = s.now()
 			}
 		}

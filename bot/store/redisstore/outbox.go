@@ -128,19 +128,6 @@ func decodeJobs(res []any) ([]schedule.Job, error) {
 	return jobs, nil
 }
 
-// validJob checks what Enqueue and Settle need of a job.
-func validJob(j *schedule.Job) error {
-	switch {
-	case j.ID == "":
-		return fmt.Errorf("job without an id")
-	case j.Learner == "":
-		return fmt.Errorf("job %s without a learner", j.ID)
-	case j.DueAt.IsZero():
-		return fmt.Errorf("job %s without a due time", j.ID)
-	}
-	return nil
-}
-
 // Enqueue implements schedule.Outbox, in one round trip per 500 jobs; each
 // such batch is written all or nothing. Jobs are stored as given, with
 // Status Queued and, when zero, UpdatedAt set to CreatedAt. Errors: Invalid
@@ -149,7 +136,7 @@ func validJob(j *schedule.Job) error {
 func (s *Store) Enqueue(ctx context.Context, jobs ...schedule.Job) error {
 	const op = "redisstore.Enqueue"
 	for i := range jobs {
-		if err := validJob(&jobs[i]); err != nil {
+		if err := jobs[i].Check(); err != nil {
 			return bot.E(op, bot.Invalid, err)
 		}
 	}
@@ -222,7 +209,7 @@ func (s *Store) Claim(ctx context.Context, worker string, now time.Time, lease t
 // unknown status, Unavailable and Internal as for Update.
 func (s *Store) Settle(ctx context.Context, j schedule.Job) error {
 	const op = "redisstore.Settle"
-	if err := validSettle(&j); err != nil {
+	if err := j.CheckSettle(); err != nil {
 		return bot.E(op, bot.Invalid, err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -247,22 +234,6 @@ func (s *Store) Settle(ctx context.Context, j schedule.Job) error {
 		return bot.Errorf(op, bot.NotFound, "no job %s", j.ID)
 	}
 	return bot.Errorf(op, bot.Internal, "settle script answered %v", res)
-}
-
-func validSettle(j *schedule.Job) error {
-	if err := validJob(j); err != nil {
-		return err
-	}
-	switch j.Status {
-	case schedule.Queued, schedule.Sent, schedule.Delivered, schedule.Failed, schedule.Cancelled:
-	case schedule.Claimed:
-		if j.LeaseUntil.IsZero() {
-			return fmt.Errorf("job %s settled as claimed without a lease", j.ID)
-		}
-	default:
-		return fmt.Errorf("job %s settled with status %q", j.ID, j.Status)
-	}
-	return nil
 }
 
 // Delivered implements schedule.Outbox in one round trip. The job keeps
