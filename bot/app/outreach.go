@@ -114,3 +114,22 @@ func (a *App) ReviewSent(ctx context.Context, learnerID, review string) error {
 }
 
 var errNoReview = bot.Errorf("app.ReviewSent", bot.NotFound, "no learner waiting for a review")
+
+// OptOut records that a learner opted out outside the conversation (Twilio
+// refused a message with 21610: they sent STOP to the sender), as the
+// conversation's own "stop" does. An unknown learner is left unknown.
+func (a *App) OptOut(ctx context.Context, learnerID string) error {
+	_, err := a.store.Update(ctx, learnerID, "", func(l *bot.Learner) (Change, error) {
+		if l.Version == 0 || l.OptedOut {
+			return Change{}, errNoChange
+		}
+		l.OptedOut = true
+		return Change{}, nil
+	})
+	if err == errNoChange {
+		return nil
+	}
+	return err
+}
+
+var errNoChange = bot.Errorf("app.OptOut", bot.NotFound, "nothing to change")

@@ -182,3 +182,21 @@ func TestReviewSent(t *testing.T) {
 		t.Errorf("after answering: review %q, phase %s; want none, menu", l.Review, l.Phase)
 	}
 }
+
+// TestOptOut: a learner Twilio reports as opted out gets nothing more; an
+// unknown one is not created.
+func TestOptOut(t *testing.T) {
+	a := newApp(t)
+	send(t, a, "SM1", "salam")
+	ctx := context.Background()
+	for _, id := range []string{"whatsapp:+212600000001", "whatsapp:+212600000001", "whatsapp:+212699999999"} {
+		if err := a.OptOut(ctx, id); err != nil {
+			t.Fatalf("OptOut(%s): %v", id, err)
+		}
+	}
+	var lines []app.ExportedLearner
+	exportAll(t, a, &lines)
+	if len(lines) != 1 || !lines[0].OptedOut {
+		t.Fatalf("after OptOut: %+v, want the one learner opted out", lines)
+	}
+}

@@ -155,6 +155,10 @@ type Config struct {
 	// conversation that a review's question awaits the learner's answer.
 	// Its error is logged: the message has gone out.
 	AfterSend func(ctx context.Context, j Job) error
+	// OptedOut hears of a learner Twilio says opted out (21610, they sent
+	// STOP to the sender), so that the conversation records it and no
+	// other job is tried. Its error is logged.
+	OptedOut func(ctx context.Context, learner string) error
 	// ReviewHold is how long a review waits when it falls due while its
 	// learner is inside a lesson; default 1 h.
 	ReviewHold time.Duration
@@ -538,6 +542,11 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 			r.fail(work, log, a, "window closed and no template ("+se.reason()+")")
 		case OptedOut:
 			r.fail(work, log, a, "opted out ("+se.reason()+")")
+			if r.cfg.OptedOut != nil {
+				if err := r.cfg.OptedOut(work, j.Learner); err != nil {
+					log.Warn("outbox: recording the opt-out", "err", err)
+				}
+			}
 		default:
 			r.fail(work, log, a, se.reason()+": "+se.Error())
 		}

@@ -297,7 +297,16 @@ func TestGiveUp(t *testing.T) {
 			l := e.whatsApp(1, tt.lang, time.Hour) // inside the window as far as we know
 			e.fake.FailNext(l.ID, tt.code, tt.status)
 			e.enqueue(reminder("r", l, "hello"))
-			e.drain(e.runner(e.config()))
+			cfg := e.config()
+			var optedOut []string
+			cfg.OptedOut = func(ctx context.Context, learner string) error {
+				optedOut = append(optedOut, learner)
+				return nil
+			}
+			e.drain(e.runner(cfg))
+			if want := tt.code == 21610; (len(optedOut) == 1 && optedOut[0] == l.ID) != want {
+				t.Errorf("opt-outs heard: %v; want the learner's: %v", optedOut, want)
+			}
 			j := e.job("r")
 			ms := e.sentTo(l.ID)
 			if len(ms) != tt.wantSent {

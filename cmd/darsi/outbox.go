@@ -56,11 +56,9 @@ func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg promet
 			return nil, fmt.Errorf("DARSI_SEND_RATE=%q: want messages per second, a whole number above 0", v)
 		}
 	}
-	var templates *schedule.Templates
-	if path := env("DARSI_TEMPLATES"); path != "" {
-		if templates, err = schedule.LoadTemplates(path); err != nil {
-			return nil, fmt.Errorf("DARSI_TEMPLATES: %w", err)
-		}
+	templates, err := templatesFromEnv()
+	if err != nil {
+		return nil, err
 	}
 	lease := schedule.DefaultLease
 	if v := env("DARSI_OUTBOX_LEASE"); v != "" {
@@ -119,9 +117,24 @@ func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg promet
 			}
 			return a.ReviewSent(ctx, j.Learner, dialog.ReviewOf(j.Lesson, j.Step))
 		},
+		OptedOut:   a.OptOut,
 		Logger:     log,
 		Registerer: reg,
 	})
+}
+
+// templatesFromEnv loads the WhatsApp templates file DARSI_TEMPLATES
+// names; none when it is not set.
+func templatesFromEnv() (*schedule.Templates, error) {
+	path := env("DARSI_TEMPLATES")
+	if path == "" {
+		return nil, nil
+	}
+	t, err := schedule.LoadTemplates(path)
+	if err != nil {
+		return nil, fmt.Errorf("DARSI_TEMPLATES: %w", err)
+	}
+	return t, nil
 }
 
 // twilioSender adapts twilio.Sender to the outbox's Sender: the outbox may

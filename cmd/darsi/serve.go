@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/coachweb"
 	"github.com/darsi-ma/darsi/bot/cohort"
@@ -197,8 +198,15 @@ func routes(cfg Config, a *app.App, d app.Deliveries, reg *prometheus.Registry, 
 		schedule.Outbox
 		coachweb.Learners
 	}); ok {
+		// The preview warns of learners outside the window whose language
+		// has no template (serve already refused a broken templates file).
+		templates, _ := templatesFromEnv()
 		coach, err := coachweb.New(coachweb.Config{Cohorts: st, Outbox: st, Learners: st, Deliveries: d,
-			Content: a.Content, WhatsAppNumber: os.Getenv("TWILIO_WHATSAPP_FROM"), Log: log})
+			Content: a.Content, WhatsAppNumber: os.Getenv("TWILIO_WHATSAPP_FROM"), Log: log,
+			HasTemplate: func(kind string, lang bot.Lang) bool {
+				_, ok := templates.Lookup(kind, lang)
+				return ok
+			}})
 		if err != nil {
 			log.Error("coach dashboard off", "err", err)
 		} else {
