@@ -29,8 +29,12 @@ type Outreach struct {
 	Log *slog.Logger
 }
 
-// DefaultReviews are the spaced reviews' delays: 1, 3 and 7 days.
-var DefaultReviews = []time.Duration{24 * time.Hour, 72 * time.Hour, 168 * time.Hour}
+// DefaultReviews are the spaced reviews' delays: 1, 3 and 7 days, each an
+// hour early, so that the first one comes while WhatsApp's 24-hour window
+// of the lesson's last message is still open (free text, no template), and
+// a learner who comes back at the same time of day has it open for the
+// others.
+var DefaultReviews = []time.Duration{23 * time.Hour, 71 * time.Hour, 167 * time.Hour}
 
 // plan returns the jobs to queue after a message moved a learner from
 // before to after, at now.
