@@ -63,4 +63,8 @@ type Delivery struct {
 	ErrorCode int            `json:"error_code,omitempty"`
 	JobID     string         `json:"job,omitempty"` // the outbox job that sent it
 	UpdatedAt time.Time      `json:"updated_at"`
+	// Body is the message's text as Twilio lists it: the outbox compares
+	// it with what a job would send before taking a listed message for the
+	// job's. Stores never keep it.
+	Body string `json:"-"`
 }

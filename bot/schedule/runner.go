@@ -413,20 +413,6 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 	log := r.log.With("job", j.ID, "kind", j.Kind, "learner", bot.Mask(j.Learner), "attempt", j.Attempts)
 
 	ch, to := recipient(j.Learner)
-	if a.earlier && to != "" {
-		d, found, err := r.lookup(work, a, to)
-		if err != nil {
-			r.retry(work, log, a, "looking for an earlier send: "+err.Error())
-			return
-		}
-		if found {
-			a.j.Status, a.j.SID, a.j.SentAt = Sent, d.SID, r.cfg.Now()
-			a.j.Reason = ""
-			r.record(work, log, a.j, d)
-			r.settle(work, log, a, resultAdopted)
-			return
-		}
-	}
 
 	l, err := r.cfg.Learners.Get(work, j.Learner)
 	switch {
@@ -491,6 +477,35 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 			return
 		}
 		useTemplate = true
+	}
+
+	// A claim that may have sent the message before its replica died: look
+	// in Twilio's list for it before sending again. A listed message is
+	// the job's only if it says what the job would say (a conversation's
+	// replies go to the same learner): the same text, or for a template
+	// (whose text Twilio fills in) the coach's words in it.
+	if a.earlier && to != "" {
+		matches := func(d bot.Delivery) bool {
+			switch {
+			case d.Body == "":
+				return true // Twilio did not say: any unowned message may be it
+			case !useTemplate:
+				return d.Body == body
+			}
+			return text == "" || strings.Contains(d.Body, text)
+		}
+		d, found, err := r.lookup(work, a, to, matches)
+		if err != nil {
+			r.retry(work, log, a, "looking for an earlier send: "+err.Error())
+			return
+		}
+		if found {
+			a.j.Status, a.j.SID, a.j.SentAt, a.j.Templated = Sent, d.SID, r.cfg.Now(), useTemplate
+			a.j.Reason = ""
+			r.record(work, log, a.j, d)
+			r.settle(work, log, a, resultAdopted)
+			return
+		}
 	}
 
 	for {
@@ -598,13 +613,16 @@ func (r *Runner) wait(ctx context.Context, log *slog.Logger, a *attempt, from, m
 // lookup looks in Twilio's list for a message an earlier claim of the job
 // sent: one recorded as this job's, or else the oldest one to the
 // recipient since the first claim that no other job owns.
-func (r *Runner) lookup(ctx context.Context, a *attempt, to string) (bot.Delivery, bool, error) {
+func (r *Runner) lookup(ctx context.Context, a *attempt, to string, matches func(bot.Delivery) bool) (bot.Delivery, bool, error) {
 	listed, err := r.cfg.Sender.Sent(ctx, to, a.j.ClaimedAt.Add(-r.cfg.ClockSkew))
 	if err != nil {
 		return bot.Delivery{}, false, err
 	}
 	var unowned []bot.Delivery
 	for _, d := range listed {
+		if !matches(d) {
+			continue
+		}
 		if r.cfg.Deliveries == nil {
 			unowned = append(unowned, d)
 			continue

@@ -810,3 +810,29 @@ func TestReviewWaitsForTheLesson(t *testing.T) {
 		t.Errorf("AfterSend heard %q, want the sent review only", after)
 	}
 }
+
+// TestCrashRecoveryIgnoresConversationReplies: a replica dies holding a
+// job before sending it; meanwhile the bot answered the learner in the
+// conversation (a message the outbox does not own). The replica that takes
+// the job over must not take that reply for the job's message.
+func TestCrashRecoveryIgnoresConversationReplies(t *testing.T) {
+	e := newEnv(t)
+	l := e.whatsApp(1, bot.French, time.Hour)
+	e.enqueue(reminder("r", l, "hello"))
+	cfg := e.config()
+	cfg.Lease = 30 * time.Second
+	if _, err := e.outbox.Claim(context.Background(), "replica-dead", e.clock.Now(), cfg.Lease, 10); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(time.Second)
+	if _, err := e.sender.Send(context.Background(), schedule.Message{To: l.ID, From: whatsAppFrom, Body: "Choisis un cours : réponds avec son numéro."}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(cfg.Lease)
+	e.drain(e.runner(cfg))
+	j := e.job("r")
+	ms := e.sentTo(l.ID)
+	if j.Status != schedule.Sent || len(ms) != 2 || ms[1].SID != j.SID || !strings.Contains(ms[1].Body, "hello") {
+		t.Errorf("after the takeover: job %s (SID %s), messages %+v; want the reminder sent after the reply", j.Status, j.SID, ms)
+	}
+}

@@ -276,8 +276,8 @@ func (s *Sender) Send(ctx context.Context, m Message) (bot.Delivery, error) {
 // sending again a message whose send timed out. Twilio filters on the
 // date_sent (its DateSent> filter may only honour the day), and the list is
 // filtered again here to the second. A message still queued at Twilio has
-// no date_sent yet and may be missing. Deliveries carry no JobID: Twilio
-// does not return the StatusCallback URL.
+// no date_sent yet and may be missing. Deliveries carry the message's Body
+// but no JobID: Twilio does not return the StatusCallback URL.
 //
 // Errors are *SendError, classified as for Send.
 func (s *Sender) Sent(ctx context.Context, to string, since time.Time) ([]bot.Delivery, error) {
@@ -310,7 +310,7 @@ func (s *Sender) Sent(ctx context.Context, to string, since time.Time) ([]bot.De
 		if sentOK && sent.Before(floor) {
 			continue
 		}
-		d := bot.Delivery{SID: *m.Sid, To: deref(m.To), Status: bot.DeliveryStatus(deref(m.Status))}
+		d := bot.Delivery{SID: *m.Sid, To: deref(m.To), Status: bot.DeliveryStatus(deref(m.Status)), Body: deref(m.Body)}
 		if m.ErrorCode != nil {
 			d.ErrorCode = *m.ErrorCode
 		}

@@ -365,7 +365,7 @@ func TestSent(t *testing.T) {
 		var want []bot.Delivery
 		for i := 4; i >= 0; i-- {
 			want = append(want, bot.Delivery{SID: today[i], To: learner, Status: bot.StatusQueued,
-				UpdatedAt: fixedNow.Add(time.Duration(i*10) * time.Minute)})
+				UpdatedAt: fixedNow.Add(time.Duration(i*10) * time.Minute), Body: fmt.Sprint("today ", i)})
 		}
 		if diff := cmp.Diff(want, got, cmpopts.EquateApproxTime(0)); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
