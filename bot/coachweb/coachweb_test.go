@@ -660,7 +660,10 @@ func TestReminderPreview(t *testing.T) {
 	want(t, "preview", r, 200, `id="queue"`, "Programmer pour 3 apprenants")
 	words := content(t).Text
 	for _, lang := range bot.Langs {
-		body := locale.Directional(lang, words.T(lang, "OutboxReminder", map[string]any{"Text": text}))
+		body, err := schedule.Render(words, lang, schedule.Job{Kind: schedule.Reminder, Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
 		sms := locale.Segments(body)
 		if sms.Segments < 2 {
 			t.Errorf("%s: %d segments; the test wants a text over one segment", lang, sms.Segments)

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -240,28 +239,21 @@ func (h *Handler) parseDue(s string) (time.Time, error) {
 	return t.Truncate(time.Second), nil
 }
 
-// Locale messages the scheduler wraps a coach's words in (see
-// schedule.Runner): "Message de ton coach : {{.Text}}".
-const (
-	msgReminder  = "OutboxReminder"
-	msgBroadcast = "OutboxBroadcast"
-)
-
 // body is the free text a learner in lang gets for j: Config.Render's, or
-// what the scheduler sends, the coach's words in the kind's frame, its
-// directional marks included (they count in SMS segments).
+// what the scheduler sends (schedule.Render: the coach's words in the
+// kind's frame, its directional marks included, which count in SMS
+// segments).
 func (h *Handler) body(lang bot.Lang, j schedule.Job) string {
 	if h.cfg.Render != nil {
 		return h.cfg.Render(lang, j)
 	}
-	text := strings.TrimSpace(j.Text)
-	id := msgReminder
-	if j.Kind == schedule.Broadcast {
-		id = msgBroadcast
-	}
 	words := h.cfg.Content().Text
-	if words == nil || !slices.Contains(words.IDs(), id) {
-		return text
+	if words == nil {
+		return strings.TrimSpace(j.Text)
 	}
-	return locale.Directional(lang, words.T(lang, id, map[string]any{"Text": text}))
+	body, err := schedule.Render(words, lang, j)
+	if err != nil {
+		return strings.TrimSpace(j.Text)
+	}
+	return body
 }

@@ -812,7 +812,16 @@ func render(texts *locale.Bundle, lang bot.Lang, j Job, own string, title func(b
 		if j.Kind == Broadcast {
 			id = msgBroadcast
 		}
-		body = texts.T(lang, id, map[string]any{"Text": text})
+		// The coach may write French in an Arabic frame: the frame gets
+		// its direction marks, and the coach's words go in a first-strong
+		// isolate, so that each keeps its own direction.
+		const slot = "\uE000"
+		body = locale.Directional(lang, texts.T(lang, id, map[string]any{"Text": slot}))
+		if lang.RTL() {
+			body = strings.Replace(body, slot, "\u2068"+text+"\u2069", 1)
+		} else {
+			body = strings.Replace(body, slot, text, 1)
+		}
 	case Nudge, Review:
 		text = own
 		if text == "" && j.Kind == Nudge {
@@ -821,11 +830,10 @@ func render(texts *locale.Bundle, lang bot.Lang, j Job, own string, title func(b
 		if text == "" {
 			text = texts.T(lang, msgReview, map[string]any{"Title": title(lang, j.Lesson)})
 		}
-		body = text
+		body = locale.Directional(lang, text)
 	default:
 		return "", "", fmt.Errorf("unknown kind %q", j.Kind)
 	}
-	body = locale.Directional(lang, body)
 	if n := utf8.RuneCountInString(body); n > MaxBody {
 		return "", "", fmt.Errorf("message too long: %d characters, at most %d", n, MaxBody)
 	}

@@ -836,3 +836,27 @@ func TestCrashRecoveryIgnoresConversationReplies(t *testing.T) {
 		t.Errorf("after the takeover: job %s (SID %s), messages %+v; want the reminder sent after the reply", j.Status, j.SID, ms)
 	}
 }
+
+// TestRenderIsolatesTheCoachsWords: French words in a Darija or Arabic
+// frame go in a first-strong isolate, so that a phone shows them left to
+// right inside the right-to-left line; a French frame needs none.
+func TestRenderIsolatesTheCoachsWords(t *testing.T) {
+	words := "Atelier demain à 10 h, apportez vos carnets."
+	j := schedule.Job{Kind: schedule.Reminder, Text: words}
+	for _, lang := range []bot.Lang{bot.Darija, bot.Arabic} {
+		got, err := schedule.Render(texts(t), lang, j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(got, "\u200f") || !strings.Contains(got, "\u2068"+words+"\u2069") {
+			t.Errorf("%s: %q, want an RLM first and the words isolated", lang, got)
+		}
+	}
+	got, err := schedule.Render(texts(t), bot.French, j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "Message de ton coach : "+words {
+		t.Errorf("French: %q", got)
+	}
+}
