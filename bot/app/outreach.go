@@ -8,7 +8,6 @@ import (
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/dialog"
-	"github.com/darsi-ma/darsi/bot/lesson"
 	"github.com/darsi-ma/darsi/bot/schedule"
 )
 
@@ -62,31 +61,22 @@ func (o *Outreach) plan(before, after bot.Learner, now time.Time, c *dialog.Cont
 		if before.Done(done.Lesson) {
 			continue
 		}
-		step := keyQuestion(c.Lessons.Lesson(done.Lesson))
-		if step == "" {
+		les := c.Lessons.Lesson(done.Lesson)
+		if les == nil {
 			continue
 		}
+		keys := les.KeyQuestions()
+		if len(keys) == 0 {
+			continue
+		}
+		// The key questions take turns.
 		for i, d := range o.Reviews {
 			j := job(fmt.Sprintf("review:%s:%s:%d", after.ID, done.Lesson, i+1), schedule.Review, now.Add(d))
-			j.Lesson, j.Step = done.Lesson, step
+			j.Lesson, j.Step = done.Lesson, keys[i%len(keys)].ID
 			jobs = append(jobs, j)
 		}
 	}
 	return jobs
-}
-
-// keyQuestion is the question a lesson's reviews ask again: its first
-// question.
-func keyQuestion(les *lesson.Lesson) string {
-	if les == nil {
-		return ""
-	}
-	for _, st := range les.Steps {
-		if st.Kind == lesson.Question {
-			return st.ID
-		}
-	}
-	return ""
 }
 
 // queue queues the planned jobs. The learner's message is already saved:

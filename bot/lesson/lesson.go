@@ -141,6 +141,10 @@ type Step struct {
 	// schemes come from.
 	Sources []string
 
+	// Review marks a question as one of the lesson's key questions, which
+	// come back as spaced reviews.
+	Review bool
+
 	Formulas []Formula
 	Survey   string // the indicator a survey step records
 	Goto     string
@@ -187,6 +191,28 @@ func (l *Lesson) Step(id string) (*Step, int) {
 		return nil, -1
 	}
 	return l.Steps[i], i
+}
+
+// KeyQuestions returns the questions that come back as spaced reviews:
+// those marked review, else the lesson's first question.
+func (l *Lesson) KeyQuestions() []*Step {
+	var keys []*Step
+	var first *Step
+	for _, s := range l.Steps {
+		if s.Kind != Question {
+			continue
+		}
+		if first == nil {
+			first = s
+		}
+		if s.Review {
+			keys = append(keys, s)
+		}
+	}
+	if len(keys) == 0 && first != nil {
+		keys = []*Step{first}
+	}
+	return keys
 }
 
 // Questions counts the lesson's questions (surveys have no right answer).

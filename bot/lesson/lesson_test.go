@@ -215,3 +215,49 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+func TestKeyQuestions(t *testing.T) {
+	q := func(id string, review bool) string {
+		r := ""
+		if review {
+			r = "    review: true\n"
+		}
+		return "  - id: " + id + "\n" + r + "    ask: {ary: a, ar: a, fr: a, zgh: a}\n    options:\n" +
+			"      - {text: {ary: a, ar: a, fr: a, zgh: a}, correct: true}\n      - {text: {ary: b, ar: b, fr: b, zgh: b}}\n"
+	}
+	load := func(steps string) (*Lesson, error) {
+		cat, err := Load(fstest.MapFS{
+			"c/course.yaml": {Data: []byte("course: c\ntitle: {ary: a, ar: a, fr: a, zgh: a}\nlessons: [l]\n")},
+			"c/l.yaml":      {Data: []byte("course: c\nid: l\ntitle: {ary: a, ar: a, fr: a, zgh: a}\nsteps:\n" + steps)},
+		}, "")
+		if err != nil {
+			return nil, err
+		}
+		return cat.Lesson("l"), nil
+	}
+	ids := func(steps []*Step) []string {
+		var out []string
+		for _, s := range steps {
+			out = append(out, s.ID)
+		}
+		return out
+	}
+	les, err := load(q("a", false) + q("b", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(les.KeyQuestions()); len(got) != 1 || got[0] != "a" {
+		t.Errorf("no question marked: key questions %v, want the first, a", got)
+	}
+	les, err = load(q("a", false) + q("b", true) + q("c", true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(les.KeyQuestions()); len(got) != 2 || got[0] != "b" || got[1] != "c" {
+		t.Errorf("b and c marked: key questions %v", got)
+	}
+	_, err = load("  - id: n\n    input: number\n    var: n\n    review: true\n    ask: {ary: a, ar: a, fr: a, zgh: a}\n")
+	if err == nil || !strings.Contains(err.Error(), `cannot have "review"`) {
+		t.Errorf("review on an input step: %v, want it refused", err)
+	}
+}

@@ -135,7 +135,7 @@ func pos(n *yaml.Node) Pos { return Pos{n.Line, n.Column} }
 var keys = map[string][]string{
 	"course": {"course", "title", "drafts", "source", "order", "lessons"},
 	"lesson": {"course", "id", "minutes", "title", "drafts", "source", "steps"},
-	"step":   {"id", "say", "ask", "options", "input", "var", "min", "max", "calc", "survey", "goto", "example", "media", "sources"},
+	"step":   {"id", "say", "ask", "options", "input", "var", "min", "max", "calc", "survey", "goto", "example", "media", "sources", "review"},
 	"option": {"text", "feedback", "correct", "value", "goto"},
 	"text":   {"ary", "ar", "fr", "zgh", FromKey},
 }
@@ -557,6 +557,13 @@ func (d *fileDecoder) step(n *yaml.Node) *Step {
 		"example": func(_, v *yaml.Node) { s.Example = d.str(v, "example"); exampleNode = v },
 		"media":   func(k, v *yaml.Node) { s.Media, s.MediaPos = d.media(v), pos(v) },
 		"sources": func(_, v *yaml.Node) { s.Sources = d.sources(v) },
+		"review": func(_, v *yaml.Node) {
+			b, err := strconv.ParseBool(v.Value)
+			if err != nil || v.Kind != yaml.ScalarNode {
+				d.errorf(v, "review must be true or false")
+			}
+			s.Review = b
+		},
 	})
 	if n.Kind != yaml.MappingNode {
 		return s
@@ -589,7 +596,7 @@ func (d *fileDecoder) step(n *yaml.Node) *Step {
 			s.Options = d.options(optionsNode, s)
 		}
 		if s.Kind == Question {
-			d.only(n, present, s, "ask", "options", "media", "goto")
+			d.only(n, present, s, "ask", "options", "review", "media", "goto")
 		} else {
 			d.only(n, present, s, "ask", "options", "survey", "media", "goto")
 		}

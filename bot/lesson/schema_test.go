@@ -265,6 +265,7 @@ func TestSchemaStepKinds(t *testing.T) {
 		"goto":    "    goto: end\n",
 		"media":   "    media: a/b.jpg\n",
 		"sources": "    sources: [\"Loi 15-95\"]\n",
+		"review":  "    review: true\n",
 	}
 	for _, k := range keys["step"] {
 		if _, ok := samples[k]; !ok && k != "id" {
