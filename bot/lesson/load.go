@@ -270,20 +270,26 @@ const FromKey = "from"
 var hashPattern = regexp.MustCompile(`^[0-9a-f]{8}$`)
 
 func (d *fileDecoder) from(n *yaml.Node, what string) map[bot.Lang]string {
-	out := map[bot.Lang]string{}
-	hash := func(v *yaml.Node) (string, bool) {
+	return d.perLang(n, "from", "from in "+what+" must be a source hash, or a map of language to hash", func(v *yaml.Node) (string, bool) {
 		h := d.str(v, "from")
 		if !hashPattern.MatchString(h) {
 			d.errorf(v, "from in %s must be a source hash of 8 hex digits (darsi lint prints it)", what)
 			return "", false
 		}
 		return h, true
-	}
+	})
+}
+
+// perLang decodes a value given once for every language or as a map of
+// language to value (from, media); one decodes and checks each value, and
+// wrong is the problem when n is neither.
+func (d *fileDecoder) perLang(n *yaml.Node, key, wrong string, one func(v *yaml.Node) (string, bool)) map[bot.Lang]string {
+	out := map[bot.Lang]string{}
 	switch n.Kind {
 	case yaml.ScalarNode:
-		if h, ok := hash(n); ok {
+		if v, ok := one(n); ok {
 			for _, lang := range bot.Langs {
-				out[lang] = h
+				out[lang] = v
 			}
 		}
 	case yaml.MappingNode:
@@ -291,15 +297,15 @@ func (d *fileDecoder) from(n *yaml.Node, what string) map[bot.Lang]string {
 			k, v := n.Content[i], n.Content[i+1]
 			lang := bot.Lang(k.Value)
 			if !lang.Valid() {
-				d.errorf(k, "unknown language %q in from (want one of ary, ar, fr, zgh)", k.Value)
+				d.errorf(k, "unknown language %q in %s (want one of ary, ar, fr, zgh)", k.Value, key)
 				continue
 			}
-			if h, ok := hash(v); ok {
-				out[lang] = h
+			if x, ok := one(v); ok {
+				out[lang] = x
 			}
 		}
 	default:
-		d.errorf(n, "from in %s must be a source hash, or a map of language to hash", what)
+		d.errorf(n, "%s", wrong)
 	}
 	return out
 }
@@ -333,38 +339,14 @@ func (d *fileDecoder) source(n *yaml.Node) bot.Lang {
 // media decodes a step's media: one file for every language, or a map of
 // language to file. Paths are relative to the media folder.
 func (d *fileDecoder) media(n *yaml.Node) map[bot.Lang]string {
-	out := map[bot.Lang]string{}
-	file := func(v *yaml.Node) (string, bool) {
+	return d.perLang(n, "media", "media must be a file path, or a map of language to file path", func(v *yaml.Node) (string, bool) {
 		p := d.str(v, "media")
 		if p == "" || path.IsAbs(p) || !fs.ValidPath(p) || strings.HasPrefix(p, "media/") {
 			d.errorf(v, "media %q: give a path inside the media folder, such as costing/fatima.jpg", p)
 			return "", false
 		}
 		return p, true
-	}
-	switch n.Kind {
-	case yaml.ScalarNode:
-		if p, ok := file(n); ok {
-			for _, lang := range bot.Langs {
-				out[lang] = p
-			}
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			lang := bot.Lang(k.Value)
-			if !lang.Valid() {
-				d.errorf(k, "unknown language %q in media (want one of ary, ar, fr, zgh)", k.Value)
-				continue
-			}
-			if p, ok := file(v); ok {
-				out[lang] = p
-			}
-		}
-	default:
-		d.errorf(n, "media must be a file path, or a map of language to file path")
-	}
-	return out
+	})
 }
 
 // parsed is one lesson file and its YAML tree.

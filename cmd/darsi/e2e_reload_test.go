@@ -35,7 +35,7 @@ func (r *replica) sendTwiML(from, sid, body string) []twimlMessage {
 	form := url.Values{
 		"MessageSid": {sid}, "SmsSid": {sid}, "AccountSid": {"AC00000000000000000000000000000000"},
 		"From": {"whatsapp:" + from}, "To": {"whatsapp:+14155238886"}, "Body": {body},
-		"NumMedia": {"0"}, "WaId": {strings.TrimPrefix(from, "+")},
+		"NumMedia": {"0"}, "WaId": {strings.TrimPrefix(from, "+")}, "ProfileName": {"Amina"},
 	}
 	target := r.base + "/twilio/messages"
 	req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))

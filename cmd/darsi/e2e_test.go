@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"net"
@@ -24,7 +23,6 @@ import (
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
-	"github.com/darsi-ma/darsi/bot/twilio/twiliotest"
 )
 
 // The end-to-end tests run the real darsi binary against the real Redis at
@@ -164,35 +162,8 @@ func (r *replica) stop() {
 // send posts one signed WhatsApp webhook and returns the replies' bodies.
 func (r *replica) send(from, sid, body string) []string {
 	r.t.Helper()
-	form := url.Values{
-		"MessageSid": {sid}, "SmsSid": {sid}, "AccountSid": {"AC00000000000000000000000000000000"},
-		"From": {"whatsapp:" + from}, "To": {"whatsapp:+14155238886"}, "Body": {body},
-		"NumMedia": {"0"}, "WaId": {strings.TrimPrefix(from, "+")}, "ProfileName": {"Amina"},
-	}
-	target := r.base + "/twilio/messages"
-	req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", twiliotest.Signature(e2eToken, target, form))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		r.t.Fatalf("webhook %q: %d %s\n%s", body, resp.StatusCode, data, r.logs)
-	}
-	var doc struct {
-		Messages []struct {
-			Body string `xml:"Body"`
-			Text string `xml:",chardata"`
-		} `xml:"Message"`
-	}
-	if err := xml.Unmarshal(data, &doc); err != nil {
-		r.t.Fatalf("TwiML %q: %v", data, err)
-	}
 	var out []string
-	for _, m := range doc.Messages {
+	for _, m := range r.sendTwiML(from, sid, body) {
 		out = append(out, strings.TrimSpace(m.Body+m.Text))
 	}
 	return out

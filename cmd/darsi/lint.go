@@ -93,10 +93,17 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 // lintMedia returns the media folder of a lesson folder, or nil when it
 // has none. A course folder's media are in the folder of courses above it.
 func lintMedia(dir string) fs.FS {
-	for _, d := range []string{filepath.Join(dir, "media"), filepath.Join(dir, "..", "media")} {
-		if info, err := os.Stat(d); err == nil && info.IsDir() {
-			return os.DirFS(d)
-		}
+	if m := folderMediaFS(dir); m != nil {
+		return m
+	}
+	return folderMediaFS(filepath.Join(dir, ".."))
+}
+
+// folderMediaFS returns dir's media folder, or nil when there is none.
+func folderMediaFS(dir string) fs.FS {
+	d := filepath.Join(dir, mediaFolder)
+	if info, err := os.Stat(d); err == nil && info.IsDir() {
+		return os.DirFS(d)
 	}
 	return nil
 }

@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/signal"
 	"path"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -161,8 +160,8 @@ func loadLessons(dir string) (*lesson.Catalog, error) {
 	var media fs.FS
 	if dir == "" {
 		media, _ = fs.Sub(lessons.Media, mediaFolder)
-	} else if info, err := os.Stat(filepath.Join(dir, mediaFolder)); err == nil && info.IsDir() {
-		media = os.DirFS(filepath.Join(dir, mediaFolder))
+	} else {
+		media = folderMediaFS(dir)
 	}
 	cat, rep, err := lint.Load(fsys, prefix, lint.Options{Media: media, MediaPrefix: path.Join(prefix, mediaFolder)})
 	if err != nil {

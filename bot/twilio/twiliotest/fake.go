@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/locale"
 )
 
 // FakeMessage is one message the fake accepted.
@@ -497,24 +498,10 @@ func (f *Fake) resource(m *FakeMessage, listed bool) apiMessage {
 	return a
 }
 
-// segments estimates the SMS segments of body: 160/153 characters when it
-// is ASCII (a stand-in for GSM-7), 70/67 otherwise.
-func segments(body string) int {
-	n, single, multi := 0, 160, 153
-	for _, r := range body {
-		if r >= 0x80 {
-			single, multi = 70, 67
-		}
-		n++
-		if r >= 0x10000 {
-			n++
-		}
-	}
-	if n <= single {
-		return 1
-	}
-	return (n + multi - 1) / multi
-}
+// segments counts the SMS segments of body as Twilio does (see
+// locale.Segments); a message without a body, such as a template, counts
+// as one.
+func segments(body string) int { return max(1, locale.Segments(body).Segments) }
 
 func (m *FakeMessage) clone() FakeMessage {
 	c := *m
