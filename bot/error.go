@@ -16,6 +16,7 @@ const (
 	NotFound                // the thing does not exist
 	Conflict                // a concurrent change won; retry
 	Unavailable             // a dependency is down; retry later
+	Forbidden               // the caller may not do this; asking again will not help
 )
 
 func (k Kind) String() string {
@@ -28,6 +29,8 @@ func (k Kind) String() string {
 		return "conflict"
 	case Unavailable:
 		return "unavailable"
+	case Forbidden:
+		return "forbidden"
 	}
 	return "internal"
 }
@@ -39,7 +42,7 @@ type Error struct {
 	Err  error
 }
 
-// E builds an *Error. Err may be nil, in which case msg becomes the error.
+// E builds an *Error. Err may be nil: the error then reads as the kind.
 func E(op string, kind Kind, err error) error {
 	return &Error{Op: op, Kind: kind, Err: err}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/cohort"
+	"github.com/darsi-ma/darsi/bot/schedule"
 )
 
 // Store keeps learners and the messages already applied to them. The
@@ -69,4 +71,18 @@ type Deliveries interface {
 	// Delivery returns what is stored for a MessageSid, or an error of
 	// kind NotFound.
 	Delivery(ctx context.Context, sid string) (bot.Delivery, error)
+}
+
+// Backend is everything one of Darsi's stores keeps: learners, delivery
+// statuses, cohorts with coaches and sessions, the outbox and the send-rate
+// limiter every replica shares. The embedded store and the Redis store
+// both implement all of it (their conformance suites check each part), so
+// that the command wires one store into every adapter without asking what
+// it can do.
+type Backend interface {
+	Store
+	Deliveries
+	cohort.Store
+	schedule.Outbox
+	schedule.Limiter
 }

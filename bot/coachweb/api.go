@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/cohort"
 	"github.com/darsi-ma/darsi/bot/schedule"
 )
@@ -45,11 +46,15 @@ type ReminderRequest struct {
 	Kind     string `json:"kind,omitempty"`     // reminder (default) or broadcast
 }
 
-// ReminderResponse says how many jobs were queued.
+// ReminderResponse says how many jobs were queued, and why members got
+// none.
 type ReminderResponse struct {
-	Queued int    `json:"queued"`
-	ID     string `json:"id"` // the reminder's id, the middle of its jobs' ids
-	DueAt  string `json:"due_at"`
+	Queued      int    `json:"queued"`
+	Already     int    `json:"already"`     // queued by an earlier call of the same reminder
+	OptedOut    int    `json:"opted_out"`   // members who opted out
+	Unreachable int    `json:"unreachable"` // members on the terminal or the simulator
+	ID          string `json:"id"`          // the reminder's id, the start of its jobs' ids
+	DueAt       string `json:"due_at"`
 }
 
 // APIError is the body of every API error.
@@ -106,12 +111,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func (h *Handler) apiCohorts(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
-	cs, err := h.cohorts(r.Context(), c)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
-	counts, err := h.memberCounts(r.Context())
+	cs, err := h.cfg.Coaching.ListCohorts(r.Context(), c, "")
 	if err != nil {
 		h.apiFail(w, r, err)
 		return
@@ -119,7 +119,7 @@ func (h *Handler) apiCohorts(w http.ResponseWriter, r *http.Request, c cohort.Co
 	out := make([]APICohort, 0, len(cs))
 	for _, co := range cs {
 		out = append(out, APICohort{Code: co.Code, Name: co.Name, Coach: co.Coach, Link: h.link(co.Code),
-			Members: counts[strings.ToUpper(co.Code)], CreatedAt: co.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")})
+			Members: co.Members, CreatedAt: co.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -129,11 +129,7 @@ func (h *Handler) apiCreateCohort(w http.ResponseWriter, r *http.Request, c coho
 	if !decode(w, r, &req) {
 		return
 	}
-	if req.Coach != "" && req.Coach != c.Login && c.Role != cohort.RoleAdmin {
-		writeJSONError(w, http.StatusForbidden, "only an admin creates a cohort for another coach")
-		return
-	}
-	co, err := h.newCohort(r.Context(), c, req.Name, req.Coach)
+	co, err := h.cfg.Coaching.CreateCohort(r.Context(), c, req.Name, req.Coach)
 	if err != nil {
 		h.apiFail(w, r, err)
 		return
@@ -148,12 +144,12 @@ func (h *Handler) apiLearners(w http.ResponseWriter, r *http.Request, c cohort.C
 		h.apiFail(w, r, err)
 		return
 	}
-	members, err := h.members(r.Context(), co.Code)
+	members, err := h.cfg.Coaching.Members(r.Context(), co.Code)
 	if err != nil {
 		h.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, h.rows(members))
+	writeJSON(w, http.StatusOK, h.cfg.Coaching.Progress(members))
 }
 
 func (h *Handler) apiRemind(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
@@ -166,31 +162,19 @@ func (h *Handler) apiRemind(w http.ResponseWriter, r *http.Request, c cohort.Coa
 	if !decode(w, r, &req) {
 		return
 	}
-	due, err := h.parseDue(req.At)
+	at, err := h.parseAt(req.At)
 	if err != nil {
 		h.apiFail(w, r, err)
 		return
 	}
-	kind := schedule.Kind(req.Kind)
-	if kind == "" {
-		kind = schedule.Reminder
-	}
-	rm := Reminder{Kind: kind, Cohort: co.Code, Text: req.Text, Template: req.Template, DueAt: due, By: c.Login}
-	if err := rm.Check(); err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
-	members, err := h.members(r.Context(), co.Code)
+	res, err := h.cfg.Coaching.Remind(r.Context(), c, app.Reminder{
+		Kind: schedule.Kind(req.Kind), Cohort: co.Code, Text: req.Text, Template: req.Template, At: at})
 	if err != nil {
 		h.apiFail(w, r, err)
 		return
 	}
-	n, err := h.queue(r.Context(), rm, members)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, ReminderResponse{Queued: n, ID: rm.ID(), DueAt: due.UTC().Format("2006-01-02T15:04:05Z")})
+	writeJSON(w, http.StatusAccepted, ReminderResponse{Queued: res.Queued, Already: res.Already, OptedOut: res.OptedOut,
+		Unreachable: res.Unreachable, ID: res.Reminder, DueAt: res.DueAt.UTC().Format("2006-01-02T15:04:05Z")})
 }
 
 func (h *Handler) apiJobs(w http.ResponseWriter, r *http.Request, c cohort.Coach) {

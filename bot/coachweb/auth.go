@@ -54,7 +54,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusTooManyRequests, "login", view)
 		return
 	}
-	c, err := h.cfg.Cohorts.Coach(r.Context(), login)
+	c, err := h.cfg.Coaching.Cohorts.Coach(r.Context(), login)
 	if err != nil && bot.KindOf(err) != bot.NotFound {
 		h.fail(w, r, err)
 		return
@@ -73,7 +73,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	h.fails.reset(key)
 	id := newSessionID()
 	expires := now.Add(h.cfg.SessionTTL)
-	if err := h.cfg.Cohorts.PutSession(r.Context(), sessionHash(id), c.Login, expires); err != nil {
+	if err := h.cfg.Coaching.Cohorts.PutSession(r.Context(), sessionHash(id), c.Login, expires); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -88,7 +88,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" && len(ck.Value) <= 100 {
-		if err := h.cfg.Cohorts.DeleteSession(r.Context(), sessionHash(ck.Value)); err != nil && bot.KindOf(err) != bot.NotFound {
+		if err := h.cfg.Coaching.Cohorts.DeleteSession(r.Context(), sessionHash(ck.Value)); err != nil && bot.KindOf(err) != bot.NotFound {
 			h.fail(w, r, err)
 			return
 		}

@@ -29,9 +29,8 @@ import (
 	_ "time/tzdata" // the program's time zone on any machine
 
 	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/cohort"
-	"github.com/darsi-ma/darsi/bot/dialog"
-	"github.com/darsi-ma/darsi/bot/schedule"
 )
 
 // Prefix is where the handler expects to be mounted.
@@ -40,21 +39,11 @@ const Prefix = "/coach"
 // Defaults of Config.
 const (
 	DefaultSessionTTL = 12 * time.Hour
-	DefaultStuckAfter = 3 * 24 * time.Hour
 	DefaultLocation   = "Africa/Casablanca"
 )
 
 // sessionCookie names the dashboard's session cookie.
 const sessionCookie = "darsi_coach"
-
-// Learners is what the dashboard reads of the learners; app.Store
-// implements it.
-type Learners interface {
-	// Get returns the learner, or an error of kind NotFound.
-	Get(ctx context.Context, id string) (bot.Learner, error)
-	// Learners calls fn for every learner until fn returns an error.
-	Learners(ctx context.Context, fn func(bot.Learner) error) error
-}
 
 // Deliveries is what the outbox page reads of Twilio's delivery reports;
 // app.Deliveries implements it.
@@ -63,37 +52,17 @@ type Deliveries interface {
 	Delivery(ctx context.Context, sid string) (bot.Delivery, error)
 }
 
-// Config is what the dashboard needs. Cohorts, Outbox, Learners and
-// Content are required.
+// Config is what the dashboard needs. Coaching is required, with its
+// Outbox: the pages and the API are a face on its use cases.
 type Config struct {
-	Cohorts  cohort.Store
-	Outbox   schedule.Outbox
-	Learners Learners
+	Coaching *app.Coaching
 	// Deliveries, when set, adds Twilio's last reported status (read,
 	// undelivered with its error code…) to the outbox page.
 	Deliveries Deliveries
-	// Content returns the lessons and texts in use (they may be reloaded).
-	Content func() *dialog.Content
-
-	// WhatsAppNumber is the number learners write to, such as
-	// "whatsapp:+14155238886" or "+14155238886"; the join link and the QR
-	// code point to it. Empty: links use wa.me without a number (WhatsApp
-	// then asks whom to send to).
-	WhatsAppNumber string
-	// Render returns the free text a learner writing in lang gets for job
-	// j inside the WhatsApp window (or by SMS). Nil: the job's text as is.
-	// The scheduler's own rendering belongs here, so that previews match.
-	Render func(lang bot.Lang, j schedule.Job) string
-	// HasTemplate reports whether a WhatsApp template is configured for a
-	// kind of message and a language. Nil: assume it is.
-	HasTemplate func(kind string, lang bot.Lang) bool
 
 	// SessionTTL is how long a login lasts (default 12 hours).
 	SessionTTL time.Duration
-	// StuckAfter flags a learner inside a lesson who has not written for
-	// that long (default 3 days).
-	StuckAfter time.Duration
-	// Location is the program's time zone, for the times coaches type and
+	// Location is the programme's time zone, for the times coaches type and
 	// read (default Africa/Casablanca).
 	Location *time.Location
 	// Now is the clock (default time.Now).
@@ -120,14 +89,11 @@ var staticFS embed.FS
 // required part of cfg is missing.
 func New(cfg Config) (*Handler, error) {
 	const op = "coachweb.New"
-	if cfg.Cohorts == nil || cfg.Outbox == nil || cfg.Learners == nil || cfg.Content == nil {
-		return nil, bot.Errorf(op, bot.Invalid, "cohorts, outbox, learners and content are required")
+	if cfg.Coaching == nil || cfg.Coaching.Outbox == nil {
+		return nil, bot.Errorf(op, bot.Invalid, "the coaching use cases, with an outbox, are required")
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = DefaultSessionTTL
-	}
-	if cfg.StuckAfter <= 0 {
-		cfg.StuckAfter = DefaultStuckAfter
 	}
 	if cfg.Location == nil {
 		loc, err := time.LoadLocation(DefaultLocation)
@@ -229,7 +195,7 @@ func (h *Handler) api(fn func(w http.ResponseWriter, r *http.Request, c cohort.C
 			writeJSONError(w, http.StatusUnauthorized, "missing bearer token")
 			return
 		}
-		c, err := h.cfg.Cohorts.CoachByToken(r.Context(), cohort.TokenHash(token))
+		c, err := h.cfg.Coaching.Cohorts.CoachByToken(r.Context(), cohort.TokenHash(token))
 		if err != nil {
 			if bot.KindOf(err) == bot.NotFound {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="darsi", error="invalid_token"`)
@@ -257,11 +223,11 @@ func (h *Handler) sessionCoach(r *http.Request) (cohort.Coach, error) {
 	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
 		return cohort.Coach{}, bot.Errorf(op, bot.NotFound, "no session")
 	}
-	login, err := h.cfg.Cohorts.Session(r.Context(), sessionHash(ck.Value))
+	login, err := h.cfg.Coaching.Cohorts.Session(r.Context(), sessionHash(ck.Value))
 	if err != nil {
 		return cohort.Coach{}, err
 	}
-	return h.cfg.Cohorts.Coach(r.Context(), login)
+	return h.cfg.Coaching.Cohorts.Coach(r.Context(), login)
 }
 
 // newSessionID returns 32 random bytes, base64url.
@@ -290,51 +256,9 @@ func secureCookie(r *http.Request) bool {
 }
 
 // cohortFor returns the cohort named by the request's {code} if the coach
-// may see it. Another coach's cohort is NotFound, as one that does not
-// exist: its code is not even confirmed.
+// may see it (app.Coaching.Cohort: another coach's is NotFound).
 func (h *Handler) cohortFor(r *http.Request, c cohort.Coach) (cohort.Cohort, error) {
-	code := r.PathValue("code")
-	if code == "" || len(code) > 64 {
-		return cohort.Cohort{}, bot.Errorf("coachweb.cohort", bot.NotFound, "no cohort %q", code)
-	}
-	co, err := h.cfg.Cohorts.Cohort(r.Context(), code)
-	if err != nil {
-		return cohort.Cohort{}, err
-	}
-	if !maySee(c, co) {
-		return cohort.Cohort{}, bot.Errorf("coachweb.cohort", bot.NotFound, "no cohort %q", code)
-	}
-	return co, nil
-}
-
-// maySee is the one rule of roles: an admin sees every cohort, a coach
-// only their own.
-func maySee(c cohort.Coach, co cohort.Cohort) bool {
-	return c.Role == cohort.RoleAdmin || (c.Login != "" && co.Coach == c.Login)
-}
-
-// cohorts returns the cohorts a coach may see.
-func (h *Handler) cohorts(ctx context.Context, c cohort.Coach) ([]cohort.Cohort, error) {
-	if c.Role == cohort.RoleAdmin {
-		return h.cfg.Cohorts.Cohorts(ctx, "")
-	}
-	return h.cfg.Cohorts.Cohorts(ctx, c.Login)
-}
-
-// members returns the learners of a cohort, sorted by ID.
-func (h *Handler) members(ctx context.Context, code string) ([]bot.Learner, error) {
-	var out []bot.Learner
-	err := h.cfg.Learners.Learners(ctx, func(l bot.Learner) error {
-		if l.Cohort != "" && strings.EqualFold(l.Cohort, code) {
-			out = append(out, l)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sortLearners(out)
-	return out, nil
+	return h.cfg.Coaching.Cohort(r.Context(), c, r.PathValue("code"))
 }
 
 // fail answers a page request that went wrong.

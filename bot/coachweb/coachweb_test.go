@@ -135,12 +135,32 @@ func newHarness(t *testing.T) *harness {
 			t.Fatal(err)
 		}
 	}
+	// Every language but Arabic has its templates: a learner writing
+	// Arabic outside the window gets nothing.
+	templates, err := schedule.ParseTemplates("templates.yaml", []byte(`
+reminder:
+  fr: {sid: HX00000000000000000000000000000001, vars: {"1": text}}
+  ary: {sid: HX00000000000000000000000000000002, vars: {"1": text}}
+  zgh: {sid: HX00000000000000000000000000000003, vars: {"1": text}}
+broadcast:
+  fr: {sid: HX00000000000000000000000000000004, vars: {"1": text}}
+  ary: {sid: HX00000000000000000000000000000005, vars: {"1": text}}
+  zgh: {sid: HX00000000000000000000000000000006, vars: {"1": text}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := func() time.Time { return x.now }
 	h, err := coachweb.New(coachweb.Config{
-		Cohorts: store, Outbox: store, Learners: store, Deliveries: store,
-		Content:        func() *dialog.Content { return content(t) },
-		WhatsAppNumber: "whatsapp:+14155238886",
-		HasTemplate:    func(kind string, lang bot.Lang) bool { return lang != bot.Arabic },
-		Now:            func() time.Time { return x.now },
+		Coaching: &app.Coaching{
+			Cohorts: store, Learners: store, Outbox: store,
+			Content:      func() *dialog.Content { return content(t) },
+			Policy:       &schedule.Policy{Templates: templates},
+			WhatsAppFrom: "whatsapp:+14155238886",
+			Now:          clock,
+		},
+		Deliveries: store,
+		Now:        clock,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -329,8 +349,8 @@ func sessionCookie(t *testing.T, r response) *http.Cookie {
 
 func TestSecureCookieBehindTLSOrOnAName(t *testing.T) {
 	x := newHarness(t)
-	h, err := coachweb.New(coachweb.Config{Cohorts: x.store, Outbox: x.store, Learners: x.store,
-		Content: func() *dialog.Content { return content(t) }})
+	h, err := coachweb.New(coachweb.Config{Coaching: &app.Coaching{Cohorts: x.store, Outbox: x.store, Learners: x.store,
+		Content: func() *dialog.Content { return content(t) }}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -567,7 +587,7 @@ func TestLearnersPageAndCSV(t *testing.T) {
 		t.Errorf("Fatima's CSV lists Youssef's learner")
 	}
 
-	var rows []coachweb.Row
+	var rows []app.Progress
 	r = x.api("fatima", "GET", "/coach/api/cohorts/"+strings.ToLower(fatimaCohort)+"/learners", nil)
 	if err := json.Unmarshal([]byte(r.body), &rows); err != nil || r.status != 200 || len(rows) != 5 {
 		t.Fatalf("API learners: %d %s", r.status, r.body)
@@ -601,7 +621,7 @@ func TestReminderQueuesJobs(t *testing.T) {
 			j.CreatedBy != "fatima" || j.Template != "reminder" || j.Status != schedule.Queued {
 			t.Errorf("job %+v", j)
 		}
-		if !strings.HasPrefix(j.ID, "reminder-"+got.ID+"-") || strings.Contains(j.ID, "+") || strings.Contains(j.ID, "2126") {
+		if !strings.HasPrefix(got.ID, "reminder-") || !strings.HasPrefix(j.ID, got.ID+"-") || strings.Contains(j.ID, "+") || strings.Contains(j.ID, "2126") {
 			t.Errorf("job id %q: want reminder-<reminder id>-<learner hash>, no phone number", j.ID)
 		}
 	}

@@ -15,14 +15,9 @@ import (
 	"github.com/darsi-ma/darsi/bot/cohort"
 )
 
-// joinLink returns the wa.me link of a cohort (cohort.WhatsAppLink). With
-// no WhatsApp number configured, the link opens WhatsApp with the join text
-// typed in and lets the learner pick the chat, so that a pilot without
-// Twilio still shows a working code.
-func joinLink(number, code string) string {
-	if link, err := cohort.WhatsAppLink(number, code); err == nil {
-		return link
-	}
+// joinLinkWithoutNumber opens WhatsApp with the join text typed in and
+// lets the learner pick the chat.
+func joinLinkWithoutNumber(code string) string {
 	return "https://wa.me/?text=" + strings.ReplaceAll(url.QueryEscape(cohort.JoinText(code)), "+", "%20")
 }
 
@@ -64,7 +59,7 @@ func qrSVG(content string, size int) (template.HTML, error) {
 // join instruction in every language.
 func (h *Handler) posterSVG(co cohort.Cohort) ([]byte, error) {
 	p := cohort.Poster{Name: co.Name, Code: co.Code, Link: h.link(co.Code)}
-	if words := h.cfg.Content().Text; words != nil && slices.Contains(words.IDs(), msgPoster) {
+	if words := h.cfg.Coaching.Content().Text; words != nil && slices.Contains(words.IDs(), msgPoster) {
 		for _, lang := range bot.Langs {
 			p.Lines = append(p.Lines, cohort.PosterLine{Lang: lang, Text: words.T(lang, msgPoster, map[string]any{"Code": co.Code})})
 		}

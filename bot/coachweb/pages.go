@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/cohort"
 	"github.com/darsi-ma/darsi/bot/httpstatus"
 	"github.com/darsi-ma/darsi/bot/schedule"
@@ -21,9 +21,6 @@ import (
 
 // maxForm bounds a dashboard form (a reminder is at most 1,600 characters).
 const maxForm = 32 << 10
-
-// maxCohortName bounds a cohort's name.
-const maxCohortName = 100
 
 // csp lets pages load only the dashboard's stylesheet: no script at all.
 const csp = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -137,35 +134,27 @@ func (h *Handler) cohortsPage(w http.ResponseWriter, r *http.Request, c cohort.C
 }
 
 func (h *Handler) showCohorts(w http.ResponseWriter, r *http.Request, c cohort.Coach, status int, v cohortsView) {
-	cs, err := h.cohorts(r.Context(), c)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	counts, err := h.memberCounts(r.Context())
+	cs, err := h.cfg.Coaching.ListCohorts(r.Context(), c, "")
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	for _, co := range cs {
-		v.Cohorts = append(v.Cohorts, cohortItem{Cohort: co, Link: h.link(co.Code), Members: counts[strings.ToUpper(co.Code)]})
+		v.Cohorts = append(v.Cohorts, cohortItem{Cohort: co.Cohort, Link: h.link(co.Code), Members: co.Members})
 	}
 	h.show(w, r, status, "cohorts", view{Coach: &c, Title: "Cohortes", Tab: "cohorts", Body: v})
 }
 
-// memberCounts counts the learners of every cohort, by upper-cased code.
-func (h *Handler) memberCounts(ctx context.Context) (map[string]int, error) {
-	n := map[string]int{}
-	err := h.cfg.Learners.Learners(ctx, func(l bot.Learner) error {
-		if l.Cohort != "" {
-			n[strings.ToUpper(l.Cohort)]++
-		}
-		return nil
-	})
-	return n, err
+// link is the cohort's join link: its wa.me link, or without a WhatsApp
+// number one that opens WhatsApp with the join text typed in and lets the
+// learner pick the chat, so that a pilot without Twilio still shows a
+// working code.
+func (h *Handler) link(code string) string {
+	if link := h.cfg.Coaching.Link(code); link != "" {
+		return link
+	}
+	return joinLinkWithoutNumber(code)
 }
-
-func (h *Handler) link(code string) string { return joinLink(h.cfg.WhatsAppNumber, code) }
 
 func (h *Handler) createCohort(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
@@ -173,47 +162,21 @@ func (h *Handler) createCohort(w http.ResponseWriter, r *http.Request, c cohort.
 		http.Error(w, "Formulaire invalide.", http.StatusBadRequest)
 		return
 	}
-	name, owner := r.PostForm.Get("name"), strings.TrimSpace(r.PostForm.Get("coach"))
-	if owner != "" && owner != c.Login && c.Role != cohort.RoleAdmin {
+	name, owner := r.PostForm.Get("name"), r.PostForm.Get("coach")
+	co, err := h.cfg.Coaching.CreateCohort(r.Context(), c, name, owner)
+	switch bot.KindOf(err) {
+	case bot.Forbidden:
 		http.Error(w, "Seul un administrateur crée une cohorte pour un autre coach.", http.StatusForbidden)
 		return
+	case bot.Invalid:
+		h.showCohorts(w, r, c, http.StatusBadRequest, cohortsView{Name: name, Error: errText(err)})
+		return
 	}
-	co, err := h.newCohort(r.Context(), c, name, owner)
 	if err != nil {
-		if bot.KindOf(err) == bot.Invalid {
-			h.showCohorts(w, r, c, http.StatusBadRequest, cohortsView{Name: name, Error: errText(err)})
-			return
-		}
 		h.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, Prefix+"/cohorts/"+co.Code+"?created=1", http.StatusSeeOther)
-}
-
-// newCohort creates a cohort with a fresh code, for coach c or, when an
-// admin names one, for another coach (callers check that only admins do).
-// Errors: Invalid for a bad name or an unknown owner, Conflict when no free
-// code was found, and the store's.
-func (h *Handler) newCohort(ctx context.Context, c cohort.Coach, name, owner string) (cohort.Cohort, error) {
-	const op = "coachweb.newCohort"
-	name = strings.TrimSpace(name)
-	if name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxCohortName || strings.ContainsAny(name, "\x00\r\n") {
-		return cohort.Cohort{}, bot.Errorf(op, bot.Invalid, "a cohort needs a name of 1 to %d characters on one line", maxCohortName)
-	}
-	if owner == "" {
-		owner = c.Login
-	} else if _, err := h.cfg.Cohorts.Coach(ctx, owner); err != nil {
-		if bot.KindOf(err) == bot.NotFound {
-			return cohort.Cohort{}, bot.Errorf(op, bot.Invalid, "no coach %q", owner)
-		}
-		return cohort.Cohort{}, err
-	}
-	co, err := cohort.Create(ctx, h.cfg.Cohorts, h.cfg.Content().Text, name, owner, h.cfg.Now())
-	if err != nil {
-		return cohort.Cohort{}, err
-	}
-	h.cfg.Log.Info("cohort created", "code", co.Code, "coach", owner, "by", c.Login)
-	return co, nil
 }
 
 // errText is an Invalid error's message for a coach.
@@ -230,7 +193,7 @@ type learnersView struct {
 	Link    string
 	QR      template.HTML
 	Created bool
-	Rows    []Row
+	Rows    []app.Progress
 	Stuck   int
 	Days    int
 }
@@ -241,7 +204,7 @@ func (h *Handler) learnersPage(w http.ResponseWriter, r *http.Request, c cohort.
 		h.fail(w, r, err)
 		return
 	}
-	members, err := h.members(r.Context(), co.Code)
+	members, err := h.cfg.Coaching.Members(r.Context(), co.Code)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -252,8 +215,8 @@ func (h *Handler) learnersPage(w http.ResponseWriter, r *http.Request, c cohort.
 		h.fail(w, r, err)
 		return
 	}
-	v := learnersView{Link: link, QR: qr, Created: r.URL.Query().Get("created") != "", Rows: h.rows(members),
-		Days: int(h.cfg.StuckAfter / (24 * time.Hour))}
+	v := learnersView{Link: link, QR: qr, Created: r.URL.Query().Get("created") != "", Rows: h.cfg.Coaching.Progress(members),
+		Days: int(h.cfg.Coaching.StuckAfterOrDefault() / (24 * time.Hour))}
 	for _, row := range v.Rows {
 		if row.Stuck {
 			v.Stuck++
@@ -287,14 +250,14 @@ func (h *Handler) learnersCSV(w http.ResponseWriter, r *http.Request, c cohort.C
 		h.fail(w, r, err)
 		return
 	}
-	members, err := h.members(r.Context(), co.Code)
+	members, err := h.cfg.Coaching.Members(r.Context(), co.Code)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	records := [][]string{{"learner", "channel", "lang", "phase", "course", "lesson", "step", "steps",
 		"completed", "quiz_average", "last_activity", "stuck", "opted_out"}}
-	for _, row := range h.rows(members) {
+	for _, row := range h.cfg.Coaching.Progress(members) {
 		avg := ""
 		if row.QuizAvg >= 0 {
 			avg = strconv.Itoa(row.QuizAvg)
@@ -334,8 +297,8 @@ type remindView struct {
 	Error                    string
 	Previewed                bool
 	Due                      time.Time
-	Preview                  []LangPreview
-	Decisions                []Decision
+	Preview                  []langPreview
+	Decisions                []decisionRow
 	Free, Templated, Skipped int
 	Members                  int
 	Sending                  int // the members who will get it
@@ -351,6 +314,8 @@ func (h *Handler) remindPage(w http.ResponseWriter, r *http.Request, c cohort.Co
 		Body: remindView{Kind: string(schedule.Reminder)}})
 }
 
+// remind previews a reminder, or queues it (action=queue), through the
+// same use cases as the API and the command line.
 func (h *Handler) remind(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
 	co, err := h.cohortFor(r, c)
 	if err != nil {
@@ -368,65 +333,46 @@ func (h *Handler) remind(w http.ResponseWriter, r *http.Request, c cohort.Coach)
 		v.Kind = string(schedule.Reminder)
 	}
 	page := view{Coach: &c, Title: "Rappel — " + co.Name, Cohort: &co, Tab: "remind"}
-	bad := func(err error) {
+	fail := func(err error) {
+		if bot.KindOf(err) != bot.Invalid {
+			h.fail(w, r, err)
+			return
+		}
 		v.Error = errText(err)
 		page.Body = v
 		h.show(w, r, http.StatusBadRequest, "remind", page)
 	}
-	due, err := h.parseDue(v.At)
+	at, err := h.parseAt(v.At)
 	if err != nil {
-		bad(err)
+		fail(err)
 		return
 	}
-	rm := Reminder{Kind: schedule.Kind(v.Kind), Cohort: co.Code, Text: v.Text, Template: v.Template, DueAt: due, By: c.Login}
-	if err := rm.Check(); err != nil {
-		bad(err)
-		return
-	}
-	members, err := h.members(r.Context(), co.Code)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+	rm := app.Reminder{Kind: schedule.Kind(v.Kind), Cohort: co.Code, Text: v.Text, Template: v.Template, At: at}
 	if f.Get("action") == "queue" {
-		n, err := h.queue(r.Context(), rm, members)
+		res, err := h.cfg.Coaching.Remind(r.Context(), c, rm)
 		if err != nil {
-			h.fail(w, r, err)
+			fail(err)
 			return
 		}
-		http.Redirect(w, r, fmt.Sprintf("%s/cohorts/%s/outbox?queued=%d", Prefix, co.Code, n), http.StatusSeeOther)
+		http.Redirect(w, r, fmt.Sprintf("%s/cohorts/%s/outbox?queued=%d", Prefix, co.Code, res.Queued), http.StatusSeeOther)
 		return
 	}
-	v.Previewed, v.Due, v.Members = true, due, len(members)
-	v.Preview = h.preview(rm, members)
-	for _, l := range members {
-		d := h.decide(rm, l)
-		switch d.Route {
-		case RouteFree:
-			v.Free++
-		case RouteTemplate:
-			v.Templated++
-		default:
-			v.Skipped++
-		}
-		v.Decisions = append(v.Decisions, d)
+	plan, err := h.cfg.Coaching.Preview(r.Context(), c, rm)
+	if err != nil {
+		fail(err)
+		return
 	}
-	v.Sending = v.Free + v.Templated
+	v.Previewed, v.Due, v.Members = true, plan.DueAt, len(plan.Members)
+	v.Free, v.Templated, v.Skipped = plan.Free, plan.Template, plan.Skipped
+	v.Sending = plan.Free + plan.Template
+	for _, p := range plan.Langs {
+		v.Preview = append(v.Preview, langPreview{LangPreview: p, Name: langNames[p.Lang], RTL: p.Lang.RTL()})
+	}
+	for _, m := range plan.Members {
+		v.Decisions = append(v.Decisions, decisionRow{Learner: m.Learner, Lang: m.Lang, Route: m.Route, Why: h.why(rm, m.Decision)})
+	}
 	page.Body = v
 	h.show(w, r, http.StatusOK, "remind", page)
-}
-
-// queue enqueues the reminder's jobs and returns how many.
-func (h *Handler) queue(ctx context.Context, rm Reminder, members []bot.Learner) (int, error) {
-	jobs := rm.Jobs(members, h.cfg.Now().UTC())
-	if len(jobs) == 0 {
-		return 0, nil
-	}
-	if err := h.cfg.Outbox.Enqueue(ctx, jobs...); err != nil {
-		return 0, err
-	}
-	h.cfg.Log.Info("reminder queued", "cohort", rm.Cohort, "by", rm.By, "jobs", len(jobs), "due", rm.DueAt)
-	return len(jobs), nil
 }
 
 // --- outbox ---
@@ -454,7 +400,7 @@ type JobRow struct {
 const maxJobs = 500
 
 func (h *Handler) jobRows(ctx context.Context, code string) ([]JobRow, error) {
-	jobs, err := h.cfg.Outbox.Jobs(ctx, schedule.Filter{Cohort: code, Limit: maxJobs})
+	jobs, err := h.cfg.Coaching.Outbox.Jobs(ctx, schedule.Filter{Cohort: code, Limit: maxJobs})
 	if err != nil {
 		return nil, err
 	}
@@ -535,7 +481,7 @@ func (h *Handler) outboxCSV(w http.ResponseWriter, r *http.Request, c cohort.Coa
 // --- indicators ---
 
 type indicatorsView struct {
-	Indicators
+	app.Indicators
 	Funnel, Weekly, Scores template.HTML
 	Outcomes               []outcomeChart
 }
@@ -551,12 +497,12 @@ func (h *Handler) indicatorsPage(w http.ResponseWriter, r *http.Request, c cohor
 		h.fail(w, r, err)
 		return
 	}
-	members, err := h.members(r.Context(), co.Code)
+	members, err := h.cfg.Coaching.Members(r.Context(), co.Code)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	ind := h.indicators(members)
+	ind := h.cfg.Coaching.Indicators(members)
 	v := indicatorsView{Indicators: ind}
 	var funnel []hbar
 	for _, s := range ind.Funnel {

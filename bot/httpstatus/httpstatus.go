@@ -9,12 +9,15 @@ import (
 	"github.com/darsi-ma/darsi/bot"
 )
 
-// Of returns the HTTP status for err: 400 for Invalid, 404 for NotFound,
-// 409 for Conflict, 503 for Unavailable and 500 for anything else.
+// Of returns the HTTP status for err: 400 for Invalid, 403 for Forbidden,
+// 404 for NotFound, 409 for Conflict, 503 for Unavailable and 500 for
+// anything else.
 func Of(err error) int {
 	switch bot.KindOf(err) {
 	case bot.Invalid:
 		return http.StatusBadRequest
+	case bot.Forbidden:
+		return http.StatusForbidden
 	case bot.NotFound:
 		return http.StatusNotFound
 	case bot.Conflict:

@@ -15,6 +15,7 @@ func TestOf(t *testing.T) {
 	}{
 		{bot.Errorf("op", bot.Invalid, "bad"), 400},
 		{bot.Errorf("op", bot.NotFound, "none"), 404},
+		{bot.Errorf("op", bot.Forbidden, "not yours"), 403},
 		{bot.Errorf("op", bot.Conflict, "lost"), 409},
 		{fmt.Errorf("wrapped: %w", bot.Errorf("op", bot.Unavailable, "down")), 503},
 		{errors.New("plain"), 500},

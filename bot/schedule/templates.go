@@ -49,6 +49,10 @@ var (
 	varName    = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 )
 
+// ValidTemplateKind reports whether s may name a kind of template: a
+// lower-case letter, then up to 39 lower-case letters, digits, _ and -.
+func ValidTemplateKind(s string) bool { return len(s) <= 40 && kindName.MatchString(s) }
+
 // LoadTemplates reads a templates file (see ParseTemplates).
 func LoadTemplates(path string) (*Templates, error) {
 	data, err := os.ReadFile(path)
@@ -98,8 +102,8 @@ func ParseTemplates(name string, data []byte) (*Templates, error) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		kn, langs := root.Content[i], root.Content[i+1]
 		kind := kn.Value
-		if !kindName.MatchString(kind) {
-			add(kn, "kind %q: want lower-case letters, digits, - or _", kind)
+		if !ValidTemplateKind(kind) {
+			add(kn, "kind %q: want a lower-case letter, then up to 39 lower-case letters, digits, - or _", kind)
 			continue
 		}
 		if langs.Kind != yaml.MappingNode {

@@ -81,7 +81,7 @@ review: [fr, ar]
 		`templates.yaml:6:17: reminder.ar: variable 1: unknown source "txet" (want one of text, body, name, lesson, cohort, coach)`,
 		`templates.yaml:7:8: reminder.zgh: no sid`,
 		`templates.yaml:8:50: reminder.ary: unknown field "colour" (want sid and vars)`,
-		`templates.yaml:9:1: kind "Nudge": want lower-case letters, digits, - or _`,
+		`templates.yaml:9:1: kind "Nudge": want a lower-case letter, then up to 39 lower-case letters, digits, - or _`,
 		`templates.yaml:11:9: review: want a mapping from language (ary, ar, fr, zgh) to a template`,
 	}
 	got := strings.Split(strings.TrimPrefix(err.Error(), "schedule.ParseTemplates: "), "\n")

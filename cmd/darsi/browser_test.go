@@ -132,7 +132,7 @@ func TestBrowserSimulator(t *testing.T) {
 	exe := chromiumPath(t)
 	start := time.Now()
 
-	cfg := loadConfig(func(string) string { return "" })
+	cfg := defaultConfig(t)
 	cfg.Store = filepath.Join(t.TempDir(), "darsi.db")
 	a, store, err := openApp(context.Background(), cfg)
 	if err != nil {

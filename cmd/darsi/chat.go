@@ -13,7 +13,6 @@ import (
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
-	"github.com/darsi-ma/darsi/bot/cohort"
 )
 
 // defaultChatFrom is the number the terminal chat speaks from by default.
@@ -45,9 +44,7 @@ func chat(ctx context.Context, cfg Config, args []string, stdin io.Reader, stdou
 		return err
 	}
 	defer s.Close()
-	if cs, ok := s.(cohort.Store); ok {
-		a.Cohorts = cs
-	}
+	a.Cohorts = s
 	if *jsonl {
 		return chatJSONL(ctx, a, *from, stdin, stdout)
 	}

@@ -129,7 +129,7 @@ func TestCoachCommandsRedisProcesses(t *testing.T) {
 		t.Errorf("4 concurrent runs of one reminder: %d jobs for %d learners, want 190 and 190", len(jobs), len(learners))
 	}
 	for _, o := range outs {
-		var r reminded
+		var r app.Reminded
 		if err := json.Unmarshal([]byte(o), &r); err != nil || r.OptedOut != 10 || r.Queued+r.Already != 190 {
 			t.Errorf("remind printed %q (%v)", o, err)
 		}

@@ -1,90 +1,490 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/darsi-ma/darsi/bot/schedule"
+	"github.com/darsi-ma/darsi/bot/store/redisstore"
 )
 
 // Config is darsi's configuration: defaults, then the environment, then
-// flags. Secrets come only from the environment.
+// flags, each value parsed and checked once, at startup, whatever else is
+// configured. Secrets come only from the environment. The settings table
+// below is the one list of what darsi reads; the README's table is tested
+// against it.
 type Config struct {
-	Addr      string // DARSI_ADDR
-	Store     string // DARSI_STORE: redis://… or a file path; "memory" for a throwaway store
-	Lessons   string // DARSI_LESSONS: a lesson folder; empty means the built-in lessons
-	PublicURL string // DARSI_PUBLIC_URL
+	Addr      string // DARSI_ADDR: host:port
+	Store     string // DARSI_STORE: redis://…, rediss://…, a file path, or "memory"
+	Lessons   string // DARSI_LESSONS: a lesson folder; "" for the built-in lessons
+	PublicURL string // DARSI_PUBLIC_URL, without a trailing slash; "" to take it from each request
+	Simulator string // DARSI_SIMULATOR: on, off or auto
+	LogLevel  slog.Level
+	LogFormat string // DARSI_LOG_FORMAT: text or json
+	DebugAddr string // DARSI_DEBUG_ADDR: where pprof listens; "" nowhere
 
-	TwilioAccountSID string // TWILIO_ACCOUNT_SID
-	TwilioAuthToken  string // TWILIO_AUTH_TOKEN
-	TwilioAPIBaseURL string // TWILIO_API_BASE_URL
-	Simulator        string // DARSI_SIMULATOR: on, off, or auto (on when Twilio is not configured)
-	LogLevel         string // DARSI_LOG_LEVEL: debug, info, warn, error
-	LogFormat        string // DARSI_LOG_FORMAT: text or json
-	DebugAddr        string // DARSI_DEBUG_ADDR: where to serve pprof; empty: nowhere
+	TwilioAccountSID    string // TWILIO_ACCOUNT_SID
+	TwilioAuthToken     string // TWILIO_AUTH_TOKEN (secret)
+	TwilioAPIBaseURL    string // TWILIO_API_BASE_URL
+	WhatsAppFrom        string // TWILIO_WHATSAPP_FROM: "whatsapp:+…"
+	SMSFrom             string // TWILIO_SMS_FROM
+	MessagingServiceSID string // TWILIO_MESSAGING_SERVICE_SID
+
+	QuietHours       schedule.Quiet      // DARSI_QUIET_HOURS
+	SendRate         int                 // DARSI_SEND_RATE: messages a second per sender
+	TemplatesFile    string              // DARSI_TEMPLATES
+	Templates        *schedule.Templates // what TemplatesFile holds; nil without one
+	NudgeAfter       time.Duration       // DARSI_NUDGE_AFTER; 0: no nudges
+	SecondNudgeAfter time.Duration       // DARSI_SECOND_NUDGE_AFTER; 0: no second nudge
+	OutboxLease      time.Duration       // DARSI_OUTBOX_LEASE
+
+	// origin says where each setting's value came from: "default",
+	// "environment" or "flag --name".
+	origin map[string]string
+	// notes are things worth saying that are not errors, such as a
+	// REDIS_URL that darsi does not read.
+	notes []string
 }
 
-// loadConfig reads the defaults and the environment.
-func loadConfig(getenv func(string) string) Config {
-	c := Config{
-		Addr:             ":8080",
-		Store:            "./data/darsi.db",
-		Simulator:        "auto",
-		LogLevel:         "info",
-		LogFormat:        "text",
-		TwilioAPIBaseURL: "https://api.twilio.com",
+// setting is one variable of the environment darsi reads.
+type setting struct {
+	name string
+	// def is the default, as the README shows it ("" for none).
+	def string
+	// want says what a good value looks like, for the error line.
+	want   string
+	secret bool
+	// set parses v (the default when the variable is unset or empty) into
+	// c. Its error, if any, adds detail to want.
+	set func(c *Config, v string) error
+	// show is the effective value, as "darsi config" prints it.
+	show func(c *Config) string
+}
+
+// settings is every variable darsi reads, in the README's order.
+var settings = []setting{
+	{name: "DARSI_ADDR", def: ":8080", want: "a listen address such as :8080 or 127.0.0.1:8080",
+		set:  func(c *Config, v string) error { c.Addr = v; return checkAddr(v) },
+		show: func(c *Config) string { return c.Addr }},
+	{name: "DARSI_STORE", def: "./data/darsi.db", want: "redis://host:port[/db], rediss://…, a file path, or memory",
+		set:  func(c *Config, v string) error { c.Store = v; return checkStore(v) },
+		show: func(c *Config) string { return redactURL(c.Store) }},
+	{name: "DARSI_LESSONS", want: "a lesson folder",
+		set:  func(c *Config, v string) error { c.Lessons = v; return checkFolder(v) },
+		show: func(c *Config) string { return c.Lessons }},
+	{name: "DARSI_PUBLIC_URL", want: "the base URL Twilio calls, such as https://darsi.example.org",
+		set: func(c *Config, v string) error {
+			c.PublicURL = strings.TrimRight(v, "/")
+			if v == "" {
+				return nil
+			}
+			return checkHTTPURL(v)
+		},
+		show: func(c *Config) string { return c.PublicURL }},
+	{name: "DARSI_SIMULATOR", def: "auto", want: "on, off or auto",
+		set:  func(c *Config, v string) error { c.Simulator = v; return oneOf(v, "on", "off", "auto") },
+		show: func(c *Config) string { return c.Simulator }},
+	{name: "DARSI_LOG_LEVEL", def: "info", want: "debug, info, warn or error",
+		set:  func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) },
+		show: func(c *Config) string { return strings.ToLower(c.LogLevel.String()) }},
+	{name: "DARSI_LOG_FORMAT", def: "text", want: "text or json",
+		set:  func(c *Config, v string) error { c.LogFormat = v; return oneOf(v, "text", "json") },
+		show: func(c *Config) string { return c.LogFormat }},
+	{name: "DARSI_DEBUG_ADDR", want: "a private listen address such as 127.0.0.1:6060",
+		set: func(c *Config, v string) error {
+			c.DebugAddr = v
+			if v == "" {
+				return nil
+			}
+			return checkAddr(v)
+		},
+		show: func(c *Config) string { return c.DebugAddr }},
+	{name: "TWILIO_ACCOUNT_SID", want: "AC and 32 hexadecimal digits",
+		set:  func(c *Config, v string) error { c.TwilioAccountSID = v; return matchOrEmpty(v, accountSID) },
+		show: func(c *Config) string { return c.TwilioAccountSID }},
+	{name: "TWILIO_AUTH_TOKEN", want: "the account's auth token: letters and digits", secret: true,
+		set:  func(c *Config, v string) error { c.TwilioAuthToken = v; return matchOrEmpty(v, authToken) },
+		show: func(c *Config) string { return hidden(c.TwilioAuthToken) }},
+	{name: "TWILIO_API_BASE_URL", def: "https://api.twilio.com", want: "an http(s) URL such as https://api.twilio.com",
+		set: func(c *Config, v string) error {
+			c.TwilioAPIBaseURL = strings.TrimRight(v, "/")
+			return checkHTTPURL(v)
+		},
+		show: func(c *Config) string { return c.TwilioAPIBaseURL }},
+	{name: "TWILIO_WHATSAPP_FROM", want: "the bot's WhatsApp number, whatsapp:+E.164 such as whatsapp:+212522000000",
+		set: func(c *Config, v string) error {
+			if v == "" {
+				c.WhatsAppFrom = ""
+				return nil
+			}
+			number := strings.TrimPrefix(v, "whatsapp:")
+			c.WhatsAppFrom = "whatsapp:" + number
+			return matchOrEmpty(number, e164)
+		},
+		show: func(c *Config) string { return c.WhatsAppFrom }},
+	{name: "TWILIO_SMS_FROM", want: "an E.164 number such as +15550000000, a short code, or an alphanumeric sender ID",
+		set:  func(c *Config, v string) error { c.SMSFrom = v; return matchOrEmpty(v, smsSender) },
+		show: func(c *Config) string { return c.SMSFrom }},
+	{name: "TWILIO_MESSAGING_SERVICE_SID", want: "MG and 32 hexadecimal digits",
+		set:  func(c *Config, v string) error { c.MessagingServiceSID = v; return matchOrEmpty(v, serviceSID) },
+		show: func(c *Config) string { return c.MessagingServiceSID }},
+	{name: "DARSI_QUIET_HOURS", def: "21:00-08:00,Fri 12:30-14:30",
+		want: "comma-separated local-time ranges such as 21:00-08:00,Fri 12:30-14:30",
+		set: func(c *Config, v string) (err error) {
+			c.QuietHours, err = schedule.ParseQuiet(v)
+			return err
+		},
+		show: func(c *Config) string { return c.QuietHours.String() }},
+	{name: "DARSI_SEND_RATE", def: "20", want: "messages per second, a whole number above 0",
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return errNoDetail
+			}
+			c.SendRate = n
+			return nil
+		},
+		show: func(c *Config) string { return strconv.Itoa(c.SendRate) }},
+	{name: "DARSI_TEMPLATES", want: "a readable WhatsApp templates file (YAML)",
+		set: func(c *Config, v string) (err error) {
+			c.TemplatesFile, c.Templates = v, nil
+			if v == "" {
+				return nil
+			}
+			c.Templates, err = schedule.LoadTemplates(v)
+			return err
+		},
+		show: func(c *Config) string { return c.TemplatesFile }},
+	{name: "DARSI_NUDGE_AFTER", def: "72h", want: "a duration such as 72h or 90m, or 0 for no nudges",
+		set:  func(c *Config, v string) (err error) { c.NudgeAfter, err = parseDelay(v); return err },
+		show: func(c *Config) string { return showDuration(c.NudgeAfter) }},
+	{name: "DARSI_SECOND_NUDGE_AFTER", def: "168h", want: "a duration such as 168h, or 0 for no second nudge",
+		set:  func(c *Config, v string) (err error) { c.SecondNudgeAfter, err = parseDelay(v); return err },
+		show: func(c *Config) string { return showDuration(c.SecondNudgeAfter) }},
+	{name: "DARSI_OUTBOX_LEASE", def: "45s", want: "a duration of at least 1s, such as 45s",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Second {
+				return errNoDetail
+			}
+			c.OutboxLease = d
+			return nil
+		},
+		show: func(c *Config) string { return showDuration(c.OutboxLease) }},
+}
+
+var (
+	accountSID = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
+	serviceSID = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
+	authToken  = regexp.MustCompile(`^[0-9A-Za-z]+$`)
+	e164       = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+	// smsSender is a number, a short code, or an alphanumeric sender ID
+	// (up to 11 characters, at least one letter).
+	smsSender = regexp.MustCompile(`^(\+[1-9][0-9]{6,14}|[0-9]{3,8}|[0-9A-Za-z ]*[A-Za-z][0-9A-Za-z ]*)$`)
+)
+
+// errNoDetail is a setting's error when "want" says it all.
+var errNoDetail = errors.New("")
+
+// ConfigError is one setting with a bad value: the variable (or flag), the
+// value (hidden for secrets) and what is expected, on one line.
+type ConfigError struct {
+	Name, Value, Want string
+	Secret            bool
+	Err               error
+}
+
+func (e *ConfigError) Error() string {
+	value := strconv.Quote(e.Value)
+	if e.Secret {
+		value = "(hidden)"
 	}
-	set := func(dst *string, key string) {
-		if v := getenv(key); v != "" {
-			*dst = v
+	msg := fmt.Sprintf("%s=%s: want %s", e.Name, value, e.Want)
+	if e.Err != nil && e.Err.Error() != "" {
+		// Errors of other packages may span lines (a templates file's
+		// problems): one line per setting.
+		msg += " (" + strings.Join(strings.Fields(e.Err.Error()), " ") + ")"
+	}
+	return msg
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// loadConfig reads the defaults and the environment. The error joins one
+// *ConfigError per bad value; the Config holds the defaults in their place.
+func loadConfig(getenv func(string) string) (Config, error) {
+	c := Config{origin: map[string]string{}}
+	var errs []error
+	for _, s := range settings {
+		// The default first, so that a bad value leaves a usable one.
+		if err := s.set(&c, s.def); err != nil {
+			panic(fmt.Sprintf("default of %s: %v", s.name, err))
+		}
+		c.origin[s.name] = "default"
+		v := strings.TrimSpace(getenv(s.name))
+		if v == "" {
+			continue
+		}
+		if err := s.set(&c, v); err != nil {
+			errs = append(errs, &ConfigError{Name: s.name, Value: v, Want: s.want, Secret: s.secret, Err: err})
+			s.set(&c, s.def)
+			continue
+		}
+		c.origin[s.name] = "environment"
+	}
+	if u := getenv("REDIS_URL"); u != "" && getenv("DARSI_STORE") == "" {
+		c.notes = append(c.notes, fmt.Sprintf("REDIS_URL=%s is set, but darsi's store is DARSI_STORE (%s): set DARSI_STORE=%s to keep learners in Redis",
+			redactURL(u), c.Store, redactURL(u)))
+	}
+	if c.TwilioAuthToken != "" && c.TwilioAccountSID == "" {
+		c.notes = append(c.notes, "TWILIO_AUTH_TOKEN is set without TWILIO_ACCOUNT_SID: the webhook answers, but the outbox sends nothing")
+	}
+	return c, errors.Join(errs...)
+}
+
+// settingNamed returns the setting called name.
+func settingNamed(name string) setting {
+	for _, s := range settings {
+		if s.name == name {
+			return s
 		}
 	}
-	set(&c.Addr, "DARSI_ADDR")
-	set(&c.Store, "DARSI_STORE")
-	set(&c.Lessons, "DARSI_LESSONS")
-	set(&c.PublicURL, "DARSI_PUBLIC_URL")
-	set(&c.TwilioAccountSID, "TWILIO_ACCOUNT_SID")
-	set(&c.TwilioAuthToken, "TWILIO_AUTH_TOKEN")
-	set(&c.Simulator, "DARSI_SIMULATOR")
-	set(&c.LogLevel, "DARSI_LOG_LEVEL")
-	set(&c.LogFormat, "DARSI_LOG_FORMAT")
-	set(&c.TwilioAPIBaseURL, "TWILIO_API_BASE_URL")
-	set(&c.DebugAddr, "DARSI_DEBUG_ADDR")
-	return c
+	panic("no setting " + name)
+}
+
+// flagFor adds a flag that overrides the setting name, checked as the
+// variable is. fs.Parse then fails with the setting's error line.
+func (c *Config) flagFor(fs *flag.FlagSet, flagName, name, usage string) {
+	s := settingNamed(name)
+	fs.Func(flagName, fmt.Sprintf("%s (env %s)", usage, name), func(v string) error {
+		if err := s.set(c, v); err != nil {
+			return &ConfigError{Name: "--" + flagName, Value: v, Want: s.want, Err: err}
+		}
+		if c.origin != nil {
+			c.origin[name] = "flag --" + flagName
+		}
+		return nil
+	})
 }
 
 // storeFlags adds the flags every command that opens the store shares.
 func (c *Config) storeFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Store, "store", c.Store, "learner store: a file path (embedded), redis://… , or memory (env DARSI_STORE)")
-	fs.StringVar(&c.Lessons, "lessons", c.Lessons, "lesson folder; empty for the built-in lessons (env DARSI_LESSONS)")
+	c.flagFor(fs, "store", "DARSI_STORE", "learner store: a file path (embedded), redis://… , or memory")
+	c.flagFor(fs, "lessons", "DARSI_LESSONS", "lesson folder; empty for the built-in lessons")
 }
 
 // simulatorOn reports whether the web chat simulator is served.
 func (c *Config) simulatorOn() bool {
 	switch c.Simulator {
-	case "on", "1", "true":
+	case "on":
 		return true
-	case "off", "0", "false":
+	case "off":
 		return false
 	}
 	return c.TwilioAuthToken == ""
 }
 
+// twilioSends reports whether the bot can send messages of its own over
+// Twilio's REST API: the outbox then delivers.
+func (c *Config) twilioSends() bool { return c.TwilioAccountSID != "" && c.TwilioAuthToken != "" }
+
+// policy is how the outbox decides when and how a message goes (quiet
+// hours in the learner's zone, WhatsApp's window, templates): the runner
+// and the coaches' preview share it.
+func (c *Config) policy() *schedule.Policy {
+	return &schedule.Policy{Quiet: c.QuietHours, ZoneOf: schedule.ZoneOf, Templates: c.Templates}
+}
+
 // logger builds the structured logger the configuration asks for.
-func (c *Config) logger(w io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
-		return nil, fmt.Errorf("DARSI_LOG_LEVEL=%q: want debug, info, warn or error", c.LogLevel)
+func (c *Config) logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	opts := &slog.HandlerOptions{Level: level}
-	switch c.LogFormat {
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// logNotes logs what the configuration noticed that is not an error.
+func (c *Config) logNotes(log *slog.Logger) {
+	for _, n := range c.notes {
+		log.Warn("configuration: " + n)
 	}
-	return nil, fmt.Errorf("DARSI_LOG_FORMAT=%q: want text or json", c.LogFormat)
+}
+
+// print writes the effective configuration, one NAME=value line per
+// setting with where the value came from, secrets hidden.
+func (c *Config) print(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, s := range settings {
+		origin := c.origin[s.name]
+		if origin == "" {
+			origin = "set by the caller"
+		}
+		fmt.Fprintf(tw, "%s=%s\t# %s\n", s.name, s.show(c), origin)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, n := range c.notes {
+		fmt.Fprintf(w, "# note: %s\n", n)
+	}
+	return nil
+}
+
+// configCmd is "darsi config [--check]": the effective configuration, or
+// with --check only whether it is good. Both exit 1 on any problem.
+func configCmd(cfg Config, cfgErr error, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("config", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	check := fs.Bool("check", false, "only check: print the problems, exit 1 if there are any")
+	cfg.flagFor(fs, "addr", "DARSI_ADDR", "listen address")
+	cfg.storeFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 1
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "usage: darsi config [--check] [--store …] [--lessons …] [--addr …]")
+		return 2
+	}
+	if !*check {
+		if err := cfg.print(stdout); err != nil {
+			fmt.Fprintln(stderr, "darsi:", err)
+			return 1
+		}
+	}
+	if cfgErr != nil {
+		printConfigErrors(stderr, cfgErr)
+		return 1
+	}
+	if *check {
+		fmt.Fprintln(stdout, "configuration ok")
+	}
+	return 0
+}
+
+// printConfigErrors prints one line per bad setting.
+func printConfigErrors(w io.Writer, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintln(w, "darsi:", line)
+	}
+}
+
+func checkAddr(v string) error {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return errNoDetail
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return errNoDetail
+	}
+	return nil
+}
+
+func checkStore(v string) error {
+	switch {
+	case v == "memory":
+		return nil
+	case strings.HasPrefix(v, "redis://"), strings.HasPrefix(v, "rediss://"):
+		return redisstore.CheckURL(v)
+	}
+	if fi, err := os.Stat(v); err == nil && fi.IsDir() {
+		return errors.New("that is a folder: name the store's file, such as ./data/darsi.db")
+	}
+	if strings.Contains(v, "://") {
+		return errors.New("unknown scheme")
+	}
+	return nil
+}
+
+func checkFolder(v string) error {
+	if v == "" {
+		return nil
+	}
+	fi, err := os.Stat(v)
+	if err != nil {
+		return errors.New("no such folder")
+	}
+	if !fi.IsDir() {
+		return errors.New("not a folder")
+	}
+	return nil
+}
+
+func checkHTTPURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return errNoDetail
+	}
+	return nil
+}
+
+func oneOf(v string, good ...string) error {
+	for _, g := range good {
+		if v == g {
+			return nil
+		}
+	}
+	return errNoDetail
+}
+
+func matchOrEmpty(v string, re *regexp.Regexp) error {
+	if v == "" || re.MatchString(v) {
+		return nil
+	}
+	return errNoDetail
+}
+
+// parseDelay reads a Go duration that may be 0 (off) but not negative.
+func parseDelay(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, errNoDetail
+	}
+	return d, nil
+}
+
+// showDuration prints a duration as its variable takes it: 72h, not 72h0m0s.
+func showDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// hidden shows whether a secret is set, never what it is.
+func hidden(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return "(set, hidden)"
+}
+
+// redactURL hides a password in a store URL.
+func redactURL(s string) string {
+	if i := strings.Index(s, "@"); i > 0 {
+		if j := strings.Index(s, "://"); j >= 0 && j < i {
+			return s[:j+3] + "…@" + s[i+1:]
+		}
+	}
+	return s
 }
 
 var env = os.Getenv

@@ -291,7 +291,7 @@ func TestRestartKeepsConversation(t *testing.T) {
 // TestReadyzFollowsStore checks that /readyz fails when the store does not
 // answer, so that a load balancer stops sending to the replica.
 func TestReadyzFollowsStore(t *testing.T) {
-	cfg := loadConfig(func(string) string { return "" })
+	cfg := defaultConfig(t)
 	cfg.Store = e2eRedis(t)
 	a, s, err := openApp(context.Background(), cfg)
 	if err != nil {

@@ -46,6 +46,7 @@ usage:
   darsi cohort create NAME [--coach LOGIN] [--json] [--poster FILE.svg]   a cohort: join code and wa.me link
   darsi cohort list [--json]           cohorts, their coaches and members
   darsi remind --cohort CODE --text TEXT [--at RFC3339] [--template KIND]   queue a reminder for every member
+  darsi config [--check]               the effective configuration, secrets hidden; --check: exit 1 on any problem
   darsi version                        print the version
   darsi probe URL                      exit 0 if URL answers 2xx (container health checks)
 
@@ -66,7 +67,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	cfg := loadConfig(env)
+	cfg, cfgErr := loadConfig(env)
+	switch args[0] {
+	case "config":
+		return configCmd(cfg, cfgErr, args[1:], stdout, stderr)
+	case "serve", "chat", "preview", "export", "coach", "cohort", "remind":
+		// Every command that uses the configuration refuses a bad value
+		// before doing anything, whatever it would have used.
+		if cfgErr != nil {
+			printConfigErrors(stderr, cfgErr)
+			fmt.Fprintln(stderr, "darsi: fix the settings above (darsi config --check lists them)")
+			return 1
+		}
+	}
 	var err error
 	switch args[0] {
 	case "serve":
@@ -179,11 +192,14 @@ func loadLessons(dir string) (*lesson.Catalog, error) {
 	return cat, nil
 }
 
-// store is what every store gives: learners and delivery statuses.
-type store interface {
-	app.Store
-	app.Deliveries
-}
+// store is what both stores keep: everything (app.Backend).
+type store = app.Backend
+
+var (
+	_ store = (*boltstore.Store)(nil)
+	_ store = (*redisstore.Store)(nil)
+	_ store = (*tempStore)(nil)
+)
 
 // openStore opens the store named by spec: redis:// or rediss:// for Redis,
 // "memory" for a throwaway embedded store, else the embedded store's file.
@@ -219,16 +235,6 @@ func (s *tempStore) Close() error {
 	err := s.Store.Close()
 	os.RemoveAll(s.dir)
 	return err
-}
-
-// redactURL hides a password in a store URL.
-func redactURL(s string) string {
-	if i := strings.Index(s, "@"); i > 0 {
-		if j := strings.Index(s, "://"); j >= 0 && j < i {
-			return s[:j+3] + "…@" + s[i+1:]
-		}
-	}
-	return s
 }
 
 // openApp loads content and the store: what serve, chat and export share.

@@ -177,7 +177,7 @@ func (s *simUser) send(text string) []string {
 // TestSimulatorCarriesLessonInEachLanguage takes a whole lesson through the
 // simulator's HTTP interface in each of the four languages.
 func TestSimulatorCarriesLessonInEachLanguage(t *testing.T) {
-	cfg := loadConfig(func(string) string { return "" })
+	cfg := defaultConfig(t)
 	cfg.Store = filepath.Join(t.TempDir(), "darsi.db")
 	a, store, err := openApp(context.Background(), cfg)
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 // the small test ones.
 func mediaServer(t *testing.T, dir string) string {
 	t.Helper()
-	cfg := loadConfig(func(string) string { return "" })
+	cfg := defaultConfig(t)
 	cfg.Lessons = dir
 	content, err := loadContent(testLessons)
 	if err != nil {

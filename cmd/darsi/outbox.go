@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,23 +16,13 @@ import (
 	"github.com/darsi-ma/darsi/bot/twilio"
 )
 
-// Outbox settings, from the environment (DESIGN.md's configuration table).
-const (
-	defaultQuietHours = "21:00-08:00,Fri 12:30-14:30"
-	defaultSendRate   = 20
-)
-
 // outboxRunner builds the runner that delivers due jobs (reminders,
 // broadcasts, nudges, reviews) from the store's outbox, or returns nil when
 // Twilio is not configured: there is nowhere to send.
 func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg prometheus.Registerer) (*schedule.Runner, error) {
-	if cfg.TwilioAccountSID == "" || cfg.TwilioAuthToken == "" {
+	if !cfg.twilioSends() {
 		log.Info("outbox: not delivering, Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)")
 		return nil, nil
-	}
-	outbox, ok := st.(schedule.Outbox)
-	if !ok {
-		return nil, errors.New("outbox: this store keeps no outbox")
 	}
 	sender, err := twilio.NewSender(twilio.SenderConfig{
 		AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken, BaseURL: cfg.TwilioAPIBaseURL,
@@ -42,48 +30,24 @@ func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg promet
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	quietSpec := env("DARSI_QUIET_HOURS")
-	if quietSpec == "" {
-		quietSpec = defaultQuietHours
-	}
-	quiet, err := schedule.ParseQuiet(quietSpec)
-	if err != nil {
-		return nil, fmt.Errorf("DARSI_QUIET_HOURS: %w", err)
-	}
-	rate := defaultSendRate
-	if v := env("DARSI_SEND_RATE"); v != "" {
-		if rate, err = strconv.Atoi(v); err != nil || rate <= 0 {
-			return nil, fmt.Errorf("DARSI_SEND_RATE=%q: want messages per second, a whole number above 0", v)
-		}
-	}
-	templates, err := templatesFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	lease := schedule.DefaultLease
-	if v := env("DARSI_OUTBOX_LEASE"); v != "" {
-		if lease, err = time.ParseDuration(v); err != nil || lease < time.Second {
-			return nil, fmt.Errorf("DARSI_OUTBOX_LEASE=%q: want a duration of at least 1s", v)
-		}
-	}
-	limiter, _ := st.(schedule.Limiter)
 	content := a.Content
+	policy := cfg.policy()
 	return schedule.NewRunner(schedule.Config{
-		Outbox:              outbox,
+		Outbox:              st,
 		Learners:            st,
 		Sender:              twilioSender{sender},
 		Text:                content().Text,
 		Deliveries:          st,
-		Limiter:             limiter,
-		Rate:                rate,
-		Templates:           templates,
-		Quiet:               quiet,
-		ZoneOf:              schedule.ZoneOf,
-		WhatsAppFrom:        env("TWILIO_WHATSAPP_FROM"),
-		SMSFrom:             env("TWILIO_SMS_FROM"),
-		MessagingServiceSID: env("TWILIO_MESSAGING_SERVICE_SID"),
-		PublicURL:           strings.TrimRight(cfg.PublicURL, "/"),
-		Lease:               lease,
+		Limiter:             st,
+		Rate:                cfg.SendRate,
+		Templates:           policy.Templates,
+		Quiet:               policy.Quiet,
+		ZoneOf:              policy.ZoneOf,
+		WhatsAppFrom:        cfg.WhatsAppFrom,
+		SMSFrom:             cfg.SMSFrom,
+		MessagingServiceSID: cfg.MessagingServiceSID,
+		PublicURL:           cfg.PublicURL,
+		Lease:               cfg.OutboxLease,
 		LessonTitle: func(lang bot.Lang, id string) string {
 			if les := content().Lessons.Lesson(id); les != nil {
 				return les.Title.In(lang)
@@ -123,20 +87,6 @@ func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg promet
 	})
 }
 
-// templatesFromEnv loads the WhatsApp templates file DARSI_TEMPLATES
-// names; none when it is not set.
-func templatesFromEnv() (*schedule.Templates, error) {
-	path := env("DARSI_TEMPLATES")
-	if path == "" {
-		return nil, nil
-	}
-	t, err := schedule.LoadTemplates(path)
-	if err != nil {
-		return nil, fmt.Errorf("DARSI_TEMPLATES: %w", err)
-	}
-	return t, nil
-}
-
 // twilioSender adapts twilio.Sender to the outbox's Sender: the outbox may
 // not import the Twilio adapter.
 type twilioSender struct{ s *twilio.Sender }
@@ -160,57 +110,11 @@ func sendError(err error) error {
 	return &schedule.SendError{Class: schedule.Class(se.Class), Code: se.Code, HTTPStatus: se.HTTPStatus, Err: se}
 }
 
-// withJobs makes status callbacks also move the outbox job that sent the
-// message, when the store keeps an outbox.
-func withJobs(d app.Deliveries) app.Deliveries {
-	if ob, ok := d.(schedule.Outbox); ok {
-		return jobDeliveries{Deliveries: d, outbox: ob}
-	}
-	return d
-}
-
-// jobDeliveries records status callbacks as the stores do, and moves the
-// outbox job that sent the message (the callback's ?job=) along with them,
-// so that coaches see "delivered" on the outbox page.
-type jobDeliveries struct {
-	app.Deliveries
-	outbox schedule.Outbox
-}
-
-func (j jobDeliveries) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, error) {
-	applied, err := j.Deliveries.AdvanceDelivery(ctx, d)
-	if err != nil || !applied || d.JobID == "" {
-		return applied, err
-	}
-	if err := j.outbox.Delivered(ctx, d.JobID, d.Status, d.ErrorCode); err != nil && bot.KindOf(err) != bot.NotFound {
-		return applied, err
-	}
-	return applied, nil
-}
-
-// outreach reads when the bot writes first: DARSI_NUDGE_AFTER (default
-// 72h) of silence brings a nudge, DARSI_SECOND_NUDGE_AFTER (default 168h)
-// more a second one, "0" turns them off; finished lessons come back as
+// outreach is what the bot starts on its own after a learner's message:
+// DARSI_NUDGE_AFTER of silence brings a nudge, DARSI_SECOND_NUDGE_AFTER
+// more a second one (0 turns them off); finished lessons come back as
 // reviews after 1, 3 and 7 days.
-func outreach(outbox schedule.Outbox, log *slog.Logger) (*app.Outreach, error) {
-	o := &app.Outreach{Outbox: outbox, NudgeAfter: 72 * time.Hour, SecondNudgeAfter: 168 * time.Hour,
+func outreach(cfg Config, outbox schedule.Outbox, log *slog.Logger) *app.Outreach {
+	return &app.Outreach{Outbox: outbox, NudgeAfter: cfg.NudgeAfter, SecondNudgeAfter: cfg.SecondNudgeAfter,
 		Reviews: app.DefaultReviews, Log: log}
-	for _, s := range []struct {
-		key string
-		dst *time.Duration
-	}{{"DARSI_NUDGE_AFTER", &o.NudgeAfter}, {"DARSI_SECOND_NUDGE_AFTER", &o.SecondNudgeAfter}} {
-		v := env(s.key)
-		if v == "" {
-			continue
-		}
-		d, err := time.ParseDuration(v)
-		if v == "0" {
-			d, err = 0, nil
-		}
-		if err != nil || d < 0 {
-			return nil, fmt.Errorf("%s=%q: want a duration such as 72h, or 0 for none", s.key, v)
-		}
-		*s.dst = d
-	}
-	return o, nil
 }

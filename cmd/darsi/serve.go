@@ -20,13 +20,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/coachweb"
-	"github.com/darsi-ma/darsi/bot/cohort"
 	"github.com/darsi-ma/darsi/bot/dialog"
 	"github.com/darsi-ma/darsi/bot/lesson"
-	"github.com/darsi-ma/darsi/bot/schedule"
 	"github.com/darsi-ma/darsi/bot/simulator"
 	"github.com/darsi-ma/darsi/bot/twilio"
 )
@@ -37,15 +34,16 @@ const shutdownGrace = 10 * time.Second
 func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (env DARSI_ADDR)")
+	cfg.flagFor(fs, "addr", "DARSI_ADDR", "listen address")
 	cfg.storeFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log, err := cfg.logger(stderr)
-	if err != nil {
-		return err
+	if fs.NArg() != 0 {
+		return fmt.Errorf("darsi serve takes no arguments, only flags (got %q)", fs.Args())
 	}
+	log := cfg.logger(stderr)
+	cfg.logNotes(log)
 	if os.Getenv("GOGC") == "" {
 		// The heap is small (lessons, texts, buffers in flight): trading a
 		// few megabytes for a quarter of the collector's work per message
@@ -55,6 +53,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var watcher *lessonWatcher
+	var err error
 	if cfg.Lessons != "" {
 		// Watch before the first load, so that no edit falls between the two.
 		if watcher, err = newLessonWatcher(cfg.Lessons, log, reg); err != nil {
@@ -73,9 +72,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	defer s.Close()
 
 	a := app.New(measureStore(s, reg), content)
-	if cs, ok := s.(cohort.Store); ok {
-		a.Cohorts = cs // learners join cohorts by code
-	}
+	a.Cohorts = s // learners join cohorts by code
 	// Any replica delivers the outbox's due jobs.
 	runner, err := outboxRunner(cfg, s, a, log, reg)
 	if err != nil {
@@ -92,9 +89,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 		}()
 		defer func() { stopRunner(); <-running }()
 		log.Info("outbox: delivering due jobs", "worker", runner.Worker())
-		if a.Outreach, err = outreach(s.(schedule.Outbox), log); err != nil {
-			return err
-		}
+		a.Outreach = outreach(cfg, s, log)
 	}
 	if watcher != nil {
 		wctx, stopWatching := context.WithCancel(ctx)
@@ -157,7 +152,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 }
 
 // routes wires the HTTP interface. reg may be nil (no /metrics).
-func routes(cfg Config, a *app.App, d app.Deliveries, reg *prometheus.Registry, log *slog.Logger) http.Handler {
+func routes(cfg Config, a *app.App, s store, reg *prometheus.Registry, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
@@ -173,7 +168,7 @@ func routes(cfg Config, a *app.App, d app.Deliveries, reg *prometheus.Registry, 
 		w.Write([]byte("ready\n"))
 	})
 
-	webhook := twilio.NewWebhook(a, withJobs(d), twilio.WebhookConfig{
+	webhook := twilio.NewWebhook(a, app.DeliveryReports{Deliveries: s, Outbox: s}, twilio.WebhookConfig{
 		AuthToken:  cfg.TwilioAuthToken,
 		PublicURL:  cfg.PublicURL,
 		Log:        log,
@@ -192,26 +187,11 @@ func routes(cfg Config, a *app.App, d app.Deliveries, reg *prometheus.Registry, 
 		mux.Handle("GET /{$}", sim)
 		mux.Handle("POST /sim/messages", sim)
 	}
-	// The coach dashboard, on a store that keeps cohorts and an outbox.
-	if st, ok := d.(interface {
-		cohort.Store
-		schedule.Outbox
-		coachweb.Learners
-	}); ok {
-		// The preview warns of learners outside the window whose language
-		// has no template (serve already refused a broken templates file).
-		templates, _ := templatesFromEnv()
-		coach, err := coachweb.New(coachweb.Config{Cohorts: st, Outbox: st, Learners: st, Deliveries: d,
-			Content: a.Content, WhatsAppNumber: os.Getenv("TWILIO_WHATSAPP_FROM"), Log: log,
-			HasTemplate: func(kind string, lang bot.Lang) bool {
-				_, ok := templates.Lookup(kind, lang)
-				return ok
-			}})
-		if err != nil {
-			log.Error("coach dashboard off", "err", err)
-		} else {
-			mux.Handle(coachweb.Prefix+"/", coach)
-		}
+	coach, err := coachweb.New(coachweb.Config{Coaching: newCoaching(cfg, s, a.Content, log), Deliveries: s, Log: log})
+	if err != nil {
+		log.Error("coach dashboard off", "err", err)
+	} else {
+		mux.Handle(coachweb.Prefix+"/", coach)
 	}
 	return mux
 }

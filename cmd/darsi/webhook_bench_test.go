@@ -22,7 +22,7 @@ import (
 // in-process path on the real Redis: signature, parse, engine, store, TwiML.
 func BenchmarkWebhook(b *testing.B) {
 	store := e2eRedis(b)
-	cfg := loadConfig(func(string) string { return "" })
+	cfg := defaultConfig(b)
 	cfg.Store = store
 	cfg.TwilioAuthToken = e2eToken
 	cfg.PublicURL = "http://darsi.test"

@@ -181,6 +181,17 @@ func New(client redis.UniversalClient, o Options) *Store {
 	return s
 }
 
+// CheckURL reports whether rawURL is a store URL Open takes (see Open),
+// without connecting. Errors are of kind Invalid and never repeat the URL,
+// which may hold a password.
+func CheckURL(rawURL string) error {
+	client, err := newClient(rawURL)
+	if err != nil {
+		return bot.E("redisstore.CheckURL", bot.Invalid, err)
+	}
+	return client.Close()
+}
+
 // newClient builds the client that rawURL describes (see Open).
 func newClient(rawURL string) (redis.UniversalClient, error) {
 	u, err := url.Parse(rawURL)

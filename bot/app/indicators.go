@@ -1,4 +1,4 @@
-package coachweb
+package app
 
 import (
 	"cmp"
@@ -9,14 +9,12 @@ import (
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/dialog"
 	"github.com/darsi-ma/darsi/bot/lesson"
+	"github.com/darsi-ma/darsi/bot/schedule"
 )
 
-func sortLearners(ls []bot.Learner) {
-	slices.SortFunc(ls, func(a, b bot.Learner) int { return cmp.Compare(a.ID, b.ID) })
-}
-
-// Row is one learner as a coach sees them: the phone number masked.
-type Row struct {
+// Progress is one learner as a coach sees them: where they stand, how they
+// do, the phone number masked.
+type Progress struct {
 	Learner   string    `json:"learner"` // masked
 	Channel   string    `json:"channel"`
 	Lang      bot.Lang  `json:"lang"`
@@ -62,21 +60,19 @@ func quizAverage(l bot.Learner, cat *lesson.Catalog) int {
 	return (sum + n/2) / n
 }
 
-func (h *Handler) row(l bot.Learner, c *dialog.Content, now time.Time) Row {
-	r := Row{
+// progress is a learner's Progress, at now.
+func (c *Coaching) progress(l bot.Learner, content *dialog.Content, now time.Time) Progress {
+	cat := content.Lessons
+	r := Progress{
 		Learner: bot.Mask(l.ID), Channel: string(l.Channel), Lang: l.Lang, Phase: string(l.Phase),
 		Course: l.Course, Lesson: l.Lesson, Completed: len(l.Completed), LastSeen: lastSeen(l),
-		QuizAvg: quizAverage(l, c.Lessons), OptedOut: l.OptedOut,
+		QuizAvg: quizAverage(l, cat), OptedOut: l.OptedOut,
 	}
 	if r.Phase == "" {
 		r.Phase = "new"
 	}
-	if les := c.Lessons.Lesson(l.Lesson); les != nil {
-		lang := l.Lang
-		if !lang.Valid() {
-			lang = bot.French
-		}
-		r.LessonT = les.Title.In(lang)
+	if les := cat.Lesson(l.Lesson); les != nil {
+		r.LessonT = les.Title.In(schedule.LangOf(l))
 		if r.LessonT == "" {
 			r.LessonT = les.Title.In(bot.French)
 		}
@@ -88,15 +84,16 @@ func (h *Handler) row(l bot.Learner, c *dialog.Content, now time.Time) Row {
 			}
 		}
 	}
-	r.Stuck = l.Phase == bot.PhaseLesson && !l.OptedOut && now.Sub(r.LastSeen) >= h.cfg.StuckAfter
+	r.Stuck = l.Phase == bot.PhaseLesson && !l.OptedOut && now.Sub(r.LastSeen) >= c.StuckAfterOrDefault()
 	return r
 }
 
-func (h *Handler) rows(members []bot.Learner) []Row {
-	c, now := h.cfg.Content(), h.cfg.Now()
-	out := make([]Row, len(members))
+// Progress returns each member's Progress, in the order given.
+func (c *Coaching) Progress(members []bot.Learner) []Progress {
+	content, now := c.Content(), c.now()
+	out := make([]Progress, len(members))
 	for i, l := range members {
-		out[i] = h.row(l, c, now)
+		out[i] = c.progress(l, content, now)
 	}
 	return out
 }
@@ -137,16 +134,20 @@ type ValueCount struct {
 // weeks is how many weeks the activity chart shows.
 const weeks = 8
 
-func (h *Handler) indicators(members []bot.Learner) Indicators {
-	c, now := h.cfg.Content(), h.cfg.Now()
+// Indicators computes a cohort's numbers from its members: the completion
+// funnel in the catalog's order, learners active in each of the last weeks
+// (Monday to Sunday in the programme's zone), quiz scores, and the answers
+// to self-reported outcomes.
+func (c *Coaching) Indicators(members []bot.Learner) Indicators {
+	content, now, loc := c.Content(), c.now(), c.location()
 	ind := Indicators{Members: len(members)}
 	started := map[string]int{}
 	finished := map[string]int{}
 	outcomes := map[string]map[string]int{}
 
 	// Weeks start on Monday, in the program's time zone.
-	today := now.In(h.cfg.Location)
-	monday := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, h.cfg.Location)
+	today := now.In(loc)
+	monday := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, loc)
 	monday = monday.AddDate(0, 0, -((int(monday.Weekday()) + 6) % 7))
 	first := monday.AddDate(0, 0, -7*(weeks-1))
 	ind.Weeks = make([]WeekCount, weeks)
@@ -172,14 +173,14 @@ func (h *Handler) indicators(members []bot.Learner) Indicators {
 		if l.OptedOut {
 			ind.OptedOut++
 		}
-		if h.row(l, c, now).Stuck {
+		if c.progress(l, content, now).Stuck {
 			ind.Stuck++
 		}
 		seen := map[string]bool{}
 		for _, done := range l.Completed {
 			seen[done.Lesson] = true
 			finished[done.Lesson]++
-			if les := c.Lessons.Lesson(done.Lesson); les == nil || les.Questions() > 0 {
+			if les := content.Lessons.Lesson(done.Lesson); les == nil || les.Questions() > 0 {
 				b := min(done.Score/20, 4)
 				ind.Scores[max(b, 0)]++
 			}
@@ -220,7 +221,7 @@ func (h *Handler) indicators(members []bot.Learner) Indicators {
 	// The funnel follows the catalog's order; lessons no member touched
 	// are left out, lessons no longer in the catalog come last.
 	listed := map[string]bool{}
-	for _, course := range c.Lessons.Courses {
+	for _, course := range content.Lessons.Courses {
 		for _, les := range course.Lessons {
 			listed[les.ID] = true
 			if started[les.ID] == 0 {

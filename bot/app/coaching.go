@@ -1,0 +1,294 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/cohort"
+	"github.com/darsi-ma/darsi/bot/dialog"
+	"github.com/darsi-ma/darsi/bot/schedule"
+)
+
+// Coaching holds what coaches and programme staff do: accounts, cohorts,
+// their members and indicators, and reminders. Each use case is written
+// once here; the command line, the dashboard's pages and its JSON API call
+// it, so that they follow the same rules. Cohorts, Learners and Content
+// are required; the others have defaults.
+type Coaching struct {
+	Cohorts  cohort.Store
+	Learners Store
+	// Outbox is where reminders are queued; nil: they cannot be.
+	Outbox schedule.Outbox
+	// Content returns the lessons and texts in use (they may be reloaded).
+	Content func() *dialog.Content
+	// Policy is how the outbox routes a message (quiet hours, WhatsApp's
+	// window, templates): previews ask it what will happen.
+	Policy *schedule.Policy
+	// WhatsAppFrom is the number learners write to ("whatsapp:+…"): join
+	// links point to it. Empty: cohorts have no link.
+	WhatsAppFrom string
+	// Location is the programme's time zone: the days and times coaches
+	// type and read (default Africa/Casablanca).
+	Location *time.Location
+	// StuckAfter flags a learner inside a lesson who has not written for
+	// that long (default 3 days).
+	StuckAfter time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Log records what coaches did (default: nowhere).
+	Log *slog.Logger
+}
+
+// DefaultStuckAfter is Coaching.StuckAfter's default.
+const DefaultStuckAfter = 3 * 24 * time.Hour
+
+// Operator is who runs darsi's commands: the person with the store in
+// hand, who may do what an admin does, and is no coach of their own.
+var Operator = cohort.Coach{Role: cohort.RoleAdmin}
+
+func (c *Coaching) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+func (c *Coaching) location() *time.Location {
+	if c.Location != nil {
+		return c.Location
+	}
+	loc, _ := schedule.LoadZone(schedule.DefaultZone)
+	return loc
+}
+
+// StuckAfterOrDefault is how long a learner inside a lesson stays silent
+// before they count as stuck.
+func (c *Coaching) StuckAfterOrDefault() time.Duration {
+	if c.StuckAfter > 0 {
+		return c.StuckAfter
+	}
+	return DefaultStuckAfter
+}
+
+func (c *Coaching) log() *slog.Logger {
+	if c.Log != nil {
+		return c.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Coach accounts.
+
+// BcryptCost is the work factor of coaches' password hashes: about a
+// quarter of a second per login on a small server.
+const BcryptCost = 12
+
+// Password lengths: bcrypt reads no more than 72 bytes.
+const (
+	MinPassword = 10 // characters
+	MaxPassword = 72 // bytes
+)
+
+var loginPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._@-]{1,63}$`)
+
+// NewCoach is an account to create or replace.
+type NewCoach struct {
+	Login    string
+	Name     string // "" keeps a replaced account's name, or uses the login
+	Role     cohort.Role
+	Password []byte
+}
+
+// AddCoach creates or replaces the account, with a bcrypt hash of its
+// password and a new API token, which it returns once (only the token's
+// SHA-256 is stored). A replaced account keeps its creation time; its old
+// token stops working.
+//
+// Errors: Invalid for a bad login, role or password, and the store's.
+func (c *Coaching) AddCoach(ctx context.Context, n NewCoach) (cohort.Coach, string, error) {
+	const op = "app.AddCoach"
+	login := strings.ToLower(strings.TrimSpace(n.Login))
+	switch {
+	case !loginPattern.MatchString(login):
+		return cohort.Coach{}, "", bot.Errorf(op, bot.Invalid, "login %q: use 2 to 64 lower-case letters, digits and . _ @ -", n.Login)
+	case n.Role != cohort.RoleCoach && n.Role != cohort.RoleAdmin:
+		return cohort.Coach{}, "", bot.Errorf(op, bot.Invalid, "role %q: want coach or admin", n.Role)
+	case utf8.RuneCount(n.Password) < MinPassword:
+		return cohort.Coach{}, "", bot.Errorf(op, bot.Invalid, "the password must have at least %d characters", MinPassword)
+	case len(n.Password) > MaxPassword:
+		return cohort.Coach{}, "", bot.Errorf(op, bot.Invalid, "the password must have at most %d bytes (bcrypt reads no more)", MaxPassword)
+	}
+	hash, err := bcrypt.GenerateFromPassword(n.Password, BcryptCost)
+	if err != nil {
+		return cohort.Coach{}, "", bot.E(op, bot.Internal, err)
+	}
+	token := cohort.NewToken()
+	co := cohort.Coach{
+		Login: login, Name: strings.TrimSpace(n.Name), Role: n.Role, PasswordHash: hash,
+		TokenHash: cohort.TokenHash(token), CreatedAt: c.now().UTC(),
+	}
+	old, err := c.Cohorts.Coach(ctx, login)
+	switch {
+	case err == nil:
+		co.CreatedAt = old.CreatedAt
+		if co.Name == "" {
+			co.Name = old.Name
+		}
+	case bot.KindOf(err) != bot.NotFound:
+		return cohort.Coach{}, "", err
+	}
+	if co.Name == "" {
+		co.Name = login
+	}
+	if err := c.Cohorts.PutCoach(ctx, co); err != nil {
+		return cohort.Coach{}, "", err
+	}
+	c.log().Info("coach account saved", "login", login, "role", co.Role)
+	return co, token, nil
+}
+
+// Cohorts.
+
+// MaxCohortName bounds a cohort's name.
+const MaxCohortName = 100
+
+// MaySee is the one rule of roles: an admin sees every cohort, a coach
+// only their own.
+func MaySee(actor cohort.Coach, co cohort.Cohort) bool {
+	return actor.Role == cohort.RoleAdmin || (actor.Login != "" && co.Coach == actor.Login)
+}
+
+// CreateCohort creates a cohort with a fresh join code, followed by owner:
+// a coach's login, or "" for the actor themselves (the Operator has no
+// login: the cohort then has no coach). Only an admin names another coach.
+//
+// Errors: Invalid for a bad name or an unknown owner, Forbidden when a
+// coach names another coach, Conflict when no free code was found, and the
+// store's.
+func (c *Coaching) CreateCohort(ctx context.Context, actor cohort.Coach, name, owner string) (cohort.Cohort, error) {
+	const op = "app.CreateCohort"
+	name = strings.TrimSpace(name)
+	owner = strings.TrimSpace(owner)
+	if name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxCohortName || strings.ContainsAny(name, "\x00\r\n") {
+		return cohort.Cohort{}, bot.Errorf(op, bot.Invalid, "a cohort needs a name of 1 to %d characters on one line", MaxCohortName)
+	}
+	switch {
+	case owner == "":
+		owner = actor.Login
+	case owner != actor.Login && actor.Role != cohort.RoleAdmin:
+		return cohort.Cohort{}, bot.Errorf(op, bot.Forbidden, "only an admin creates a cohort for another coach")
+	}
+	if owner != "" {
+		if _, err := c.Cohorts.Coach(ctx, owner); bot.KindOf(err) == bot.NotFound {
+			return cohort.Cohort{}, bot.Errorf(op, bot.Invalid, "no coach %q: create the account first (darsi coach add %s)", owner, owner)
+		} else if err != nil {
+			return cohort.Cohort{}, err
+		}
+	}
+	co, err := cohort.Create(ctx, c.Cohorts, c.Content().Text, name, owner, c.now())
+	if err != nil {
+		return cohort.Cohort{}, err
+	}
+	c.log().Info("cohort created", "code", co.Code, "coach", owner, "by", actor.Login)
+	return co, nil
+}
+
+// Link is the cohort's wa.me join link, or "" when no WhatsApp number is
+// configured.
+func (c *Coaching) Link(code string) string {
+	link, err := cohort.WhatsAppLink(c.WhatsAppFrom, code)
+	if err != nil {
+		return ""
+	}
+	return link
+}
+
+// Cohort returns the cohort with the join code if actor may see it.
+// Another coach's cohort is NotFound, as one that does not exist: its code
+// is not even confirmed.
+//
+// Errors: NotFound, and the store's.
+func (c *Coaching) Cohort(ctx context.Context, actor cohort.Coach, code string) (cohort.Cohort, error) {
+	const op = "app.Cohort"
+	if code == "" || len(code) > 64 {
+		return cohort.Cohort{}, bot.Errorf(op, bot.NotFound, "no cohort %q", code)
+	}
+	co, err := c.Cohorts.Cohort(ctx, code)
+	if err != nil {
+		return cohort.Cohort{}, err
+	}
+	if !MaySee(actor, co) {
+		return cohort.Cohort{}, bot.Errorf(op, bot.NotFound, "no cohort %q", code)
+	}
+	return co, nil
+}
+
+// CohortSummary is a cohort with its join link and member count.
+type CohortSummary struct {
+	cohort.Cohort
+	Link    string
+	Members int
+}
+
+// ListCohorts lists, oldest first, the cohorts actor may see, or only
+// those of coach when it is not "" (an admin's filter), with their member
+// counts.
+//
+// Errors: the stores'.
+func (c *Coaching) ListCohorts(ctx context.Context, actor cohort.Coach, coach string) ([]CohortSummary, error) {
+	if actor.Role != cohort.RoleAdmin {
+		coach = actor.Login
+	}
+	cs, err := c.Cohorts.Cohorts(ctx, coach)
+	if err != nil || len(cs) == 0 {
+		return nil, err
+	}
+	counts, err := c.memberCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CohortSummary, len(cs))
+	for i, co := range cs {
+		out[i] = CohortSummary{Cohort: co, Link: c.Link(co.Code), Members: counts[strings.ToUpper(co.Code)]}
+	}
+	return out, nil
+}
+
+// memberCounts counts the learners of every cohort, by upper-cased code.
+func (c *Coaching) memberCounts(ctx context.Context) (map[string]int, error) {
+	n := map[string]int{}
+	err := c.Learners.Learners(ctx, func(l bot.Learner) error {
+		if l.Cohort != "" {
+			n[strings.ToUpper(l.Cohort)]++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Members returns the learners of a cohort, sorted by ID.
+//
+// Errors: the store's.
+func (c *Coaching) Members(ctx context.Context, code string) ([]bot.Learner, error) {
+	var out []bot.Learner
+	err := c.Learners.Learners(ctx, func(l bot.Learner) error {
+		if l.Cohort != "" && strings.EqualFold(l.Cohort, code) {
+			out = append(out, l)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b bot.Learner) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}

@@ -1,0 +1,287 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/cohort"
+	"github.com/darsi-ma/darsi/bot/locale"
+	"github.com/darsi-ma/darsi/bot/schedule"
+)
+
+// Reminder is a coach's message to every member of a cohort.
+type Reminder struct {
+	// Kind is schedule.Reminder (the default) or schedule.Broadcast.
+	Kind   schedule.Kind
+	Cohort string // the join code, in any case
+	Text   string // the coach's words
+	// Template is the template kind used outside WhatsApp's window; ""
+	// for the job's kind.
+	Template string
+	// At is when to send it; zero means now. A time in the past is now.
+	At time.Time
+	// By is who sends it, as the outbox shows; "" for the actor (or, for
+	// the Operator, the cohort's coach, else "darsi").
+	By string
+	// Key names the reminder explicitly: reminders with the same key
+	// queue nothing twice. "" derives it from the cohort, kind, text,
+	// template and At, or the day in the programme's zone when At is zero.
+	Key string
+}
+
+// Reminded is what Remind did.
+type Reminded struct {
+	// Reminder is the reminder's id: its jobs' ids are the reminder's id,
+	// "-" and a hash of the learner (never a phone number).
+	Reminder string `json:"reminder"`
+	Cohort   string `json:"cohort"`
+	Queued   int    `json:"queued"`
+	Already  int    `json:"already"`   // queued by an earlier call with the same reminder, left as they were
+	OptedOut int    `json:"opted_out"` // members who opted out: not queued
+	// Unreachable members talk to the bot from the terminal or the
+	// simulator: nothing can reach them.
+	Unreachable int       `json:"unreachable"`
+	DueAt       time.Time `json:"due_at"`
+}
+
+// maxDueAhead bounds how far ahead a reminder may be set.
+const maxDueAhead = 366 * 24 * time.Hour
+
+// enqueueBatch bounds the jobs of one Enqueue call.
+const enqueueBatch = 500
+
+// Check reports what Remind refuses in a reminder: errors of kind Invalid.
+func (r Reminder) Check() error {
+	const op = "app.Reminder"
+	switch {
+	case r.Kind != schedule.Reminder && r.Kind != schedule.Broadcast && r.Kind != "":
+		return bot.Errorf(op, bot.Invalid, "kind %q: want reminder or broadcast", r.Kind)
+	case r.Cohort == "":
+		return bot.Errorf(op, bot.Invalid, "no cohort")
+	case strings.TrimSpace(r.Text) == "":
+		return bot.Errorf(op, bot.Invalid, "the text is empty")
+	case !utf8.ValidString(r.Text) || strings.ContainsRune(r.Text, 0):
+		return bot.Errorf(op, bot.Invalid, "the text is not valid UTF-8")
+	case bot.BodyLen(strings.TrimSpace(r.Text)) > bot.MaxBody:
+		return bot.Errorf(op, bot.Invalid, "the text has %d characters; a message holds at most %d", bot.BodyLen(strings.TrimSpace(r.Text)), bot.MaxBody)
+	case r.Template != "" && !schedule.ValidTemplateKind(r.Template):
+		return bot.Errorf(op, bot.Invalid, "template %q: want a template kind such as reminder (lower-case letters, digits, _ and -)", r.Template)
+	}
+	return nil
+}
+
+// kind is the reminder's kind, Reminder by default.
+func (r Reminder) kind() schedule.Kind {
+	if r.Kind == "" {
+		return schedule.Reminder
+	}
+	return r.Kind
+}
+
+// ID is the reminder's id: its kind and a hash of what identifies it (its
+// Key, or the cohort, kind, text, template and time or day), so that the
+// same reminder queued again, from the command line, the dashboard or the
+// API, finds its jobs already there. day is the day a reminder without a
+// time belongs to, in the programme's zone.
+func (r Reminder) ID(day string) string {
+	key := r.Key
+	if key == "" {
+		when := "day " + day
+		if !r.At.IsZero() {
+			when = "at " + r.At.UTC().Truncate(time.Second).Format(time.RFC3339)
+		}
+		key = strings.Join([]string{string(r.kind()), strings.ToUpper(r.Cohort), strings.TrimSpace(r.Text), r.Template, when}, "\x00")
+	}
+	return string(r.kind()) + "-" + shortHash(key, 16)
+}
+
+// JobID is the id of a reminder's job for one learner: the reminder's id
+// and a hash of the learner, so that no phone number is in an id.
+func JobID(reminder, learner string) string { return reminder + "-" + shortHash(learner, 12) }
+
+// shortHash is the first n hex digits of s's SHA-256.
+func shortHash(s string, n int) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:n]
+}
+
+// due is when the reminder is due at now: At, or now when At is zero or
+// past.
+func (r Reminder) due(now time.Time) time.Time {
+	if r.At.IsZero() || r.At.Before(now) {
+		return now
+	}
+	return r.At
+}
+
+// Remind queues one job per member of the cohort who can receive it:
+// members who opted out get none, nor those who talk to the bot from the
+// terminal or the simulator. Job ids come from the reminder (Reminder.ID)
+// and the learner, and a job already stored is left as it is, so calling
+// Remind again with the same reminder queues nothing twice.
+//
+// Errors: Invalid for a bad reminder or one more than a year ahead,
+// NotFound for a cohort the actor may not see, Unavailable when the store
+// keeps no outbox, and the stores'. Jobs queued before a store error stay
+// queued; the result counts them.
+func (c *Coaching) Remind(ctx context.Context, actor cohort.Coach, r Reminder) (Reminded, error) {
+	const op = "app.Remind"
+	if c.Outbox == nil {
+		return Reminded{}, bot.Errorf(op, bot.Unavailable, "this store keeps no outbox: reminders cannot be queued")
+	}
+	if err := r.Check(); err != nil {
+		return Reminded{}, err
+	}
+	now := c.now()
+	if !r.At.IsZero() && r.At.After(now.Add(maxDueAhead)) {
+		return Reminded{}, bot.Errorf(op, bot.Invalid, "%s is more than a year away", r.At.Format(time.RFC3339))
+	}
+	co, err := c.Cohort(ctx, actor, r.Cohort)
+	if err != nil {
+		return Reminded{}, err
+	}
+	r.Cohort, r.Kind, r.Text = co.Code, r.kind(), strings.TrimSpace(r.Text)
+	by := r.By
+	for _, who := range []string{actor.Login, co.Coach, "darsi"} {
+		if by == "" {
+			by = who
+		}
+	}
+	id := r.ID(now.In(c.location()).Format(time.DateOnly))
+	res := Reminded{Reminder: id, Cohort: co.Code, DueAt: r.due(now).UTC()}
+
+	members, err := c.Members(ctx, co.Code)
+	if err != nil {
+		return Reminded{}, err
+	}
+	var fresh []schedule.Job
+	for _, l := range members {
+		switch {
+		case l.OptedOut:
+			res.OptedOut++
+			continue
+		case !Reachable(l):
+			res.Unreachable++
+			continue
+		}
+		j := schedule.Job{
+			ID: JobID(id, l.ID), Kind: r.Kind, Learner: l.ID, Cohort: co.Code,
+			Text: r.Text, Template: r.Template, DueAt: r.due(now), CreatedAt: now, CreatedBy: by,
+			Status: schedule.Queued, UpdatedAt: now,
+		}
+		// A job already stored (queued, sent or final) is this reminder,
+		// queued by an earlier call: left alone.
+		switch _, err := c.Outbox.Job(ctx, j.ID); {
+		case err == nil:
+			res.Already++
+			continue
+		case bot.KindOf(err) != bot.NotFound:
+			return Reminded{}, err
+		}
+		fresh = append(fresh, j)
+	}
+	for i := 0; i < len(fresh); i += enqueueBatch {
+		batch := fresh[i:min(i+enqueueBatch, len(fresh))]
+		if err := c.Outbox.Enqueue(ctx, batch...); err != nil {
+			return res, bot.E(op, bot.KindOf(err), err)
+		}
+		res.Queued += len(batch)
+	}
+	c.log().Info("reminder queued", "reminder", id, "cohort", co.Code, "by", by, "queued", res.Queued,
+		"already", res.Already, "due", res.DueAt)
+	return res, nil
+}
+
+// Reachable reports whether a message the bot starts can reach the
+// learner: by WhatsApp or SMS.
+func Reachable(l bot.Learner) bool {
+	ch := schedule.ChannelOf(l)
+	return ch == bot.WhatsApp || ch == bot.SMS
+}
+
+// LangPreview is a reminder as a learner writing in one language gets it,
+// inside the window (or by SMS), with its SMS cost.
+type LangPreview struct {
+	Lang     bot.Lang `json:"lang"`
+	Text     string   `json:"text"`
+	Encoding string   `json:"encoding"`
+	Units    int      `json:"units"`
+	Segments int      `json:"segments"`
+	Members  int      `json:"members"` // members who write in the language and can receive it
+}
+
+// MemberPlan is what happens to a reminder for one member.
+type MemberPlan struct {
+	Learner string `json:"learner"` // masked
+	schedule.Decision
+}
+
+// Plan is what a reminder would do, before it is queued.
+type Plan struct {
+	DueAt    time.Time     `json:"due_at"`
+	Langs    []LangPreview `json:"langs"`
+	Members  []MemberPlan  `json:"members"`
+	Free     int           `json:"free"`
+	Template int           `json:"template"`
+	Skipped  int           `json:"skipped"`
+}
+
+// Preview says what the reminder would do, member by member, as the outbox
+// will decide it (Policy: quiet hours, WhatsApp's window, templates), and
+// renders it in each language as the outbox will send it.
+//
+// Errors: as Remind's, but for the outbox.
+func (c *Coaching) Preview(ctx context.Context, actor cohort.Coach, r Reminder) (Plan, error) {
+	if err := r.Check(); err != nil {
+		return Plan{}, err
+	}
+	co, err := c.Cohort(ctx, actor, r.Cohort)
+	if err != nil {
+		return Plan{}, err
+	}
+	members, err := c.Members(ctx, co.Code)
+	if err != nil {
+		return Plan{}, err
+	}
+	now := c.now()
+	r.Cohort, r.Kind = co.Code, r.kind()
+	due := r.due(now)
+	job := schedule.Job{Kind: r.Kind, Cohort: co.Code, Text: strings.TrimSpace(r.Text), Template: r.Template, DueAt: due}
+	policy := c.Policy
+	if policy == nil {
+		policy = &schedule.Policy{}
+	}
+	plan := Plan{DueAt: due.UTC()}
+	count := map[bot.Lang]int{}
+	for _, l := range members {
+		d := policy.Decide(l, job, due)
+		switch d.Route {
+		case schedule.RouteFree:
+			plan.Free++
+		case schedule.RouteTemplate:
+			plan.Template++
+		default:
+			plan.Skipped++
+		}
+		if d.Route != schedule.RouteSkip {
+			count[d.Lang]++
+		}
+		plan.Members = append(plan.Members, MemberPlan{Learner: bot.Mask(l.ID), Decision: d})
+	}
+	words := c.Content().Text
+	for _, lang := range bot.Langs {
+		text, err := schedule.Render(words, lang, job)
+		if err != nil {
+			return Plan{}, err
+		}
+		sms := locale.Segments(text)
+		plan.Langs = append(plan.Langs, LangPreview{Lang: lang, Text: text, Encoding: string(sms.Encoding),
+			Units: sms.Units, Segments: sms.Segments, Members: count[lang]})
+	}
+	return plan, nil
+}
