@@ -67,8 +67,8 @@ func (a *App) HandleInbound(ctx context.Context, in bot.Inbound) (Result, error)
 		before = *l
 		out := dialog.Step(*l, in, now, c)
 		*l = out.Learner
-		after, erased = out.Learner, out.Erase
-		return Change{Replies: out.Replies, Erase: out.Erase}, nil
+		after, erased = out.Learner, out.Erased()
+		return Change{Replies: out.Replies, Erase: out.Erased()}, nil
 	})
 	if err == nil && !res.Duplicate && !erased && a.Outreach != nil {
 		if qerr := a.Outreach.queue(ctx, a.Outreach.plan(before, after, now, c)); qerr != nil && a.Outreach.Log != nil {
