@@ -7,9 +7,12 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/cohort"
@@ -33,7 +36,7 @@ type App struct {
 	// dialog.Event) once, in order, after the new state is saved; a
 	// message that failed, or came again with the same id, is observed
 	// not at all. It runs while HandleInbound answers, so it must be quick
-	// and safe for concurrent use: a metric, not I/O.
+	// and safe for concurrent use: a metric (NewEventCounter), not I/O.
 	// Set it before the first message.
 	Observe func(dialog.Event)
 }
@@ -93,6 +96,36 @@ func (a *App) HandleInbound(ctx context.Context, in bot.Inbound) (Result, error)
 		}
 	}
 	return res, nil
+}
+
+// NewEventCounter returns a hook for App.Observe that counts the events of
+// learners' messages in darsi_learner_events_total, by event (the
+// dialog.EventKind), registered on reg unless reg is nil. Every kind is
+// there from the start, at zero, so that a rate over it is defined before
+// the first one happens. A counter already registered on reg (by a second
+// App) is shared; any other failure to register is a programming error,
+// and panics.
+func NewEventCounter(reg prometheus.Registerer) func(dialog.Event) {
+	events := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "darsi_learner_events_total",
+		Help: "What learners' messages did, by event: lessons completed, opt-outs and opt-ins, cohorts joined, erasures, reviews answered, consents, languages chosen.",
+	}, []string{"event"})
+	if reg != nil {
+		var are prometheus.AlreadyRegisteredError
+		switch err := reg.Register(events); {
+		case err == nil:
+		case errors.As(err, &are):
+			// Only a collector describing the same metric (name, labels,
+			// help) is "already registered": the counter of a former call.
+			events = are.ExistingCollector.(*prometheus.CounterVec)
+		default:
+			panic("app: registering darsi_learner_events_total: " + err.Error())
+		}
+	}
+	for _, k := range dialog.EventKinds {
+		events.WithLabelValues(string(k))
+	}
+	return func(e dialog.Event) { events.WithLabelValues(string(e.Kind)).Inc() }
 }
 
 // lookupJoin fills in.JoinCohort when the message asks to join a cohort.

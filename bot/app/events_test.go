@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
@@ -236,5 +237,61 @@ func TestErasedOrStoppedLearnerGetsNothingQueued(t *testing.T) {
 	exportAll(t, w.App, &lines)
 	if len(lines) != 0 {
 		t.Errorf("after erasing: got %d learners stored, want none", len(lines))
+	}
+}
+
+// counts gathers darsi_learner_events_total by event.
+func counts(tb testing.TB, reg *prometheus.Registry) map[string]float64 {
+	tb.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "darsi_learner_events_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "event" {
+					out[l.GetValue()] = m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestEventCounterCounts(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	a := newApp(t)
+	a.Observe = app.NewEventCounter(reg)
+	want := map[string]float64{}
+	for _, k := range dialog.EventKinds {
+		want[string(k)] = 0
+	}
+	if diff := cmp.Diff(want, counts(t, reg)); diff != "" {
+		t.Errorf("before any message, counts differ (-want +got):\n%s", diff)
+	}
+
+	for i, text := range []string{"salam", "3", "1", "stop", "start", "stop"} {
+		send(t, a, "SM"+strconv.Itoa(i), text)
+	}
+	send(t, a, "SM5", "stop") // Twilio retries the last one
+	want[string(dialog.LanguageChosen)] = 1
+	want[string(dialog.ConsentGiven)] = 1
+	want[string(dialog.OptedOut)] = 2
+	want[string(dialog.OptedIn)] = 1
+	if diff := cmp.Diff(want, counts(t, reg)); diff != "" {
+		t.Errorf("counts differ (-want +got):\n%s", diff)
+	}
+
+	// A second counter on the same registry is the same counter.
+	again := app.NewEventCounter(reg)
+	again(dialog.Event{Kind: dialog.LessonCompleted, Lesson: "costing-1", Score: 100})
+	want[string(dialog.LessonCompleted)] = 1
+	if diff := cmp.Diff(want, counts(t, reg)); diff != "" {
+		t.Errorf("after a second counter counted, counts differ (-want +got):\n%s", diff)
 	}
 }
