@@ -245,6 +245,11 @@ func FuzzStep(f *testing.F) {
 			if len(out.Replies) == 0 {
 				t.Fatalf("no reply to %q in phase %q", text, l.Phase)
 			}
+			for _, e := range out.Events {
+				if bad := eventBelied(e, out.Learner); bad != "" {
+					t.Fatalf("%q: event %s, but %s", text, e, bad)
+				}
+			}
 			if out.Erased() {
 				l = bot.Learner{}
 				continue
@@ -255,6 +260,26 @@ func FuzzStep(f *testing.F) {
 			}
 		}
 	})
+}
+
+// eventBelied says how the learner's new state l contradicts event e, or
+// returns "" when it bears it out.
+func eventBelied(e Event, l bot.Learner) string {
+	switch {
+	case e.Kind == LessonCompleted && !l.Done(e.Lesson):
+		return "the lesson is not in Completed"
+	case e.Kind == OptedOut && !l.OptedOut:
+		return "the learner is not opted out"
+	case e.Kind == OptedIn && l.OptedOut:
+		return "the learner is opted out"
+	case e.Kind == CohortJoined && l.Cohort != e.Cohort:
+		return "the learner is in cohort " + l.Cohort
+	case e.Kind == ConsentGiven && !l.Consent:
+		return "the learner has not consented"
+	case e.Kind == LanguageChosen && l.Lang != e.Lang:
+		return "the learner's language is " + string(l.Lang)
+	}
+	return ""
 }
 
 func BenchmarkStep(b *testing.B) {

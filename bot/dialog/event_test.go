@@ -112,6 +112,11 @@ func TestEvents(t *testing.T) {
 				if diff := cmp.Diff(turn.want, out.Events); diff != "" {
 					t.Errorf("turn %d %q: events differ (-want +got):\n%s", i+1, turn.send, diff)
 				}
+				for _, e := range out.Events {
+					if bad := eventBelied(e, out.Learner); bad != "" {
+						t.Errorf("turn %d %q: event %s, but %s", i+1, turn.send, e, bad)
+					}
+				}
 				if got, want := out.Erased(), len(turn.want) == 1 && turn.want[0].Kind == Erased; got != want {
 					t.Errorf("turn %d %q: Erased() got %v, want %v", i+1, turn.send, got, want)
 				}
