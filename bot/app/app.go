@@ -7,9 +7,12 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/cohort"
@@ -29,6 +32,13 @@ type App struct {
 	// Outreach queues nudges and spaced reviews after each message; nil
 	// queues nothing. Set it before the first message.
 	Outreach *Outreach
+	// Observe, when set, is told each event of a learner's message (see
+	// dialog.Event) once, in order, after the new state is saved; a
+	// message that failed, or came again with the same id, is observed
+	// not at all. It runs while HandleInbound answers, so it must be quick
+	// and safe for concurrent use: a metric (NewEventCounter), not I/O.
+	// Set it before the first message.
+	Observe func(dialog.Event)
 }
 
 // New returns an App over store with the given lessons and texts.
@@ -49,7 +59,9 @@ func (a *App) Content() *dialog.Content { return a.content.Load() }
 // state, the message id and the replies are saved in one atomic write, so a
 // message delivered twice gets the same replies and changes nothing the
 // second time. A message that asks to join a cohort (cohort.JoinCandidate)
-// is looked up in Cohorts first, and the engine told what was found.
+// is looked up in Cohorts first, and the engine told what was found. Once
+// the state is saved, and only for a message applied for the first time,
+// Observe sees the engine's events and Outreach queues what they call for.
 // Errors: Invalid when the message has no sender, and the stores'
 // (Unavailable, Conflict).
 func (a *App) HandleInbound(ctx context.Context, in bot.Inbound) (Result, error) {
@@ -61,21 +73,59 @@ func (a *App) HandleInbound(ctx context.Context, in bot.Inbound) (Result, error)
 		return Result{}, err
 	}
 	now := a.Now()
-	var before, after bot.Learner
-	var erased bool
+	// The store may call the update more than once; the outcome of its
+	// last call is the one saved.
+	var out dialog.Outcome
 	res, err := a.store.Update(ctx, in.From, in.ID, func(l *bot.Learner) (Change, error) {
-		before = *l
-		out := dialog.Step(*l, in, now, c)
+		out = dialog.Step(*l, in, now, c)
 		*l = out.Learner
-		after, erased = out.Learner, out.Erase
-		return Change{Replies: out.Replies, Erase: out.Erase}, nil
+		return Change{Replies: out.Replies, Erase: out.Erased()}, nil
 	})
-	if err == nil && !res.Duplicate && !erased && a.Outreach != nil {
-		if qerr := a.Outreach.queue(ctx, a.Outreach.plan(before, after, now, c)); qerr != nil && a.Outreach.Log != nil {
+	if err != nil || res.Duplicate {
+		// What the first delivery did was observed and queued then.
+		return res, err
+	}
+	if a.Observe != nil {
+		for _, e := range out.Events {
+			a.Observe(e)
+		}
+	}
+	if a.Outreach != nil {
+		if qerr := a.Outreach.queue(ctx, a.Outreach.plan(out, now, c)); qerr != nil && a.Outreach.Log != nil {
 			a.Outreach.Log.Error("outreach: nudges and reviews not queued", "learner", bot.Mask(in.From), "err", qerr)
 		}
 	}
-	return res, err
+	return res, nil
+}
+
+// NewEventCounter returns a hook for App.Observe that counts the events of
+// learners' messages in darsi_learner_events_total, by event (the
+// dialog.EventKind), registered on reg unless reg is nil. Every kind is
+// there from the start, at zero, so that a rate over it is defined before
+// the first one happens. A counter already registered on reg (by a second
+// App) is shared; any other failure to register is a programming error,
+// and panics.
+func NewEventCounter(reg prometheus.Registerer) func(dialog.Event) {
+	events := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "darsi_learner_events_total",
+		Help: "What learners' messages did, by event: lessons completed, opt-outs and opt-ins, cohorts joined, erasures, reviews answered, consents, languages chosen.",
+	}, []string{"event"})
+	if reg != nil {
+		var are prometheus.AlreadyRegisteredError
+		switch err := reg.Register(events); {
+		case err == nil:
+		case errors.As(err, &are):
+			// Only a collector describing the same metric (name, labels,
+			// help) is "already registered": the counter of a former call.
+			events = are.ExistingCollector.(*prometheus.CounterVec)
+		default:
+			panic("app: registering darsi_learner_events_total: " + err.Error())
+		}
+	}
+	for _, k := range dialog.EventKinds {
+		events.WithLabelValues(string(k))
+	}
+	return func(e dialog.Event) { events.WithLabelValues(string(e.Kind)).Inc() }
 }
 
 // lookupJoin fills in.JoinCohort when the message asks to join a cohort.

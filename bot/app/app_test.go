@@ -34,11 +34,24 @@ func content(tb testing.TB) *dialog.Content {
 
 func newApp(tb testing.TB) *app.App {
 	tb.Helper()
+	return newAppOver(tb, openBolt(tb))
+}
+
+// openBolt opens an embedded store in a temporary folder.
+func openBolt(tb testing.TB) *boltstore.Store {
+	tb.Helper()
 	s, err := boltstore.Open(filepath.Join(tb.TempDir(), "darsi.db"), boltstore.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+// newAppOver returns an App over s whose clock starts on 2 March 2026 and
+// moves a second at each reading.
+func newAppOver(tb testing.TB, s app.Store) *app.App {
+	tb.Helper()
 	a := app.New(s, content(tb))
 	clock := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	a.Now = func() time.Time { clock = clock.Add(time.Second); return clock }

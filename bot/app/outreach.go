@@ -35,10 +35,16 @@ type Outreach struct {
 // others.
 var DefaultReviews = []time.Duration{23 * time.Hour, 71 * time.Hour, 167 * time.Hour}
 
-// plan returns the jobs to queue after a message moved a learner from
-// before to after, at now.
-func (o *Outreach) plan(before, after bot.Learner, now time.Time, c *dialog.Content) []schedule.Job {
-	if o == nil || o.Outbox == nil || after.ID == "" || after.OptedOut || !after.Consent ||
+// plan returns the jobs to queue after the engine handled a learner's
+// message at now with outcome out: a pair of nudges, because the learner
+// wrote, and the spaced reviews of each lesson the message completed (a
+// LessonCompleted event) for the first time. A learner who erased their
+// data or is opted out (by this message or before) gets nothing, nor does
+// one who has not consented or talks to the bot where it cannot write
+// first (the terminal chat, the simulator).
+func (o *Outreach) plan(out dialog.Outcome, now time.Time, c *dialog.Content) []schedule.Job {
+	after := out.Learner
+	if o == nil || o.Outbox == nil || out.Erased() || after.ID == "" || after.OptedOut || !after.Consent ||
 		after.Channel == bot.Chat || after.Channel == bot.Sim {
 		return nil
 	}
@@ -57,11 +63,13 @@ func (o *Outreach) plan(before, after bot.Learner, now time.Time, c *dialog.Cont
 			jobs = append(jobs, job("nudge2:"+after.ID+":"+day, schedule.Nudge, now.Add(o.NudgeAfter+o.SecondNudgeAfter)))
 		}
 	}
-	for _, done := range after.Completed {
-		if before.Done(done.Lesson) {
+	for _, e := range out.Events {
+		// A lesson taken again keeps the reviews queued when it was first
+		// completed: queueing them anew would push back those not sent yet.
+		if e.Kind != dialog.LessonCompleted || e.Retake {
 			continue
 		}
-		les := c.Lessons.Lesson(done.Lesson)
+		les := c.Lessons.Lesson(e.Lesson)
 		if les == nil {
 			continue
 		}
@@ -71,8 +79,8 @@ func (o *Outreach) plan(before, after bot.Learner, now time.Time, c *dialog.Cont
 		}
 		// The key questions take turns.
 		for i, d := range o.Reviews {
-			j := job(fmt.Sprintf("review:%s:%s:%d", after.ID, done.Lesson, i+1), schedule.Review, now.Add(d))
-			j.Lesson, j.Step = done.Lesson, keys[i%len(keys)].ID
+			j := job(fmt.Sprintf("review:%s:%s:%d", after.ID, e.Lesson, i+1), schedule.Review, now.Add(d))
+			j.Lesson, j.Step = e.Lesson, keys[i%len(keys)].ID
 			jobs = append(jobs, j)
 		}
 	}

@@ -24,6 +24,10 @@ func (t *turn) join(j *bot.JoinCohort) bool {
 	old := t.l.Cohort
 	if j.Found {
 		t.l.Cohort = j.Code
+		// Sending one's own cohort's code again joins nothing.
+		if !strings.EqualFold(old, j.Code) {
+			t.emit(Event{Kind: CohortJoined, Cohort: j.Code, MovedFrom: old})
+		}
 	}
 	switch {
 	case !t.l.Lang.Valid():

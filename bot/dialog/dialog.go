@@ -1,6 +1,8 @@
 // Package dialog is Darsi's conversation: a pure finite-state machine that
 // takes a learner's state, one inbound message and the time, and returns the
-// new state and the replies. It does no I/O; the caller loads and saves.
+// new state, the replies and the events (what happened: a lesson completed,
+// a stop, a join). It does no I/O; the caller loads and saves, and reacts
+// to the events.
 package dialog
 
 import (
@@ -26,8 +28,15 @@ type Content struct {
 type Outcome struct {
 	Learner bot.Learner
 	Replies []bot.Reply
-	// Erase asks the caller to delete the learner's data.
-	Erase bool
+	// Events are what happened to the learner, in the order it happened.
+	Events []Event
+}
+
+// Erased reports whether the learner confirmed that their data be deleted
+// (an Erased event): the caller then deletes it, and Learner is not to be
+// saved.
+func (o Outcome) Erased() bool {
+	return slices.ContainsFunc(o.Events, func(e Event) bool { return e.Kind == Erased })
 }
 
 // maxInput bounds how much of a message the engine reads. A learner's answer
@@ -43,7 +52,9 @@ const maxTries = 2
 const maxTextVar = 200
 
 // Step applies one inbound message to the learner's state. It never fails:
-// whatever the input, the learner gets an answer and a way on.
+// whatever the input, the learner gets an answer and a way on. The outcome's
+// events say what the message did beyond moving the learner along (a lesson
+// completed, a stop, a join); most messages have none.
 func Step(l bot.Learner, in bot.Inbound, now time.Time, c *Content) Outcome {
 	l = clone(l)
 	if l.ID == "" {
@@ -59,14 +70,15 @@ func Step(l bot.Learner, in bot.Inbound, now time.Time, c *Content) Outcome {
 	if !t.missed {
 		l.Misses = 0
 	}
-	return Outcome{Learner: l, Replies: t.finish(), Erase: t.erase}
+	return Outcome{Learner: l, Replies: t.finish(), Events: t.events}
 }
 
 // Start puts the learner in the lesson lessonID at its first step, as
 // choosing it from the menu does, and returns the replies: the lesson's
 // title, then its messages up to the first step that waits for an answer
-// (or to its end). It is for callers that choose the lesson themselves,
-// such as a preview; the learner is expected to have a language (else
+// (or to its end), and the events, as Step would (a LessonCompleted when no
+// step waits). It is for callers that choose the lesson themselves, such as
+// a preview; the learner is expected to have a language (else
 // French is used). It fails with bot.NotFound when the catalog has no such
 // lesson, and then returns the learner unchanged.
 func Start(l bot.Learner, lessonID string, now time.Time, c *Content) (Outcome, error) {
@@ -81,7 +93,7 @@ func Start(l bot.Learner, lessonID string, now time.Time, c *Content) (Outcome, 
 	l.Misses = 0
 	t := &turn{l: &l, c: c, now: now}
 	t.startLesson(les)
-	return Outcome{Learner: l, Replies: t.finish()}, nil
+	return Outcome{Learner: l, Replies: t.finish(), Events: t.events}, nil
 }
 
 // turn is one call of Step: the state being changed and the replies so far.
@@ -90,7 +102,7 @@ type turn struct {
 	c       *Content
 	now     time.Time
 	replies []bot.Reply
-	erase   bool
+	events  []Event
 	missed  bool // the message was not understood
 	// neutral marks replies written in every language at once (the
 	// language menu): they get no direction marks of one language.
@@ -152,6 +164,7 @@ func (t *turn) handle(in bot.Inbound) {
 	if t.l.OptedOut {
 		if intent == locale.Start || intent == locale.Yes {
 			t.l.OptedOut = false
+			t.emit(Event{Kind: OptedIn})
 			t.say(t.tr("Started", nil))
 			t.prompt()
 			return
@@ -218,6 +231,9 @@ func (t *turn) handle(in bot.Inbound) {
 		n, ok := locale.Choice(text, 2)
 		switch {
 		case (ok && n == 1) || intent == locale.Yes:
+			if !t.l.Consent {
+				t.emit(Event{Kind: ConsentGiven})
+			}
 			t.l.Consent = true
 			t.say(t.tr("ConsentThanks", nil))
 			t.l.Phase = bot.PhaseMenu
@@ -252,7 +268,7 @@ func (t *turn) handle(in bot.Inbound) {
 	case bot.PhaseErase:
 		n, ok := locale.Choice(text, 2)
 		if (ok && n == 1) || intent == locale.Yes {
-			t.erase = true
+			t.emit(Event{Kind: Erased})
 			t.say(t.tr("Erased", nil))
 			return
 		}
@@ -275,6 +291,7 @@ func (t *turn) global(intent locale.Intent, text string) bool {
 	switch intent {
 	case locale.Stop:
 		t.l.OptedOut = true
+		t.emit(Event{Kind: OptedOut})
 		t.say(t.tr("Stopped", nil))
 	case locale.Language:
 		t.detour(bot.PhaseLanguage)
@@ -339,7 +356,7 @@ func (t *turn) detour(p bot.Phase) {
 }
 
 func (t *turn) chooseLanguage(lang bot.Lang) {
-	t.l.Lang = lang
+	t.setLang(lang)
 	t.say(t.tr("LanguageSet", nil))
 	switch {
 	case !t.l.Consent:
@@ -360,9 +377,18 @@ func (t *turn) setLanguage(lang bot.Lang) {
 		t.chooseLanguage(lang)
 		return
 	}
-	t.l.Lang = lang
+	t.setLang(lang)
 	t.say(t.tr("LanguageSet", nil))
 	t.prompt()
+}
+
+// setLang makes lang the learner's language. Choosing the language one
+// already has changes nothing, so it is no event.
+func (t *turn) setLang(lang bot.Lang) {
+	if t.l.Lang != lang {
+		t.emit(Event{Kind: LanguageChosen, Lang: lang})
+	}
+	t.l.Lang = lang
 }
 
 func (t *turn) unknown() { t.miss("Unknown") }

@@ -27,13 +27,20 @@ func newChatter(tb testing.TB, c *Content) *chatter {
 
 func (ch *chatter) send(text string) []string {
 	ch.tb.Helper()
+	return bot.Texts(ch.step(bot.Inbound{From: "whatsapp:+212600000009", Channel: bot.WhatsApp, Text: text}).Replies)
+}
+
+// step applies in a minute after the previous message and returns the
+// whole outcome.
+func (ch *chatter) step(in bot.Inbound) Outcome {
+	ch.tb.Helper()
 	ch.now = ch.now.Add(time.Minute)
-	out := Step(ch.l, bot.Inbound{From: "whatsapp:+212600000009", Channel: bot.WhatsApp, Text: text}, ch.now, ch.c)
+	out := Step(ch.l, in, ch.now, ch.c)
 	ch.l = out.Learner
 	if len(out.Replies) == 0 {
-		ch.tb.Fatalf("%q got no reply (phase %q)", text, ch.l.Phase)
+		ch.tb.Fatalf("%q got no reply (phase %q)", in.Text, ch.l.Phase)
 	}
-	return bot.Texts(out.Replies)
+	return out
 }
 
 // onboard takes a new learner to the course menu in lang.
@@ -238,7 +245,12 @@ func FuzzStep(f *testing.F) {
 			if len(out.Replies) == 0 {
 				t.Fatalf("no reply to %q in phase %q", text, l.Phase)
 			}
-			if out.Erase {
+			for _, e := range out.Events {
+				if bad := eventBelied(e, out.Learner); bad != "" {
+					t.Fatalf("%q: event %s, but %s", text, e, bad)
+				}
+			}
+			if out.Erased() {
 				l = bot.Learner{}
 				continue
 			}
@@ -248,6 +260,26 @@ func FuzzStep(f *testing.F) {
 			}
 		}
 	})
+}
+
+// eventBelied says how the learner's new state l contradicts event e, or
+// returns "" when it bears it out.
+func eventBelied(e Event, l bot.Learner) string {
+	switch {
+	case e.Kind == LessonCompleted && !l.Done(e.Lesson):
+		return "the lesson is not in Completed"
+	case e.Kind == OptedOut && !l.OptedOut:
+		return "the learner is not opted out"
+	case e.Kind == OptedIn && l.OptedOut:
+		return "the learner is opted out"
+	case e.Kind == CohortJoined && l.Cohort != e.Cohort:
+		return "the learner is in cohort " + l.Cohort
+	case e.Kind == ConsentGiven && !l.Consent:
+		return "the learner has not consented"
+	case e.Kind == LanguageChosen && l.Lang != e.Lang:
+		return "the learner's language is " + string(l.Lang)
+	}
+	return ""
 }
 
 func BenchmarkStep(b *testing.B) {

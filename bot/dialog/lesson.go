@@ -363,6 +363,7 @@ func (t *turn) finishLesson(les *lesson.Lesson) {
 	if !replaced {
 		t.l.Completed = append(t.l.Completed, done)
 	}
+	t.emit(Event{Kind: LessonCompleted, Lesson: les.ID, Score: score, Retake: replaced})
 	t.l.Phase = bot.PhaseDone
 	t.l.Step, t.l.Index, t.l.Tries = "", 0, 0
 	lines := []string{t.tr("LessonDone", map[string]any{"Title": les.Title.In(t.lang())})}

@@ -54,6 +54,7 @@ func (t *turn) answerReview(review, text string) bool {
 		return false
 	}
 	o := st.Options[n-1]
+	t.emit(Event{Kind: ReviewAnswered, Review: review, Right: o.Correct})
 	if o.Correct {
 		t.feedback(o, "Correct")
 	} else {

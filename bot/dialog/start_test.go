@@ -28,6 +28,9 @@ func TestStartIsTheMenuStart(t *testing.T) {
 			if diff := cmp.Diff(fromMenu.Replies, got.Replies); diff != "" {
 				t.Errorf("replies differ from a start from the menu (-menu +Start):\n%s", diff)
 			}
+			if diff := cmp.Diff(fromMenu.Events, got.Events); diff != "" {
+				t.Errorf("events differ from a start from the menu (-menu +Start):\n%s", diff)
+			}
 			if got.Learner.Phase != bot.PhaseLesson || got.Learner.Position != fromMenu.Learner.Position {
 				t.Errorf("got phase %q at %+v, want lesson at %+v", got.Learner.Phase, got.Learner.Position, fromMenu.Learner.Position)
 			}

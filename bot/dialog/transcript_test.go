@@ -31,6 +31,7 @@ var update = flag.Bool("update", false, "rewrite the golden transcripts in testd
 //	> what the learner sends (or a directive, below)
 //	< the first line of a bot reply
 //	| a further line of the same reply
+//	* an event of the message (Event.String), in the order it happened
 //	= the learner's state after the message (JSON, a few fields)
 //
 // Directives: "> !voice" (a voice note), "> !image", "> !location",
@@ -150,7 +151,10 @@ func play(t *testing.T, base *Content, script string) string {
 				}
 			}
 		}
-		if res.Erase {
+		for _, e := range res.Events {
+			out.WriteString("* " + e.String() + "\n")
+		}
+		if res.Erased() {
 			l = bot.Learner{}
 			out.WriteString("= erased\n")
 			continue
