@@ -73,6 +73,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 
 	a := app.New(measureStore(s, reg), content)
 	a.Cohorts = s // learners join cohorts by code
+	a.Observe = app.NewEventCounter(reg)
 	// Any replica delivers the outbox's due jobs.
 	runner, err := outboxRunner(cfg, s, a, log, reg)
 	if err != nil {
