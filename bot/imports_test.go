@@ -37,7 +37,7 @@ func list(tb testing.TB, args ...string) map[string]pkg {
 	return pkgs
 }
 
-// TestImportRules keeps the architecture of DESIGN.md: the domain package
+// TestImportRules keeps the architecture of docs/architecture.md: the domain package
 // uses only the standard library, the dialogue engine does no I/O, and
 // adapters do not know each other.
 func TestImportRules(t *testing.T) {

@@ -650,7 +650,7 @@ func TestKeys(t *testing.T) {
 }
 
 // TestLearnerSize measures what a typical learner costs Redis, key and
-// overhead included. DESIGN.md aims under 512 bytes.
+// overhead included: docs/architecture.md promises under 512 bytes.
 func TestLearnerSize(t *testing.T) {
 	got := learnerSize(t)
 	t.Logf("typical learner: MEMORY USAGE %d bytes", got)
