@@ -825,7 +825,7 @@ func TestCrashRecoveryIgnoresConversationReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Add(time.Second)
-	if _, err := e.sender.Send(context.Background(), schedule.Message{To: l.ID, From: whatsAppFrom, Body: "Choisis un cours : réponds avec son numéro."}); err != nil {
+	if _, err := e.sender.Send(context.Background(), bot.Outbound{To: l.ID, From: whatsAppFrom, Body: "Choisis un cours : réponds avec son numéro."}); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Add(cfg.Lease)

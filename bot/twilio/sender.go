@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -40,8 +39,8 @@ type SenderConfig struct {
 	Now func() time.Time
 }
 
-// Sender sends messages over Twilio's REST API with twilio-go. It is safe
-// for concurrent use.
+// Sender sends messages over Twilio's REST API with twilio-go. It is the
+// outbox's sender (schedule.Sender). It is safe for concurrent use.
 type Sender struct {
 	sid, token string
 	base       *url.URL // nil: twilio-go's own host
@@ -95,99 +94,20 @@ func alphanumeric(s string) bool {
 	return true
 }
 
-// Message is one message to send over REST.
-type Message struct {
-	// To is the recipient: "whatsapp:+2126…" or "+E.164" for SMS.
-	To string
-	// From is the sender ("whatsapp:+…" or a number); it may be empty when
-	// MessagingServiceSID is set.
-	From, MessagingServiceSID string
-	// Body is the text, up to 1,600 characters. Not with ContentSID.
-	Body     string
-	MediaURL []string
-	// ContentSID and ContentVariables send an approved WhatsApp template,
-	// the only thing allowed outside the 24-hour window. ContentVariables
-	// are sent as JSON, such as {"1":"Amina"}.
-	ContentSID       string
-	ContentVariables map[string]string
-	// StatusCallback is where Twilio reports the message's progress; it may
-	// carry ?job=ID, which comes back with every callback and is copied to
-	// the returned Delivery's JobID.
-	StatusCallback string
-}
-
-// Class says what to do about a failed send.
-type Class int
-
-// Classes of send errors. The zero Class is Failed: an error nobody
-// classified is not retried, since retrying may send a message twice.
-const (
-	Failed        Class = iota // give up on this message (21211 invalid number, 21614 not mobile, …)
-	NeedsTemplate              // 63016: outside the 24-hour window, send a template instead
-	RetryLater                 // 63018, 30001, 21611, HTTP 429, 5xx, timeouts, Twilio unreachable
-	OptedOut                   // 21610: the recipient opted out; stop sending to them
-)
-
-func (c Class) String() string {
-	switch c {
-	case NeedsTemplate:
-		return "needs template"
-	case RetryLater:
-		return "retry later"
-	case OptedOut:
-		return "opted out"
-	}
-	return "failed"
-}
-
 // ClassifyCode returns the class of a Twilio error code, as found in a
-// REST error or a status callback's ErrorCode.
-func ClassifyCode(code int) Class {
+// REST error or a status callback's ErrorCode: Permanent for a code it does
+// not know.
+func ClassifyCode(code int) bot.SendClass {
 	switch code {
 	case 63016:
-		return NeedsTemplate
+		return bot.NeedsTemplate
 	case 21610:
-		return OptedOut
+		return bot.OptedOut
 	case 63018, 30001, 21611, 20429:
-		return RetryLater
+		return bot.RetryLater
 	}
-	return Failed
+	return bot.Permanent
 }
-
-// SendError is the error of Send and Sent.
-type SendError struct {
-	Class      Class
-	Code       int    // Twilio's error code, 0 when Twilio did not answer with one
-	HTTPStatus int    // 0 when no response came
-	Message    string // Twilio's message, or what went wrong
-	// Err is the cause, wrapped in a *bot.Error whose kind is Unavailable
-	// for RetryLater, Invalid for a request Twilio refused, and Internal
-	// otherwise, so that bot.KindOf and httpstatus.Of work on a SendError.
-	Err error
-}
-
-func (e *SendError) Error() string {
-	var b strings.Builder
-	b.WriteString("twilio: ")
-	b.WriteString(e.Class.String())
-	if e.Code != 0 {
-		fmt.Fprintf(&b, ": error %d", e.Code)
-	}
-	if e.HTTPStatus != 0 {
-		fmt.Fprintf(&b, " (HTTP %d)", e.HTTPStatus)
-	}
-	switch {
-	case e.Message != "":
-		b.WriteString(": ")
-		b.WriteString(e.Message)
-	case e.Err != nil:
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
-}
-
-func (e *SendError) Unwrap() error { return e.Err }
 
 // Send sends m and returns its delivery: Twilio's MessageSid, the status
 // Twilio reported (usually queued), and the job ID carried by
@@ -198,18 +118,20 @@ func (e *SendError) Unwrap() error { return e.Err }
 // request in flight. A send that times out or is cancelled may still have
 // reached Twilio; before sending again, Sent tells whether it went out.
 //
-// Errors are *SendError: RetryLater for throttling (63018, 30001, 21611,
-// HTTP 429), Twilio's 5xx, timeouts, cancellation and network failures;
-// NeedsTemplate for 63016; OptedOut for 21610; Failed for anything else,
-// including a Message that is incomplete (no To, no From nor messaging
-// service, nothing to send, Body with ContentSID).
-func (s *Sender) Send(ctx context.Context, m Message) (bot.Delivery, error) {
+// Errors are *bot.SendError: RetryLater for throttling (63018, 30001,
+// 21611, HTTP 429), Twilio's 5xx, timeouts, cancellation and network
+// failures; NeedsTemplate for 63016; OptedOut for 21610; Permanent for
+// anything else, including a message that is incomplete (no To, no From
+// nor messaging service, nothing to send, Body with ContentSID). Their
+// kinds are Unavailable for RetryLater, Invalid for what Twilio or
+// validation refused, Internal for an answer that could not be read.
+func (s *Sender) Send(ctx context.Context, m bot.Outbound) (bot.Delivery, error) {
 	const op = "twilio.Send"
 	if err := validate(m); err != nil {
-		return bot.Delivery{}, &SendError{Class: Failed, Message: err.Error(), Err: bot.E(op, bot.Invalid, err)}
+		return bot.Delivery{}, &bot.SendError{Class: bot.Permanent, Message: err.Error(), Err: bot.E(op, bot.Invalid, err)}
 	}
 	if err := ctx.Err(); err != nil {
-		return bot.Delivery{}, &SendError{Class: RetryLater, Message: "not sent: " + err.Error(), Err: bot.E(op, bot.Unavailable, err)}
+		return bot.Delivery{}, &bot.SendError{Class: bot.RetryLater, Message: "not sent: " + err.Error(), Err: bot.E(op, bot.Unavailable, err)}
 	}
 	p := &openapi.CreateMessageParams{}
 	p.SetTo(m.To)
@@ -230,7 +152,7 @@ func (s *Sender) Send(ctx context.Context, m Message) (bot.Delivery, error) {
 		if m.ContentVariables != nil {
 			vars, err := contentVariables(m.ContentVariables)
 			if err != nil {
-				return bot.Delivery{}, &SendError{Class: Failed, Message: err.Error(), Err: bot.E(op, bot.Invalid, err)}
+				return bot.Delivery{}, &bot.SendError{Class: bot.Permanent, Message: err.Error(), Err: bot.E(op, bot.Invalid, err)}
 			}
 			p.SetContentVariables(vars)
 		}
@@ -250,7 +172,7 @@ func (s *Sender) Send(ctx context.Context, m Message) (bot.Delivery, error) {
 		// Twilio answered 2xx: the message probably exists, so retrying
 		// could send it twice.
 		err := errors.New("response without a message sid")
-		return bot.Delivery{}, &SendError{Class: Failed, HTTPStatus: int(call.status.Load()), Message: err.Error(), Err: bot.E(op, bot.Internal, err)}
+		return bot.Delivery{}, &bot.SendError{Class: bot.Permanent, HTTPStatus: int(call.status.Load()), Message: err.Error(), Err: bot.E(op, bot.Internal, err)}
 	}
 	d := bot.Delivery{
 		SID:       *msg.Sid,
@@ -279,15 +201,15 @@ func (s *Sender) Send(ctx context.Context, m Message) (bot.Delivery, error) {
 // no date_sent yet and may be missing. Deliveries carry the message's Body
 // but no JobID: Twilio does not return the StatusCallback URL.
 //
-// Errors are *SendError, classified as for Send.
+// Errors are *bot.SendError, classified as for Send.
 func (s *Sender) Sent(ctx context.Context, to string, since time.Time) ([]bot.Delivery, error) {
 	const op = "twilio.Sent"
 	if to == "" {
 		err := errors.New("no recipient")
-		return nil, &SendError{Class: Failed, Message: err.Error(), Err: bot.E(op, bot.Invalid, err)}
+		return nil, &bot.SendError{Class: bot.Permanent, Message: err.Error(), Err: bot.E(op, bot.Invalid, err)}
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, &SendError{Class: RetryLater, Message: "not listed: " + err.Error(), Err: bot.E(op, bot.Unavailable, err)}
+		return nil, &bot.SendError{Class: bot.RetryLater, Message: "not listed: " + err.Error(), Err: bot.E(op, bot.Unavailable, err)}
 	}
 	p := &openapi.ListMessageParams{}
 	p.SetTo(to)
@@ -374,8 +296,8 @@ func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// classify turns an error of twilio-go into a *SendError.
-func classify(op string, err error, status int32) *SendError {
+// classify turns an error of twilio-go into a *bot.SendError.
+func classify(op string, err error, status int32) *bot.SendError {
 	httpStatus := int(status)
 	var tre *client.TwilioRestError
 	if errors.As(err, &tre) {
@@ -394,33 +316,33 @@ func classify(op string, err error, status int32) *SendError {
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
-		return &SendError{Class: RetryLater, HTTPStatus: httpStatus, Message: "timeout", Err: bot.E(op, bot.Unavailable, err)}
+		return &bot.SendError{Class: bot.RetryLater, HTTPStatus: httpStatus, Message: "timeout", Err: bot.E(op, bot.Unavailable, err)}
 	case errors.Is(err, context.Canceled):
-		return &SendError{Class: RetryLater, HTTPStatus: httpStatus, Message: "canceled", Err: bot.E(op, bot.Unavailable, err)}
+		return &bot.SendError{Class: bot.RetryLater, HTTPStatus: httpStatus, Message: "canceled", Err: bot.E(op, bot.Unavailable, err)}
 	case httpStatus == 0 || httpStatus == http.StatusTooManyRequests || httpStatus >= 500:
 		// No answer (connection refused, reset, DNS), or an error page
 		// from Twilio or a proxy.
-		return &SendError{Class: RetryLater, HTTPStatus: httpStatus, Err: bot.E(op, bot.Unavailable, err)}
+		return &bot.SendError{Class: bot.RetryLater, HTTPStatus: httpStatus, Err: bot.E(op, bot.Unavailable, err)}
 	case httpStatus >= 400:
-		return &SendError{Class: Failed, HTTPStatus: httpStatus, Err: bot.E(op, bot.Invalid, err)}
+		return &bot.SendError{Class: bot.Permanent, HTTPStatus: httpStatus, Err: bot.E(op, bot.Invalid, err)}
 	}
 	// A 2xx Twilio's client could not read: the request may have worked.
-	return &SendError{Class: Failed, HTTPStatus: httpStatus, Err: bot.E(op, bot.Internal, err)}
+	return &bot.SendError{Class: bot.Permanent, HTTPStatus: httpStatus, Err: bot.E(op, bot.Internal, err)}
 }
 
-func fromCode(op string, err error, code, httpStatus int, msg string) *SendError {
+func fromCode(op string, err error, code, httpStatus int, msg string) *bot.SendError {
 	c := ClassifyCode(code)
-	if c == Failed && (httpStatus == http.StatusTooManyRequests || httpStatus >= 500) {
-		c = RetryLater
+	if c == bot.Permanent && (httpStatus == http.StatusTooManyRequests || httpStatus >= 500) {
+		c = bot.RetryLater
 	}
 	kind := bot.Invalid
-	if c == RetryLater {
+	if c == bot.RetryLater {
 		kind = bot.Unavailable
 	}
-	return &SendError{Class: c, Code: code, HTTPStatus: httpStatus, Message: msg, Err: bot.E(op, kind, err)}
+	return &bot.SendError{Class: c, Code: code, HTTPStatus: httpStatus, Message: msg, Err: bot.E(op, kind, err)}
 }
 
-func validate(m Message) error {
+func validate(m bot.Outbound) error {
 	switch {
 	case m.To == "":
 		return errors.New("message has no recipient")

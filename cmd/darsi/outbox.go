@@ -18,7 +18,11 @@ import (
 	"github.com/darsi-ma/darsi/bot/twilio"
 )
 
-// Outbox settings, from the environment (DESIGN.md's configuration table).
+// The Twilio adapter is the outbox's sender. This is the one package that
+// knows both, since adapters may not import each other.
+var _ schedule.Sender = (*twilio.Sender)(nil)
+
+// Outbox settings, from the environment.
 const (
 	defaultQuietHours = "21:00-08:00,Fri 12:30-14:30"
 	defaultSendRate   = 20
@@ -71,7 +75,7 @@ func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg promet
 	return schedule.NewRunner(schedule.Config{
 		Outbox:              outbox,
 		Learners:            st,
-		Sender:              twilioSender{sender},
+		Sender:              sender,
 		Text:                content().Text,
 		Deliveries:          st,
 		Limiter:             limiter,
@@ -135,29 +139,6 @@ func templatesFromEnv() (*schedule.Templates, error) {
 		return nil, fmt.Errorf("DARSI_TEMPLATES: %w", err)
 	}
 	return t, nil
-}
-
-// twilioSender adapts twilio.Sender to the outbox's Sender: the outbox may
-// not import the Twilio adapter.
-type twilioSender struct{ s *twilio.Sender }
-
-func (t twilioSender) Send(ctx context.Context, m schedule.Message) (bot.Delivery, error) {
-	d, err := t.s.Send(ctx, twilio.Message(m))
-	return d, sendError(err)
-}
-
-func (t twilioSender) Sent(ctx context.Context, to string, since time.Time) ([]bot.Delivery, error) {
-	ds, err := t.s.Sent(ctx, to, since)
-	return ds, sendError(err)
-}
-
-func sendError(err error) error {
-	var se *twilio.SendError
-	if !errors.As(err, &se) {
-		return err
-	}
-	// The classes are declared in the same order in both packages.
-	return &schedule.SendError{Class: schedule.Class(se.Class), Code: se.Code, HTTPStatus: se.HTTPStatus, Err: se}
 }
 
 // withJobs makes status callbacks also move the outbox job that sent the
