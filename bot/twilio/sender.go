@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/darsi-ma/darsi/bot"
-	twiliogo "github.com/twilio/twilio-go"
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 )
@@ -39,14 +38,17 @@ type SenderConfig struct {
 	Now func() time.Time
 }
 
-// Sender sends messages over Twilio's REST API with twilio-go. It is the
-// outbox's sender (schedule.Sender). It is safe for concurrent use.
+// Sender sends messages over Twilio's REST API with twilio-go's client and
+// its 2010 API package, and nothing more of twilio-go: its root package
+// builds the services of every Twilio product. It is the outbox's sender
+// (schedule.Sender). It is safe for concurrent use.
 type Sender struct {
-	sid, token string
-	base       *url.URL // nil: twilio-go's own host
-	timeout    time.Duration
-	transport  http.RoundTripper
-	now        func() time.Time
+	// client holds the credentials and the HTTP client every call
+	// starts from: the timeout, no redirects, and a transport that sends
+	// to the base URL. Calls use shallow copies and never change it.
+	client  *client.Client
+	timeout time.Duration
+	now     func() time.Time
 }
 
 // NewSender returns a Sender. Errors are of kind Invalid: credentials
@@ -59,13 +61,14 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 	if !alphanumeric(cfg.AccountSID) || !alphanumeric(cfg.AuthToken) {
 		return nil, bot.Errorf(op, bot.Invalid, "account SID and auth token must be alphanumeric")
 	}
-	s := &Sender{
-		sid:       cfg.AccountSID,
-		token:     cfg.AuthToken,
-		timeout:   cfg.Timeout,
-		transport: http.DefaultTransport,
-		now:       cfg.Now,
+	s := &Sender{timeout: cfg.Timeout, now: cfg.Now}
+	if s.timeout <= 0 {
+		s.timeout = DefaultSenderTimeout
 	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	transport := http.DefaultTransport
 	// Twilio's own URL needs no rewriting, which would undo TWILIO_EDGE and
 	// TWILIO_REGION.
 	if base := strings.TrimRight(cfg.BaseURL, "/"); base != "" && base != DefaultBaseURL {
@@ -73,14 +76,18 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 			return nil, bot.Errorf(op, bot.Invalid, "base URL %q: want http(s)://host[/path]", cfg.BaseURL)
 		}
-		s.base = u
+		transport = &baseTransport{base: u, next: transport}
 	}
-	if s.timeout <= 0 {
-		s.timeout = DefaultSenderTimeout
+	s.client = &client.Client{
+		Credentials: client.NewCredentials(cfg.AccountSID, cfg.AuthToken),
+		HTTPClient: &http.Client{
+			Transport: transport,
+			Timeout:   s.timeout,
+			// As twilio-go's default client: a redirect would lose the form.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 	}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s.client.SetAccountSid(cfg.AccountSID)
 	return s, nil
 }
 
@@ -113,9 +120,8 @@ func ClassifyCode(code int) bot.SendClass {
 // Twilio reported (usually queued), and the job ID carried by
 // m.StatusCallback.
 //
-// twilio-go takes no context, so each call gets its own HTTP client whose
-// requests carry ctx (bounded by the Timeout): cancelling ctx aborts the
-// request in flight. A send that times out or is cancelled may still have
+// The request carries ctx, bounded by the Timeout: cancelling ctx aborts
+// it in flight. A send that times out or is cancelled may still have
 // reached Twilio; before sending again, Sent tells whether it went out.
 //
 // Errors are *bot.SendError: RetryLater for throttling (63018, 30001,
@@ -251,49 +257,54 @@ type call struct {
 	status atomic.Int32 // the last HTTP status received
 }
 
-// api returns a twilio-go API service whose requests carry ctx and go to
-// the sender's base URL. twilio-go builds its requests with
-// context.Background(); a client per call is how ctx gets in.
+// api returns a twilio-go API service for one call: its requests carry
+// ctx, which twilio-go cannot pass (it builds requests with
+// context.Background()), and their HTTP status is recorded in the call.
+// Only the client and its http.Client are copied, shallowly: the
+// credentials and the transport to the base URL stay the sender's.
 func (s *Sender) api(ctx context.Context) (*openapi.ApiService, *call) {
 	rec := &call{}
-	hc := &http.Client{
-		Transport: &callTransport{ctx: ctx, base: s.base, next: s.transport, call: rec},
-		Timeout:   s.timeout,
-		// As twilio-go's default client: a redirect would lose the form.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	c := &client.Client{Credentials: client.NewCredentials(s.sid, s.token), HTTPClient: hc}
-	c.SetAccountSid(s.sid)
-	rc := twiliogo.NewRestClientWithParams(twiliogo.ClientParams{Client: c})
-	return rc.Api, rec
+	hc := *s.client.HTTPClient
+	hc.Transport = &callTransport{ctx: ctx, call: rec, next: hc.Transport}
+	c := *s.client
+	c.HTTPClient = &hc
+	return openapi.NewApiServiceWithClient(&c), rec
 }
 
-// callTransport puts the call's context on each request, rewrites scheme
-// and host (and prefixes the path) to the base URL, and records the HTTP
-// status, which twilio-go drops when an error body is not JSON.
+// callTransport puts one call's context on each request and records the
+// HTTP status, which twilio-go drops when an error body is not JSON.
 type callTransport struct {
 	ctx  context.Context
-	base *url.URL
-	next http.RoundTripper
 	call *call
+	next http.RoundTripper
 }
 
 func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(t.ctx)
-	if t.base != nil {
-		r.URL.Scheme = t.base.Scheme
-		r.URL.Host = t.base.Host
-		if t.base.Path != "" {
-			r.URL.Path = t.base.Path + r.URL.Path
-			r.URL.RawPath = ""
-		}
-		r.Host = ""
-	}
-	resp, err := t.next.RoundTrip(r)
+	resp, err := t.next.RoundTrip(req.WithContext(t.ctx))
 	if resp != nil {
 		t.call.status.Store(int32(resp.StatusCode))
 	}
 	return resp, err
+}
+
+// baseTransport sends requests to the base URL: its scheme and host, and
+// its path before Twilio's.
+type baseTransport struct {
+	base *url.URL
+	next http.RoundTripper
+}
+
+func (t *baseTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	// A RoundTripper may not change the request it is given.
+	r := req.Clone(req.Context())
+	r.URL.Scheme = t.base.Scheme
+	r.URL.Host = t.base.Host
+	if t.base.Path != "" {
+		r.URL.Path = t.base.Path + r.URL.Path
+		r.URL.RawPath = ""
+	}
+	r.Host = ""
+	return t.next.RoundTrip(r)
 }
 
 // classify turns an error of twilio-go into a *bot.SendError.

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -298,6 +299,28 @@ func TestSendBaseURLPath(t *testing.T) {
 	}
 	if want := "/twilio-proxy/2010-04-01/Accounts/" + testAccount + "/Messages.json"; got != want {
 		t.Errorf("path: got %q, want %q", got, want)
+	}
+}
+
+// TestSendNoRedirect checks that a redirect is not followed: it would
+// lose the form, and the message may have been created already.
+func TestSendNoRedirect(t *testing.T) {
+	var followed atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("/elsewhere/", func(w http.ResponseWriter, r *http.Request) { followed.Add(1) })
+	mux.HandleFunc("/2010-04-01/", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/elsewhere"+r.URL.Path, http.StatusTemporaryRedirect)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	s := newSender(t, srv.URL)
+	_, err := s.Send(context.Background(), bot.Outbound{To: learner, From: waSender, Body: "x"})
+	var se *bot.SendError
+	if !errors.As(err, &se) || se.Class != bot.Permanent || se.HTTPStatus != http.StatusTemporaryRedirect {
+		t.Errorf("got %v, want a permanent failure with HTTP 307", err)
+	}
+	if n := followed.Load(); n != 0 {
+		t.Errorf("redirect followed %d times, want 0", n)
 	}
 }
 
