@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -78,9 +77,7 @@ const (
 	DefaultMaxAttempts = 10
 	DefaultBackoff     = 30 * time.Second
 	DefaultMaxBackoff  = time.Hour
-	DefaultSendRate    = 20 // DARSI_SEND_RATE when unset (DESIGN.md)
 	WhatsAppWindow     = 24 * time.Hour
-	MaxBody            = 1600 // characters Twilio takes in a message body
 )
 
 // Config configures a Runner. Outbox, Learners, Sender and Text are
@@ -759,7 +756,8 @@ func (r *Runner) compose(l bot.Learner, lang bot.Lang, j Job) (text, body string
 // locale's text for reminders and broadcasts ("Message de ton coach : …"),
 // the locale's texts for nudges and reviews, with the directional marks
 // of Arabic-script languages. Previews use it. Errors (of kind Invalid):
-// an unknown kind, no text, a message over MaxBody characters.
+// an unknown kind, no text, a message over bot.MaxBody as bot.BodyLen
+// counts.
 func Render(text *locale.Bundle, lang bot.Lang, j Job) (string, error) {
 	_, body, err := render(text, lang, j, "", func(_ bot.Lang, lesson string) string { return lesson })
 	if err != nil {
@@ -801,8 +799,8 @@ func render(texts *locale.Bundle, lang bot.Lang, j Job, own string, title func(b
 	default:
 		return "", "", fmt.Errorf("unknown kind %q", j.Kind)
 	}
-	if n := utf8.RuneCountInString(body); n > MaxBody {
-		return "", "", fmt.Errorf("message too long: %d characters, at most %d", n, MaxBody)
+	if n := bot.BodyLen(body); n > bot.MaxBody {
+		return "", "", fmt.Errorf("message too long: %d characters, at most %d", n, bot.MaxBody)
 	}
 	return text, body, nil
 }

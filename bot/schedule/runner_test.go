@@ -680,6 +680,8 @@ func TestRender(t *testing.T) {
 		"unknown kind": {Kind: "poem", Text: "x"},
 		"no text":      {Kind: schedule.Reminder, Text: "  "},
 		"too long":     {Kind: schedule.Reminder, Text: strings.Repeat("a", 1600)},
+		// 900 runes, but 1,600 of Twilio's units before the frame.
+		"too long in emoji": {Kind: schedule.Reminder, Text: strings.Repeat("👍", 700) + strings.Repeat("a", 200)},
 	} {
 		if _, err := schedule.Render(b, bot.French, j); bot.KindOf(err) != bot.Invalid {
 			t.Errorf("%s: got %v, want an Invalid error", name, err)
