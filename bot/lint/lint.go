@@ -98,10 +98,9 @@ func DefaultAssumptions() Assumptions {
 	}
 }
 
-// WhatsApp's and SMS's limits (see TWILIO.md).
+// WhatsApp's limits; a message body's is bot.MaxBody.
 const (
-	MaxBody        = 1600 // characters in one message body
-	MaxButtonTitle = 20   // characters in a quick-reply button title
+	MaxButtonTitle = 20 // characters in a quick-reply button title
 	MaxImageBytes  = 5 << 20
 	MaxMediaBytes  = 16 << 20 // audio, video and documents
 )
@@ -138,6 +137,8 @@ type Usage struct {
 
 // StepUsage is what one step's message costs in one language.
 type StepUsage struct {
+	// Chars is the message's length as Twilio counts it against
+	// bot.MaxBody (bot.BodyLen): an emoji counts two.
 	Chars    int             `json:"chars"`
 	Segments int             `json:"segments"`
 	Encoding locale.Encoding `json:"encoding"`
@@ -283,21 +284,21 @@ func lintLesson(r *Report, les *lesson.Lesson, opts Options) LessonReport {
 			text := dialog.StepText(lang, st, vars)
 			msgs[i][lang] = text
 			sms := locale.Segments(text)
-			n := utf8.RuneCountInString(text)
+			n := bot.BodyLen(text)
 			sr.Langs[lang] = &StepUsage{Chars: n, Segments: sms.Segments, Encoding: sms.Encoding}
-			if n > MaxBody {
+			if n > bot.MaxBody {
 				r.add(at(les, st, st.Pos, Error, RuleBody, fmt.Sprintf(
 					"step %q is %d characters in %s; a WhatsApp or SMS message takes at most %d: split it into two steps",
-					st.ID, n, lang, MaxBody)))
+					st.ID, n, lang, bot.MaxBody)))
 			}
 			for _, o := range st.Options {
 				fb := dialog.FeedbackText(lang, o, vars)
-				m := utf8.RuneCountInString(fb)
-				if m > MaxBody {
+				m := bot.BodyLen(fb)
+				if m > bot.MaxBody {
 					r.add(at(les, st, o.Feedback.Pos, Error, RuleBody, fmt.Sprintf(
-						"feedback is %d characters in %s; a message takes at most %d", m, lang, MaxBody)))
+						"feedback is %d characters in %s; a message takes at most %d", m, lang, bot.MaxBody)))
 				}
-				if m > utf8.RuneCountInString(fbs[i][lang]) {
+				if m > bot.BodyLen(fbs[i][lang]) {
 					fbs[i][lang] = fb
 				}
 			}

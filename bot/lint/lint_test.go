@@ -195,6 +195,24 @@ func TestBodyOverWhatsAppLimit(t *testing.T) {
 	want(t, rep, RuleBody, Error, "x/t/t-1.yaml:6:5", `step "hi"`, "1601 characters in fr", "1600")
 }
 
+// TestBodyLimitCountsEmojiTwice checks that bodies are counted as Twilio
+// counts them: an emoji outside the Basic Multilingual Plane takes two of
+// the 1,600 units.
+func TestBodyLimitCountsEmojiTwice(t *testing.T) {
+	step := func(fr string) string {
+		return "  - id: hi\n    say: {ary: \"a\", ar: \"a\", fr: \"" + fr + "\", zgh: \"a\"}\n" + goodTail
+	}
+	rep := run(t, fixture(step(strings.Repeat("👍", 800))), nil)
+	if fs := findings(rep, RuleBody); len(fs) != 0 {
+		t.Errorf("800 emoji (1,600 units): got %v, want no finding", fs)
+	}
+	if got := rep.Lessons[0].Steps[0].Langs[bot.French].Chars; got != 1600 {
+		t.Errorf("800 emoji: got %d characters, want 1600", got)
+	}
+	rep = run(t, fixture(step(strings.Repeat("👍", 801))), nil)
+	want(t, rep, RuleBody, Error, "x/t/t-1.yaml:6:5", `step "hi"`, "1602 characters in fr", "1600")
+}
+
 func TestButtonTitles(t *testing.T) {
 	steps := "  - id: hi\n    say: " + four("Hi") + "\n" + strings.Replace(goodTail,
 		`{text: `+four("B"), `{text: {ary: "B", ar: "B", fr: "une réponse bien trop longue", zgh: "B"}`, 1)

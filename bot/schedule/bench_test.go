@@ -19,7 +19,7 @@ import (
 // instantSender is a Twilio that answers at once, in process.
 type instantSender struct{ n atomic.Int64 }
 
-func (s *instantSender) Send(ctx context.Context, m schedule.Message) (bot.Delivery, error) {
+func (s *instantSender) Send(ctx context.Context, m bot.Outbound) (bot.Delivery, error) {
 	n := s.n.Add(1)
 	return bot.Delivery{SID: fmt.Sprintf("SM%032x", n), To: m.To, Status: bot.StatusQueued}, nil
 }
@@ -55,7 +55,7 @@ func BenchmarkDeliver1000(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sender = twilioSender{s}
+				sender = s
 			}
 			now := casablancaMorning
 			ls := &learners{}

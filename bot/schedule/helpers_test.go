@@ -2,7 +2,6 @@ package schedule_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -24,37 +23,6 @@ const (
 	smsFrom      = "+212500000001"
 	publicURL    = "https://darsi.example"
 )
-
-// twilioSender adapts twilio.Sender to schedule.Sender, as cmd/darsi does:
-// bot/schedule may not import bot/twilio.
-type twilioSender struct{ s *twilio.Sender }
-
-func (a twilioSender) Send(ctx context.Context, m schedule.Message) (bot.Delivery, error) {
-	d, err := a.s.Send(ctx, twilio.Message(m))
-	return d, sendError(err)
-}
-
-func (a twilioSender) Sent(ctx context.Context, to string, since time.Time) ([]bot.Delivery, error) {
-	ds, err := a.s.Sent(ctx, to, since)
-	return ds, sendError(err)
-}
-
-func sendError(err error) error {
-	var se *twilio.SendError
-	if !errors.As(err, &se) {
-		return err
-	}
-	class := schedule.Permanent
-	switch se.Class {
-	case twilio.RetryLater:
-		class = schedule.RetryLater
-	case twilio.NeedsTemplate:
-		class = schedule.NeedsTemplate
-	case twilio.OptedOut:
-		class = schedule.OptedOut
-	}
-	return &schedule.SendError{Class: class, Code: se.Code, HTTPStatus: se.HTTPStatus, Err: err}
-}
 
 // countingSender counts the calls of Sent (lookups before a resend).
 type countingSender struct {
@@ -166,7 +134,7 @@ func newEnv(tb testing.TB) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e.sender = &countingSender{Sender: twilioSender{s}}
+	e.sender = &countingSender{Sender: s}
 	return e
 }
 

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -45,59 +44,26 @@ type Limiter interface {
 	Allow(ctx context.Context, key string, perSecond int, now time.Time) (bool, time.Duration, error)
 }
 
-// Message is one message to send. It has the fields of twilio.Message, in
-// the same order, so that the one converts to the other:
-// twilio.Message(m). (This package may not import bot/twilio: adapters do
-// not know each other; cmd/darsi adapts twilio.Sender to Sender.)
-type Message struct {
-	To                        string
-	From, MessagingServiceSID string
-	Body                      string
-	MediaURL                  []string
-	ContentSID                string
-	ContentVariables          map[string]string
-	StatusCallback            string
-}
-
-// Sender sends messages over Twilio's REST API: twilio.Sender, adapted.
+// Sender sends messages over Twilio's REST API. twilio.Sender implements
+// it; cmd/darsi hands one to the Runner, since this package may not import
+// the Twilio adapter.
 type Sender interface {
-	// Send sends m. Its errors are *SendError; any other error is taken
-	// as RetryLater from a send that may have gone out.
-	Send(ctx context.Context, m Message) (bot.Delivery, error)
+	// Send sends m. Its errors are *bot.SendError; any other error is
+	// taken as RetryLater from a send that may have gone out.
+	Send(ctx context.Context, m bot.Outbound) (bot.Delivery, error)
 	// Sent lists the messages sent to `to` since the given time, newest
 	// first.
 	Sent(ctx context.Context, to string, since time.Time) ([]bot.Delivery, error)
 }
 
-// Class says what to do about a failed send, as twilio.Class does.
-type Class int
-
-// Classes of send errors. The zero Class is Permanent.
-const (
-	Permanent     Class = iota // give up (21211 invalid number, 21614 not mobile, …)
-	NeedsTemplate              // 63016: outside the 24-hour window
-	RetryLater                 // 63018, HTTP 429, 5xx, timeouts
-	OptedOut                   // 21610
-)
-
-// SendError is a failed send, as twilio.SendError reports it.
-type SendError struct {
-	Class      Class
-	Code       int // Twilio's error code, 0 if none
-	HTTPStatus int // 0 when no answer came: the message may have gone out
-	Err        error
-}
-
-func (e *SendError) Error() string { return e.Err.Error() }
-func (e *SendError) Unwrap() error { return e.Err }
-
-// reason is how a job's Reason names the error.
-func (e *SendError) reason() string {
-	if e.Code != 0 {
-		return "twilio error " + strconv.Itoa(e.Code)
+// reason is how a job's Reason names a failed send: by Twilio's error code,
+// else by the HTTP status, else as no answer at all.
+func reason(se *bot.SendError) string {
+	if se.Code != 0 {
+		return "twilio error " + strconv.Itoa(se.Code)
 	}
-	if e.HTTPStatus != 0 {
-		return "twilio HTTP " + strconv.Itoa(e.HTTPStatus)
+	if se.HTTPStatus != 0 {
+		return "twilio HTTP " + strconv.Itoa(se.HTTPStatus)
 	}
 	return "twilio unreachable"
 }
@@ -111,9 +77,7 @@ const (
 	DefaultMaxAttempts = 10
 	DefaultBackoff     = 30 * time.Second
 	DefaultMaxBackoff  = time.Hour
-	DefaultSendRate    = 20 // DARSI_SEND_RATE when unset (DESIGN.md)
 	WhatsAppWindow     = 24 * time.Hour
-	MaxBody            = 1600 // characters Twilio takes in a message body
 )
 
 // Config configures a Runner. Outbox, Learners, Sender and Text are
@@ -464,7 +428,7 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 		r.fail(work, log, a, err.Error())
 		return
 	}
-	m := Message{To: to, From: from, MessagingServiceSID: msid}
+	m := bot.Outbound{To: to, From: from, MessagingServiceSID: msid}
 	if r.cfg.PublicURL != "" {
 		m.StatusCallback = r.cfg.PublicURL + "/twilio/status?job=" + url.QueryEscape(j.ID)
 	}
@@ -532,21 +496,21 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 			}
 			return
 		}
-		var se *SendError
+		var se *bot.SendError
 		if !errors.As(err, &se) {
-			se = &SendError{Class: RetryLater, Err: err}
+			se = &bot.SendError{Class: bot.RetryLater, Err: err}
 		}
 		switch se.Class {
-		case RetryLater:
+		case bot.RetryLater:
 			// An answer from Twilio (429, 63018) means the message was
 			// refused; without one (timeout), it may have gone out, and
 			// the next claim looks for it first.
 			if se.HTTPStatus >= 400 && se.HTTPStatus < 500 {
 				a.sent = false
 			}
-			r.retry(work, log, a, se.reason()+": "+se.Error())
+			r.retry(work, log, a, reason(se)+": "+se.Error())
 			return
-		case NeedsTemplate:
+		case bot.NeedsTemplate:
 			a.sent = false
 			if !useTemplate {
 				if tp, useTemplate = r.template(j, lang); useTemplate {
@@ -554,16 +518,16 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 					continue
 				}
 			}
-			r.fail(work, log, a, "window closed and no template ("+se.reason()+")")
-		case OptedOut:
-			r.fail(work, log, a, "opted out ("+se.reason()+")")
+			r.fail(work, log, a, "window closed and no template ("+reason(se)+")")
+		case bot.OptedOut:
+			r.fail(work, log, a, "opted out ("+reason(se)+")")
 			if r.cfg.OptedOut != nil {
 				if err := r.cfg.OptedOut(work, j.Learner); err != nil {
 					log.Warn("outbox: recording the opt-out", "err", err)
 				}
 			}
 		default:
-			r.fail(work, log, a, se.reason()+": "+se.Error())
+			r.fail(work, log, a, reason(se)+": "+se.Error())
 		}
 		return
 	}
@@ -792,7 +756,8 @@ func (r *Runner) compose(l bot.Learner, lang bot.Lang, j Job) (text, body string
 // locale's text for reminders and broadcasts ("Message de ton coach : …"),
 // the locale's texts for nudges and reviews, with the directional marks
 // of Arabic-script languages. Previews use it. Errors (of kind Invalid):
-// an unknown kind, no text, a message over MaxBody characters.
+// an unknown kind, no text, a message over bot.MaxBody as bot.BodyLen
+// counts.
 func Render(text *locale.Bundle, lang bot.Lang, j Job) (string, error) {
 	_, body, err := render(text, lang, j, "", func(_ bot.Lang, lesson string) string { return lesson })
 	if err != nil {
@@ -834,8 +799,8 @@ func render(texts *locale.Bundle, lang bot.Lang, j Job, own string, title func(b
 	default:
 		return "", "", fmt.Errorf("unknown kind %q", j.Kind)
 	}
-	if n := utf8.RuneCountInString(body); n > MaxBody {
-		return "", "", fmt.Errorf("message too long: %d characters, at most %d", n, MaxBody)
+	if n := bot.BodyLen(body); n > bot.MaxBody {
+		return "", "", fmt.Errorf("message too long: %d characters, at most %d", n, bot.MaxBody)
 	}
 	return text, body, nil
 }

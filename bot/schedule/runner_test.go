@@ -680,6 +680,8 @@ func TestRender(t *testing.T) {
 		"unknown kind": {Kind: "poem", Text: "x"},
 		"no text":      {Kind: schedule.Reminder, Text: "  "},
 		"too long":     {Kind: schedule.Reminder, Text: strings.Repeat("a", 1600)},
+		// 900 runes, but 1,600 of Twilio's units before the frame.
+		"too long in emoji": {Kind: schedule.Reminder, Text: strings.Repeat("👍", 700) + strings.Repeat("a", 200)},
 	} {
 		if _, err := schedule.Render(b, bot.French, j); bot.KindOf(err) != bot.Invalid {
 			t.Errorf("%s: got %v, want an Invalid error", name, err)
@@ -825,7 +827,7 @@ func TestCrashRecoveryIgnoresConversationReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Add(time.Second)
-	if _, err := e.sender.Send(context.Background(), schedule.Message{To: l.ID, From: whatsAppFrom, Body: "Choisis un cours : réponds avec son numéro."}); err != nil {
+	if _, err := e.sender.Send(context.Background(), bot.Outbound{To: l.ID, From: whatsAppFrom, Body: "Choisis un cours : réponds avec son numéro."}); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Add(cfg.Lease)

@@ -141,7 +141,7 @@ func checkTwiML(t *testing.T, rs []bot.Reply) {
 	media := 0
 	for _, m := range doc.Messages {
 		body := m.Text + m.Body
-		if n := len(utf16.Encode([]rune(body))); n > twilio.MaxBody {
+		if n := len(utf16.Encode([]rune(body))); n > bot.MaxBody {
 			t.Fatalf("message of %d UTF-16 units", n)
 		}
 		if strings.TrimSpace(body) == "" && len(m.Media) == 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/darsi-ma/darsi/bot"
-	twiliogo "github.com/twilio/twilio-go"
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 )
@@ -40,14 +38,17 @@ type SenderConfig struct {
 	Now func() time.Time
 }
 
-// Sender sends messages over Twilio's REST API with twilio-go. It is safe
-// for concurrent use.
+// Sender sends messages over Twilio's REST API with twilio-go's client and
+// its 2010 API package, and nothing more of twilio-go: its root package
+// builds the services of every Twilio product. It is the outbox's sender
+// (schedule.Sender). It is safe for concurrent use.
 type Sender struct {
-	sid, token string
-	base       *url.URL // nil: twilio-go's own host
-	timeout    time.Duration
-	transport  http.RoundTripper
-	now        func() time.Time
+	// client holds the credentials and the HTTP client every call
+	// starts from: the timeout, no redirects, and a transport that sends
+	// to the base URL. Calls use shallow copies and never change it.
+	client  *client.Client
+	timeout time.Duration
+	now     func() time.Time
 }
 
 // NewSender returns a Sender. Errors are of kind Invalid: credentials
@@ -60,13 +61,14 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 	if !alphanumeric(cfg.AccountSID) || !alphanumeric(cfg.AuthToken) {
 		return nil, bot.Errorf(op, bot.Invalid, "account SID and auth token must be alphanumeric")
 	}
-	s := &Sender{
-		sid:       cfg.AccountSID,
-		token:     cfg.AuthToken,
-		timeout:   cfg.Timeout,
-		transport: http.DefaultTransport,
-		now:       cfg.Now,
+	s := &Sender{timeout: cfg.Timeout, now: cfg.Now}
+	if s.timeout <= 0 {
+		s.timeout = DefaultSenderTimeout
 	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	transport := http.DefaultTransport
 	// Twilio's own URL needs no rewriting, which would undo TWILIO_EDGE and
 	// TWILIO_REGION.
 	if base := strings.TrimRight(cfg.BaseURL, "/"); base != "" && base != DefaultBaseURL {
@@ -74,14 +76,18 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 			return nil, bot.Errorf(op, bot.Invalid, "base URL %q: want http(s)://host[/path]", cfg.BaseURL)
 		}
-		s.base = u
+		transport = &baseTransport{base: u, next: transport}
 	}
-	if s.timeout <= 0 {
-		s.timeout = DefaultSenderTimeout
+	s.client = &client.Client{
+		Credentials: client.NewCredentials(cfg.AccountSID, cfg.AuthToken),
+		HTTPClient: &http.Client{
+			Transport: transport,
+			Timeout:   s.timeout,
+			// As twilio-go's default client: a redirect would lose the form.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 	}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s.client.SetAccountSid(cfg.AccountSID)
 	return s, nil
 }
 
@@ -95,121 +101,43 @@ func alphanumeric(s string) bool {
 	return true
 }
 
-// Message is one message to send over REST.
-type Message struct {
-	// To is the recipient: "whatsapp:+2126…" or "+E.164" for SMS.
-	To string
-	// From is the sender ("whatsapp:+…" or a number); it may be empty when
-	// MessagingServiceSID is set.
-	From, MessagingServiceSID string
-	// Body is the text, up to 1,600 characters. Not with ContentSID.
-	Body     string
-	MediaURL []string
-	// ContentSID and ContentVariables send an approved WhatsApp template,
-	// the only thing allowed outside the 24-hour window. ContentVariables
-	// are sent as JSON, such as {"1":"Amina"}.
-	ContentSID       string
-	ContentVariables map[string]string
-	// StatusCallback is where Twilio reports the message's progress; it may
-	// carry ?job=ID, which comes back with every callback and is copied to
-	// the returned Delivery's JobID.
-	StatusCallback string
-}
-
-// Class says what to do about a failed send.
-type Class int
-
-// Classes of send errors. The zero Class is Failed: an error nobody
-// classified is not retried, since retrying may send a message twice.
-const (
-	Failed        Class = iota // give up on this message (21211 invalid number, 21614 not mobile, …)
-	NeedsTemplate              // 63016: outside the 24-hour window, send a template instead
-	RetryLater                 // 63018, 30001, 21611, HTTP 429, 5xx, timeouts, Twilio unreachable
-	OptedOut                   // 21610: the recipient opted out; stop sending to them
-)
-
-func (c Class) String() string {
-	switch c {
-	case NeedsTemplate:
-		return "needs template"
-	case RetryLater:
-		return "retry later"
-	case OptedOut:
-		return "opted out"
-	}
-	return "failed"
-}
-
 // ClassifyCode returns the class of a Twilio error code, as found in a
-// REST error or a status callback's ErrorCode.
-func ClassifyCode(code int) Class {
+// REST error or a status callback's ErrorCode: Permanent for a code it does
+// not know.
+func ClassifyCode(code int) bot.SendClass {
 	switch code {
 	case 63016:
-		return NeedsTemplate
+		return bot.NeedsTemplate
 	case 21610:
-		return OptedOut
+		return bot.OptedOut
 	case 63018, 30001, 21611, 20429:
-		return RetryLater
+		return bot.RetryLater
 	}
-	return Failed
+	return bot.Permanent
 }
-
-// SendError is the error of Send and Sent.
-type SendError struct {
-	Class      Class
-	Code       int    // Twilio's error code, 0 when Twilio did not answer with one
-	HTTPStatus int    // 0 when no response came
-	Message    string // Twilio's message, or what went wrong
-	// Err is the cause, wrapped in a *bot.Error whose kind is Unavailable
-	// for RetryLater, Invalid for a request Twilio refused, and Internal
-	// otherwise, so that bot.KindOf and httpstatus.Of work on a SendError.
-	Err error
-}
-
-func (e *SendError) Error() string {
-	var b strings.Builder
-	b.WriteString("twilio: ")
-	b.WriteString(e.Class.String())
-	if e.Code != 0 {
-		fmt.Fprintf(&b, ": error %d", e.Code)
-	}
-	if e.HTTPStatus != 0 {
-		fmt.Fprintf(&b, " (HTTP %d)", e.HTTPStatus)
-	}
-	switch {
-	case e.Message != "":
-		b.WriteString(": ")
-		b.WriteString(e.Message)
-	case e.Err != nil:
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
-}
-
-func (e *SendError) Unwrap() error { return e.Err }
 
 // Send sends m and returns its delivery: Twilio's MessageSid, the status
 // Twilio reported (usually queued), and the job ID carried by
 // m.StatusCallback.
 //
-// twilio-go takes no context, so each call gets its own HTTP client whose
-// requests carry ctx (bounded by the Timeout): cancelling ctx aborts the
-// request in flight. A send that times out or is cancelled may still have
+// The request carries ctx, bounded by the Timeout: cancelling ctx aborts
+// it in flight. A send that times out or is cancelled may still have
 // reached Twilio; before sending again, Sent tells whether it went out.
 //
-// Errors are *SendError: RetryLater for throttling (63018, 30001, 21611,
-// HTTP 429), Twilio's 5xx, timeouts, cancellation and network failures;
-// NeedsTemplate for 63016; OptedOut for 21610; Failed for anything else,
-// including a Message that is incomplete (no To, no From nor messaging
-// service, nothing to send, Body with ContentSID).
-func (s *Sender) Send(ctx context.Context, m Message) (bot.Delivery, error) {
+// Errors are *bot.SendError: RetryLater for throttling (63018, 30001,
+// 21611, HTTP 429), Twilio's 5xx, timeouts, cancellation and network
+// failures; NeedsTemplate for 63016; OptedOut for 21610; Permanent for
+// anything else, including a message that is incomplete (no To, no From
+// nor messaging service, nothing to send, Body with ContentSID). Their
+// kinds are Unavailable for RetryLater, Invalid for what Twilio or
+// validation refused, Internal for an answer that could not be read.
+func (s *Sender) Send(ctx context.Context, m bot.Outbound) (bot.Delivery, error) {
 	const op = "twilio.Send"
 	if err := validate(m); err != nil {
-		return bot.Delivery{}, &SendError{Class: Failed, Message: err.Error(), Err: bot.E(op, bot.Invalid, err)}
+		return bot.Delivery{}, &bot.SendError{Class: bot.Permanent, Message: err.Error(), Err: bot.E(op, bot.Invalid, err)}
 	}
 	if err := ctx.Err(); err != nil {
-		return bot.Delivery{}, &SendError{Class: RetryLater, Message: "not sent: " + err.Error(), Err: bot.E(op, bot.Unavailable, err)}
+		return bot.Delivery{}, &bot.SendError{Class: bot.RetryLater, Message: "not sent: " + err.Error(), Err: bot.E(op, bot.Unavailable, err)}
 	}
 	p := &openapi.CreateMessageParams{}
 	p.SetTo(m.To)
@@ -230,7 +158,7 @@ func (s *Sender) Send(ctx context.Context, m Message) (bot.Delivery, error) {
 		if m.ContentVariables != nil {
 			vars, err := contentVariables(m.ContentVariables)
 			if err != nil {
-				return bot.Delivery{}, &SendError{Class: Failed, Message: err.Error(), Err: bot.E(op, bot.Invalid, err)}
+				return bot.Delivery{}, &bot.SendError{Class: bot.Permanent, Message: err.Error(), Err: bot.E(op, bot.Invalid, err)}
 			}
 			p.SetContentVariables(vars)
 		}
@@ -250,7 +178,7 @@ func (s *Sender) Send(ctx context.Context, m Message) (bot.Delivery, error) {
 		// Twilio answered 2xx: the message probably exists, so retrying
 		// could send it twice.
 		err := errors.New("response without a message sid")
-		return bot.Delivery{}, &SendError{Class: Failed, HTTPStatus: int(call.status.Load()), Message: err.Error(), Err: bot.E(op, bot.Internal, err)}
+		return bot.Delivery{}, &bot.SendError{Class: bot.Permanent, HTTPStatus: int(call.status.Load()), Message: err.Error(), Err: bot.E(op, bot.Internal, err)}
 	}
 	d := bot.Delivery{
 		SID:       *msg.Sid,
@@ -279,15 +207,15 @@ func (s *Sender) Send(ctx context.Context, m Message) (bot.Delivery, error) {
 // no date_sent yet and may be missing. Deliveries carry the message's Body
 // but no JobID: Twilio does not return the StatusCallback URL.
 //
-// Errors are *SendError, classified as for Send.
+// Errors are *bot.SendError, classified as for Send.
 func (s *Sender) Sent(ctx context.Context, to string, since time.Time) ([]bot.Delivery, error) {
 	const op = "twilio.Sent"
 	if to == "" {
 		err := errors.New("no recipient")
-		return nil, &SendError{Class: Failed, Message: err.Error(), Err: bot.E(op, bot.Invalid, err)}
+		return nil, &bot.SendError{Class: bot.Permanent, Message: err.Error(), Err: bot.E(op, bot.Invalid, err)}
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, &SendError{Class: RetryLater, Message: "not listed: " + err.Error(), Err: bot.E(op, bot.Unavailable, err)}
+		return nil, &bot.SendError{Class: bot.RetryLater, Message: "not listed: " + err.Error(), Err: bot.E(op, bot.Unavailable, err)}
 	}
 	p := &openapi.ListMessageParams{}
 	p.SetTo(to)
@@ -329,53 +257,58 @@ type call struct {
 	status atomic.Int32 // the last HTTP status received
 }
 
-// api returns a twilio-go API service whose requests carry ctx and go to
-// the sender's base URL. twilio-go builds its requests with
-// context.Background(); a client per call is how ctx gets in.
+// api returns a twilio-go API service for one call: its requests carry
+// ctx, which twilio-go cannot pass (it builds requests with
+// context.Background()), and their HTTP status is recorded in the call.
+// Only the client and its http.Client are copied, shallowly: the
+// credentials and the transport to the base URL stay the sender's.
 func (s *Sender) api(ctx context.Context) (*openapi.ApiService, *call) {
 	rec := &call{}
-	hc := &http.Client{
-		Transport: &callTransport{ctx: ctx, base: s.base, next: s.transport, call: rec},
-		Timeout:   s.timeout,
-		// As twilio-go's default client: a redirect would lose the form.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	c := &client.Client{Credentials: client.NewCredentials(s.sid, s.token), HTTPClient: hc}
-	c.SetAccountSid(s.sid)
-	rc := twiliogo.NewRestClientWithParams(twiliogo.ClientParams{Client: c})
-	return rc.Api, rec
+	hc := *s.client.HTTPClient
+	hc.Transport = &callTransport{ctx: ctx, call: rec, next: hc.Transport}
+	c := *s.client
+	c.HTTPClient = &hc
+	return openapi.NewApiServiceWithClient(&c), rec
 }
 
-// callTransport puts the call's context on each request, rewrites scheme
-// and host (and prefixes the path) to the base URL, and records the HTTP
-// status, which twilio-go drops when an error body is not JSON.
+// callTransport puts one call's context on each request and records the
+// HTTP status, which twilio-go drops when an error body is not JSON.
 type callTransport struct {
 	ctx  context.Context
-	base *url.URL
-	next http.RoundTripper
 	call *call
+	next http.RoundTripper
 }
 
 func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(t.ctx)
-	if t.base != nil {
-		r.URL.Scheme = t.base.Scheme
-		r.URL.Host = t.base.Host
-		if t.base.Path != "" {
-			r.URL.Path = t.base.Path + r.URL.Path
-			r.URL.RawPath = ""
-		}
-		r.Host = ""
-	}
-	resp, err := t.next.RoundTrip(r)
+	resp, err := t.next.RoundTrip(req.WithContext(t.ctx))
 	if resp != nil {
 		t.call.status.Store(int32(resp.StatusCode))
 	}
 	return resp, err
 }
 
-// classify turns an error of twilio-go into a *SendError.
-func classify(op string, err error, status int32) *SendError {
+// baseTransport sends requests to the base URL: its scheme and host, and
+// its path before Twilio's.
+type baseTransport struct {
+	base *url.URL
+	next http.RoundTripper
+}
+
+func (t *baseTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	// A RoundTripper may not change the request it is given.
+	r := req.Clone(req.Context())
+	r.URL.Scheme = t.base.Scheme
+	r.URL.Host = t.base.Host
+	if t.base.Path != "" {
+		r.URL.Path = t.base.Path + r.URL.Path
+		r.URL.RawPath = ""
+	}
+	r.Host = ""
+	return t.next.RoundTrip(r)
+}
+
+// classify turns an error of twilio-go into a *bot.SendError.
+func classify(op string, err error, status int32) *bot.SendError {
 	httpStatus := int(status)
 	var tre *client.TwilioRestError
 	if errors.As(err, &tre) {
@@ -394,33 +327,33 @@ func classify(op string, err error, status int32) *SendError {
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
-		return &SendError{Class: RetryLater, HTTPStatus: httpStatus, Message: "timeout", Err: bot.E(op, bot.Unavailable, err)}
+		return &bot.SendError{Class: bot.RetryLater, HTTPStatus: httpStatus, Message: "timeout", Err: bot.E(op, bot.Unavailable, err)}
 	case errors.Is(err, context.Canceled):
-		return &SendError{Class: RetryLater, HTTPStatus: httpStatus, Message: "canceled", Err: bot.E(op, bot.Unavailable, err)}
+		return &bot.SendError{Class: bot.RetryLater, HTTPStatus: httpStatus, Message: "canceled", Err: bot.E(op, bot.Unavailable, err)}
 	case httpStatus == 0 || httpStatus == http.StatusTooManyRequests || httpStatus >= 500:
 		// No answer (connection refused, reset, DNS), or an error page
 		// from Twilio or a proxy.
-		return &SendError{Class: RetryLater, HTTPStatus: httpStatus, Err: bot.E(op, bot.Unavailable, err)}
+		return &bot.SendError{Class: bot.RetryLater, HTTPStatus: httpStatus, Err: bot.E(op, bot.Unavailable, err)}
 	case httpStatus >= 400:
-		return &SendError{Class: Failed, HTTPStatus: httpStatus, Err: bot.E(op, bot.Invalid, err)}
+		return &bot.SendError{Class: bot.Permanent, HTTPStatus: httpStatus, Err: bot.E(op, bot.Invalid, err)}
 	}
 	// A 2xx Twilio's client could not read: the request may have worked.
-	return &SendError{Class: Failed, HTTPStatus: httpStatus, Err: bot.E(op, bot.Internal, err)}
+	return &bot.SendError{Class: bot.Permanent, HTTPStatus: httpStatus, Err: bot.E(op, bot.Internal, err)}
 }
 
-func fromCode(op string, err error, code, httpStatus int, msg string) *SendError {
+func fromCode(op string, err error, code, httpStatus int, msg string) *bot.SendError {
 	c := ClassifyCode(code)
-	if c == Failed && (httpStatus == http.StatusTooManyRequests || httpStatus >= 500) {
-		c = RetryLater
+	if c == bot.Permanent && (httpStatus == http.StatusTooManyRequests || httpStatus >= 500) {
+		c = bot.RetryLater
 	}
 	kind := bot.Invalid
-	if c == RetryLater {
+	if c == bot.RetryLater {
 		kind = bot.Unavailable
 	}
-	return &SendError{Class: c, Code: code, HTTPStatus: httpStatus, Message: msg, Err: bot.E(op, kind, err)}
+	return &bot.SendError{Class: c, Code: code, HTTPStatus: httpStatus, Message: msg, Err: bot.E(op, kind, err)}
 }
 
-func validate(m Message) error {
+func validate(m bot.Outbound) error {
 	switch {
 	case m.To == "":
 		return errors.New("message has no recipient")

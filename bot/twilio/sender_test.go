@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,29 +44,29 @@ func newSender(tb testing.TB, baseURL string, mod ...func(*twilio.SenderConfig))
 func TestSend(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		msg  twilio.Message
+		msg  bot.Outbound
 		want twiliotest.FakeMessage // SID, Status and At not compared
 	}{
 		{
 			name: "text",
-			msg:  twilio.Message{To: learner, From: waSender, Body: "Salam Amina 👋", StatusCallback: "https://darsi.example.org/twilio/status?job=j1"},
+			msg:  bot.Outbound{To: learner, From: waSender, Body: "Salam Amina 👋", StatusCallback: "https://darsi.example.org/twilio/status?job=j1"},
 			want: twiliotest.FakeMessage{To: learner, From: waSender, Body: "Salam Amina 👋", StatusCallback: "https://darsi.example.org/twilio/status?job=j1"},
 		},
 		{
 			name: "template",
-			msg: twilio.Message{To: learner, From: waSender, ContentSID: "HX0123456789abcdef0123456789abcdef",
+			msg: bot.Outbound{To: learner, From: waSender, ContentSID: "HX0123456789abcdef0123456789abcdef",
 				ContentVariables: map[string]string{"1": "Amina", "2": "Prix & coûts <1>"}},
 			want: twiliotest.FakeMessage{To: learner, From: waSender, ContentSID: "HX0123456789abcdef0123456789abcdef",
 				ContentVariables: map[string]string{"1": "Amina", "2": "Prix & coûts <1>"}},
 		},
 		{
 			name: "media",
-			msg:  twilio.Message{To: learner, From: waSender, Body: "Regarde", MediaURL: []string{"https://cdn.example.org/a.jpg"}},
+			msg:  bot.Outbound{To: learner, From: waSender, Body: "Regarde", MediaURL: []string{"https://cdn.example.org/a.jpg"}},
 			want: twiliotest.FakeMessage{To: learner, From: waSender, Body: "Regarde", MediaURL: []string{"https://cdn.example.org/a.jpg"}},
 		},
 		{
 			name: "messaging service, SMS",
-			msg:  twilio.Message{To: "+33612345678", MessagingServiceSID: "MG0123456789abcdef0123456789abcdef", Body: "Rappel"},
+			msg:  bot.Outbound{To: "+33612345678", MessagingServiceSID: "MG0123456789abcdef0123456789abcdef", Body: "Rappel"},
 			want: twiliotest.FakeMessage{To: "+33612345678", MessagingServiceSID: "MG0123456789abcdef0123456789abcdef", Body: "Rappel"},
 		},
 	} {
@@ -100,30 +101,30 @@ func TestSend(t *testing.T) {
 func TestSendErrors(t *testing.T) {
 	for _, tc := range []struct {
 		code, httpStatus int
-		want             twilio.Class
+		want             bot.SendClass
 		kind             bot.Kind
 	}{
-		{63016, 400, twilio.NeedsTemplate, bot.Invalid},
-		{63018, 429, twilio.RetryLater, bot.Unavailable},
-		{63018, 400, twilio.RetryLater, bot.Unavailable},
-		{20429, 429, twilio.RetryLater, bot.Unavailable},
-		{30001, 400, twilio.RetryLater, bot.Unavailable},
-		{21611, 400, twilio.RetryLater, bot.Unavailable},
-		{20500, 500, twilio.RetryLater, bot.Unavailable},
-		{20503, 503, twilio.RetryLater, bot.Unavailable},
-		{21610, 400, twilio.OptedOut, bot.Invalid},
-		{21211, 400, twilio.Failed, bot.Invalid},
-		{21614, 400, twilio.Failed, bot.Invalid},
-		{63014, 400, twilio.Failed, bot.Invalid},
+		{63016, 400, bot.NeedsTemplate, bot.Invalid},
+		{63018, 429, bot.RetryLater, bot.Unavailable},
+		{63018, 400, bot.RetryLater, bot.Unavailable},
+		{20429, 429, bot.RetryLater, bot.Unavailable},
+		{30001, 400, bot.RetryLater, bot.Unavailable},
+		{21611, 400, bot.RetryLater, bot.Unavailable},
+		{20500, 500, bot.RetryLater, bot.Unavailable},
+		{20503, 503, bot.RetryLater, bot.Unavailable},
+		{21610, 400, bot.OptedOut, bot.Invalid},
+		{21211, 400, bot.Permanent, bot.Invalid},
+		{21614, 400, bot.Permanent, bot.Invalid},
+		{63014, 400, bot.Permanent, bot.Invalid},
 	} {
 		t.Run(fmt.Sprint(tc.code, "/", tc.httpStatus), func(t *testing.T) {
 			fake := twiliotest.NewFake(t, testAccount, testToken)
 			fake.FailNext(learner, tc.code, tc.httpStatus)
 			s := newSender(t, fake.URL)
-			_, err := s.Send(context.Background(), twilio.Message{To: learner, From: waSender, Body: "x"})
-			var se *twilio.SendError
+			_, err := s.Send(context.Background(), bot.Outbound{To: learner, From: waSender, Body: "x"})
+			var se *bot.SendError
 			if !errors.As(err, &se) {
-				t.Fatalf("got %v (%T), want *SendError", err, err)
+				t.Fatalf("got %v (%T), want *bot.SendError", err, err)
 			}
 			if se.Class != tc.want || se.Code != tc.code || se.HTTPStatus != tc.httpStatus {
 				t.Errorf("got class %s, code %d, HTTP %d; want %s, %d, %d", se.Class, se.Code, se.HTTPStatus, tc.want, tc.code, tc.httpStatus)
@@ -139,7 +140,7 @@ func TestSendErrors(t *testing.T) {
 				t.Error("a failed send was recorded")
 			}
 			// The failure was for one send only.
-			if _, err := s.Send(context.Background(), twilio.Message{To: learner, From: waSender, Body: "x"}); err != nil {
+			if _, err := s.Send(context.Background(), bot.Outbound{To: learner, From: waSender, Body: "x"}); err != nil {
 				t.Errorf("next send: %v", err)
 			}
 		})
@@ -164,15 +165,15 @@ func TestSendHTTPErrors(t *testing.T) {
 		name       string
 		base       string
 		token      string
-		want       twilio.Class
+		want       bot.SendClass
 		httpStatus int
 		code       int
 	}{
-		{"502 page", page(502), "", twilio.RetryLater, 502, 0},
-		{"429 page", page(429), "", twilio.RetryLater, 429, 0},
-		{"404 page", page(404), "", twilio.Failed, 404, 0},
-		{"connection refused", closed.URL, "", twilio.RetryLater, 0, 0},
-		{"wrong auth token", fake.URL, "0000000000000000000000000000beef", twilio.Failed, 401, 20003},
+		{"502 page", page(502), "", bot.RetryLater, 502, 0},
+		{"429 page", page(429), "", bot.RetryLater, 429, 0},
+		{"404 page", page(404), "", bot.Permanent, 404, 0},
+		{"connection refused", closed.URL, "", bot.RetryLater, 0, 0},
+		{"wrong auth token", fake.URL, "0000000000000000000000000000beef", bot.Permanent, 401, 20003},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newSender(t, tc.base, func(c *twilio.SenderConfig) {
@@ -180,10 +181,10 @@ func TestSendHTTPErrors(t *testing.T) {
 					c.AuthToken = tc.token
 				}
 			})
-			_, err := s.Send(context.Background(), twilio.Message{To: learner, From: waSender, Body: "x"})
-			var se *twilio.SendError
+			_, err := s.Send(context.Background(), bot.Outbound{To: learner, From: waSender, Body: "x"})
+			var se *bot.SendError
 			if !errors.As(err, &se) {
-				t.Fatalf("got %v, want *SendError", err)
+				t.Fatalf("got %v, want *bot.SendError", err)
 			}
 			if se.Class != tc.want || se.HTTPStatus != tc.httpStatus || se.Code != tc.code {
 				t.Errorf("got %s, HTTP %d, code %d; want %s, HTTP %d, code %d (%v)", se.Class, se.HTTPStatus, se.Code, tc.want, tc.httpStatus, tc.code, err)
@@ -197,12 +198,12 @@ func TestSendTimeout(t *testing.T) {
 	fake.SetDelay(2 * time.Second)
 	s := newSender(t, fake.URL, func(c *twilio.SenderConfig) { c.Timeout = 50 * time.Millisecond })
 	start := time.Now()
-	_, err := s.Send(context.Background(), twilio.Message{To: learner, From: waSender, Body: "x"})
+	_, err := s.Send(context.Background(), bot.Outbound{To: learner, From: waSender, Body: "x"})
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("took %v, want about the 50 ms timeout", took)
 	}
-	var se *twilio.SendError
-	if !errors.As(err, &se) || se.Class != twilio.RetryLater {
+	var se *bot.SendError
+	if !errors.As(err, &se) || se.Class != bot.RetryLater {
 		t.Fatalf("got %v, want RetryLater", err)
 	}
 	if bot.KindOf(err) != bot.Unavailable {
@@ -217,9 +218,9 @@ func TestSendContext(t *testing.T) {
 	t.Run("canceled before", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		_, err := s.Send(ctx, twilio.Message{To: learner, From: waSender, Body: "x"})
-		var se *twilio.SendError
-		if !errors.As(err, &se) || se.Class != twilio.RetryLater || !errors.Is(err, context.Canceled) {
+		_, err := s.Send(ctx, bot.Outbound{To: learner, From: waSender, Body: "x"})
+		var se *bot.SendError
+		if !errors.As(err, &se) || se.Class != bot.RetryLater || !errors.Is(err, context.Canceled) {
 			t.Errorf("got %v, want RetryLater wrapping context.Canceled", err)
 		}
 		if n := len(fake.Messages()); n != 0 {
@@ -233,12 +234,12 @@ func TestSendContext(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(50*time.Millisecond, cancel)
 		start := time.Now()
-		_, err := s.Send(ctx, twilio.Message{To: learner, From: waSender, Body: "x"})
+		_, err := s.Send(ctx, bot.Outbound{To: learner, From: waSender, Body: "x"})
 		if took := time.Since(start); took > 2*time.Second {
 			t.Errorf("took %v: cancellation not honoured", took)
 		}
-		var se *twilio.SendError
-		if !errors.As(err, &se) || se.Class != twilio.RetryLater || !errors.Is(err, context.Canceled) {
+		var se *bot.SendError
+		if !errors.As(err, &se) || se.Class != bot.RetryLater || !errors.Is(err, context.Canceled) {
 			t.Errorf("got %v, want RetryLater wrapping context.Canceled", err)
 		}
 	})
@@ -247,7 +248,7 @@ func TestSendContext(t *testing.T) {
 func TestSendInvalid(t *testing.T) {
 	fake := twiliotest.NewFake(t, testAccount, testToken)
 	s := newSender(t, fake.URL)
-	for name, m := range map[string]twilio.Message{
+	for name, m := range map[string]bot.Outbound{
 		"no recipient":           {From: waSender, Body: "x"},
 		"no sender":              {To: learner, Body: "x"},
 		"nothing to send":        {To: learner, From: waSender},
@@ -256,9 +257,9 @@ func TestSendInvalid(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := s.Send(context.Background(), m)
-			var se *twilio.SendError
-			if !errors.As(err, &se) || se.Class != twilio.Failed || bot.KindOf(err) != bot.Invalid {
-				t.Errorf("got %v, want Failed of kind invalid", err)
+			var se *bot.SendError
+			if !errors.As(err, &se) || se.Class != bot.Permanent || bot.KindOf(err) != bot.Invalid {
+				t.Errorf("got %v, want Permanent of kind invalid", err)
 			}
 		})
 	}
@@ -293,11 +294,33 @@ func TestSendBaseURLPath(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	s := newSender(t, srv.URL+"/twilio-proxy/")
-	if _, err := s.Send(context.Background(), twilio.Message{To: "+33612345678", From: "+33700000000", Body: "x"}); err != nil {
+	if _, err := s.Send(context.Background(), bot.Outbound{To: "+33612345678", From: "+33700000000", Body: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	if want := "/twilio-proxy/2010-04-01/Accounts/" + testAccount + "/Messages.json"; got != want {
 		t.Errorf("path: got %q, want %q", got, want)
+	}
+}
+
+// TestSendNoRedirect checks that a redirect is not followed: it would
+// lose the form, and the message may have been created already.
+func TestSendNoRedirect(t *testing.T) {
+	var followed atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("/elsewhere/", func(w http.ResponseWriter, r *http.Request) { followed.Add(1) })
+	mux.HandleFunc("/2010-04-01/", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/elsewhere"+r.URL.Path, http.StatusTemporaryRedirect)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	s := newSender(t, srv.URL)
+	_, err := s.Send(context.Background(), bot.Outbound{To: learner, From: waSender, Body: "x"})
+	var se *bot.SendError
+	if !errors.As(err, &se) || se.Class != bot.Permanent || se.HTTPStatus != http.StatusTemporaryRedirect {
+		t.Errorf("got %v, want a permanent failure with HTTP 307", err)
+	}
+	if n := followed.Load(); n != 0 {
+		t.Errorf("redirect followed %d times, want 0", n)
 	}
 }
 
@@ -309,7 +332,7 @@ func TestSendConcurrent(t *testing.T) {
 	sids := make([]string, n)
 	for i := range n {
 		wg.Go(func() {
-			d, err := s.Send(context.Background(), twilio.Message{To: learner, From: waSender, Body: fmt.Sprint("message ", i)})
+			d, err := s.Send(context.Background(), bot.Outbound{To: learner, From: waSender, Body: fmt.Sprint("message ", i)})
 			if err != nil {
 				t.Error(err)
 			}
@@ -342,7 +365,7 @@ func TestSent(t *testing.T) {
 	at := func(t time.Time) { mu.Lock(); clock = t; mu.Unlock() }
 	send := func(to, body string) string {
 		t.Helper()
-		d, err := s.Send(ctx, twilio.Message{To: to, From: waSender, Body: body})
+		d, err := s.Send(ctx, bot.Outbound{To: to, From: waSender, Body: body})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -402,9 +425,9 @@ func TestSent(t *testing.T) {
 	t.Run("error", func(t *testing.T) {
 		bad := newSender(t, fake.URL, func(c *twilio.SenderConfig) { c.AuthToken = "0000000000000000000000000000beef" })
 		_, err := bad.Sent(ctx, learner, fixedNow)
-		var se *twilio.SendError
-		if !errors.As(err, &se) || se.Code != 20003 || se.Class != twilio.Failed {
-			t.Errorf("got %v, want Failed 20003", err)
+		var se *bot.SendError
+		if !errors.As(err, &se) || se.Code != 20003 || se.Class != bot.Permanent {
+			t.Errorf("got %v, want Permanent 20003", err)
 		}
 	})
 }

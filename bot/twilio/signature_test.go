@@ -9,7 +9,7 @@ import (
 	"github.com/twilio/twilio-go/client"
 )
 
-// The example of Twilio's documentation (TWILIO.md).
+// The example of Twilio's webhook security documentation.
 var (
 	vectorURL    = "https://mycompany.com/myapp.php?foo=1&bar=2"
 	vectorToken  = "12345"

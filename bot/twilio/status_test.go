@@ -187,7 +187,7 @@ func TestStatusCallbackEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	sent, err := s.Send(ctx, twilio.Message{
+	sent, err := s.Send(ctx, bot.Outbound{
 		To: "whatsapp:+212600000001", From: "whatsapp:+14155238886", Body: "Rappel : ta leçon t'attend.",
 		StatusCallback: srv.URL + "/twilio/status?job=job-7",
 	})

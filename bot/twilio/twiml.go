@@ -3,18 +3,13 @@ package twilio
 import (
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/twilio/twilio-go/twiml"
 
 	"github.com/darsi-ma/darsi/bot"
 )
-
-// MaxBody is the most characters Twilio takes in one message body. It is
-// counted here in UTF-16 code units, which is never less than the count of
-// characters, so that a body within it is within Twilio's limit however
-// Twilio counts.
-const MaxBody = 1600
 
 // xmlDecl is the declaration twilio-go's twiml package writes.
 const xmlDecl = `<?xml version="1.0" encoding="UTF-8"?>`
@@ -30,8 +25,9 @@ type twimlMessage struct {
 // Twilio does not guarantee (and each costs on SMS).
 //
 // Consecutive text replies share a <Message>, separated by a blank line,
-// while its body stays within MaxBody; a reply that does not fit starts the
-// next one. A single reply longer than MaxBody is split at paragraph, line
+// while its body stays within bot.MaxBody (as bot.BodyLen counts); a reply
+// that does not fit starts the next one. A single reply longer than that is
+// split at paragraph, line
 // or space boundaries (or anywhere, as a last resort). A reply with media
 // gets a <Message> of its own, with a <Body> and a <Media>, so that its text
 // stays its caption. Replies with neither text nor media are dropped; no
@@ -91,7 +87,7 @@ func group(replies []bot.Reply) []twimlMessage {
 	var (
 		out []twimlMessage
 		cur strings.Builder
-		n   int // UTF-16 length of cur
+		n   int // bot.BodyLen of cur
 	)
 	flush := func() {
 		if cur.Len() > 0 {
@@ -101,8 +97,8 @@ func group(replies []bot.Reply) []twimlMessage {
 		}
 	}
 	addText := func(chunk string) {
-		l := utf16Len(chunk)
-		if cur.Len() > 0 && n+2+l > MaxBody {
+		l := bot.BodyLen(chunk)
+		if cur.Len() > 0 && n+2+l > bot.MaxBody {
 			flush()
 		}
 		if cur.Len() > 0 {
@@ -113,7 +109,7 @@ func group(replies []bot.Reply) []twimlMessage {
 		n += l
 	}
 	for _, r := range replies {
-		chunks := split(newlines.Replace(r.Text), MaxBody)
+		chunks := split(newlines.Replace(r.Text), bot.MaxBody)
 		if r.Media == "" {
 			for _, c := range chunks {
 				addText(c)
@@ -134,7 +130,7 @@ func group(replies []bot.Reply) []twimlMessage {
 	return out
 }
 
-// split cuts s into pieces of at most max UTF-16 code units, preferring a
+// split cuts s into pieces of at most max, as bot.BodyLen counts, preferring a
 // paragraph break, then a line break, then a space, in the second half of
 // the allowed window. Blank text gives no pieces.
 func split(s string, max int) []string {
@@ -142,7 +138,7 @@ func split(s string, max int) []string {
 		return nil
 	}
 	var out []string
-	for utf16Len(s) > max {
+	for bot.BodyLen(s) > max {
 		limit := prefixLen(s, max)
 		cut, skip := limit, 0
 		best := -1
@@ -174,29 +170,14 @@ func split(s string, max int) []string {
 	return out
 }
 
-// utf16Len counts s in UTF-16 code units; an invalid byte counts as one.
-func utf16Len(s string) int {
-	n := 0
-	for _, r := range s {
-		if r >= 0x10000 {
-			n += 2
-		} else {
-			n++
-		}
-	}
-	return n
-}
-
-// prefixLen returns the byte length of the longest prefix of s that fits in
-// max UTF-16 code units, never cutting a character in two. It is at least
-// one character, so that splitting always progresses.
+// prefixLen returns the byte length of the longest prefix of s whose
+// bot.BodyLen is at most max, never cutting a character in two. It is at
+// least one character, so that splitting always progresses.
 func prefixLen(s string, max int) int {
 	n := 0
 	for i, r := range s {
-		w := 1
-		if r >= 0x10000 {
-			w = 2
-		}
+		// An invalid byte is utf8.RuneError here, one unit as in BodyLen.
+		w := utf16.RuneLen(r)
 		if n+w > max {
 			if i == 0 {
 				_, size := utf8.DecodeRuneInString(s)

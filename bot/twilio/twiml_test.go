@@ -151,8 +151,8 @@ func squeeze(s string) string { return strings.Join(strings.Fields(s), "") }
 func checkLimits(tb testing.TB, msgs []twimlMsg) {
 	tb.Helper()
 	for i, m := range msgs {
-		if n := len(utf16.Encode([]rune(m.Body))); n > twilio.MaxBody {
-			tb.Errorf("message %d: %d UTF-16 units, over %d", i, n, twilio.MaxBody)
+		if n := len(utf16.Encode([]rune(m.Body))); n > bot.MaxBody {
+			tb.Errorf("message %d: %d UTF-16 units, over %d", i, n, bot.MaxBody)
 		}
 		if len(m.Media) > 1 {
 			tb.Errorf("message %d: %d media, WhatsApp takes one", i, len(m.Media))

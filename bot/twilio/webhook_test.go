@@ -442,7 +442,7 @@ func TestWebhookDocumentedVector(t *testing.T) {
 		cfg:    func(c *twilio.WebhookConfig) { c.PublicURL, c.AuthToken = "https://mycompany.com", "12345" },
 		target: "/myapp.php?foo=1&bar=2",
 		body:   "CallSid=CA1234567890ABCDE&Caller=%2B12349013030&Digits=1234&From=%2B12349013030&To=%2B18005551212",
-		// The signature of TWILIO.md, not one we computed.
+		// The signature Twilio's documentation gives, not one we computed.
 		signature:   "0/KCTR6DLpKmkAf8muzZqo1nDgQ=",
 		wantStatus:  200,
 		wantInbound: &bot.Inbound{From: "sms:+12349013030", Channel: bot.SMS},

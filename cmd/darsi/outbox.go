@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -15,6 +13,10 @@ import (
 	"github.com/darsi-ma/darsi/bot/schedule"
 	"github.com/darsi-ma/darsi/bot/twilio"
 )
+
+// The Twilio adapter is the outbox's sender. This is the one package that
+// knows both, since adapters may not import each other.
+var _ schedule.Sender = (*twilio.Sender)(nil)
 
 // outboxRunner builds the runner that delivers due jobs (reminders,
 // broadcasts, nudges, reviews) from the store's outbox, or returns nil when
@@ -35,7 +37,7 @@ func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg promet
 	return schedule.NewRunner(schedule.Config{
 		Outbox:              st,
 		Learners:            st,
-		Sender:              twilioSender{sender},
+		Sender:              sender,
 		Text:                content().Text,
 		Deliveries:          st,
 		Limiter:             st,
@@ -85,29 +87,6 @@ func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg promet
 		Logger:     log,
 		Registerer: reg,
 	})
-}
-
-// twilioSender adapts twilio.Sender to the outbox's Sender: the outbox may
-// not import the Twilio adapter.
-type twilioSender struct{ s *twilio.Sender }
-
-func (t twilioSender) Send(ctx context.Context, m schedule.Message) (bot.Delivery, error) {
-	d, err := t.s.Send(ctx, twilio.Message(m))
-	return d, sendError(err)
-}
-
-func (t twilioSender) Sent(ctx context.Context, to string, since time.Time) ([]bot.Delivery, error) {
-	ds, err := t.s.Sent(ctx, to, since)
-	return ds, sendError(err)
-}
-
-func sendError(err error) error {
-	var se *twilio.SendError
-	if !errors.As(err, &se) {
-		return err
-	}
-	// The classes are declared in the same order in both packages.
-	return &schedule.SendError{Class: schedule.Class(se.Class), Code: se.Code, HTTPStatus: se.HTTPStatus, Err: se}
 }
 
 // outreach is what the bot starts on its own after a learner's message:

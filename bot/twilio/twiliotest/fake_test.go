@@ -14,7 +14,6 @@ import (
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/twilio/twiliotest"
-	twiliogo "github.com/twilio/twilio-go"
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 )
@@ -39,7 +38,7 @@ func api(tb testing.TB, f *twiliotest.Fake, user, pass string) *openapi.ApiServi
 	})
 	c := &client.Client{Credentials: client.NewCredentials(user, pass), HTTPClient: &http.Client{Transport: rt, Timeout: 5 * time.Second}}
 	c.SetAccountSid(user)
-	return twiliogo.NewRestClientWithParams(twiliogo.ClientParams{Client: c}).Api
+	return openapi.NewApiServiceWithClient(c)
 }
 
 type roundTripper func(*http.Request) (*http.Response, error)
