@@ -80,7 +80,7 @@ func BenchmarkDeliver1000(b *testing.B) {
 				}
 				r, err := schedule.NewRunner(schedule.Config{
 					Outbox: out, Deliveries: out, Learners: ls, Sender: sender, Text: texts(b),
-					Templates: testTemplates(b), Quiet: quiet, WhatsAppFrom: whatsAppFrom, PublicURL: publicURL,
+					Policy: schedule.Policy{Templates: testTemplates(b), Quiet: quiet}, WhatsAppFrom: whatsAppFrom, PublicURL: publicURL,
 					Worker: "bench", Now: func() time.Time { return now },
 				})
 				if err != nil {

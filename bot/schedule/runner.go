@@ -96,13 +96,10 @@ type Config struct {
 	// nil Limiter: no limit.
 	Limiter Limiter
 	Rate    int
-	// Templates (the templates file) are sent outside the window.
-	Templates *Templates
-	// Quiet hours (DARSI_QUIET_HOURS), in each learner's zone: Zone
-	// (default Africa/Casablanca), or what ZoneOf says for a learner.
-	Quiet  Quiet
-	Zone   *time.Location
-	ZoneOf func(bot.Learner) *time.Location
+	// Policy decides when and how each job goes: quiet hours in the
+	// learner's zone, WhatsApp's window, the template outside it. The
+	// coaches' preview asks the same Policy.
+	Policy Policy
 	// The senders (TWILIO_WHATSAPP_FROM, TWILIO_SMS_FROM,
 	// TWILIO_MESSAGING_SERVICE_SID); a channel with neither fails its jobs.
 	WhatsAppFrom, SMSFrom, MessagingServiceSID string
@@ -141,9 +138,6 @@ type Config struct {
 	// dated up to this much before the first claim (Twilio's clock is
 	// not ours). Default 0.
 	ClockSkew time.Duration
-	// WindowMargin: free text only if the window stays open this much
-	// longer; default 1 min.
-	WindowMargin time.Duration
 
 	Now        func() time.Time
 	Logger     *slog.Logger
@@ -187,13 +181,6 @@ func NewRunner(cfg Config) (*Runner, error) {
 		}
 		cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	}
-	if cfg.Zone == nil {
-		loc, err := LoadZone(DefaultZone)
-		if err != nil {
-			return nil, bot.E(op, bot.Internal, err)
-		}
-		cfg.Zone = loc
-	}
 	if cfg.WhatsAppFrom != "" && !strings.HasPrefix(cfg.WhatsAppFrom, "whatsapp:") {
 		cfg.WhatsAppFrom = "whatsapp:" + cfg.WhatsAppFrom
 	}
@@ -222,9 +209,6 @@ func NewRunner(cfg Config) (*Runner, error) {
 	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = DefaultMaxBackoff
-	}
-	if cfg.WindowMargin <= 0 {
-		cfg.WindowMargin = time.Minute
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -407,9 +391,14 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 	}
 
 	now := r.cfg.Now()
-	if next := r.cfg.Quiet.Next(now, r.zone(l)); next.After(now) {
-		a.j.Status, a.j.DueAt = Queued, next
-		a.j.Reason = "quiet hours until " + next.Format("2006-01-02 15:04 MST")
+	d := r.cfg.Policy.Decide(l, j, now)
+	switch {
+	case d.Route == RouteSkip:
+		r.fail(work, log, a, d.Skip)
+		return
+	case d.Held:
+		a.j.Status, a.j.DueAt = Queued, d.SendAt
+		a.j.Reason = "quiet hours until " + d.SendAt.Format("2006-01-02 15:04 MST")
 		r.settle(work, log, a, resultHeld)
 		return
 	}
@@ -419,10 +408,7 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 		r.fail(work, log, a, "no sender for channel "+string(ch))
 		return
 	}
-	lang := l.Lang
-	if !lang.Valid() {
-		lang = bot.French
-	}
+	lang := d.Lang
 	text, body, err := r.compose(l, lang, j)
 	if err != nil {
 		r.fail(work, log, a, err.Error())
@@ -432,15 +418,10 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 	if r.cfg.PublicURL != "" {
 		m.StatusCallback = r.cfg.PublicURL + "/twilio/status?job=" + url.QueryEscape(j.ID)
 	}
-	var tp Template
-	useTemplate := false
-	if ch == bot.WhatsApp && !r.inWindow(l, now) {
-		var ok bool
-		if tp, ok = r.template(j, lang); !ok {
-			r.fail(work, log, a, "window closed and no template")
-			return
-		}
-		useTemplate = true
+	tp, useTemplate := d.Template, d.Route == RouteTemplate
+	if useTemplate && d.NoTemplate {
+		r.fail(work, log, a, "window closed and no template")
+		return
 	}
 
 	// A claim that may have sent the message before its replica died: look
@@ -513,7 +494,7 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 		case bot.NeedsTemplate:
 			a.sent = false
 			if !useTemplate {
-				if tp, useTemplate = r.template(j, lang); useTemplate {
+				if tp, useTemplate = r.cfg.Policy.Template(j, lang); useTemplate {
 					log.Info("outbox: window closed at Twilio, sending the template")
 					continue
 				}
@@ -708,29 +689,6 @@ func (r *Runner) sender(ch bot.Channel) (from, msid string) {
 		msid = r.cfg.MessagingServiceSID
 	}
 	return from, msid
-}
-
-func (r *Runner) zone(l bot.Learner) *time.Location {
-	if r.cfg.ZoneOf != nil {
-		if loc := r.cfg.ZoneOf(l); loc != nil {
-			return loc
-		}
-	}
-	return r.cfg.Zone
-}
-
-// inWindow reports whether the learner's 24-hour window is open now and
-// stays open for WindowMargin.
-func (r *Runner) inWindow(l bot.Learner, now time.Time) bool {
-	return !l.LastInboundAt.IsZero() && now.Add(r.cfg.WindowMargin).Before(l.LastInboundAt.Add(WhatsAppWindow))
-}
-
-func (r *Runner) template(j Job, lang bot.Lang) (Template, bool) {
-	kind := j.Template
-	if kind == "" {
-		kind = string(j.Kind)
-	}
-	return r.cfg.Templates.Lookup(kind, lang)
 }
 
 // Locale message IDs of the outbox (locales/*.yaml).

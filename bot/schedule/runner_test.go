@@ -516,7 +516,7 @@ func TestRateLimit(t *testing.T) {
 	}
 	cfg := e.config()
 	cfg.Now = time.Now
-	cfg.Quiet = schedule.Quiet{}
+	cfg.Policy.Quiet = schedule.Quiet{}
 	cfg.Limiter = e.outbox
 	cfg.Rate = rate
 	cfg.Poll = 10 * time.Millisecond
@@ -699,7 +699,7 @@ func TestReviewAndLessonTitle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Templates = tpl
+	cfg.Policy.Templates = tpl
 	in := e.whatsApp(1, bot.French, time.Hour)
 	out := e.whatsApp(2, bot.French, 0)
 	e.enqueue(
@@ -729,7 +729,7 @@ func TestRunReleasesOnStop(t *testing.T) {
 	cfg.Limiter = schedule.NewMemory()
 	cfg.Rate = 1
 	cfg.Now = time.Now // the limiter waits on the real clock
-	cfg.Quiet = schedule.Quiet{}
+	cfg.Policy.Quiet = schedule.Quiet{}
 	e.fake.SetClock(time.Now)
 	r := e.runner(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)

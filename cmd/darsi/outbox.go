@@ -33,7 +33,6 @@ func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg promet
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	content := a.Content
-	policy := cfg.policy()
 	return schedule.NewRunner(schedule.Config{
 		Outbox:              st,
 		Learners:            st,
@@ -42,9 +41,7 @@ func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg promet
 		Deliveries:          st,
 		Limiter:             st,
 		Rate:                cfg.SendRate,
-		Templates:           policy.Templates,
-		Quiet:               policy.Quiet,
-		ZoneOf:              policy.ZoneOf,
+		Policy:              *cfg.policy(),
 		WhatsAppFrom:        cfg.WhatsAppFrom,
 		SMSFrom:             cfg.SMSFrom,
 		MessagingServiceSID: cfg.MessagingServiceSID,
