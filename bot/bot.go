@@ -159,7 +159,6 @@ type Inbound struct {
 	ProfileName string
 	Latitude    string
 	Longitude   string
-	At          time.Time
 	// JoinCohort is set by the caller when the message asks to join a
 	// cohort (a join code alone, or after a join word): what the code
 	// turned out to be. The engine applies it; nil means no join.

@@ -105,7 +105,7 @@ func Play(c *dialog.Content, lessonID string, lang bot.Lang, answers []string) (
 		}
 		tr.Messages = append(tr.Messages, msg)
 		now = now.Add(time.Minute)
-		out = dialog.Step(l, bot.Inbound{From: learnerID, Channel: bot.WhatsApp, Text: msg.Text, At: now}, now, c)
+		out = dialog.Step(l, bot.Inbound{From: learnerID, Channel: bot.WhatsApp, Text: msg.Text}, now, c)
 		tr.add(c, out, st)
 		l = out.Learner
 	}

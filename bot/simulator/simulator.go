@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
-	"time"
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
@@ -92,7 +91,6 @@ func (h *Handler) message(w http.ResponseWriter, r *http.Request) {
 		From:    bot.LearnerID(bot.Sim, req.From),
 		Channel: bot.Sim,
 		Text:    req.Text,
-		At:      time.Now(),
 	})
 	if err != nil {
 		h.log.Error("simulator message", "err", err)

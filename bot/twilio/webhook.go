@@ -62,8 +62,7 @@ type WebhookConfig struct {
 	Log *slog.Logger
 	// Registerer receives the webhook's metrics. Nil: no metrics.
 	Registerer prometheus.Registerer
-	// Now is the clock that stamps inbound messages and deliveries. Nil:
-	// time.Now.
+	// Now is the clock that stamps deliveries. Nil: time.Now.
 	Now func() time.Time
 }
 
@@ -163,7 +162,6 @@ func (w *Webhook) messages(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "bad request: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	in.At = w.now()
 	ch := string(in.Channel)
 
 	ctx, cancel := context.WithTimeout(r.Context(), w.timeout)

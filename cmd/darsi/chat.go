@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
@@ -56,7 +55,6 @@ func send(ctx context.Context, a *app.App, from, text string) ([]bot.Reply, erro
 		From:    bot.LearnerID(bot.Chat, from),
 		Channel: bot.Chat,
 		Text:    text,
-		At:      time.Now(),
 	})
 	return res.Replies, err
 }
