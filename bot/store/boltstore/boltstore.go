@@ -21,6 +21,7 @@ import (
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
+	"github.com/darsi-ma/darsi/bot/schedule"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -91,6 +92,10 @@ type Store struct {
 	mu        sync.Mutex
 	lastPurge time.Time // guarded by mu
 	purging   bool      // guarded by mu
+
+	// limiter is Allow's: in memory, since only this process sends
+	// through the file.
+	limiter schedule.LocalLimiter
 }
 
 // errDuplicate ends the transaction of an Update whose message was already

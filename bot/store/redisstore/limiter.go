@@ -9,10 +9,13 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// allowScript is the generic cell rate algorithm: the key holds the
-// theoretical arrival time (TAT) of the next message, in microseconds; a
-// message may go when the TAT is at most the tolerance ahead of now, and
-// pushes it one interval further.
+// allowScript is schedule.Rate.Step, the generic cell rate algorithm, in
+// Lua, so that the read and the write of a sender's TAT are one atomic step
+// in Redis however many replicas ask at once. The rule's numbers are not
+// here: Allow passes the interval and tolerance of schedule.RatePerSecond.
+// The key holds the theoretical arrival time (TAT) of the next message, in
+// microseconds; a message may go when the TAT is at most the tolerance
+// ahead of now, and pushes it one interval further.
 //
 //	KEYS[1]  the limiter's key
 //	ARGV[1]  now, in microseconds since 1970
@@ -40,13 +43,13 @@ var _ schedule.Limiter = (*Store)(nil)
 // if so; when not, retryIn says when to ask again. A rate of 0 or less is
 // no limit. One round trip.
 //
-// The limit is a generic cell rate algorithm on one key per sender:
+// The limit is schedule.RatePerSecond, the rule the embedded store and the
+// in-process limiter apply too, run by allowScript on one key per sender:
 // messages are spaced 1/perSecond apart, and a sender that was quiet may
-// send a burst of perSecond/10 at once (at least one), so that callers that
-// wake up a little late lose nothing. Over any span T, at most
-// perSecond·T + perSecond/10 messages go. Times are the callers' now, so
-// the replicas' clocks should agree to well within a message interval; the
-// key expires a second after the sender's last message.
+// send a burst of perSecond/10 at once (at least one). Times are the
+// callers' now, to the microsecond, so the replicas' clocks should agree to
+// well within a message interval; the key expires a second after the
+// sender's last message.
 //
 // Errors: Unavailable and Internal as for Update.
 func (s *Store) Allow(ctx context.Context, key string, perSecond int, now time.Time) (ok bool, retryIn time.Duration, err error) {
@@ -57,9 +60,9 @@ func (s *Store) Allow(ctx context.Context, key string, perSecond int, now time.T
 	if err := ctx.Err(); err != nil {
 		return false, 0, bot.E(op, bot.Unavailable, err)
 	}
-	interval, tolerance := gcra(perSecond)
+	rate := schedule.RatePerSecond(perSecond)
 	res, err := allowScript.Run(ctx, s.client, []string{s.prefix + "rate:" + escapeID(key)},
-		now.UnixMicro(), interval.Microseconds(), tolerance.Microseconds()).Int64Slice()
+		now.UnixMicro(), rate.Interval.Microseconds(), rate.Tolerance.Microseconds()).Int64Slice()
 	if err != nil {
 		return false, 0, wrap(op, err)
 	}
@@ -67,11 +70,4 @@ func (s *Store) Allow(ctx context.Context, key string, perSecond int, now time.T
 		return false, 0, bot.Errorf(op, bot.Internal, "allow script answered %v", res)
 	}
 	return res[0] == 1, time.Duration(res[1]) * time.Microsecond, nil
-}
-
-// gcra returns the interval between two messages at perSecond, and the
-// tolerance that lets a quiet sender send max(1, perSecond/10) at once.
-func gcra(perSecond int) (interval, tolerance time.Duration) {
-	interval = time.Second / time.Duration(perSecond)
-	return interval, time.Duration(max(1, perSecond/10)-1) * interval
 }
