@@ -18,8 +18,9 @@ type Memory struct {
 	jobs    map[string]*memJob
 	pending map[string]struct{} // IDs of Queued and Claimed jobs: what Claim scans
 	sids    map[string]bot.Delivery
-	tat     map[string]time.Time // rate limiter: theoretical arrival time per key
 	now     func() time.Time
+
+	limiter LocalLimiter
 }
 
 type memJob struct {
@@ -43,7 +44,6 @@ func NewMemory() *Memory {
 		jobs:    map[string]*memJob{},
 		pending: map[string]struct{}{},
 		sids:    map[string]bot.Delivery{},
-		tat:     map[string]time.Time{},
 		now:     time.Now,
 	}
 }
@@ -285,26 +285,9 @@ func (m *Memory) Delivery(ctx context.Context, sid string) (bot.Delivery, error)
 	return d, nil
 }
 
-// Allow implements Limiter for one process with the generic cell rate
-// algorithm: sends under one key are spaced 1/perSecond apart, with a
-// tolerance of two intervals so that a waiter that wakes a little late
-// does not lower the rate (a burst of at most three at the start).
-// perSecond ≤ 0 allows everything.
+// Allow implements Limiter for one process with a LocalLimiter, so that
+// it spaces messages by the stores' rule (RatePerSecond). Errors:
+// Unavailable for a cancelled context.
 func (m *Memory) Allow(ctx context.Context, key string, perSecond int, now time.Time) (bool, time.Duration, error) {
-	if perSecond <= 0 {
-		return true, 0, nil
-	}
-	interval := time.Second / time.Duration(perSecond)
-	tolerance := 2 * interval
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	tat := m.tat[key]
-	if tat.Before(now) {
-		tat = now
-	}
-	if ahead := tat.Sub(now); ahead > tolerance {
-		return false, ahead - tolerance, nil
-	}
-	m.tat[key] = tat.Add(interval)
-	return true, 0, nil
+	return m.limiter.Allow(ctx, key, perSecond, now)
 }
