@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -25,7 +26,7 @@ func RunLimiter(t *testing.T, open func(t *testing.T) Limiter) {
 		name string
 		fn   func(t *testing.T, s Limiter)
 	}{
-		{"BurstThenWait", testLimiterBurstThenWait},
+		{"Rule", testLimiterRule},
 		{"KeysApart", testLimiterKeysApart},
 		{"Unlimited", testLimiterUnlimited},
 		{"Rate", testLimiterRate},
@@ -58,25 +59,52 @@ func burst(tb testing.TB, s Limiter, key string, perSecond int, now time.Time) (
 	return 0, 0
 }
 
-func testLimiterBurstThenWait(t *testing.T, s Limiter) {
-	now := t0
-	n, retry := burst(t, s, "whatsapp:+212500000000", 50, now)
-	if n < 1 || n > 10 {
-		t.Errorf("at 50/s, %d messages allowed at once; want 1 to 10", n)
-	}
-	if retry <= 0 || retry > time.Second/50 {
-		t.Errorf("retryIn = %v, want within (0, %v]", retry, time.Second/50)
-	}
-	if ok, _ := allow(t, s, "whatsapp:+212500000000", 50, now.Add(retry-time.Millisecond)); ok {
-		t.Errorf("allowed before retryIn")
-	}
-	if ok, _ := allow(t, s, "whatsapp:+212500000000", 50, now.Add(retry)); !ok {
-		t.Errorf("refused at retryIn")
-	}
-	// A quiet sender gets its burst back, no more.
-	later := now.Add(time.Minute)
-	if again, _ := burst(t, s, "whatsapp:+212500000000", 50, later); again != n {
-		t.Errorf("after a quiet minute, %d allowed at once; want %d as at first", again, n)
+// limiterRule is the rule every limiter keeps (schedule.RatePerSecond), by
+// its effects: a sender that was quiet may send burst messages at once
+// (a tenth of the rate, at least one), and then one every interval.
+var limiterRule = []struct {
+	perSecond int
+	burst     int
+	interval  time.Duration
+}{
+	{perSecond: 1, burst: 1, interval: time.Second},
+	{perSecond: 5, burst: 1, interval: 200 * time.Millisecond},
+	{perSecond: 20, burst: 2, interval: 50 * time.Millisecond},
+	{perSecond: 50, burst: 5, interval: 20 * time.Millisecond},
+	{perSecond: 100, burst: 10, interval: 10 * time.Millisecond},
+}
+
+// testLimiterRule pins the burst and the retry times of limiterRule. The
+// times are checked to the microsecond, which is as fine as the Redis
+// store counts.
+func testLimiterRule(t *testing.T, s Limiter) {
+	for _, tt := range limiterRule {
+		t.Run(fmt.Sprintf("%d a second", tt.perSecond), func(t *testing.T) {
+			key := fmt.Sprintf("whatsapp:+212500000%03d", tt.perSecond)
+			now := t0
+			n, retry := burst(t, s, key, tt.perSecond, now)
+			if n != tt.burst || retry != tt.interval {
+				t.Fatalf("at one instant: got %d allowed, then retryIn %v; want %d, then %v", n, retry, tt.burst, tt.interval)
+			}
+			// Asking a microsecond early is refused, for that microsecond.
+			early := now.Add(retry - time.Microsecond)
+			if ok, retry := allow(t, s, key, tt.perSecond, early); ok || retry != time.Microsecond {
+				t.Errorf("a microsecond before retryIn: got ok %v, retryIn %v; want refused, retryIn 1µs", ok, retry)
+			}
+			// At retryIn one more goes, and the next waits a whole interval.
+			next := now.Add(retry)
+			if ok, _ := allow(t, s, key, tt.perSecond, next); !ok {
+				t.Errorf("at retryIn: refused, want allowed")
+			}
+			if ok, retry := allow(t, s, key, tt.perSecond, next); ok || retry != tt.interval {
+				t.Errorf("again at retryIn: got ok %v, retryIn %v; want refused, retryIn %v", ok, retry, tt.interval)
+			}
+			// A sender quiet for a minute gets its burst back, no more.
+			later := now.Add(time.Minute)
+			if n, retry := burst(t, s, key, tt.perSecond, later); n != tt.burst || retry != tt.interval {
+				t.Errorf("after a quiet minute: got %d allowed, then retryIn %v; want %d, then %v", n, retry, tt.burst, tt.interval)
+			}
+		})
 	}
 }
 
