@@ -11,6 +11,7 @@ import (
 	"github.com/darsi-ma/darsi/bot/lesson"
 	"github.com/darsi-ma/darsi/bot/locale"
 	"github.com/darsi-ma/darsi/bot/schedule"
+	"github.com/darsi-ma/darsi/bot/schedule/scheduletest"
 	"github.com/darsi-ma/darsi/lessons"
 	"github.com/darsi-ma/darsi/locales"
 )
@@ -29,7 +30,7 @@ func TestPlanFollowsEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &dialog.Content{Lessons: cat, Text: text}
-	o := &Outreach{Outbox: schedule.NewMemory(), NudgeAfter: 72 * time.Hour, Reviews: DefaultReviews}
+	o := &Outreach{Outbox: scheduletest.NewMemory(), NudgeAfter: 72 * time.Hour, Reviews: DefaultReviews}
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	learner := bot.Learner{ID: "whatsapp:+212600000001", Channel: bot.WhatsApp, Lang: bot.French, Consent: true, Phase: bot.PhaseDone}
 	stopped := learner

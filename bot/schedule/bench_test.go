@@ -12,6 +12,7 @@ import (
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/schedule"
+	"github.com/darsi-ma/darsi/bot/schedule/scheduletest"
 	"github.com/darsi-ma/darsi/bot/twilio"
 	"github.com/darsi-ma/darsi/bot/twilio/twiliotest"
 )
@@ -74,7 +75,7 @@ func BenchmarkDeliver1000(b *testing.B) {
 			var cpu time.Duration
 			for range b.N {
 				b.StopTimer()
-				out := schedule.NewMemory()
+				out := scheduletest.NewMemory()
 				if err := out.Enqueue(context.Background(), jobs...); err != nil {
 					b.Fatal(err)
 				}

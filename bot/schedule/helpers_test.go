@@ -11,6 +11,7 @@ import (
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/locale"
 	"github.com/darsi-ma/darsi/bot/schedule"
+	"github.com/darsi-ma/darsi/bot/schedule/scheduletest"
 	"github.com/darsi-ma/darsi/bot/twilio"
 	"github.com/darsi-ma/darsi/bot/twilio/twiliotest"
 	"github.com/darsi-ma/darsi/locales"
@@ -107,7 +108,7 @@ type env struct {
 	tb       testing.TB
 	fake     *twiliotest.Fake
 	sender   *countingSender
-	outbox   *schedule.Memory
+	outbox   *scheduletest.Memory
 	learners *learners
 	clock    *clock
 }
@@ -121,7 +122,7 @@ func newEnv(tb testing.TB) *env {
 	e := &env{
 		tb:       tb,
 		fake:     twiliotest.NewFake(tb, testAccount, testToken),
-		outbox:   schedule.NewMemory(),
+		outbox:   scheduletest.NewMemory(),
 		learners: &learners{},
 		clock:    &clock{t: casablancaMorning},
 	}

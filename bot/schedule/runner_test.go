@@ -726,7 +726,7 @@ func TestRunReleasesOnStop(t *testing.T) {
 	}
 	e.enqueue(js...)
 	cfg := e.config()
-	cfg.Limiter = schedule.NewMemory()
+	cfg.Limiter = &schedule.LocalLimiter{}
 	cfg.Rate = 1
 	cfg.Now = time.Now // the limiter waits on the real clock
 	cfg.Policy.Quiet = schedule.Quiet{}

@@ -1,4 +1,9 @@
-package schedule
+// Package scheduletest is the scheduler's outbox in memory, for tests:
+// Memory keeps the jobs, the delivery records and the send rate that a
+// schedule.Runner uses, as the stores do, and passes the stores'
+// conformance suites, so that code built on package schedule is tested
+// without a store.
+package scheduletest
 
 import (
 	"cmp"
@@ -8,11 +13,13 @@ import (
 	"time"
 
 	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/schedule"
 )
 
-// Memory is an Outbox in memory, with the delivery records and the rate
-// limiter a Runner uses beside it: for tests, and for a single process that
-// may lose its jobs when it stops. It is safe for concurrent use.
+// Memory is a schedule.Outbox in memory, with the delivery records
+// (schedule.Deliveries) and the rate limiter (schedule.Limiter) a Runner
+// uses beside it. Its jobs live no longer than the value. It is safe for
+// concurrent use.
 type Memory struct {
 	mu      sync.Mutex
 	jobs    map[string]*memJob
@@ -20,11 +27,11 @@ type Memory struct {
 	sids    map[string]bot.Delivery
 	now     func() time.Time
 
-	limiter LocalLimiter
+	limiter schedule.LocalLimiter
 }
 
 type memJob struct {
-	Job
+	schedule.Job
 	// delivery is the furthest status Twilio reported for the job's
 	// message; it may come while the job is still Claimed (the callback
 	// beat Settle), and Settle applies it then.
@@ -33,9 +40,9 @@ type memJob struct {
 }
 
 var (
-	_ Outbox     = (*Memory)(nil)
-	_ Deliveries = (*Memory)(nil)
-	_ Limiter    = (*Memory)(nil)
+	_ schedule.Outbox     = (*Memory)(nil)
+	_ schedule.Deliveries = (*Memory)(nil)
+	_ schedule.Limiter    = (*Memory)(nil)
 )
 
 // NewMemory returns an empty in-memory outbox.
@@ -57,11 +64,11 @@ func (m *Memory) SetClock(now func() time.Time) {
 	m.now = now
 }
 
-// Enqueue implements Outbox. Errors: Invalid for a job without ID,
+// Enqueue implements schedule.Outbox. Errors: Invalid for a job without ID,
 // learner or due time (nothing of the batch is stored then), and the
 // context's error.
-func (m *Memory) Enqueue(ctx context.Context, jobs ...Job) error {
-	const op = "schedule.Memory.Enqueue"
+func (m *Memory) Enqueue(ctx context.Context, jobs ...schedule.Job) error {
+	const op = "scheduletest.Memory.Enqueue"
 	if err := ctx.Err(); err != nil {
 		return bot.E(op, bot.Unavailable, err)
 	}
@@ -73,20 +80,20 @@ func (m *Memory) Enqueue(ctx context.Context, jobs ...Job) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, j := range jobs {
-		if old, ok := m.jobs[j.ID]; ok && old.Status != Queued {
+		if old, ok := m.jobs[j.ID]; ok && old.Status != schedule.Queued {
 			continue
 		}
-		j.Status = Queued
+		j.Status = schedule.Queued
 		m.jobs[j.ID] = &memJob{Job: j}
 		m.pending[j.ID] = struct{}{}
 	}
 	return nil
 }
 
-// Claim implements Outbox: the due jobs, earliest due first. Errors: the
-// context's.
-func (m *Memory) Claim(ctx context.Context, worker string, now time.Time, lease time.Duration, max int) ([]Job, error) {
-	const op = "schedule.Memory.Claim"
+// Claim implements schedule.Outbox: the due jobs, earliest due first.
+// Errors: the context's.
+func (m *Memory) Claim(ctx context.Context, worker string, now time.Time, lease time.Duration, max int) ([]schedule.Job, error) {
+	const op = "scheduletest.Memory.Claim"
 	if err := ctx.Err(); err != nil {
 		return nil, bot.E(op, bot.Unavailable, err)
 	}
@@ -99,8 +106,8 @@ func (m *Memory) Claim(ctx context.Context, worker string, now time.Time, lease 
 	for id := range m.pending {
 		j := m.jobs[id]
 		switch {
-		case j.Status == Queued && !j.DueAt.After(now),
-			j.Status == Claimed && !j.LeaseUntil.After(now):
+		case j.Status == schedule.Queued && !j.DueAt.After(now),
+			j.Status == schedule.Claimed && !j.LeaseUntil.After(now):
 			due = append(due, j)
 		}
 	}
@@ -113,9 +120,9 @@ func (m *Memory) Claim(ctx context.Context, worker string, now time.Time, lease 
 	if len(due) > max {
 		due = due[:max]
 	}
-	out := make([]Job, len(due))
+	out := make([]schedule.Job, len(due))
 	for i, j := range due {
-		j.Status = Claimed
+		j.Status = schedule.Claimed
 		j.Worker = worker
 		j.LeaseUntil = now.Add(lease)
 		j.Attempts++
@@ -128,30 +135,30 @@ func (m *Memory) Claim(ctx context.Context, worker string, now time.Time, lease 
 	return out, nil
 }
 
-// Settle implements Outbox: it saves j as given (Sent, Failed or Queued).
-// Errors: NotFound, Conflict when j.Worker no longer holds the job,
+// Settle implements schedule.Outbox: it saves j as given (Sent, Failed or
+// Queued). Errors: NotFound, Conflict when j.Worker no longer holds the job,
 // Invalid for another status.
-func (m *Memory) Settle(ctx context.Context, j Job) error {
-	const op = "schedule.Memory.Settle"
+func (m *Memory) Settle(ctx context.Context, j schedule.Job) error {
+	const op = "scheduletest.Memory.Settle"
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.jobs[j.ID]
 	if !ok {
 		return bot.Errorf(op, bot.NotFound, "no job %s", j.ID)
 	}
-	if s.Status != Claimed || s.Worker != j.Worker {
+	if s.Status != schedule.Claimed || s.Worker != j.Worker {
 		return bot.Errorf(op, bot.Conflict, "job %s is no longer claimed by %s", j.ID, j.Worker)
 	}
 	switch j.Status {
-	case Sent, Failed, Queued:
+	case schedule.Sent, schedule.Failed, schedule.Queued:
 	default:
 		return bot.Errorf(op, bot.Invalid, "job %s: cannot settle as %q", j.ID, j.Status)
 	}
 	s.Job = j
-	if s.Status != Queued {
+	if s.Status != schedule.Queued {
 		delete(m.pending, s.ID)
 	}
-	if s.Status == Sent && s.delivery != "" {
+	if s.Status == schedule.Sent && s.delivery != "" {
 		m.apply(s)
 	} else {
 		s.delivery, s.errorCode = "", 0
@@ -159,7 +166,7 @@ func (m *Memory) Settle(ctx context.Context, j Job) error {
 	return nil
 }
 
-// Delivered implements Outbox: delivered and read make a sent job
+// Delivered implements schedule.Outbox: delivered and read make a sent job
 // Delivered; failed, undelivered and canceled make it Failed with the
 // error code (or the status) as its reason. Statuses only move forward
 // (bot.DeliveryStatus.After); a status that comes while the job is still
@@ -170,15 +177,15 @@ func (m *Memory) Delivered(ctx context.Context, id string, status bot.DeliverySt
 	defer m.mu.Unlock()
 	s, ok := m.jobs[id]
 	if !ok {
-		return bot.Errorf("schedule.Memory.Delivered", bot.NotFound, "no job %s", id)
+		return bot.Errorf("scheduletest.Memory.Delivered", bot.NotFound, "no job %s", id)
 	}
 	if !status.After(s.delivery) {
 		return nil
 	}
 	switch {
-	case s.Status == Claimed:
+	case s.Status == schedule.Claimed:
 		s.delivery, s.errorCode = status, errorCode
-	case s.SID != "" && (s.Status == Sent || s.Status == Delivered || s.Status == Failed):
+	case s.SID != "" && (s.Status == schedule.Sent || s.Status == schedule.Delivered || s.Status == schedule.Failed):
 		s.delivery, s.errorCode = status, errorCode
 		m.apply(s)
 		s.UpdatedAt = m.now()
@@ -188,26 +195,26 @@ func (m *Memory) Delivered(ctx context.Context, id string, status bot.DeliverySt
 
 // apply makes a sent job's status follow its delivery status.
 func (m *Memory) apply(s *memJob) {
-	if st, reason := Outcome(s.delivery, s.errorCode); st != Sent {
+	if st, reason := schedule.Outcome(s.delivery, s.errorCode); st != schedule.Sent {
 		s.Status, s.Reason = st, reason
 	}
 }
 
-// Job implements Outbox. Errors: NotFound.
-func (m *Memory) Job(ctx context.Context, id string) (Job, error) {
+// Job implements schedule.Outbox. Errors: NotFound.
+func (m *Memory) Job(ctx context.Context, id string) (schedule.Job, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.jobs[id]
 	if !ok {
-		return Job{}, bot.Errorf("schedule.Memory.Job", bot.NotFound, "no job %s", id)
+		return schedule.Job{}, bot.Errorf("scheduletest.Memory.Job", bot.NotFound, "no job %s", id)
 	}
 	return s.Job, nil
 }
 
-// Jobs implements Outbox.
-func (m *Memory) Jobs(ctx context.Context, f Filter) ([]Job, error) {
+// Jobs implements schedule.Outbox.
+func (m *Memory) Jobs(ctx context.Context, f schedule.Filter) ([]schedule.Job, error) {
 	m.mu.Lock()
-	var out []Job
+	var out []schedule.Job
 	for _, s := range m.jobs {
 		if f.Cohort != "" && s.Cohort != f.Cohort || len(f.Status) > 0 && !slices.Contains(f.Status, s.Status) {
 			continue
@@ -215,7 +222,7 @@ func (m *Memory) Jobs(ctx context.Context, f Filter) ([]Job, error) {
 		out = append(out, s.Job)
 	}
 	m.mu.Unlock()
-	slices.SortFunc(out, func(a, b Job) int {
+	slices.SortFunc(out, func(a, b schedule.Job) int {
 		return cmp.Or(b.DueAt.Compare(a.DueAt), cmp.Compare(a.ID, b.ID))
 	})
 	limit := f.Limit
@@ -228,10 +235,11 @@ func (m *Memory) Jobs(ctx context.Context, f Filter) ([]Job, error) {
 	return out, nil
 }
 
-// Cancel implements Outbox; cancelling a cancelled job does nothing.
-// Errors: NotFound, Conflict when the job is neither Queued nor Cancelled.
+// Cancel implements schedule.Outbox; cancelling a cancelled job does
+// nothing. Errors: NotFound, Conflict when the job is neither Queued nor
+// Cancelled.
 func (m *Memory) Cancel(ctx context.Context, id string) error {
-	const op = "schedule.Memory.Cancel"
+	const op = "scheduletest.Memory.Cancel"
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.jobs[id]
@@ -239,24 +247,24 @@ func (m *Memory) Cancel(ctx context.Context, id string) error {
 		return bot.Errorf(op, bot.NotFound, "no job %s", id)
 	}
 	switch s.Status {
-	case Cancelled:
+	case schedule.Cancelled:
 		return nil
-	case Queued:
+	case schedule.Queued:
 	default:
 		return bot.Errorf(op, bot.Conflict, "job %s is %s, not queued", id, s.Status)
 	}
-	s.Status, s.Reason = Cancelled, "cancelled"
+	s.Status, s.Reason = schedule.Cancelled, "cancelled"
 	s.UpdatedAt = m.now()
 	delete(m.pending, id)
 	return nil
 }
 
-// AdvanceDelivery implements Deliveries (app.Deliveries): it records d
-// if its status moves the stored one forward, keeping stored To and JobID
-// that d leaves empty.
+// AdvanceDelivery implements schedule.Deliveries (app.Deliveries): it
+// records d if its status moves the stored one forward, keeping stored To
+// and JobID that d leaves empty.
 func (m *Memory) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, error) {
 	if d.SID == "" {
-		return false, bot.Errorf("schedule.Memory.AdvanceDelivery", bot.Invalid, "delivery without a SID")
+		return false, bot.Errorf("scheduletest.Memory.AdvanceDelivery", bot.Invalid, "delivery without a SID")
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -274,20 +282,20 @@ func (m *Memory) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, err
 	return true, nil
 }
 
-// Delivery implements Deliveries. Errors: NotFound.
+// Delivery implements schedule.Deliveries. Errors: NotFound.
 func (m *Memory) Delivery(ctx context.Context, sid string) (bot.Delivery, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d, ok := m.sids[sid]
 	if !ok {
-		return bot.Delivery{}, bot.Errorf("schedule.Memory.Delivery", bot.NotFound, "no delivery %s", sid)
+		return bot.Delivery{}, bot.Errorf("scheduletest.Memory.Delivery", bot.NotFound, "no delivery %s", sid)
 	}
 	return d, nil
 }
 
-// Allow implements Limiter for one process with a LocalLimiter, so that
-// it spaces messages by the stores' rule (RatePerSecond). Errors:
-// Unavailable for a cancelled context.
+// Allow implements schedule.Limiter for one process with a
+// schedule.LocalLimiter, so that it spaces messages by the stores' rule
+// (schedule.RatePerSecond). Errors: Unavailable for a cancelled context.
 func (m *Memory) Allow(ctx context.Context, key string, perSecond int, now time.Time) (bool, time.Duration, error) {
 	return m.limiter.Allow(ctx, key, perSecond, now)
 }

@@ -1,0 +1,23 @@
+package scheduletest_test
+
+import (
+	"testing"
+
+	"github.com/darsi-ma/darsi/bot/app"
+	"github.com/darsi-ma/darsi/bot/schedule"
+	"github.com/darsi-ma/darsi/bot/schedule/scheduletest"
+	"github.com/darsi-ma/darsi/bot/store/storetest"
+)
+
+// Memory passes the suites the stores pass.
+func TestMemoryOutbox(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T) schedule.Outbox { return scheduletest.NewMemory() })
+}
+
+func TestMemoryDeliveries(t *testing.T) {
+	storetest.RunDeliveries(t, func(t *testing.T) app.Deliveries { return scheduletest.NewMemory() })
+}
+
+func TestMemoryLimiter(t *testing.T) {
+	storetest.RunLimiter(t, func(t *testing.T) storetest.Limiter { return scheduletest.NewMemory() })
+}
