@@ -28,7 +28,7 @@ type Learners interface {
 }
 
 // Deliveries records which job sent which Twilio message. app.Deliveries
-// (both stores) and Memory implement it.
+// (both stores) and scheduletest.Memory implement it.
 type Deliveries interface {
 	AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, error)
 	// Delivery returns what is stored for a MessageSid, or an error of
@@ -37,7 +37,7 @@ type Deliveries interface {
 }
 
 // Limiter is the rate limit every replica shares. The stores implement it;
-// Memory does for one process.
+// LocalLimiter does for one process.
 type Limiter interface {
 	// Allow reports whether one more send under key fits in perSecond at
 	// now and, if not, how long to wait before asking again.
