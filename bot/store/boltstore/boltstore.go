@@ -1,7 +1,9 @@
-// Package boltstore is Darsi's embedded store: one bbolt file that keeps the
-// learners, the message ids already applied to them and the delivery
-// statuses of the messages sent, so that a pilot runs as a single binary
-// with no other service.
+// Package boltstore is Darsi's embedded store: one bbolt file that keeps
+// everything app.Backend names (the learners and the message ids already
+// applied to them, the delivery statuses of the messages sent, cohorts with
+// coaches and sessions, and the outbox), so that a pilot runs as a single
+// binary with no other service. Only one process opens the file, so the
+// send-rate limiter lives in memory.
 //
 // Every Update is one bbolt write transaction. bbolt lets one writer in at a
 // time, so updates are serialised and fn is called exactly once; the new
@@ -29,6 +31,7 @@ import (
 var (
 	_ app.Store      = (*Store)(nil)
 	_ app.Deliveries = (*Store)(nil)
+	_ app.Backend    = (*Store)(nil) // and so everything else the stores keep
 )
 
 // Defaults for Options.

@@ -1,9 +1,11 @@
-// Package redisstore is Darsi's production store: learners, the message ids
-// already applied to them, and delivery statuses, in Redis through go-redis's
-// UniversalClient (one node, Sentinel or Cluster), so that every replica of
-// the bot shares them.
+// Package redisstore is Darsi's production store: everything app.Backend
+// names (learners and the message ids already applied to them, delivery
+// statuses, cohorts with coaches and sessions, the outbox, and the send-rate
+// limiter), in Redis through go-redis's UniversalClient (one node, Sentinel
+// or Cluster), so that every replica of the bot shares them.
 //
-// Keys, where P is Options.Prefix and L the learner id with '%', '{' and '}'
+// The learners' keys (cohorts.go, outbox.go and limiter.go list the others),
+// where P is Options.Prefix and L the learner id with '%', '{' and '}'
 // written %25, %7B and %7D:
 //
 //	P{L}:l          the learner, in a compact binary form (see codec.go)
@@ -43,6 +45,7 @@ import (
 var (
 	_ app.Store      = (*Store)(nil)
 	_ app.Deliveries = (*Store)(nil)
+	_ app.Backend    = (*Store)(nil) // and so everything else the stores keep
 )
 
 // Defaults for Options.

@@ -1,7 +1,10 @@
-// Package storetest is the conformance suite that every app.Store passes.
-// A store's own tests call Run with a function that opens a fresh, empty
-// store; the suite then checks the promises written on app.Store, so that the
-// embedded store and the Redis store cannot drift apart.
+// Package storetest is the conformance suites that every store passes, one
+// for each part of app.Backend: Run (app.Store), RunDeliveries
+// (app.Deliveries), RunCohorts (cohort.Store), RunOutbox (schedule.Outbox)
+// and RunLimiter (schedule.Limiter). A store's own tests call each with a
+// function that opens a fresh, empty store; the suites then check the
+// promises written on the interfaces, so that the embedded store and the
+// Redis store cannot drift apart.
 package storetest
 
 import (
