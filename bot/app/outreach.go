@@ -102,30 +102,36 @@ func (o *Outreach) queue(ctx context.Context, jobs []schedule.Job) error {
 // message answers it. A learner who is gone, opted out or back inside a
 // lesson is left as they are.
 func (a *App) ReviewSent(ctx context.Context, learnerID, review string) error {
-	_, err := a.store.Update(ctx, learnerID, "", func(l *bot.Learner) (Change, error) {
-		if l.Version == 0 || l.OptedOut || l.Phase == bot.PhaseLesson {
-			return Change{}, errNoReview
+	return a.change(ctx, learnerID, func(l *bot.Learner) bool {
+		if l.OptedOut || l.Phase == bot.PhaseLesson {
+			return false
 		}
 		l.Review = review
-		return Change{}, nil
+		return true
 	})
-	if err == errNoReview {
-		return nil
-	}
-	return err
 }
-
-var errNoReview = bot.Errorf("app.ReviewSent", bot.NotFound, "no learner waiting for a review")
 
 // OptOut records that a learner opted out outside the conversation (Twilio
 // refused a message with 21610: they sent STOP to the sender), as the
 // conversation's own "stop" does. An unknown learner is left unknown.
 func (a *App) OptOut(ctx context.Context, learnerID string) error {
-	_, err := a.store.Update(ctx, learnerID, "", func(l *bot.Learner) (Change, error) {
-		if l.Version == 0 || l.OptedOut {
-			return Change{}, errNoChange
+	return a.change(ctx, learnerID, func(l *bot.Learner) bool {
+		if l.OptedOut {
+			return false
 		}
 		l.OptedOut = true
+		return true
+	})
+}
+
+// change applies fn to a learner the store knows, outside any message: fn
+// returns false to leave the learner as they are (nothing is written).
+// An unknown learner stays unknown.
+func (a *App) change(ctx context.Context, learnerID string, fn func(l *bot.Learner) bool) error {
+	_, err := a.store.Update(ctx, learnerID, "", func(l *bot.Learner) (Change, error) {
+		if l.Version == 0 || !fn(l) {
+			return Change{}, errNoChange
+		}
 		return Change{}, nil
 	})
 	if err == errNoChange {
@@ -134,4 +140,5 @@ func (a *App) OptOut(ctx context.Context, learnerID string) error {
 	return err
 }
 
-var errNoChange = bot.Errorf("app.OptOut", bot.NotFound, "nothing to change")
+// errNoChange tells the store to write nothing.
+var errNoChange = bot.Errorf("app.change", bot.NotFound, "nothing to change")

@@ -138,12 +138,7 @@ func (h *Handler) apiCreateCohort(w http.ResponseWriter, r *http.Request, c coho
 	writeJSON(w, http.StatusCreated, CohortResponse{Code: co.Code, Link: h.link(co.Code)})
 }
 
-func (h *Handler) apiLearners(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
-	co, err := h.cohortFor(r, c)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
+func (h *Handler) apiLearners(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
 	members, err := h.cfg.Coaching.Members(r.Context(), co.Code)
 	if err != nil {
 		h.apiFail(w, r, err)
@@ -152,12 +147,7 @@ func (h *Handler) apiLearners(w http.ResponseWriter, r *http.Request, c cohort.C
 	writeJSON(w, http.StatusOK, h.cfg.Coaching.Progress(members))
 }
 
-func (h *Handler) apiRemind(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
-	co, err := h.cohortFor(r, c)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
+func (h *Handler) apiRemind(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
 	var req ReminderRequest
 	if !decode(w, r, &req) {
 		return
@@ -177,12 +167,7 @@ func (h *Handler) apiRemind(w http.ResponseWriter, r *http.Request, c cohort.Coa
 		Unreachable: res.Unreachable, ID: res.Reminder, DueAt: res.DueAt.UTC().Format("2006-01-02T15:04:05Z")})
 }
 
-func (h *Handler) apiJobs(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
-	co, err := h.cohortFor(r, c)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
+func (h *Handler) apiJobs(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
 	rows, err := h.jobRows(r.Context(), co.Code)
 	if err != nil {
 		h.apiFail(w, r, err)

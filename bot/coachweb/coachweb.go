@@ -145,20 +145,20 @@ func (h *Handler) routes() {
 
 	m.HandleFunc("GET "+Prefix+"/{$}", h.page(h.cohortsPage))
 	m.HandleFunc("POST "+Prefix+"/cohorts", h.page(h.createCohort))
-	m.HandleFunc("GET "+Prefix+"/cohorts/{code}", h.page(h.learnersPage))
-	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/learners.csv", h.page(h.learnersCSV))
-	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/poster.svg", h.page(h.poster))
-	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/remind", h.page(h.remindPage))
-	m.HandleFunc("POST "+Prefix+"/cohorts/{code}/remind", h.page(h.remind))
-	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/outbox", h.page(h.outboxPage))
-	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/outbox.csv", h.page(h.outboxCSV))
-	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/indicators", h.page(h.indicatorsPage))
+	m.HandleFunc("GET "+Prefix+"/cohorts/{code}", h.cohortPage(h.learnersPage))
+	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/learners.csv", h.cohortPage(h.learnersCSV))
+	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/poster.svg", h.cohortPage(h.poster))
+	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/remind", h.cohortPage(h.remindPage))
+	m.HandleFunc("POST "+Prefix+"/cohorts/{code}/remind", h.cohortPage(h.remind))
+	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/outbox", h.cohortPage(h.outboxPage))
+	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/outbox.csv", h.cohortPage(h.outboxCSV))
+	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/indicators", h.cohortPage(h.indicatorsPage))
 
 	m.HandleFunc("GET "+Prefix+"/api/cohorts", h.api(h.apiCohorts))
 	m.HandleFunc("POST "+Prefix+"/api/cohorts", h.api(h.apiCreateCohort))
-	m.HandleFunc("GET "+Prefix+"/api/cohorts/{code}/learners", h.api(h.apiLearners))
-	m.HandleFunc("POST "+Prefix+"/api/cohorts/{code}/reminders", h.api(h.apiRemind))
-	m.HandleFunc("GET "+Prefix+"/api/cohorts/{code}/jobs", h.api(h.apiJobs))
+	m.HandleFunc("GET "+Prefix+"/api/cohorts/{code}/learners", h.cohortAPI(h.apiLearners))
+	m.HandleFunc("POST "+Prefix+"/api/cohorts/{code}/reminders", h.cohortAPI(h.apiRemind))
+	m.HandleFunc("GET "+Prefix+"/api/cohorts/{code}/jobs", h.cohortAPI(h.apiJobs))
 	m.HandleFunc(Prefix+"/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no such API endpoint")
 	})
@@ -255,10 +255,30 @@ func secureCookie(r *http.Request) bool {
 	return ip == nil || !ip.IsLoopback()
 }
 
-// cohortFor returns the cohort named by the request's {code} if the coach
-// may see it (app.Coaching.Cohort: another coach's is NotFound).
-func (h *Handler) cohortFor(r *http.Request, c cohort.Coach) (cohort.Cohort, error) {
-	return h.cfg.Coaching.Cohort(r.Context(), c, r.PathValue("code"))
+// cohortPage wraps a page about the cohort named by the request's {code}:
+// the coach must be logged in and may see it (app.Coaching.Cohort:
+// another coach's cohort is NotFound).
+func (h *Handler) cohortPage(fn func(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort)) http.HandlerFunc {
+	return h.page(func(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
+		co, err := h.cfg.Coaching.Cohort(r.Context(), c, r.PathValue("code"))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		fn(w, r, c, co)
+	})
+}
+
+// cohortAPI is cohortPage for the API: a bearer token, JSON errors.
+func (h *Handler) cohortAPI(fn func(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort)) http.HandlerFunc {
+	return h.api(func(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
+		co, err := h.cfg.Coaching.Cohort(r.Context(), c, r.PathValue("code"))
+		if err != nil {
+			h.apiFail(w, r, err)
+			return
+		}
+		fn(w, r, c, co)
+	})
 }
 
 // fail answers a page request that went wrong.

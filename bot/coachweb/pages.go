@@ -198,12 +198,7 @@ type learnersView struct {
 	Days    int
 }
 
-func (h *Handler) learnersPage(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
-	co, err := h.cohortFor(r, c)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+func (h *Handler) learnersPage(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
 	members, err := h.cfg.Coaching.Members(r.Context(), co.Code)
 	if err != nil {
 		h.fail(w, r, err)
@@ -225,12 +220,7 @@ func (h *Handler) learnersPage(w http.ResponseWriter, r *http.Request, c cohort.
 	h.show(w, r, http.StatusOK, "learners", view{Coach: &c, Title: co.Name, Cohort: &co, Tab: "learners", Body: v})
 }
 
-func (h *Handler) poster(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
-	co, err := h.cohortFor(r, c)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+func (h *Handler) poster(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
 	svg, err := h.posterSVG(co)
 	if err != nil {
 		h.fail(w, r, err)
@@ -244,12 +234,7 @@ func (h *Handler) poster(w http.ResponseWriter, r *http.Request, c cohort.Coach)
 	w.Write(svg)
 }
 
-func (h *Handler) learnersCSV(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
-	co, err := h.cohortFor(r, c)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+func (h *Handler) learnersCSV(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
 	members, err := h.cfg.Coaching.Members(r.Context(), co.Code)
 	if err != nil {
 		h.fail(w, r, err)
@@ -304,24 +289,14 @@ type remindView struct {
 	Sending                  int // the members who will get it
 }
 
-func (h *Handler) remindPage(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
-	co, err := h.cohortFor(r, c)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+func (h *Handler) remindPage(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
 	h.show(w, r, http.StatusOK, "remind", view{Coach: &c, Title: "Rappel — " + co.Name, Cohort: &co, Tab: "remind",
 		Body: remindView{Kind: string(schedule.Reminder)}})
 }
 
 // remind previews a reminder, or queues it (action=queue), through the
 // same use cases as the API and the command line.
-func (h *Handler) remind(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
-	co, err := h.cohortFor(r, c)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+func (h *Handler) remind(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "Formulaire invalide.", http.StatusBadRequest)
@@ -429,12 +404,7 @@ type outboxView struct {
 	Counts map[schedule.Status]int
 }
 
-func (h *Handler) outboxPage(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
-	co, err := h.cohortFor(r, c)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+func (h *Handler) outboxPage(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
 	rows, err := h.jobRows(r.Context(), co.Code)
 	if err != nil {
 		h.fail(w, r, err)
@@ -450,12 +420,7 @@ func (h *Handler) outboxPage(w http.ResponseWriter, r *http.Request, c cohort.Co
 	h.show(w, r, http.StatusOK, "outbox", view{Coach: &c, Title: "Envois — " + co.Name, Cohort: &co, Tab: "outbox", Body: v})
 }
 
-func (h *Handler) outboxCSV(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
-	co, err := h.cohortFor(r, c)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+func (h *Handler) outboxCSV(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
 	rows, err := h.jobRows(r.Context(), co.Code)
 	if err != nil {
 		h.fail(w, r, err)
@@ -491,12 +456,7 @@ type outcomeChart struct {
 	Chart template.HTML
 }
 
-func (h *Handler) indicatorsPage(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
-	co, err := h.cohortFor(r, c)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+func (h *Handler) indicatorsPage(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
 	members, err := h.cfg.Coaching.Members(r.Context(), co.Code)
 	if err != nil {
 		h.fail(w, r, err)

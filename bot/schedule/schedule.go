@@ -142,6 +142,19 @@ func (j *Job) Check() error {
 	return nil
 }
 
+// CheckClaim reports what every Outbox's Claim refuses, under op: an empty
+// worker or a lease that is not positive (kind Invalid), a context that has
+// ended (kind Unavailable).
+func CheckClaim(ctx context.Context, op, worker string, lease time.Duration) error {
+	if worker == "" || lease <= 0 {
+		return bot.Errorf(op, bot.Invalid, "claim needs a worker and a lease (got %q, %v)", worker, lease)
+	}
+	if err := ctx.Err(); err != nil {
+		return bot.E(op, bot.Unavailable, err)
+	}
+	return nil
+}
+
 // CheckSettle reports what Settle refuses: what Enqueue refuses, an
 // unknown status, a claim without a lease.
 func (j *Job) CheckSettle() error {

@@ -177,11 +177,8 @@ func (s *Store) Enqueue(ctx context.Context, jobs ...schedule.Job) error {
 // Unavailable and Internal as for Update.
 func (s *Store) Claim(ctx context.Context, worker string, now time.Time, lease time.Duration, max int) ([]schedule.Job, error) {
 	const op = "redisstore.Claim"
-	if worker == "" || lease <= 0 {
-		return nil, bot.Errorf(op, bot.Invalid, "claim needs a worker and a lease (got %q, %v)", worker, lease)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, bot.E(op, bot.Unavailable, err)
+	if err := schedule.CheckClaim(ctx, op, worker, lease); err != nil {
+		return nil, err
 	}
 	if max <= 0 {
 		return nil, nil
