@@ -68,3 +68,21 @@ type Delivery struct {
 	// job's. Stores never keep it.
 	Body string `json:"-"`
 }
+
+// Advance returns what to keep of a message once d is reported after
+// prev (the zero Delivery when nothing is kept yet), and whether d moves
+// the status forward: the statuses only ever move forward, and fields d
+// leaves empty (To, JobID) keep prev's values. Every keeper of deliveries
+// applies it.
+func (d Delivery) Advance(prev Delivery) (Delivery, bool) {
+	if !d.Status.After(prev.Status) {
+		return prev, false
+	}
+	if d.To == "" {
+		d.To = prev.To
+	}
+	if d.JobID == "" {
+		d.JobID = prev.JobID
+	}
+	return d, true
+}

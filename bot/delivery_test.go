@@ -54,3 +54,27 @@ func TestDeliveryStatusReplaces(t *testing.T) {
 		t.Errorf("an unknown status replaces %v", r)
 	}
 }
+
+func TestDeliveryAdvance(t *testing.T) {
+	sent := Delivery{SID: "SM1", To: "whatsapp:+212600000001", JobID: "j1", Status: StatusSent}
+	tests := []struct {
+		name        string
+		d, prev     Delivery
+		want        Delivery
+		wantForward bool
+	}{
+		{"first report", sent, Delivery{}, sent, true},
+		{"forward, empty fields kept", Delivery{SID: "SM1", Status: StatusDelivered}, sent,
+			Delivery{SID: "SM1", To: sent.To, JobID: "j1", Status: StatusDelivered}, true},
+		{"backward: a late sent after read", Delivery{SID: "SM1", Status: StatusSent},
+			Delivery{SID: "SM1", Status: StatusRead}, Delivery{SID: "SM1", Status: StatusRead}, false},
+		{"the same status again", sent, sent, sent, false},
+		{"an unknown status never moves", Delivery{SID: "SM1", Status: "exploded"}, Delivery{}, Delivery{}, false},
+	}
+	for _, tt := range tests {
+		got, forward := tt.d.Advance(tt.prev)
+		if got != tt.want || forward != tt.wantForward {
+			t.Errorf("%s: got %+v, %v; want %+v, %v", tt.name, got, forward, tt.want, tt.wantForward)
+		}
+	}
+}

@@ -102,18 +102,11 @@ func (f *fakeDeliveries) AdvanceDelivery(ctx context.Context, d bot.Delivery) (b
 	if f.err != nil {
 		return false, f.err
 	}
-	old, ok := f.m[d.SID]
-	if ok && !d.Status.After(old.Status) {
-		return false, nil
+	d, forward := d.Advance(f.m[d.SID])
+	if forward {
+		f.m[d.SID] = d
 	}
-	if d.To == "" {
-		d.To = old.To
-	}
-	if d.JobID == "" {
-		d.JobID = old.JobID
-	}
-	f.m[d.SID] = d
-	return true, nil
+	return forward, nil
 }
 
 func (f *fakeDeliveries) Delivery(ctx context.Context, sid string) (bot.Delivery, error) {

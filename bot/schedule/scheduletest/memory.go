@@ -268,18 +268,11 @@ func (m *Memory) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	prev := m.sids[d.SID]
-	if !d.Status.After(prev.Status) { // an unknown status never moves forward
-		return false, nil
+	d, forward := d.Advance(m.sids[d.SID])
+	if forward {
+		m.sids[d.SID] = d
 	}
-	if d.To == "" {
-		d.To = prev.To
-	}
-	if d.JobID == "" {
-		d.JobID = prev.JobID
-	}
-	m.sids[d.SID] = d
-	return true, nil
+	return forward, nil
 }
 
 // Delivery implements schedule.Deliveries. Errors: NotFound.

@@ -39,16 +39,11 @@ func (s *Store) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, erro
 			if err := json.Unmarshal(v, &prev); err != nil {
 				return bot.Errorf(op, bot.Internal, "decode delivery: %w", err)
 			}
-			if !d.Status.After(prev.Status) {
+			var forward bool
+			if d, forward = d.Advance(prev); !forward {
 				// Rolled back rather than committed: an empty commit
 				// would still cost a sync to disk.
 				return errNotForward
-			}
-			if d.To == "" {
-				d.To = prev.To
-			}
-			if d.JobID == "" {
-				d.JobID = prev.JobID
 			}
 		}
 		v, err := json.Marshal(d)
