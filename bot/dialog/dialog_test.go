@@ -190,7 +190,7 @@ func TestNumberOutOfRangeIsAskedAgain(t *testing.T) {
 }
 
 // TestArabicRepliesCarryDirectionMarks checks that every line of an Arabic
-// reply starts with RLM, as LANGUAGES.md asks.
+// reply starts with RLM, as docs/languages.md asks.
 func TestArabicRepliesCarryDirectionMarks(t *testing.T) {
 	c := testContent(t, lessons.FS)
 	ch := newChatter(t, c)

@@ -12,7 +12,7 @@ import (
 
 func TestNormalize(t *testing.T) {
 	tests := []struct{ in, want string }{
-		// The examples of LANGUAGES.md.
+		// The examples of docs/languages.md.
 		{"ÉTAPE Suivante", "etape suivante"},
 		{"مُسَاعَدَة", "مساعده"},
 		{"نعم ١٢٣ ۴۵۶", "نعم 123 456"},

@@ -9,8 +9,8 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// Normalize prepares text for matching, as LANGUAGES.md "Normalise input"
-// says, so that the ways learners type one word compare equal:
+// Normalize prepares text for matching, as docs/languages.md describes,
+// so that the ways learners type one word compare equal:
 //
 //  1. NFKC (full-width letters, ligatures such as ﻻ, circled digits);
 //  2. drop format characters (Unicode Cf: LRM, RLM, ALM, ZWSP, ZWJ, BOM,
