@@ -118,6 +118,10 @@ type Learner struct {
 	// learner has not answered yet, as "lesson/step".
 	Review string `json:"review,omitempty"`
 
+	// Outreach is what the bot will start on its own for the learner:
+	// nudges after silence, spaced reviews of finished lessons.
+	Outreach Outreach `json:"outreach,omitzero"`
+
 	Vars       map[string]string `json:"vars,omitempty"`
 	Indicators map[string]string `json:"indicators,omitempty"`
 	Completed  []Completion      `json:"completed,omitempty"`
@@ -127,6 +131,31 @@ type Learner struct {
 	// Version increases by one with every saved change; stores use it for
 	// compare-and-set.
 	Version int64 `json:"version"`
+}
+
+// Outreach is what the bot will start on its own for a learner. The
+// learner's record carries it, so that a message costs no write to a key
+// other learners share: the store's due index brings the learner back at
+// At, and whatever is due then is decided against the learner's state at
+// that time (a nudge against their real last message).
+type Outreach struct {
+	// At is when the learner is next due, as the store's due index holds
+	// them; zero when nothing is pending (the learner is not indexed).
+	// It may be earlier than anything pending: the learner is then looked
+	// at early, and indexed again.
+	At time.Time `json:"at,omitzero"`
+	// Nudges counts the nudges sent since the learner last wrote.
+	Nudges int `json:"nudges,omitempty"`
+	// Reviews are the spaced reviews not asked yet.
+	Reviews []PendingReview `json:"reviews,omitempty"`
+}
+
+// PendingReview is a spaced review waiting for its time: a lesson's key
+// question, asked again.
+type PendingReview struct {
+	Lesson string    `json:"lesson"`
+	Step   string    `json:"step"`
+	At     time.Time `json:"at"`
 }
 
 // Done reports whether the learner completed the lesson.

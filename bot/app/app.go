@@ -29,8 +29,9 @@ type App struct {
 	// no cohorts (join codes then get no special treatment). Set it
 	// before the first message.
 	Cohorts cohort.Store
-	// Outreach queues nudges and spaced reviews after each message; nil
-	// queues nothing. Set it before the first message.
+	// Outreach keeps each learner's nudges and spaced reviews in step
+	// with their messages, and Sweep sends what is due; nil starts
+	// nothing. Set it before the first message.
 	Outreach *Outreach
 	// Observe, when set, is told each event of a learner's message (see
 	// dialog.Event) once, in order, after the new state is saved; a
@@ -61,7 +62,8 @@ func (a *App) Content() *dialog.Content { return a.content.Load() }
 // second time. A message that asks to join a cohort (cohort.JoinCandidate)
 // is looked up in Cohorts first, and the engine told what was found. Once
 // the state is saved, and only for a message applied for the first time,
-// Observe sees the engine's events and Outreach queues what they call for.
+// Observe sees the engine's events. The learner's Outreach is updated in the
+// same write (see Outreach).
 // Errors: Invalid when the message has no sender, and the stores'
 // (Unavailable, Conflict).
 func (a *App) HandleInbound(ctx context.Context, in bot.Inbound) (Result, error) {
@@ -78,6 +80,7 @@ func (a *App) HandleInbound(ctx context.Context, in bot.Inbound) (Result, error)
 	var out dialog.Outcome
 	res, err := a.store.Update(ctx, in.From, in.ID, func(l *bot.Learner) (Change, error) {
 		out = dialog.Step(*l, in, now, c)
+		a.Outreach.afterMessage(&out.Learner, out.Events, now, c)
 		*l = out.Learner
 		return Change{Replies: out.Replies, Erase: out.Erased()}, nil
 	})
@@ -88,11 +91,6 @@ func (a *App) HandleInbound(ctx context.Context, in bot.Inbound) (Result, error)
 	if a.Observe != nil {
 		for _, e := range out.Events {
 			a.Observe(e)
-		}
-	}
-	if a.Outreach != nil {
-		if qerr := a.Outreach.queue(ctx, a.Outreach.plan(out, now, c)); qerr != nil && a.Outreach.Log != nil {
-			a.Outreach.Log.Error("outreach: nudges and reviews not queued", "learner", bot.Mask(in.From), "err", qerr)
 		}
 	}
 	return res, nil

@@ -1,11 +1,9 @@
 package app
 
 import (
-	"cmp"
 	"context"
 	"log/slog"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -21,11 +19,14 @@ import (
 // Coaching holds what coaches and programme staff do: accounts, cohorts,
 // their members and indicators, and reminders. Each use case is written
 // once here; the command line, the dashboard's pages and its JSON API call
-// it, so that they follow the same rules. Cohorts, Learners and Content
-// are required; the others have defaults.
+// it, so that they follow the same rules. Cohorts, Members and Content
+// are required; the others have defaults. Each use case costs the size of
+// the cohorts it is about, never a walk over every learner.
 type Coaching struct {
-	Cohorts  cohort.Store
-	Learners Store
+	Cohorts cohort.Store
+	// Members lists each cohort's members and counts, from the store's
+	// indexes.
+	Members Members
 	// Outbox is where reminders are queued; nil: they cannot be.
 	Outbox schedule.Outbox
 	// Content returns the lessons and texts in use (they may be reloaded).
@@ -241,7 +242,7 @@ type CohortSummary struct {
 
 // ListCohorts lists, oldest first, the cohorts actor may see, or only
 // those of coach when it is not "" (an admin's filter), with their member
-// counts.
+// counts (the store's counters: one read per cohort).
 //
 // Errors: the stores'.
 func (c *Coaching) ListCohorts(ctx context.Context, actor cohort.Coach, coach string) ([]CohortSummary, error) {
@@ -252,43 +253,51 @@ func (c *Coaching) ListCohorts(ctx context.Context, actor cohort.Coach, coach st
 	if err != nil || len(cs) == 0 {
 		return nil, err
 	}
-	counts, err := c.memberCounts(ctx)
-	if err != nil {
-		return nil, err
-	}
 	out := make([]CohortSummary, len(cs))
 	for i, co := range cs {
-		out[i] = CohortSummary{Cohort: co, Link: c.Link(co.Code), Members: counts[strings.ToUpper(co.Code)]}
+		counts, err := c.Members.CohortCounts(ctx, co.Code)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = CohortSummary{Cohort: co, Link: c.Link(co.Code), Members: int(counts[CountMembers])}
 	}
 	return out, nil
 }
 
-// memberCounts counts the learners of every cohort, by upper-cased code.
-func (c *Coaching) memberCounts(ctx context.Context) (map[string]int, error) {
-	n := map[string]int{}
-	err := c.Learners.Learners(ctx, func(l bot.Learner) error {
-		if l.Cohort != "" {
-			n[strings.ToUpper(l.Cohort)]++
-		}
-		return nil
-	})
-	return n, err
-}
+// DefaultPageSize is how many members or jobs a page shows by default.
+const DefaultPageSize = 100
 
-// Members returns the learners of a cohort, sorted by ID.
+// MembersPage returns a page of a cohort's members, ordered by learner ID,
+// from cursor ("" for the first page), and the cursor of the next page
+// ("" after the last one).
 //
 // Errors: the store's.
-func (c *Coaching) Members(ctx context.Context, code string) ([]bot.Learner, error) {
-	var out []bot.Learner
-	err := c.Learners.Learners(ctx, func(l bot.Learner) error {
-		if l.Cohort != "" && strings.EqualFold(l.Cohort, code) {
-			out = append(out, l)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+func (c *Coaching) MembersPage(ctx context.Context, code, cursor string, limit int) ([]bot.Learner, string, error) {
+	if limit <= 0 {
+		limit = DefaultPageSize
 	}
-	slices.SortFunc(out, func(a, b bot.Learner) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+	return c.Members.Members(ctx, code, cursor, limit)
+}
+
+// membersBatch is the page size of AllMembers.
+const membersBatch = 500
+
+// AllMembers returns every learner of a cohort, ordered by ID: the work is
+// the cohort's size.
+//
+// Errors: the store's.
+func (c *Coaching) AllMembers(ctx context.Context, code string) ([]bot.Learner, error) {
+	var out []bot.Learner
+	cursor := ""
+	for {
+		page, next, err := c.Members.Members(ctx, code, cursor, membersBatch)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" {
+			return out, nil
+		}
+		cursor = next
+	}
 }

@@ -2,8 +2,9 @@ package app
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/darsi-ma/darsi/bot"
@@ -11,20 +12,34 @@ import (
 	"github.com/darsi-ma/darsi/bot/schedule"
 )
 
-// Outreach is what the bot starts on its own after a learner's message:
-// nudges when the learner goes quiet, and spaced reviews of the lessons
-// they finish. The zero Outreach starts nothing.
+// Outreach is what the bot starts on its own: a nudge when a learner goes
+// quiet (and a second one later), and spaced reviews of the lessons they
+// finish. A learner's message only updates their record's Outreach (no
+// write to a key other learners share; none at all in the common case);
+// the store's due index brings the learner back when something may be due,
+// and what is due is decided then, against the learner's state at that
+// time (Sweep). Due nudges and reviews become jobs in the outbox, which
+// the runner delivers. The zero Outreach starts nothing.
 type Outreach struct {
 	Outbox schedule.Outbox
+	// Due is the store's index of learners by Outreach.At.
+	Due DueIndex
 	// NudgeAfter: a learner silent this long gets a nudge; after
 	// SecondNudgeAfter more, a second one; then none until they write
-	// again. A message from the learner pushes both back. Zero: no nudges.
+	// again. Zero: no nudges (no second one).
 	NudgeAfter, SecondNudgeAfter time.Duration
 	// Reviews are the delays after a finished lesson at which its key
-	// question comes back (1, 3 and 7 days by default in darsi serve).
+	// questions come back (DefaultReviews in darsi serve).
 	Reviews []time.Duration
-	// Log records outreach that could not be queued (the conversation
-	// itself is saved by then).
+	// Lease is how long a learner taken from the due index is hidden from
+	// other replicas while this one decides (default DefaultOutreachLease).
+	Lease time.Duration
+	// Batch is how many due learners one sweep takes (default 100); Poll
+	// how long the sweeper waits when none is due (default 5 s).
+	Batch int
+	Poll  time.Duration
+	// Log records what could not be done; the conversation is never
+	// held up by it.
 	Log *slog.Logger
 }
 
@@ -35,37 +50,43 @@ type Outreach struct {
 // others.
 var DefaultReviews = []time.Duration{23 * time.Hour, 71 * time.Hour, 167 * time.Hour}
 
-// plan returns the jobs to queue after the engine handled a learner's
-// message at now with outcome out: a pair of nudges, because the learner
-// wrote, and the spaced reviews of each lesson the message completed (a
-// LessonCompleted event) for the first time. A learner who erased their
-// data or is opted out (by this message or before) gets nothing, nor does
-// one who has not consented or talks to the bot where it cannot write
-// first (the terminal chat, the simulator).
-func (o *Outreach) plan(out dialog.Outcome, now time.Time, c *dialog.Content) []schedule.Job {
-	after := out.Learner
-	if o == nil || o.Outbox == nil || out.Erased() || after.ID == "" || after.OptedOut || !after.Consent ||
-		after.Channel == bot.Chat || after.Channel == bot.Sim {
-		return nil
+// Defaults of Outreach.
+const (
+	DefaultOutreachLease = time.Minute
+	defaultSweepBatch    = 100
+	defaultSweepPoll     = 5 * time.Second
+	// reviewHold is how long due reviews wait for a learner inside a
+	// lesson, or for the one just asked before them.
+	reviewHold = time.Hour
+	// maxPendingReviews bounds a learner's pending reviews (three lessons'
+	// worth): the record stays small whatever the learner does.
+	maxPendingReviews = 9
+)
+
+// eligible reports whether the bot may write first to the learner: they
+// agreed to the data terms, did not opt out, and are on a channel the bot
+// can reach (not the terminal chat or the simulator).
+func eligible(l *bot.Learner) bool {
+	return l.ID != "" && l.Consent && !l.OptedOut && l.Channel != bot.Chat && l.Channel != bot.Sim
+}
+
+// afterMessage updates the learner's Outreach after the engine handled
+// their message at now with the given events: the nudges start again
+// from this message, and each lesson completed for the first time brings
+// its reviews. Outreach.At moves only when something is due earlier than
+// it, so a learner's message writes no index in the common case. It does
+// no I/O: it runs inside the store's update.
+func (o *Outreach) afterMessage(l *bot.Learner, events []dialog.Event, now time.Time, c *dialog.Content) {
+	if o == nil {
+		return
 	}
-	var jobs []schedule.Job
-	job := func(id string, kind schedule.Kind, due time.Time) schedule.Job {
-		return schedule.Job{ID: id, Kind: kind, Learner: after.ID, Cohort: after.Cohort,
-			DueAt: due, CreatedAt: now, CreatedBy: "darsi"}
+	if !eligible(l) {
+		l.Outreach = bot.Outreach{}
+		return
 	}
-	if o.NudgeAfter > 0 {
-		// One pair of nudges per learner and day: a later message the
-		// same day pushes them back (Enqueue replaces queued jobs), and the
-		// runner drops a nudge whose learner wrote after it was queued.
-		day := now.UTC().Format("20060102")
-		jobs = append(jobs, job("nudge1:"+after.ID+":"+day, schedule.Nudge, now.Add(o.NudgeAfter)))
-		if o.SecondNudgeAfter > 0 {
-			jobs = append(jobs, job("nudge2:"+after.ID+":"+day, schedule.Nudge, now.Add(o.NudgeAfter+o.SecondNudgeAfter)))
-		}
-	}
-	for _, e := range out.Events {
-		// A lesson taken again keeps the reviews queued when it was first
-		// completed: queueing them anew would push back those not sent yet.
+	l.Outreach.Nudges = 0
+	for _, e := range events {
+		// A lesson taken again keeps the reviews of its first completion.
 		if e.Kind != dialog.LessonCompleted || e.Retake {
 			continue
 		}
@@ -79,22 +100,203 @@ func (o *Outreach) plan(out dialog.Outcome, now time.Time, c *dialog.Content) []
 		}
 		// The key questions take turns.
 		for i, d := range o.Reviews {
-			j := job(fmt.Sprintf("review:%s:%s:%d", after.ID, e.Lesson, i+1), schedule.Review, now.Add(d))
-			j.Lesson, j.Step = e.Lesson, keys[i%len(keys)].ID
-			jobs = append(jobs, j)
+			l.Outreach.Reviews = append(l.Outreach.Reviews, bot.PendingReview{Lesson: e.Lesson, Step: keys[i%len(keys)].ID, At: now.Add(d)})
 		}
 	}
+	if n := len(l.Outreach.Reviews); n > maxPendingReviews {
+		l.Outreach.Reviews = l.Outreach.Reviews[n-maxPendingReviews:]
+	}
+	next := o.next(l, now)
+	if next.IsZero() || l.Outreach.At.IsZero() || next.Before(l.Outreach.At) {
+		l.Outreach.At = next
+	}
+}
+
+// next is when the learner may next be due: their next nudge, or their
+// earliest review; zero when nothing is pending. It is never before now
+// plus a moment, so that a learner held back (inside a lesson) is not
+// taken again at once.
+func (o *Outreach) next(l *bot.Learner, now time.Time) time.Time {
+	var next time.Time
+	earlier := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	if o.NudgeAfter > 0 && !l.LastInboundAt.IsZero() {
+		switch {
+		case l.Outreach.Nudges == 0:
+			earlier(l.LastInboundAt.Add(o.NudgeAfter))
+		case l.Outreach.Nudges == 1 && o.SecondNudgeAfter > 0:
+			earlier(l.LastInboundAt.Add(o.NudgeAfter + o.SecondNudgeAfter))
+		}
+	}
+	for _, r := range l.Outreach.Reviews {
+		earlier(r.At)
+	}
+	if !next.IsZero() && !next.After(now) {
+		next = now.Add(reviewHold)
+	}
+	return next
+}
+
+// due decides what is due for the learner at now, updates their Outreach
+// as if it were sent, and returns the jobs that send it: at most one
+// review (the earliest due, unless the learner is inside a lesson), and
+// the first or second nudge when the learner has been silent long enough.
+// Job IDs say what a job is for (the learner's hash, the lesson, the time
+// it answers), never a phone number, so that deciding twice queues once.
+func (o *Outreach) due(l *bot.Learner, now time.Time) []schedule.Job {
+	if !eligible(l) {
+		l.Outreach = bot.Outreach{}
+		return nil
+	}
+	who := shortHash(l.ID, 12)
+	job := func(id string, kind schedule.Kind) schedule.Job {
+		return schedule.Job{ID: id, Kind: kind, Learner: l.ID, Cohort: l.Cohort,
+			DueAt: now, CreatedAt: now, CreatedBy: "darsi"}
+	}
+	var jobs []schedule.Job
+	if l.Phase != bot.PhaseLesson {
+		first := -1
+		for i, r := range l.Outreach.Reviews {
+			if !r.At.After(now) && (first < 0 || r.At.Before(l.Outreach.Reviews[first].At)) {
+				first = i
+			}
+		}
+		if first >= 0 {
+			r := l.Outreach.Reviews[first]
+			j := job("review-"+who+"-"+r.Lesson+"-"+strconv.FormatInt(r.At.Unix(), 10), schedule.Review)
+			j.Lesson, j.Step = r.Lesson, r.Step
+			jobs = append(jobs, j)
+			l.Outreach.Reviews = append(l.Outreach.Reviews[:first:first], l.Outreach.Reviews[first+1:]...)
+			// The other due reviews wait: one question at a time.
+			for i := range l.Outreach.Reviews {
+				if !l.Outreach.Reviews[i].At.After(now) {
+					l.Outreach.Reviews[i].At = now.Add(reviewHold)
+				}
+			}
+		}
+	}
+	if o.NudgeAfter > 0 && !l.LastInboundAt.IsZero() {
+		silence := strconv.FormatInt(l.LastInboundAt.Unix(), 10)
+		switch {
+		case l.Outreach.Nudges == 0 && !now.Before(l.LastInboundAt.Add(o.NudgeAfter)):
+			jobs = append(jobs, job("nudge1-"+who+"-"+silence, schedule.Nudge))
+			l.Outreach.Nudges = 1
+		case l.Outreach.Nudges == 1 && o.SecondNudgeAfter > 0 && !now.Before(l.LastInboundAt.Add(o.NudgeAfter+o.SecondNudgeAfter)):
+			jobs = append(jobs, job("nudge2-"+who+"-"+silence, schedule.Nudge))
+			l.Outreach.Nudges = 2
+		}
+	}
+	l.Outreach.At = o.next(l, now)
 	return jobs
 }
 
-// queue queues the planned jobs. The learner's message is already saved:
-// a failure here costs a nudge or a review, never the conversation, so it
-// is returned for the caller to log.
-func (o *Outreach) queue(ctx context.Context, jobs []schedule.Job) error {
-	if len(jobs) == 0 {
-		return nil
+// Sweep takes the learners whose outreach is due at now from the store's
+// due index, decides for each what is due, queues it and moves the
+// learner in the index; it returns how many learners it took. A learner
+// it could not finish comes back when the lease runs out.
+//
+// Errors: the due index's (Unavailable); a learner's own failure is
+// logged, not returned.
+func (a *App) Sweep(ctx context.Context, now time.Time) (int, error) {
+	o := a.Outreach
+	if o == nil || o.Due == nil || o.Outbox == nil {
+		return 0, nil
 	}
-	return o.Outbox.Enqueue(ctx, jobs...)
+	lease := o.Lease
+	if lease <= 0 {
+		lease = DefaultOutreachLease
+	}
+	batch := o.Batch
+	if batch <= 0 {
+		batch = defaultSweepBatch
+	}
+	ids, err := o.Due.TakeDue(ctx, now, lease, batch)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if err := a.fire(ctx, id, now); err != nil && o.Log != nil {
+			o.Log.Error("outreach: a due learner was not handled", "learner", bot.Mask(id), "err", err)
+		}
+	}
+	return len(ids), nil
+}
+
+// RunOutreach sweeps the due index until ctx ends: at once again after a
+// full batch, after Poll otherwise.
+func (a *App) RunOutreach(ctx context.Context) error {
+	poll := defaultSweepPoll
+	batch := defaultSweepBatch
+	if o := a.Outreach; o != nil {
+		if o.Poll > 0 {
+			poll = o.Poll
+		}
+		if o.Batch > 0 {
+			batch = o.Batch
+		}
+	}
+	for {
+		n, err := a.Sweep(ctx, a.Now())
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil && a.Outreach.Log != nil {
+			a.Outreach.Log.Error("outreach: sweep", "err", err)
+		}
+		if err == nil && n >= batch {
+			continue
+		}
+		t := time.NewTimer(poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// errChanged says the learner changed between the read and the write of
+// fire.
+var errChanged = errors.New("the learner changed")
+
+// fire handles one due learner: it decides on the learner as read, queues
+// the jobs (Enqueue keeps one job per ID), then writes the learner's new
+// Outreach if the learner has not changed since, and otherwise decides
+// again. Queuing first means a crash loses nothing: the learner stays due
+// and the same jobs are found queued.
+func (a *App) fire(ctx context.Context, id string, now time.Time) error {
+	o := a.Outreach
+	for attempt := 0; attempt < 3; attempt++ {
+		l, err := a.store.Get(ctx, id)
+		if bot.KindOf(err) == bot.NotFound {
+			return nil // gone: the index drops it
+		}
+		if err != nil {
+			return err
+		}
+		read := l.Version
+		jobs := o.due(&l, now)
+		if len(jobs) > 0 {
+			if _, err := o.Outbox.Enqueue(ctx, jobs...); err != nil {
+				return err
+			}
+		}
+		_, err = a.store.Update(ctx, id, "", func(cur *bot.Learner) (Change, error) {
+			if cur.Version != read {
+				return Change{}, errChanged
+			}
+			cur.Outreach = l.Outreach
+			return Change{}, nil
+		})
+		if !errors.Is(err, errChanged) {
+			return err
+		}
+	}
+	return bot.Errorf("app.fire", bot.Conflict, "the learner kept changing")
 }
 
 // ReviewSent records that the outbox sent a spaced review's question

@@ -155,11 +155,11 @@ func (c *Coaching) Remind(ctx context.Context, actor cohort.Coach, r Reminder) (
 	id := r.ID(now.In(c.location()).Format(time.DateOnly))
 	res := Reminded{Reminder: id, Cohort: co.Code, DueAt: r.due(now).UTC()}
 
-	members, err := c.Members(ctx, co.Code)
+	members, err := c.AllMembers(ctx, co.Code)
 	if err != nil {
 		return Reminded{}, err
 	}
-	var fresh []schedule.Job
+	var jobs []schedule.Job
 	for _, l := range members {
 		switch {
 		case l.OptedOut:
@@ -169,28 +169,22 @@ func (c *Coaching) Remind(ctx context.Context, actor cohort.Coach, r Reminder) (
 			res.Unreachable++
 			continue
 		}
-		j := schedule.Job{
+		jobs = append(jobs, schedule.Job{
 			ID: JobID(id, l.ID), Kind: r.Kind, Learner: l.ID, Cohort: co.Code,
 			Text: r.Text, Template: r.Template, DueAt: r.due(now), CreatedAt: now, CreatedBy: by,
 			Status: schedule.Queued, UpdatedAt: now,
-		}
-		// A job already stored (queued, sent or final) is this reminder,
-		// queued by an earlier call: left alone.
-		switch _, err := c.Outbox.Job(ctx, j.ID); {
-		case err == nil:
-			res.Already++
-			continue
-		case bot.KindOf(err) != bot.NotFound:
-			return Reminded{}, err
-		}
-		fresh = append(fresh, j)
+		})
 	}
-	for i := 0; i < len(fresh); i += enqueueBatch {
-		batch := fresh[i:min(i+enqueueBatch, len(fresh))]
-		if err := c.Outbox.Enqueue(ctx, batch...); err != nil {
+	// A job already stored (queued, sent or ended) is this reminder,
+	// queued by an earlier call: Enqueue leaves it alone.
+	for i := 0; i < len(jobs); i += enqueueBatch {
+		batch := jobs[i:min(i+enqueueBatch, len(jobs))]
+		n, err := c.Outbox.Enqueue(ctx, batch...)
+		res.Queued += n
+		res.Already += len(batch) - n
+		if err != nil {
 			return res, bot.E(op, bot.KindOf(err), err)
 		}
-		res.Queued += len(batch)
 	}
 	c.log().Info("reminder queued", "reminder", id, "cohort", co.Code, "by", by, "queued", res.Queued,
 		"already", res.Already, "due", res.DueAt)
@@ -244,7 +238,7 @@ func (c *Coaching) Preview(ctx context.Context, actor cohort.Coach, r Reminder) 
 	if err != nil {
 		return Plan{}, err
 	}
-	members, err := c.Members(ctx, co.Code)
+	members, err := c.AllMembers(ctx, co.Code)
 	if err != nil {
 		return Plan{}, err
 	}

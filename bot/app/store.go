@@ -1,7 +1,11 @@
 package app
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/cohort"
@@ -27,6 +31,12 @@ type Store interface {
 	// writes); what it returned is then thrown away. If fn returns an error nothing is
 	// written and the error is returned as is. If the change says Erase, the
 	// learner's record is deleted (msgID is still recorded).
+	//
+	// In the same atomic write, the store keeps the learner's indexes in
+	// step with the record: the learner's cohort's members and counters
+	// (see Members and Counters), and the due index at Outreach.At (see
+	// DueIndex; a zero At takes the learner out). An erased learner leaves
+	// every index.
 	//
 	// Errors: Unavailable when the store cannot be reached, Conflict when
 	// concurrent updates kept winning after several retries.
@@ -58,6 +68,109 @@ type Result struct {
 	// Duplicate is set when the message had already been applied; Replies
 	// are then those of the first time.
 	Duplicate bool
+}
+
+// Members is what a store knows of each cohort's members, kept by Update
+// in the same write as the learners' changes, so that a cohort's page
+// costs the size of the cohort, not of the store.
+type Members interface {
+	// Members returns up to limit members of the cohort (its code in any
+	// case), ordered by learner ID, those after the ID cursor ("" from the
+	// first), and the cursor of the next page ("" after the last one).
+	// limit 0 or less means 100.
+	Members(ctx context.Context, code, cursor string, limit int) ([]bot.Learner, string, error)
+
+	// CohortCounts returns the sum of Counters over the cohort's members
+	// (its code in any case); none for a cohort without members.
+	CohortCounts(ctx context.Context, code string) (Counts, error)
+}
+
+// Counts are named counters of a cohort: see Counters.
+type Counts map[string]int64
+
+// The counters of a cohort.
+const (
+	CountMembers   = "members"   // learners in the cohort
+	CountOptedOut  = "opted_out" // of them, those who opted out
+	CountConsented = "consented" // of them, those who agreed to the data terms
+	// CountDone + a lesson's ID: members who completed the lesson.
+	CountDone = "done:"
+	// CountAnswer + an indicator's key + "=" + a value: members whose
+	// answer to the self-reported indicator is the value.
+	CountAnswer = "answer:"
+)
+
+// Counters are what one learner adds to their cohort's Counts; nil for a
+// learner without a cohort. Every store derives its counters from this one
+// definition: a change of the learner moves their cohort's counts by
+// Counters(after) minus Counters(before).
+func Counters(l *bot.Learner) Counts {
+	if l == nil || l.Cohort == "" {
+		return nil
+	}
+	c := Counts{CountMembers: 1}
+	if l.OptedOut {
+		c[CountOptedOut] = 1
+	}
+	if l.Consent {
+		c[CountConsented] = 1
+	}
+	for _, done := range l.Completed {
+		c[CountDone+done.Lesson] = 1
+	}
+	for k, v := range l.Indicators {
+		c[CountAnswer+k+"="+v] = 1
+	}
+	return c
+}
+
+// CohortKey is how stores compare cohort codes: codes are
+// case-insensitive.
+func CohortKey(code string) string { return strings.ToUpper(code) }
+
+// CountDelta is one counter of a cohort moving by Delta.
+type CountDelta struct {
+	Cohort string // CohortKey of the code
+	Name   string
+	Delta  int64
+}
+
+// CountDeltas returns how a learner's change from before to after moves
+// the counters of their cohorts (before's and after's, when they differ),
+// in a stable order; none when nothing moves. before or after may be nil
+// (a new learner, an erased one).
+func CountDeltas(before, after *bot.Learner) []CountDelta {
+	type key struct{ cohort, name string }
+	m := map[key]int64{}
+	for _, side := range []struct {
+		l    *bot.Learner
+		sign int64
+	}{{before, -1}, {after, 1}} {
+		for name, n := range Counters(side.l) {
+			m[key{CohortKey(side.l.Cohort), name}] += side.sign * n
+		}
+	}
+	var out []CountDelta
+	for k, d := range m {
+		if d != 0 {
+			out = append(out, CountDelta{Cohort: k.cohort, Name: k.name, Delta: d})
+		}
+	}
+	slices.SortFunc(out, func(a, b CountDelta) int {
+		return cmp.Or(cmp.Compare(a.Cohort, b.Cohort), cmp.Compare(a.Name, b.Name))
+	})
+	return out
+}
+
+// DueIndex finds the learners whose outreach is due: the store keeps each
+// learner with a non-zero Outreach.At in it, by that time (see Update).
+type DueIndex interface {
+	// TakeDue returns up to max learners whose Outreach.At is at or
+	// before now, and hides each from other callers until now+lease: the
+	// caller is to update them (Update moves them in the index, or takes
+	// them out). A learner taken again after the lease was not updated.
+	// Entries of learners the store no longer has are dropped.
+	TakeDue(ctx context.Context, now time.Time, lease time.Duration, max int) ([]string, error)
 }
 
 // Deliveries keeps the status of messages sent over Twilio's REST API.

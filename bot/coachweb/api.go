@@ -139,7 +139,7 @@ func (h *Handler) apiCreateCohort(w http.ResponseWriter, r *http.Request, c coho
 }
 
 func (h *Handler) apiLearners(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
-	members, err := h.cfg.Coaching.Members(r.Context(), co.Code)
+	members, err := h.cfg.Coaching.AllMembers(r.Context(), co.Code)
 	if err != nil {
 		h.apiFail(w, r, err)
 		return

@@ -199,7 +199,7 @@ type learnersView struct {
 }
 
 func (h *Handler) learnersPage(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
-	members, err := h.cfg.Coaching.Members(r.Context(), co.Code)
+	members, err := h.cfg.Coaching.AllMembers(r.Context(), co.Code)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -235,7 +235,7 @@ func (h *Handler) poster(w http.ResponseWriter, r *http.Request, c cohort.Coach,
 }
 
 func (h *Handler) learnersCSV(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
-	members, err := h.cfg.Coaching.Members(r.Context(), co.Code)
+	members, err := h.cfg.Coaching.AllMembers(r.Context(), co.Code)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -457,7 +457,7 @@ type outcomeChart struct {
 }
 
 func (h *Handler) indicatorsPage(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
-	members, err := h.cfg.Coaching.Members(r.Context(), co.Code)
+	members, err := h.cfg.Coaching.AllMembers(r.Context(), co.Code)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -89,16 +89,26 @@ type Filter struct {
 	Cohort string   // "" for every cohort
 	Status []Status // empty for every status
 	Limit  int      // 0 for a default of 100
+	// Cursor is where the page starts: "" for the first one, else what
+	// Jobs returned with the page before.
+	Cursor string
 }
+
+// DefaultJobRetention is how long a store keeps a job after it ended
+// (delivered, failed or cancelled), for coaches to see.
+const DefaultJobRetention = 30 * 24 * time.Hour
 
 // Outbox keeps jobs durably. The Redis store and the embedded store
 // implement it; both pass the conformance suite in package
-// bot/store/storetest.
+// bot/store/storetest. A job that ended (Delivered, Failed, Cancelled) is
+// kept for the store's job retention (DefaultJobRetention), then removed
+// with every trace of it.
 type Outbox interface {
-	// Enqueue stores new jobs as Queued. A job whose ID is already stored
-	// replaces it if that one is still Queued (a nudge pushed back by
-	// the learner's activity) and is left alone otherwise.
-	Enqueue(ctx context.Context, jobs ...Job) error
+	// Enqueue stores, as Queued, the jobs whose ID is not stored yet, and
+	// returns how many. A job whose ID is stored is left as it is: an ID
+	// names what the job is for (this reminder to this learner, the nudge
+	// of this silence), so a job queued twice is one job.
+	Enqueue(ctx context.Context, jobs ...Job) (int, error)
 
 	// Claim takes up to max jobs that are due at now: Queued jobs whose
 	// DueAt has passed, and Claimed jobs whose lease has run out (their
@@ -121,8 +131,13 @@ type Outbox interface {
 	// Job returns one job, or an error of kind NotFound.
 	Job(ctx context.Context, id string) (Job, error)
 
-	// Jobs lists jobs, newest due first.
-	Jobs(ctx context.Context, f Filter) ([]Job, error)
+	// Jobs lists a page of jobs, newest due first, and returns the cursor
+	// of the next page ("" after the last one).
+	Jobs(ctx context.Context, f Filter) ([]Job, string, error)
+
+	// Counts returns how many jobs of a cohort ("" for every job) are in
+	// each status.
+	Counts(ctx context.Context, cohort string) (map[Status]int, error)
 
 	// Cancel cancels a job that is still Queued.
 	Cancel(ctx context.Context, id string) error
