@@ -25,7 +25,7 @@ func openCoaching(ctx context.Context, cfg Config) (*app.Coaching, func() error,
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := openStore(ctx, cfg.Store)
+	s, err := cfg.openStore(ctx)
 	if err != nil {
 		if storeKind(cfg.Store) == "embedded" && bot.KindOf(err) == bot.Unavailable {
 			return nil, nil, fmt.Errorf("the embedded store %s is in use by another process, most likely darsi serve: stop darsi serve or use the dashboard/API (/coach/) (%w)", cfg.Store, err)
@@ -39,7 +39,7 @@ func openCoaching(ctx context.Context, cfg Config) (*app.Coaching, func() error,
 // configuration sets them up: the commands and the dashboard share them.
 func newCoaching(cfg Config, s store, content func() *dialog.Content, log *slog.Logger) *app.Coaching {
 	return &app.Coaching{
-		Cohorts: s, Learners: s, Outbox: s, Content: content,
+		Cohorts: s, Members: s, Outbox: s, Content: content,
 		Policy: cfg.policy(), WhatsAppFrom: cfg.WhatsAppFrom, Log: log,
 	}
 }

@@ -198,7 +198,8 @@ func TestReminderQueuedOnceFromEveryAdapter(t *testing.T) {
 			t.Fatalf("%s: remind: exit %d, %q, %q", tt.name, code, out, errOut)
 		}
 
-		s, err := openStore(ctx, store)
+		cfg.Store = store
+		s, err := cfg.openStore(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -49,6 +49,11 @@ type Config struct {
 	SecondNudgeAfter time.Duration       // DARSI_SECOND_NUDGE_AFTER; 0: no second nudge
 	OutboxLease      time.Duration       // DARSI_OUTBOX_LEASE
 
+	RedisBuckets      int           // DARSI_REDIS_BUCKETS
+	MessageRetention  time.Duration // DARSI_MESSAGE_RETENTION
+	DeliveryRetention time.Duration // DARSI_DELIVERY_RETENTION
+	JobRetention      time.Duration // DARSI_JOB_RETENTION
+
 	// origin says where each setting's value came from: "default",
 	// "environment" or "flag --name".
 	origin map[string]string
@@ -182,6 +187,25 @@ var settings = []setting{
 			return nil
 		},
 		show: func(c *Config) string { return showDuration(c.OutboxLease) }},
+	{name: "DARSI_REDIS_BUCKETS", def: "16", want: "how many buckets the Redis store spreads its keys over, a whole number from 1 to 1024, the same for every replica",
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1024 {
+				return errNoDetail
+			}
+			c.RedisBuckets = n
+			return nil
+		},
+		show: func(c *Config) string { return strconv.Itoa(c.RedisBuckets) }},
+	{name: "DARSI_MESSAGE_RETENTION", def: "168h", want: "how long a message id is remembered against Twilio's retries, a duration of at least 1h",
+		set:  func(c *Config, v string) (err error) { c.MessageRetention, err = parseRetention(v, time.Hour); return err },
+		show: func(c *Config) string { return showDuration(c.MessageRetention) }},
+	{name: "DARSI_DELIVERY_RETENTION", def: "720h", want: "how long a delivery status is kept, a duration of at least 1h",
+		set:  func(c *Config, v string) (err error) { c.DeliveryRetention, err = parseRetention(v, time.Hour); return err },
+		show: func(c *Config) string { return showDuration(c.DeliveryRetention) }},
+	{name: "DARSI_JOB_RETENTION", def: "720h", want: "how long a job is kept after it ended, a duration of at least 1h",
+		set:  func(c *Config, v string) (err error) { c.JobRetention, err = parseRetention(v, time.Hour); return err },
+		show: func(c *Config) string { return showDuration(c.JobRetention) }},
 }
 
 var (
@@ -452,6 +476,15 @@ func matchOrEmpty(v string, re *regexp.Regexp) error {
 func parseDelay(v string) (time.Duration, error) {
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
+		return 0, errNoDetail
+	}
+	return d, nil
+}
+
+// parseRetention reads a duration of at least floor.
+func parseRetention(v string, floor time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < floor {
 		return 0, errNoDetail
 	}
 	return d, nil

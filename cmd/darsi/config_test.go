@@ -63,6 +63,10 @@ func settingCases(t *testing.T) map[string]struct{ good, bad []string } {
 		"DARSI_NUDGE_AFTER":            {good: []string{"72h", "90m", "0"}, bad: []string{"3d", "-1h", "soon"}},
 		"DARSI_SECOND_NUDGE_AFTER":     {good: []string{"168h", "0"}, bad: []string{"1w"}},
 		"DARSI_OUTBOX_LEASE":           {good: []string{"45s", "2m"}, bad: []string{"500ms", "0", "long"}},
+		"DARSI_REDIS_BUCKETS":          {good: []string{"1", "16", "64"}, bad: []string{"0", "2000", "many"}},
+		"DARSI_MESSAGE_RETENTION":      {good: []string{"168h", "24h"}, bad: []string{"7d", "10m"}},
+		"DARSI_DELIVERY_RETENTION":     {good: []string{"720h"}, bad: []string{"30d", "0"}},
+		"DARSI_JOB_RETENTION":          {good: []string{"720h", "2160h"}, bad: []string{"1mo", "-1h"}},
 	}
 }
 

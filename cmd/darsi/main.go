@@ -201,12 +201,16 @@ var (
 	_ store = (*tempStore)(nil)
 )
 
-// openStore opens the store named by spec: redis:// or rediss:// for Redis,
-// "memory" for a throwaway embedded store, else the embedded store's file.
-func openStore(ctx context.Context, spec string) (store, error) {
+// openStore opens the store the configuration names: redis:// or
+// rediss:// for Redis, "memory" for a throwaway embedded store, else the
+// embedded store's file; with the configuration's retentions (and, on
+// Redis, buckets).
+func (c *Config) openStore(ctx context.Context) (store, error) {
+	spec := c.Store
 	switch {
 	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"):
-		s, err := redisstore.Open(ctx, spec, redisstore.Options{})
+		s, err := redisstore.Open(ctx, spec, redisstore.Options{Buckets: c.RedisBuckets,
+			Retention: c.MessageRetention, DeliveryRetention: c.DeliveryRetention, JobRetention: c.JobRetention})
 		if err != nil {
 			return nil, fmt.Errorf("DARSI_STORE=%s: %w", redactURL(spec), err)
 		}
@@ -216,13 +220,17 @@ func openStore(ctx context.Context, spec string) (store, error) {
 		if err != nil {
 			return nil, err
 		}
-		s, err := boltstore.Open(dir+"/darsi.db", boltstore.Options{})
+		s, err := boltstore.Open(dir+"/darsi.db", c.boltOptions())
 		if err != nil {
 			return nil, err
 		}
 		return &tempStore{Store: s, dir: dir}, nil
 	}
-	return boltstore.Open(spec, boltstore.Options{})
+	return boltstore.Open(spec, c.boltOptions())
+}
+
+func (c *Config) boltOptions() boltstore.Options {
+	return boltstore.Options{Retention: c.MessageRetention, DeliveryRetention: c.DeliveryRetention, JobRetention: c.JobRetention}
 }
 
 // tempStore is an embedded store that disappears when closed.
@@ -243,7 +251,7 @@ func openApp(ctx context.Context, cfg Config) (*app.App, store, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := openStore(ctx, cfg.Store)
+	s, err := cfg.openStore(ctx)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -23,7 +23,9 @@ func mediaServer(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := openStore(context.Background(), "memory")
+	mem := defaultConfig(t)
+	mem.Store = "memory"
+	s, err := mem.openStore(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,7 +90,7 @@ func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg promet
 // DARSI_NUDGE_AFTER of silence brings a nudge, DARSI_SECOND_NUDGE_AFTER
 // more a second one (0 turns them off); finished lessons come back as
 // reviews after 1, 3 and 7 days.
-func outreach(cfg Config, outbox schedule.Outbox, log *slog.Logger) *app.Outreach {
-	return &app.Outreach{Outbox: outbox, NudgeAfter: cfg.NudgeAfter, SecondNudgeAfter: cfg.SecondNudgeAfter,
+func outreach(cfg Config, s store, log *slog.Logger) *app.Outreach {
+	return &app.Outreach{Outbox: s, Due: s, NudgeAfter: cfg.NudgeAfter, SecondNudgeAfter: cfg.SecondNudgeAfter,
 		Reviews: app.DefaultReviews, Log: log}
 }

@@ -65,7 +65,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	s, err := openStore(ctx, cfg.Store)
+	s, err := cfg.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,15 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 		}()
 		defer func() { stopRunner(); <-running }()
 		log.Info("outbox: delivering due jobs", "worker", runner.Worker())
+		// Any replica sweeps the due index: nudges and reviews become jobs
+		// when they are due.
 		a.Outreach = outreach(cfg, s, log)
+		sweeping := make(chan struct{})
+		go func() {
+			defer close(sweeping)
+			a.RunOutreach(rctx)
+		}()
+		defer func() { stopRunner(); <-sweeping }()
 	}
 	if watcher != nil {
 		wctx, stopWatching := context.WithCancel(ctx)

@@ -30,7 +30,7 @@ func BenchmarkWebhook(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := openStore(context.Background(), store)
+	s, err := cfg.openStore(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}

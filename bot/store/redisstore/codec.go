@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/schedule"
 )
 
 // The values Darsi keeps in Redis are written in a compact binary form
@@ -62,10 +63,22 @@ func encodeLearner(l *bot.Learner, token uint64) []byte {
 	b = appendTime(b, l.LastInboundAt)
 	b = appendTime(b, l.UpdatedAt)
 	b = binary.AppendVarint(b, l.Version)
-	// Fields added later come last and only when set, so that values
-	// written before them still decode.
-	if l.Review != "" {
+	// Fields added later come last and only when set (or when a later one
+	// is), so that values written before them still decode.
+	o := &l.Outreach
+	hasOutreach := !o.At.IsZero() || o.Nudges != 0 || len(o.Reviews) > 0
+	if l.Review != "" || hasOutreach {
 		b = appendString(b, l.Review)
+	}
+	if hasOutreach {
+		b = appendTime(b, o.At)
+		b = binary.AppendVarint(b, int64(o.Nudges))
+		b = binary.AppendUvarint(b, uint64(len(o.Reviews)))
+		for _, r := range o.Reviews {
+			b = appendString(b, r.Lesson)
+			b = appendString(b, r.Step)
+			b = appendTime(b, r.At)
+		}
 	}
 	return b
 }
@@ -106,6 +119,20 @@ func decodeLearner(v, id string) (bot.Learner, error) {
 	l.Version = d.varint()
 	if d.err == nil && d.i < len(d.v) {
 		l.Review = d.string()
+	}
+	if d.err == nil && d.i < len(d.v) {
+		o := &l.Outreach
+		o.At = d.time()
+		o.Nudges = int(d.varint())
+		if n := d.count(); n > 0 {
+			o.Reviews = make([]bot.PendingReview, n)
+			for i := range o.Reviews {
+				r := &o.Reviews[i]
+				r.Lesson = d.string()
+				r.Step = d.string()
+				r.At = d.time()
+			}
+		}
 	}
 	if err := d.done(); err != nil {
 		return bot.Learner{}, fmt.Errorf("decode learner: %w", err)
@@ -300,4 +327,46 @@ func (d *decoder) done() error {
 		d.err = fmt.Errorf("%d bytes left over", len(d.v)-d.i)
 	}
 	return d.err
+}
+
+// encodeJob returns what a job's hash keeps in its v field, in the compact
+// form: the fields Go writes. The fields the scripts change on their own
+// (status, worker, attempts, claim and lease times, reason, updated at)
+// live beside it in the hash (see outboxscripts.go). The job's ID is in
+// the key. A job takes about a third of the bytes of its JSON.
+func encodeJob(j *schedule.Job) []byte {
+	b := make([]byte, 0, 128+len(j.Text))
+	b = append(b, formatV1)
+	for _, s := range []string{string(j.Kind), j.Learner, j.Cohort, j.Text, j.Template, j.Lesson, j.Step, j.CreatedBy, j.SID} {
+		b = appendString(b, s)
+	}
+	var flags uint64
+	if j.Templated {
+		flags |= 1
+	}
+	b = binary.AppendUvarint(b, flags)
+	for _, t := range []time.Time{j.DueAt, j.CreatedAt, j.SentAt} {
+		b = appendTime(b, t)
+	}
+	return b
+}
+
+// decodeJobValue is the inverse of encodeJob, into j.
+func decodeJobValue(v string, j *schedule.Job) error {
+	d := decoder{v: v}
+	if len(v) == 0 || v[0] != formatV1 {
+		return errors.New("decode job: unknown format")
+	}
+	d.i = 1
+	for _, p := range []*string{(*string)(&j.Kind), &j.Learner, &j.Cohort, &j.Text, &j.Template, &j.Lesson, &j.Step, &j.CreatedBy, &j.SID} {
+		*p = d.string()
+	}
+	j.Templated = d.uvarint()&1 != 0
+	j.DueAt = d.time()
+	j.CreatedAt = d.time()
+	j.SentAt = d.time()
+	if err := d.done(); err != nil {
+		return fmt.Errorf("decode job: %w", err)
+	}
+	return nil
 }

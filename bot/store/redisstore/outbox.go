@@ -1,11 +1,16 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/schedule"
@@ -13,25 +18,19 @@ import (
 
 var _ schedule.Outbox = (*Store)(nil)
 
-// The outbox's keys, where P is Options.Prefix:
+// The outbox lives in the buckets (layout.go): a job is in the bucket its
+// id hashes to, with its place in the bucket's due set, listings and
+// counts, so that one script claims a bucket's due jobs, and another
+// settles a job, each in one round trip, and a Cluster spreads the jobs
+// over its masters. Claim and the listings visit the buckets in turn.
 //
-//	P{outbox}:due        the jobs a claim may take: a sorted set of job ids,
-//	                     queued ones scored by due time, claimed ones by the
-//	                     end of their lease (microseconds since 1970)
-//	P{outbox}:all        every job by due time, for listing
-//	P{outbox}:c:<code>   the jobs of one cohort by due time
-//	P{outbox}:j:<id>     one job, a hash (see outboxscripts.go)
+// Scores of due times are microseconds, which a float64 holds exactly
+// until the year 2255: a job is due when its due time, to the microsecond,
+// has come.
 //
-// The hash tag {outbox} puts them all in one slot of a Redis Cluster, so
-// that one script claims a batch, and another settles a job, each in one
-// round trip. The price is that every job lives on one node; 10,000 queued
-// reminders take a few megabytes there.
-//
-// Scores are microseconds, which a float64 holds exactly until the year
-// 2255: a job is due when its due time, to the microsecond, has come.
-//
-// Jobs are kept after they end, for coaches to see; nothing expires them
-// yet.
+// A job that ended is removed, with its place in every set and count,
+// Options.JobRetention after it ended: Claim (every replica's runner calls
+// it every second) removes those of the buckets it visits.
 
 // enqueueBatch is how many jobs one enqueue script stores: a batch is
 // written all or nothing, and a long one would hold up Redis.
@@ -42,15 +41,6 @@ const defaultJobsLimit = 100
 
 // cancelReason is the Reason of a cancelled job.
 const cancelReason = "cancelled"
-
-type outboxKeys struct {
-	due, all, job, cohort string // job and cohort are prefixes
-}
-
-func (s *Store) outboxKeys() outboxKeys {
-	tag := s.prefix + "{outbox}:"
-	return outboxKeys{due: tag + "due", all: tag + "all", job: tag + "j:", cohort: tag + "c:"}
-}
 
 // score is t as a sorted-set score.
 func score(t time.Time) string { return strconv.FormatInt(t.UnixMicro(), 10) }
@@ -70,15 +60,14 @@ func parseTime(v string) (time.Time, error) {
 	return time.Parse(time.RFC3339Nano, v)
 }
 
-// jobValues returns the hash values of j in the scripts' order: v s w a c
-// l r u i k.
-func jobValues(j *schedule.Job) ([]any, error) {
-	v, err := json.Marshal(j)
-	if err != nil {
-		return nil, err
-	}
-	return []any{v, string(j.Status), j.Worker, j.Attempts, formatTime(j.ClaimedAt),
-		formatTime(j.LeaseUntil), j.Reason, formatTime(j.UpdatedAt), j.SID, j.Cohort}, nil
+// jobTag is the tag of the bucket of job id.
+func (s *Store) jobTag(id string) string { return s.bucketTag(s.bucketOf(id)) }
+
+// jobFieldValues returns the hash values of j in the scripts' order: v s w
+// a c l r u i.
+func jobFieldValues(j *schedule.Job) []any {
+	return []any{encodeJob(j), string(j.Status), j.Worker, j.Attempts, formatTime(j.ClaimedAt),
+		formatTime(j.LeaseUntil), j.Reason, formatTime(j.UpdatedAt), j.SID}
 }
 
 // decodeJob reads a job from the fields v s w a c l r u, as the scripts
@@ -89,8 +78,8 @@ func decodeJob(f []any) (schedule.Job, error) {
 	}
 	str := func(i int) string { v, _ := f[i].(string); return v }
 	var j schedule.Job
-	if err := json.Unmarshal([]byte(str(0)), &j); err != nil {
-		return schedule.Job{}, fmt.Errorf("decode job: %w", err)
+	if err := decodeJobValue(str(0), &j); err != nil {
+		return schedule.Job{}, err
 	}
 	j.Status = schedule.Status(str(1))
 	j.Worker = str(2)
@@ -110,8 +99,8 @@ func decodeJob(f []any) (schedule.Job, error) {
 	return j, nil
 }
 
-// decodeJobs reads what claimScript and jobsScript return: per job, its id
-// and its fields.
+// decodeJobs reads what claimScript returns: per job, its id and its
+// fields.
 func decodeJobs(res []any) ([]schedule.Job, error) {
 	if len(res)%9 != 0 {
 		return nil, fmt.Errorf("script answered %d values, not a multiple of 9", len(res))
@@ -128,53 +117,56 @@ func decodeJobs(res []any) ([]schedule.Job, error) {
 	return jobs, nil
 }
 
-// Enqueue implements schedule.Outbox, in one round trip per 500 jobs; each
-// such batch is written all or nothing. Jobs are stored as given, with
-// Status Queued and, when zero, UpdatedAt set to CreatedAt. Errors: Invalid
-// for a job without an ID, Learner or DueAt (nothing is written then),
-// Unavailable and Internal as for Update.
-func (s *Store) Enqueue(ctx context.Context, jobs ...schedule.Job) error {
+// Enqueue implements schedule.Outbox: one round trip per bucket the jobs
+// fall in (and per 500 of a bucket's jobs), each batch written all or
+// nothing. Jobs are stored with Status Queued and, when zero, UpdatedAt set
+// to CreatedAt. Errors: Invalid for a job without an ID, Learner or DueAt
+// (nothing is written then), Unavailable and Internal as for Update; the
+// count is then that of the batches written before.
+func (s *Store) Enqueue(ctx context.Context, jobs ...schedule.Job) (int, error) {
 	const op = "redisstore.Enqueue"
 	for i := range jobs {
 		if err := jobs[i].Check(); err != nil {
-			return bot.E(op, bot.Invalid, err)
+			return 0, bot.E(op, bot.Invalid, err)
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return bot.E(op, bot.Unavailable, err)
+		return 0, bot.E(op, bot.Unavailable, err)
 	}
-	k := s.outboxKeys()
-	for len(jobs) > 0 {
-		batch := jobs[:min(len(jobs), enqueueBatch)]
-		jobs = jobs[len(batch):]
-		args := make([]any, 0, 2+12*len(batch))
-		args = append(args, k.job, k.cohort)
-		for _, j := range batch {
-			j.Status = schedule.Queued
-			if j.UpdatedAt.IsZero() {
-				j.UpdatedAt = j.CreatedAt
-			}
-			vals, err := jobValues(&j)
+	byBucket := map[int][]any{}
+	for _, j := range jobs {
+		if j.UpdatedAt.IsZero() {
+			j.UpdatedAt = j.CreatedAt
+		}
+		b := s.bucketOf(j.ID)
+		byBucket[b] = append(byBucket[b], j.ID, score(j.DueAt), encodeJob(&j), escapeID(codeKey(j.Cohort)), formatTime(j.UpdatedAt))
+	}
+	stored := 0
+	for _, b := range slices.Sorted(maps.Keys(byBucket)) {
+		tag := s.bucketTag(b)
+		args := byBucket[b]
+		for len(args) > 0 {
+			batch := args[:min(len(args), 5*enqueueBatch)]
+			args = args[len(batch):]
+			n, err := enqueueScript.Run(ctx, s.client, []string{tag + "jd"}, append([]any{tag}, batch...)...).Int()
 			if err != nil {
-				return bot.E(op, bot.Internal, err)
+				return stored, wrap(op, err)
 			}
-			args = append(args, j.ID, score(j.DueAt))
-			args = append(args, vals...)
-		}
-		if err := enqueueScript.Run(ctx, s.client, []string{k.due, k.all}, args...).Err(); err != nil {
-			return wrap(op, err)
+			stored += n
 		}
 	}
-	return nil
+	return stored, nil
 }
 
-// Claim implements schedule.Outbox in one round trip: a script takes the
-// due jobs, earliest first, and marks them claimed before any other call
-// can see them. A job is due when its DueAt, to the microsecond, is not
-// after now. Times are the caller's: the replicas' clocks should agree to
-// well within a lease, or one may take over a claim that is still alive.
-// Errors: Invalid for an empty worker or a lease that is not positive,
-// Unavailable and Internal as for Update.
+// Claim implements schedule.Outbox: a script per bucket, visited in turn
+// from the one after where the last call started, takes the bucket's due
+// jobs, earliest first, and marks them claimed before any other call can
+// see them; it also removes the bucket's jobs past their retention. A job
+// is due when its DueAt, to the microsecond, is not after now. Times are
+// the caller's: the replicas' clocks should agree to well within a lease,
+// or one may take over a claim that is still alive. Errors: Invalid for an
+// empty worker or a lease that is not positive, Unavailable and Internal
+// as for Update.
 func (s *Store) Claim(ctx context.Context, worker string, now time.Time, lease time.Duration, max int) ([]schedule.Job, error) {
 	const op = "redisstore.Claim"
 	if err := schedule.CheckClaim(ctx, op, worker, lease); err != nil {
@@ -183,18 +175,46 @@ func (s *Store) Claim(ctx context.Context, worker string, now time.Time, lease t
 	if max <= 0 {
 		return nil, nil
 	}
-	k := s.outboxKeys()
+	var jobs []schedule.Job
+	start := int(s.claimStart.Add(1))
+	for i := 0; i < s.buckets && len(jobs) < max; i++ {
+		got, err := s.claimBucket(ctx, (start+i)%s.buckets, worker, now, lease, max-len(jobs))
+		if err != nil {
+			return jobs, bot.E(op, bot.KindOf(err), err)
+		}
+		jobs = append(jobs, got...)
+	}
+	return jobs, nil
+}
+
+// claimBucket runs claimScript on bucket b: max 0 only removes the jobs
+// past their retention.
+func (s *Store) claimBucket(ctx context.Context, b int, worker string, now time.Time, lease time.Duration, max int) ([]schedule.Job, error) {
+	tag := s.bucketTag(b)
 	until := now.Add(lease)
-	res, err := claimScript.Run(ctx, s.client, []string{k.due},
-		score(now), formatTime(now), score(until), formatTime(until), worker, max, k.job).Slice()
+	res, err := claimScript.Run(ctx, s.client, []string{tag + "jd"}, tag,
+		score(now), formatTime(now), score(until), formatTime(until), worker, max,
+		now.Add(-s.jobRetention).UnixMilli()).Slice()
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, wrap("redisstore.Claim", err)
 	}
 	jobs, err := decodeJobs(res)
 	if err != nil {
-		return nil, bot.E(op, bot.Internal, err)
+		return nil, bot.E("redisstore.Claim", bot.Internal, err)
 	}
 	return jobs, nil
+}
+
+// PurgeJobs removes the jobs that ended before now minus the job
+// retention, in every bucket, as Claim does in the buckets it visits: for
+// tests and maintenance. Errors: Unavailable and Internal as for Update.
+func (s *Store) PurgeJobs(ctx context.Context, now time.Time) error {
+	for b := range s.buckets {
+		if _, err := s.claimBucket(ctx, b, "", now, time.Second, 0); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Settle implements schedule.Outbox in one round trip. The job is saved as
@@ -212,13 +232,9 @@ func (s *Store) Settle(ctx context.Context, j schedule.Job) error {
 	if err := ctx.Err(); err != nil {
 		return bot.E(op, bot.Unavailable, err)
 	}
-	vals, err := jobValues(&j)
-	if err != nil {
-		return bot.E(op, bot.Internal, err)
-	}
-	k := s.outboxKeys()
-	args := append([]any{k.job, k.cohort, j.ID, j.Worker, score(j.DueAt), score(j.LeaseUntil)}, vals...)
-	res, err := settleScript.Run(ctx, s.client, []string{k.due, k.all}, args...).Slice()
+	tag := s.jobTag(j.ID)
+	args := append([]any{tag, j.ID, j.Worker, score(j.DueAt), score(j.LeaseUntil), time.Now().UnixMilli()}, jobFieldValues(&j)...)
+	res, err := settleScript.Run(ctx, s.client, []string{tag + "jd"}, args...).Slice()
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -249,13 +265,15 @@ func (s *Store) Delivered(ctx context.Context, id string, status bot.DeliverySta
 	if !status.Known() {
 		return nil
 	}
+	tag := s.jobTag(id)
+	now := time.Now()
 	prev := status.Replaces()
-	args := make([]any, 0, 3+len(prev))
-	args = append(args, string(status), errorCode, formatTime(time.Now()))
+	args := make([]any, 0, 6+len(prev))
+	args = append(args, tag, id, string(status), errorCode, formatTime(now), now.UnixMilli())
 	for _, p := range prev {
 		args = append(args, string(p))
 	}
-	n, err := deliveredScript.Run(ctx, s.client, []string{s.outboxKeys().job + id}, args...).Int()
+	n, err := deliveredScript.Run(ctx, s.client, []string{tag + "j:" + id}, args...).Int()
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -272,7 +290,7 @@ func (s *Store) Job(ctx context.Context, id string) (schedule.Job, error) {
 	if err := ctx.Err(); err != nil {
 		return schedule.Job{}, bot.E(op, bot.Unavailable, err)
 	}
-	f, err := s.client.HMGet(ctx, s.outboxKeys().job+id, "v", "s", "w", "a", "c", "l", "r", "u").Result()
+	f, err := s.client.HMGet(ctx, s.jobTag(id)+"j:"+id, "v", "s", "w", "a", "c", "l", "r", "u").Result()
 	if err != nil {
 		return schedule.Job{}, wrap(op, err)
 	}
@@ -287,37 +305,180 @@ func (s *Store) Job(ctx context.Context, id string) (schedule.Job, error) {
 	return j, nil
 }
 
-// Jobs implements schedule.Outbox in one round trip: a script walks the
-// cohort's index (or the index of all jobs) from the latest due time and
-// keeps the jobs of the statuses asked for. Errors: Unavailable as for
-// Update, Internal for a job that does not decode.
-func (s *Store) Jobs(ctx context.Context, f schedule.Filter) ([]schedule.Job, error) {
+// listed is a job a bucket's listing returned, with its place.
+type listed struct {
+	bucket, rank int
+	score        float64
+	job          schedule.Job
+}
+
+// Jobs implements schedule.Outbox: every bucket's listing (the cohort's,
+// or of all jobs) is read from where the cursor left it, in one pipeline,
+// and the newest due of them make the page. The cursor holds each bucket's
+// rank in its listing, so a page costs its size times the buckets at most,
+// however many jobs there are; jobs queued between two pages may be listed
+// twice or not at all, as in any listing of a changing set. Errors:
+// Invalid for a cursor Jobs did not make, Unavailable as for Update,
+// Internal for a job that does not decode.
+func (s *Store) Jobs(ctx context.Context, f schedule.Filter) ([]schedule.Job, string, error) {
 	const op = "redisstore.Jobs"
 	if err := ctx.Err(); err != nil {
-		return nil, bot.E(op, bot.Unavailable, err)
+		return nil, "", bot.E(op, bot.Unavailable, err)
 	}
 	if f.Limit <= 0 {
 		f.Limit = defaultJobsLimit
 	}
-	k := s.outboxKeys()
-	index := k.all
-	if f.Cohort != "" {
-		index = k.cohort + f.Cohort
+	offsets, err := s.parseJobsCursor(f.Cursor)
+	if err != nil {
+		return nil, "", bot.E(op, bot.Invalid, err)
 	}
-	args := make([]any, 0, 2+len(f.Status))
-	args = append(args, f.Limit, k.job)
-	for _, st := range f.Status {
-		args = append(args, string(st))
+	statuses := make([]any, len(f.Status))
+	for i, st := range f.Status {
+		statuses[i] = string(st)
 	}
-	res, err := jobsScript.Run(ctx, s.client, []string{index}, args...).Slice()
+	cmds := make([]*redis.Cmd, s.buckets)
+	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for b := range s.buckets {
+			if offsets[b] < 0 {
+				continue
+			}
+			tag := s.bucketTag(b)
+			set := tag + "ja"
+			if f.Cohort != "" {
+				set = tag + "jc:" + escapeID(codeKey(f.Cohort))
+			}
+			args := append([]any{tag, offsets[b], f.Limit}, statuses...)
+			cmds[b] = jobsScript.EvalSha(ctx, p, []string{set}, args...)
+		}
+		return nil
+	})
+	if err != nil && isNoScript(err) {
+		// A Redis that lost its scripts: load it, then once more.
+		if err := jobsScript.Load(ctx, s.client).Err(); err != nil {
+			return nil, "", wrap(op, err)
+		}
+		return s.Jobs(ctx, f)
+	}
+	if err != nil {
+		return nil, "", wrap(op, err)
+	}
+	var all []listed
+	end := make([]bool, s.buckets) // the bucket's listing has nothing after what it returned
+	for b, c := range cmds {
+		if c == nil {
+			continue
+		}
+		res, err := c.Slice()
+		if err != nil {
+			return nil, "", wrap(op, err)
+		}
+		if len(res)%11 != 0 {
+			return nil, "", bot.Errorf(op, bot.Internal, "jobs script answered %d values", len(res))
+		}
+		end[b] = len(res)/11 < f.Limit
+		for i := 0; i < len(res); i += 11 {
+			rank, _ := res[i].(int64)
+			sc, _ := strconv.ParseFloat(fmt.Sprint(res[i+1]), 64)
+			j, err := decodeJob(res[i+3 : i+11])
+			if err != nil {
+				return nil, "", bot.E(op, bot.Internal, err)
+			}
+			j.ID, _ = res[i+2].(string)
+			all = append(all, listed{bucket: b, rank: int(rank), score: sc, job: j})
+		}
+	}
+	slices.SortFunc(all, func(a, b listed) int {
+		return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(b.job.ID, a.job.ID))
+	})
+	page := all[:min(len(all), f.Limit)]
+	jobs := make([]schedule.Job, len(page))
+	for i, l := range page {
+		jobs[i] = l.job
+		offsets[l.bucket] = max(offsets[l.bucket], l.rank+1)
+	}
+	left := make([]bool, s.buckets) // the bucket returned jobs this page does not take
+	for _, l := range all[len(page):] {
+		left[l.bucket] = true
+	}
+	for b := range offsets {
+		if cmds[b] != nil && end[b] && !left[b] {
+			offsets[b] = -1
+		}
+	}
+	return jobs, s.jobsCursor(offsets), nil
+}
+
+// jobsCursor writes the buckets' offsets, -1 for a bucket at its end, or ""
+// when every bucket is.
+func (s *Store) jobsCursor(offsets []int) string {
+	done := true
+	parts := make([]string, len(offsets))
+	for i, o := range offsets {
+		parts[i] = strconv.Itoa(o)
+		done = done && o < 0
+	}
+	if done {
+		return ""
+	}
+	return strings.Join(parts, ".")
+}
+
+func (s *Store) parseJobsCursor(c string) ([]int, error) {
+	offsets := make([]int, s.buckets)
+	if c == "" {
+		return offsets, nil
+	}
+	parts := strings.Split(c, ".")
+	if len(parts) != s.buckets {
+		return nil, fmt.Errorf("cursor %q is not one of this store's", c)
+	}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < -1 {
+			return nil, fmt.Errorf("cursor %q is not one of this store's", c)
+		}
+		offsets[i] = n
+	}
+	return offsets, nil
+}
+
+func isNoScript(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") }
+
+// Counts implements schedule.Outbox: it adds up the counts of every
+// bucket, read in one pipeline. Errors: Unavailable as for Update,
+// Internal for a count that is not a number.
+func (s *Store) Counts(ctx context.Context, cohort string) (map[schedule.Status]int, error) {
+	const op = "redisstore.Counts"
+	if err := ctx.Err(); err != nil {
+		return nil, bot.E(op, bot.Unavailable, err)
+	}
+	hashes := make([]*redis.MapStringStringCmd, s.buckets)
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for b := range s.buckets {
+			key := s.bucketTag(b) + "jn"
+			if cohort != "" {
+				key += ":" + escapeID(codeKey(cohort))
+			}
+			hashes[b] = p.HGetAll(ctx, key)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	jobs, err := decodeJobs(res)
-	if err != nil {
-		return nil, bot.E(op, bot.Internal, err)
+	counts := map[schedule.Status]int{}
+	for _, h := range hashes {
+		for st, v := range h.Val() {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return nil, bot.Errorf(op, bot.Internal, "count of %s: %v", st, err)
+			}
+			if n > 0 {
+				counts[schedule.Status(st)] += n
+			}
+		}
 	}
-	return jobs, nil
+	return counts, nil
 }
 
 // Cancel implements schedule.Outbox in one round trip; cancelling a
@@ -328,8 +489,9 @@ func (s *Store) Cancel(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return bot.E(op, bot.Unavailable, err)
 	}
-	k := s.outboxKeys()
-	res, err := cancelScript.Run(ctx, s.client, []string{k.job + id, k.due}, id, formatTime(time.Now()), cancelReason).Slice()
+	tag := s.jobTag(id)
+	now := time.Now()
+	res, err := cancelScript.Run(ctx, s.client, []string{tag + "j:" + id}, tag, id, formatTime(now), cancelReason, now.UnixMilli()).Slice()
 	if err != nil {
 		return wrap(op, err)
 	}

@@ -1,29 +1,17 @@
 // Package redisstore is Darsi's production store: everything app.Backend
-// names (learners and the message ids already applied to them, delivery
-// statuses, cohorts with coaches and sessions, the outbox, and the send-rate
-// limiter), in Redis through go-redis's UniversalClient (one node, Sentinel
-// or Cluster), so that every replica of the bot shares them.
-//
-// The learners' keys (cohorts.go, outbox.go and limiter.go list the others),
-// where P is Options.Prefix and L the learner id with '%', '{' and '}'
-// written %25, %7B and %7D:
-//
-//	P{L}:l          the learner, in a compact binary form (see codec.go)
-//	P{L}:m:<msgID>  a message applied to the learner: its replies; expires
-//	                after Options.Retention
-//	P{L}:ms         the learner's message ids (a sorted set), so that an
-//	                erase finds them; expires with the last of them
-//	Pd:<sid>        what Twilio said about a message Darsi sent (a hash);
-//	                expires after Options.DeliveryRetention
-//
-// The braces make L the hash tag of a learner's keys: Redis Cluster keeps
-// them in one slot, so one script may read and write them together.
+// names (learners and the message ids already applied to them, their
+// indexes, delivery statuses, cohorts with coaches and sessions, the
+// outbox, and the send-rate limiter), in Redis through go-redis's
+// UniversalClient (one node, Sentinel or Cluster), so that every replica of
+// the bot shares them. layout.go lists the keys.
 //
 // Update is optimistic. One round trip reads the learner and checks the
 // message id, fn runs in the caller's goroutine, and one script compares the
 // learner with what was read and, if nothing changed, writes it together
-// with the message record. When another update got in between, Update reads
-// again, a few times at most.
+// with the message record and whatever the change moves in the learner's
+// indexes (due index, cohort members and counters), all in the learner's
+// bucket. When another update got in between, Update reads again, a few
+// times at most. A process that wrote the learner last skips the read.
 package redisstore
 
 import (
@@ -55,6 +43,9 @@ const (
 	DefaultDeliveryRetention = 30 * 24 * time.Hour
 	DefaultMaxRetries        = 30
 )
+
+// DefaultJobRetention is Options.JobRetention's default.
+const DefaultJobRetention = 30 * 24 * time.Hour
 
 // Connection defaults that Open sets when the URL does not: a store that
 // does not answer must fail a webhook quickly (Twilio waits 15 seconds at
@@ -94,6 +85,14 @@ type Options struct {
 	// before (the failed compare-and-set answers the current value).
 	// Default DefaultRemember; negative turns it off.
 	Remember int
+	// Buckets is how many buckets the keys are spread over (see
+	// layout.go): more buckets spread a Cluster's load over more masters.
+	// It is fixed when the store is first used; Open refuses another
+	// number then. Default DefaultBuckets.
+	Buckets int
+	// JobRetention is how long a job is kept after it ended. Default
+	// DefaultJobRetention.
+	JobRetention time.Duration
 }
 
 // Store is an app.Store and app.Deliveries in Redis. It is safe for
@@ -103,6 +102,8 @@ type Store struct {
 	prefix            string
 	retention         time.Duration
 	deliveryRetention time.Duration
+	jobRetention      time.Duration
+	buckets           int
 	maxRetries        int
 	// scanCount is the COUNT hint of Learners' SCAN; tests lower it.
 	scanCount int64
@@ -110,6 +111,9 @@ type Store struct {
 	trimEvery int
 	trips     atomic.Uint64
 	known     *knownValues
+	// dueStart and claimStart are where TakeDue and Claim start their
+	// visit of the buckets.
+	dueStart, claimStart atomic.Int64
 }
 
 // Open connects to the Redis that rawURL names, checks that it answers and
@@ -125,8 +129,13 @@ type Store struct {
 // DefaultIOTimeout, a failed dial is not retried at once, a failed command
 // is sent again once, and the context's deadline bounds every command.
 //
-// Errors: Invalid for a URL that is not one of these, Unavailable when Redis
-// does not answer (in which case nothing is left open).
+// Open also checks the layout of the keys (layout.go): a store first used
+// by this version records its number of buckets; one written by an earlier
+// version, with a key per learner's own hash tag, is moved to buckets once.
+//
+// Errors: Invalid for a URL that is not one of these, or a number of
+// buckets other than the store's, Unavailable when Redis does not answer
+// (in which case nothing is left open).
 func Open(ctx context.Context, rawURL string, o Options) (*Store, error) {
 	const op = "redisstore.Open"
 	client, err := newClient(rawURL)
@@ -145,6 +154,10 @@ func Open(ctx context.Context, rawURL string, o Options) (*Store, error) {
 			client.Close()
 			return nil, wrap(op, fmt.Errorf("load script: %w", err))
 		}
+	}
+	if err := s.checkLayout(ctx); err != nil {
+		client.Close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -170,12 +183,20 @@ func New(client redis.UniversalClient, o Options) *Store {
 	if o.Remember == 0 {
 		o.Remember = DefaultRemember
 	}
+	if o.Buckets <= 0 {
+		o.Buckets = DefaultBuckets
+	}
+	if o.JobRetention <= 0 {
+		o.JobRetention = DefaultJobRetention
+	}
 	s := &Store{
 		known:             newKnownValues(o.Remember),
 		client:            client,
 		prefix:            escapeID(o.Prefix),
 		retention:         o.Retention,
 		deliveryRetention: o.DeliveryRetention,
+		jobRetention:      o.JobRetention,
+		buckets:           o.Buckets,
 		maxRetries:        o.MaxRetries,
 		scanCount:         scanCount,
 		trimEvery:         trimEvery,
@@ -286,7 +307,7 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 		return app.Result{}, bot.E(op, bot.Unavailable, err)
 	}
 	k := s.keysOf(id, msgID)
-	scriptKeys := []string{k.learner, k.index}
+	scriptKeys := []string{k.learner, k.index, k.due}
 	if msgID != "" {
 		scriptKeys = append(scriptKeys, k.msg)
 	}
@@ -319,7 +340,9 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 				return app.Result{Replies: replies, Duplicate: true}, nil
 			}
 		}
-		// Decoding afresh on every attempt gives fn a deep copy.
+		// Decoding afresh on every attempt gives fn a deep copy; before
+		// is another, for the indexes.
+		var before *bot.Learner
 		l := bot.Learner{ID: id}
 		if old != "" {
 			var err error
@@ -327,6 +350,8 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 				s.known.forget(id)
 				return app.Result{}, bot.E(op, bot.Internal, err)
 			}
+			b, _ := decodeLearner(old, id)
+			before = &b
 		}
 		version := l.Version
 		ch, err := fn(&l)
@@ -335,7 +360,10 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 		}
 
 		var value, record []byte
-		if !ch.Erase {
+		after := &l
+		if ch.Erase {
+			after = nil
+		} else {
 			l.ID = id
 			l.Version = version + 1
 			value = encodeLearner(&l, rand.Uint64())
@@ -343,8 +371,9 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 		if msgID != "" {
 			record = encodeReplies(ch.Replies, rand.Uint64())
 		}
-		res, err := updateScript.Run(ctx, s.client, scriptKeys,
-			old, value, record, s.retention.Milliseconds(), k.msgPrefix, msgID, s.trimIndex()).Slice()
+		args := append([]any{old, value, record, s.retention.Milliseconds(), k.msgPrefix, msgID, s.trimIndex(), k.member, k.bucket},
+			indexArgs(before, after)...)
+		res, err := updateScript.Run(ctx, s.client, scriptKeys, args...).Slice()
 		if err != nil {
 			// Whether it was written is unknown: read next time.
 			s.known.forget(id)
@@ -473,7 +502,7 @@ func (s *Store) Learners(ctx context.Context, fn func(bot.Learner) error) error 
 	if err != nil {
 		return wrap(op, err)
 	}
-	match := globEscape(s.prefix) + "{*}:l"
+	match := globEscape(s.prefix) + "{b*}:l:*"
 	seen := map[string]bool{}
 	for _, node := range nodes {
 		var cursor uint64
@@ -482,7 +511,7 @@ func (s *Store) Learners(ctx context.Context, fn func(bot.Learner) error) error 
 			if err != nil {
 				return wrap(op, err)
 			}
-			page, err := s.page(ctx, keys, seen)
+			page, err := s.page(ctx, s.unseen(keys, seen))
 			if err != nil {
 				return wrap(op, err)
 			}
@@ -525,13 +554,11 @@ func (s *Store) nodes(ctx context.Context) ([]scanner, error) {
 	return nodes, err
 }
 
-// page reads the learners of the keys a SCAN returned that are learner keys
-// not seen yet. The reads go through the store's client in one pipeline,
-// which follows Cluster's redirects should a slot move during the walk.
-func (s *Store) page(ctx context.Context, keys []string, seen map[string]bool) ([]bot.Learner, error) {
+// unseen returns the ids of the learner keys a SCAN returned that were not
+// seen yet, and marks them seen.
+func (s *Store) unseen(keys []string, seen map[string]bool) []string {
 	var ids []string
 	for _, key := range keys {
-		// MATCH also lets through message keys whose id ends in "}:l".
 		id, ok := s.learnerOfKey(key)
 		if !ok || seen[id] {
 			continue
@@ -539,6 +566,13 @@ func (s *Store) page(ctx context.Context, keys []string, seen map[string]bool) (
 		seen[id] = true
 		ids = append(ids, id)
 	}
+	return ids
+}
+
+// page reads the learners of ids, in their order, leaving out those that
+// are gone. The reads go through the store's client in one pipeline, which
+// follows Cluster's redirects should a slot move meanwhile.
+func (s *Store) page(ctx context.Context, ids []string) ([]bot.Learner, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -611,47 +645,14 @@ func (h tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	}
 }
 
-// learnerKeys are the keys of one learner (see the package comment).
-type learnerKeys struct {
-	learner   string
-	index     string
-	msgPrefix string
-	msg       string // "" without a message id
-}
-
-func (s *Store) keysOf(id, msgID string) learnerKeys {
-	tag := s.prefix + "{" + escapeID(id) + "}:"
-	k := learnerKeys{learner: tag + "l", index: tag + "ms", msgPrefix: tag + "m:"}
-	if msgID != "" {
-		k.msg = k.msgPrefix + msgID
-	}
-	return k
-}
-
-// learnerOfKey returns the learner id of a learner key, and false for any
-// other key. An escaped id has no '}', so the first one ends it.
-func (s *Store) learnerOfKey(key string) (string, bool) {
-	rest, ok := strings.CutPrefix(key, s.prefix+"{")
-	if !ok {
-		return "", false
-	}
-	esc, suffix, ok := strings.Cut(rest, "}")
-	if !ok || suffix != ":l" {
-		return "", false
-	}
-	return unescapeID(esc), true
-}
-
-func (s *Store) deliveryKey(sid string) string { return s.prefix + "d:" + sid }
-
 var (
 	idEscaper   = strings.NewReplacer("%", "%25", "{", "%7B", "}", "%7D")
 	idUnescaper = strings.NewReplacer("%25", "%", "%7B", "{", "%7D", "}")
 	globEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`, "]", `\]`)
 )
 
-// escapeID keeps braces out of a learner id, so that the id is the whole
-// hash tag of its keys and the first '}' after it ends it.
+// escapeID keeps braces out of a learner id or a cohort code, so that no
+// key has a hash tag but its bucket's, and a key tells where an id ends.
 func escapeID(id string) string  { return idEscaper.Replace(id) }
 func unescapeID(s string) string { return idUnescaper.Replace(s) }
 func globEscape(s string) string { return globEscaper.Replace(s) }

@@ -617,12 +617,15 @@ func TestCorrupt(t *testing.T) {
 	}
 }
 
-// TestKeys checks the key layout: every key of a learner has the learner's
-// id as its hash tag, whatever the id contains, and learner keys parse back.
+// TestKeys checks the key layout: every key of a learner has their
+// bucket's hash tag, whatever the id contains, the learner's ids spread
+// over the buckets, and learner keys parse back.
 func TestKeys(t *testing.T) {
 	s := New(redis.NewClient(&redis.Options{}), Options{Prefix: "p{x}:"})
 	defer s.Close()
-	if got := s.keysOf(amina, "SM1"); got.learner != "p%7Bx%7D:{whatsapp:+212600000001}:l" || got.msg != "p%7Bx%7D:{whatsapp:+212600000001}:m:SM1" {
+	b := s.bucketOf(amina)
+	want := "p%7Bx%7D:{b" + strconv.Itoa(b) + "}:"
+	if got := s.keysOf(amina, "SM1"); got.learner != want+"l:whatsapp:+212600000001" || got.msg != want+"m:whatsapp:+212600000001:SM1" || got.due != want+"due" {
 		t.Errorf("keysOf = %+v", got)
 	}
 	hashTag := func(key string) string {
@@ -633,7 +636,7 @@ func TestKeys(t *testing.T) {
 	for _, id := range []string{amina, "sim:{a}b", "sim:}{", "sms:%7B", "a}:m:x"} {
 		k := s.keysOf(id, "x}:l")
 		tag := hashTag(k.learner)
-		for _, key := range []string{k.index, k.msg, k.msgPrefix} {
+		for _, key := range []string{k.index, k.msg, k.msgPrefix, k.due, s.cohortMembersKey(s.bucketOf(id), "K7M2QX"), s.cohortCountsKey(s.bucketOf(id), "A}B")} {
 			if got := hashTag(key); got != tag {
 				t.Errorf("id %q: key %q has hash tag %q, want %q", id, key, got, tag)
 			}
@@ -645,6 +648,15 @@ func TestKeys(t *testing.T) {
 			if got, ok := s.learnerOfKey(key); ok {
 				t.Errorf("learnerOfKey(%q) = %q, want no learner", key, got)
 			}
+		}
+	}
+	per := make([]int, s.buckets)
+	for i := range 1600 {
+		per[s.bucketOf(fmt.Sprintf("whatsapp:+2126%08d", i))]++
+	}
+	for b, n := range per {
+		if n < 50 || n > 150 {
+			t.Errorf("bucket %d holds %d of 1,600 learners, want about 100", b, n)
 		}
 	}
 }

@@ -3,15 +3,17 @@ package redisstore
 import "github.com/redis/go-redis/v9"
 
 // updateScript is the write half of Update: a compare-and-set of the
-// learner together with the record of the applied message, all or nothing.
-// Every key it touches carries the learner's hash tag, so Redis Cluster runs
-// it on the node that holds them; the message keys it deletes on erase are
-// built from ARGV[5] for that reason, and share the tag.
+// learner together with the record of the applied message and what the
+// change moves in the learner's indexes, all or nothing. Every key it
+// touches is in the learner's bucket (layout.go), so Redis Cluster runs it
+// on the node that holds them; the keys it builds from ARGV[5] and ARGV[9]
+// share that tag for the same reason.
 //
 //	KEYS[1]  the learner
 //	KEYS[2]  the learner's message index: a sorted set of message ids
 //	         scored by the time (ms) their record expires
-//	KEYS[3]  the message record (absent when there is no message id)
+//	KEYS[3]  the bucket's due index
+//	KEYS[4]  the message record (absent when there is no message id)
 //	ARGV[1]  the learner as Update read it, "" for none
 //	ARGV[2]  the learner to write, "" to erase
 //	ARGV[3]  the message record to write
@@ -19,6 +21,12 @@ import "github.com/redis/go-redis/v9"
 //	ARGV[5]  the prefix of the learner's message keys
 //	ARGV[6]  the message id
 //	ARGV[7]  "1" to drop expired ids from the index this time
+//	ARGV[8]  the learner as the indexes hold it
+//	ARGV[9]  the bucket's tag, the prefix of its keys
+//	ARGV[10] the due index: "" unchanged, "-" out of it, else the score
+//	ARGV[11] the cohort the learner leaves, "" for none
+//	ARGV[12] the cohort the learner joins, "" for none
+//	ARGV[13…] counter moves, three values each: cohort, counter, delta
 //
 // It returns {1} when written, {0, current} when the learner changed since
 // it was read (current is the stored value, "" for none, on which Update
@@ -29,15 +37,16 @@ import "github.com/redis/go-redis/v9"
 // arrives, so the script may run a second time after it succeeded. Written
 // values carry a random token (see codec.go), so finding exactly the value
 // this call writes means the first run succeeded: that is {1}, not a
-// conflict or a duplicate. An erase without a message id has no token to
-// find; finding the learner gone is success too, since that is what it asked.
+// conflict or a duplicate, and the indexes are not moved twice. An erase
+// without a message id has no token to find; finding the learner gone is
+// success too, since that is what it asked.
 //
 // Times come from Redis's own clock, the one that expires the records, so
 // the index never drops an id whose record lives on. Scripts that write
 // after TIME need effects replication, the only mode since Redis 7 and the
 // default since Redis 5.
 var updateScript = redis.NewScript(`
-local mkey = KEYS[3]
+local mkey = KEYS[4]
 if mkey then
   local rec = redis.call('GET', mkey)
   if rec then
@@ -69,6 +78,17 @@ if mkey then
   end
   redis.call('ZADD', KEYS[2], now + ttl, ARGV[6])
   redis.call('PEXPIRE', KEYS[2], ttl)
+end
+if ARGV[10] == '-' then
+  redis.call('ZREM', KEYS[3], ARGV[8])
+elseif ARGV[10] ~= '' then
+  redis.call('ZADD', KEYS[3], ARGV[10], ARGV[8])
+end
+if ARGV[11] ~= '' then redis.call('SREM', ARGV[9] .. 'cm:' .. ARGV[11], ARGV[8]) end
+if ARGV[12] ~= '' then redis.call('SADD', ARGV[9] .. 'cm:' .. ARGV[12], ARGV[8]) end
+for i = 13, #ARGV, 3 do
+  local k = ARGV[9] .. 'cc:' .. ARGV[i]
+  if redis.call('HINCRBY', k, ARGV[i+1], ARGV[i+2]) == 0 then redis.call('HDEL', k, ARGV[i+1]) end
 end
 return {1}
 `)

@@ -1,0 +1,107 @@
+package redisstore
+
+import (
+	"hash/fnv"
+	"strconv"
+)
+
+// DefaultBuckets is Options.Buckets' default.
+const DefaultBuckets = 16
+
+// The store's keys are spread over buckets: a learner, their message
+// records, their place in the due index and in their cohort's members and
+// counters all carry the hash tag of the learner's bucket, {b<n>}, so that
+// Redis Cluster keeps them in one slot and one script writes them all in
+// one round trip. A bucket holds the learners whose id hashes to it, so no
+// key is written by every learner's messages, and a Cluster spreads the
+// buckets over its masters. Jobs are spread the same way, by their id.
+//
+// Where P is Options.Prefix, B a bucket's tag ({b0}, {b1}, …), L a learner
+// id and C a cohort code in upper case, both escaped (see escapeID):
+//
+//	PB:l:L          the learner, in a compact binary form (see codec.go)
+//	PB:m:L:<msgID>  a message applied to the learner: its replies; expires
+//	                after Options.Retention
+//	PB:ms:L         the learner's message ids (a sorted set), so that an
+//	                erase finds them; expires with the last of them
+//	PB:due          the due index: learners by Outreach.At (ms)
+//	PB:cm:C         the cohort's members in the bucket (a set of ids)
+//	PB:cc:C         the cohort's counters over those members (a hash)
+//	PB:j:<id>       a job (a hash; see outboxscripts.go)
+//	PB:jd           the jobs a claim may take (see outbox.go)
+//	PB:ja           every job by due time
+//	PB:jc:C         the cohort's jobs by due time
+//	PB:jf           ended jobs by the time they ended, for retention
+//	PB:jn, PB:jn:C  job counts by status: all jobs, the cohort's
+//	P{meta}:layout  the layout of the keys and the number of buckets
+//	Pd:<sid>        what Twilio said about a message Darsi sent (a hash);
+//	                expires after Options.DeliveryRetention
+//
+// The number of buckets is fixed when the store is first used and kept in
+// P{meta}:layout: a learner's keys are found by it.
+
+// bucketOf returns the bucket of a learner or job id.
+func (s *Store) bucketOf(id string) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % uint32(s.buckets))
+}
+
+// bucketTag is the prefix of every key of bucket b: "P{b<n>}:".
+func (s *Store) bucketTag(b int) string {
+	return s.prefix + "{b" + strconv.Itoa(b) + "}:"
+}
+
+// learnerKeys are the keys of one learner.
+type learnerKeys struct {
+	bucket    string // the bucket's tag, the prefix of its keys
+	learner   string
+	index     string
+	due       string
+	msgPrefix string
+	msg       string // "" without a message id
+	member    string // the learner's id as indexes hold it (escaped)
+}
+
+func (s *Store) keysOf(id, msgID string) learnerKeys {
+	tag := s.bucketTag(s.bucketOf(id))
+	esc := escapeID(id)
+	k := learnerKeys{bucket: tag, learner: tag + "l:" + esc, index: tag + "ms:" + esc, due: tag + "due",
+		msgPrefix: tag + "m:" + esc + ":", member: esc}
+	if msgID != "" {
+		k.msg = k.msgPrefix + msgID
+	}
+	return k
+}
+
+// learnerOfKey returns the learner id of a learner key, and false for any
+// other key.
+func (s *Store) learnerOfKey(key string) (string, bool) {
+	for b := 0; b < s.buckets; b++ {
+		if esc, ok := cutPrefix(key, s.bucketTag(b)+"l:"); ok {
+			return unescapeID(esc), true
+		}
+	}
+	return "", false
+}
+
+func cutPrefix(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || s[:len(prefix)] != prefix {
+		return "", false
+	}
+	return s[len(prefix):], true
+}
+
+// cohortMembersKey and cohortCountsKey are a cohort's member set and
+// counters in bucket b.
+func (s *Store) cohortMembersKey(b int, code string) string {
+	return s.bucketTag(b) + "cm:" + escapeID(code)
+}
+
+func (s *Store) cohortCountsKey(b int, code string) string {
+	return s.bucketTag(b) + "cc:" + escapeID(code)
+}
+
+func (s *Store) layoutKey() string { return s.prefix + "{meta}:layout" }
+
+func (s *Store) deliveryKey(sid string) string { return s.prefix + "d:" + sid }
