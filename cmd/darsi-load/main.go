@@ -1,26 +1,41 @@
-// Command darsi-load measures the webhook under load. It builds and starts
-// `darsi serve` on Redis, and in the same run a bare net/http server that
-// only parses the same form and writes a fixed TwiML reply; it drives both
-// with the same signed WhatsApp webhooks from many simulated learners
-// walking through lessons, and prints throughput, p50 and p99 for both, the
-// ratio, and the Redis round trips per message.
+// Command darsi-load measures the webhook under load, with darsi configured
+// as in production. It builds `darsi serve` and runs it on Redis with Twilio
+// fully configured against a local fake of Twilio's REST API (package
+// twiliotest) and a WhatsApp templates file, so that the outbox runner,
+// outreach (nudges and spaced reviews), template sends and status callbacks
+// are on and the web chat simulator is off. Beside it runs a bare net/http
+// server that only parses the same form and writes a fixed TwiML reply.
+//
+// It drives the two in alternating rounds (bare, darsi, bare, darsi, …) with
+// the same signed WhatsApp webhooks from many simulated learners walking
+// through lessons. For each round it prints throughput, p50 and p99 of both
+// servers, the throughput ratio darsi/bare, and darsi's Redis round trips
+// per message (its darsi_store_round_trips_total metric) and Redis commands
+// per message (the calls in Redis's INFO commandstats, read just before and
+// just after darsi's run). Redis counts commands for the whole server, so
+// other programs using it at the time count too: the tool also prints the
+// rate of commands Redis ran during the bare runs, when darsi was idle. The
+// last six lines are the medians over the rounds, with their targets.
+//
+// Each server's first round starts with the full warm-up; later rounds
+// warm up for a quarter of it, as the processes, their Redis connections
+// and the tool's keep-alive connections are warm by then. So three rounds of
+// 4s after a 2s warm-up take 30s, and fit, with the build, in under 45s.
 //
 // It sends traffic only to servers it starts on 127.0.0.1, and stops by
-// itself after the duration given.
+// itself after the rounds.
 package main
 
 import (
 	"bufio"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -30,17 +45,22 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/darsi-ma/darsi/bot/twilio/twiliotest"
 )
 
-// authToken signs the webhooks; it exists only for this run.
-const authToken = "loadtesttoken0123456789abcdef000"
+// The Twilio account darsi and the fake share; it exists only for this run.
+const (
+	accountSID   = "AC0123456789abcdef0123456789abcdef"
+	authToken    = "loadtesttoken0123456789abcdef000"
+	whatsAppFrom = "whatsapp:+14155238886"
+)
 
 // script is what each simulated learner sends, over and over: onboarding,
 // a lesson's answers (right and wrong ones, numbers, text), keywords.
@@ -53,8 +73,9 @@ var script = []string{
 func main() {
 	var (
 		learners = flag.Int("learners", 64, "simulated learners sending at once")
-		duration = flag.Duration("duration", 15*time.Second, "how long each server is driven")
-		warmup   = flag.Duration("warmup", 2*time.Second, "load before measuring")
+		duration = flag.Duration("duration", 15*time.Second, "how long each round drives each server")
+		warmup   = flag.Duration("warmup", 2*time.Second, "load before measuring in each server's first round (a quarter of it in later rounds)")
+		rounds   = flag.Int("rounds", 3, "alternating rounds: bare, then darsi, in each")
 		redisURL = flag.String("redis", "redis://127.0.0.1:6379/14", "Redis for darsi serve (a database this tool may clean)")
 		bare     = flag.String("bare", "", "run as the bare server on this address (used by the tool itself)")
 	)
@@ -63,14 +84,37 @@ func main() {
 		serveBare(*bare)
 		return
 	}
-	if err := run(*learners, *duration, *warmup, *redisURL); err != nil {
+	if *rounds < 1 || *learners < 1 || *duration <= 0 || *warmup < 0 {
+		fmt.Fprintln(os.Stderr, "darsi-load: -rounds, -learners and -duration must be above 0, -warmup not below")
+		os.Exit(2)
+	}
+	if err := run(*learners, *rounds, *duration, *warmup, *redisURL); err != nil {
 		fmt.Fprintln(os.Stderr, "darsi-load:", err)
 		os.Exit(1)
 	}
 }
 
-func run(learners int, duration, warmup time.Duration, redisURL string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*(duration+warmup)+2*time.Minute)
+// round is what one round measured. The per-message figures and the
+// background are NaN when they could not be read.
+type round struct {
+	bare, darsi result
+	// tripsPerMessage and commandsPerMessage are darsi's: its round trips
+	// to Redis, and the commands Redis ran, over every request of the run.
+	tripsPerMessage, commandsPerMessage float64
+	// background is the commands a second Redis ran during the bare run,
+	// when darsi was idle: its outbox runner and other programs' commands.
+	background float64
+}
+
+func (r round) ratio() float64 {
+	if r.bare.rate() == 0 {
+		return math.NaN()
+	}
+	return r.darsi.rate() / r.bare.rate()
+}
+
+func run(learners, rounds int, duration, warmup time.Duration, redisURL string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(2*rounds)*(duration+warmup)+2*time.Minute)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "darsi-load-")
 	if err != nil {
@@ -88,11 +132,31 @@ func run(learners int, duration, warmup time.Duration, redisURL string) error {
 	if err != nil {
 		return err
 	}
+	templates := filepath.Join(dir, "templates.yaml")
+	if err := os.WriteFile(templates, []byte(templatesFile()), 0o600); err != nil {
+		return err
+	}
 
-	if err := clean(ctx, redisURL); err != nil {
+	opts, err := redis.ParseURL(redisURL)
+	if err != nil {
 		return fmt.Errorf("redis at %s: %w", redisURL, err)
 	}
-	defer clean(context.Background(), redisURL)
+	if err := clean(ctx, opts); err != nil {
+		return fmt.Errorf("redis at %s: %w", redisURL, err)
+	}
+	defer clean(context.Background(), opts)
+	// One connection, set up now, so that the windows between two readings
+	// of INFO hold none of the tool's commands but the first INFO.
+	infoOpts := *opts
+	infoOpts.PoolSize = 1
+	info := redis.NewClient(&infoOpts)
+	defer info.Close()
+	if _, err := redisCommands(ctx, info); err != nil {
+		return fmt.Errorf("redis at %s: INFO commandstats: %w", redisURL, err)
+	}
+
+	fake := twiliotest.Start(accountSID, authToken)
+	defer fake.Close()
 
 	bareAddr, err := freeAddr()
 	if err != nil {
@@ -102,21 +166,24 @@ func run(learners int, duration, warmup time.Duration, redisURL string) error {
 	if err != nil {
 		return fmt.Errorf("bare server: %w", err)
 	}
-	defer stop(bareSrv)
+	defer bareSrv.stop()
 
 	darsiAddr, err := freeAddr()
 	if err != nil {
 		return err
 	}
 	serve := exec.Command(bin, "serve")
-	serve.Env = append(os.Environ(),
+	serve.Env = append(callerEnv(),
 		"DARSI_ADDR="+darsiAddr,
 		"DARSI_STORE="+redisURL,
 		"DARSI_PUBLIC_URL=http://"+darsiAddr,
-		"TWILIO_AUTH_TOKEN="+authToken,
-		"TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000",
 		"DARSI_SIMULATOR=off",
 		"DARSI_LOG_LEVEL=warn",
+		"DARSI_TEMPLATES="+templates,
+		"TWILIO_API_BASE_URL="+fake.URL,
+		"TWILIO_ACCOUNT_SID="+accountSID,
+		"TWILIO_AUTH_TOKEN="+authToken,
+		"TWILIO_WHATSAPP_FROM="+whatsAppFrom,
 	)
 	if debug := os.Getenv("DARSI_DEBUG_ADDR"); debug != "" {
 		serve.Env = append(serve.Env, "DARSI_DEBUG_ADDR="+debug)
@@ -125,75 +192,216 @@ func run(learners int, duration, warmup time.Duration, redisURL string) error {
 	if err != nil {
 		return fmt.Errorf("darsi serve: %w", err)
 	}
-	defer stop(darsiSrv)
+	defer darsiSrv.stop()
 
-	fmt.Printf("darsi-load: %d learners, %s per server after %s warm-up, on %d CPUs\n\n", learners, duration, warmup, runtime.NumCPU())
-	base := drive(ctx, "bare net/http", "http://"+bareAddr, learners, duration, warmup, "bare")
-	tripsBefore, errB := metric(ctx, "http://"+darsiAddr, "darsi_store_round_trips_total")
-	full := drive(ctx, "darsi serve + Redis", "http://"+darsiAddr, learners, duration, warmup, "full")
-	tripsAfter, errA := metric(ctx, "http://"+darsiAddr, "darsi_store_round_trips_total")
+	fmt.Printf("darsi-load: %d learners, %s of %s per server after a %s warm-up (%s in later rounds), on %d CPUs\n",
+		learners, count(rounds, "round"), duration, warmup, warmup/4, runtime.NumCPU())
+	fmt.Printf("darsi serve: Redis %s, Twilio fake at %s, templates, outbox runner and outreach on, simulator off\n\n",
+		redisURL, fake.URL)
+	fmt.Printf("%-5s %-20s %9s %8s %9s %9s %6s\n", "round", "server", "messages", "msg/s", "p50", "p99", "errors")
 
-	fmt.Printf("%-22s %9s %9s %10s %10s %7s\n", "server", "messages", "msg/s", "p50", "p99", "errors")
-	for _, r := range []result{base, full} {
-		fmt.Printf("%-22s %9d %9.0f %10s %10s %7d\n", r.name, r.ok, r.rate(), r.pct(50), r.pct(99), r.failed)
+	bareTarget := newTarget("bare net/http", "http://"+bareAddr, "bare", learners)
+	darsiTarget := newTarget("darsi serve + Redis", "http://"+darsiAddr, "full", learners)
+	var all []round
+	for i := range rounds {
+		w := warmup
+		if i > 0 {
+			w = warmup / 4
+		}
+		var r round
+
+		before, errB := redisCommands(ctx, info)
+		began := time.Now()
+		r.bare = bareTarget.drive(ctx, w, duration)
+		after, errA := redisCommands(ctx, info)
+		r.background = math.NaN()
+		if errB == nil && errA == nil {
+			r.background = (after - before - ownCommands) / time.Since(began).Seconds()
+		}
+		fmt.Printf("%-5d %s   Redis meanwhile: %.0f commands/s, server-wide\n", i+1, r.bare.row(), r.background)
+
+		tripsBefore, errTB := metric(ctx, "http://"+darsiAddr, "darsi_store_round_trips_total")
+		before, errB = redisCommands(ctx, info)
+		r.darsi = darsiTarget.drive(ctx, w, duration)
+		after, errA = redisCommands(ctx, info)
+		tripsAfter, errTA := metric(ctx, "http://"+darsiAddr, "darsi_store_round_trips_total")
+		r.tripsPerMessage, r.commandsPerMessage = math.NaN(), math.NaN()
+		if err := errors.Join(errTB, errTA); err != nil {
+			fmt.Fprintln(os.Stderr, "darsi-load: round trips:", err)
+		} else if r.darsi.all > 0 {
+			r.tripsPerMessage = (tripsAfter - tripsBefore) / float64(r.darsi.all)
+		}
+		if err := errors.Join(errB, errA); err != nil {
+			fmt.Fprintln(os.Stderr, "darsi-load: Redis commands:", err)
+		} else if r.darsi.all > 0 {
+			r.commandsPerMessage = (after - before - ownCommands) / float64(r.darsi.all)
+		}
+		fmt.Printf("%-5d %s   ratio %.2f; per message: %.2f round trips, %.1f Redis commands\n",
+			i+1, r.darsi.row(), r.ratio(), r.tripsPerMessage, r.commandsPerMessage)
+		all = append(all, r)
 	}
-	if base.rate() > 0 {
-		fmt.Printf("\nthroughput ratio, darsi / bare: %.2f (target ≥ 0.50)\n", full.rate()/base.rate())
+
+	// Stopped before the summary, so that nothing they log on the way out
+	// comes after it.
+	darsiSrv.stop()
+	bareSrv.stop()
+
+	pick := func(f func(round) float64) float64 {
+		xs := make([]float64, len(all))
+		for i, r := range all {
+			xs[i] = f(r)
+		}
+		return median(xs)
 	}
-	if errA == nil && errB == nil && full.all > 0 {
-		fmt.Printf("Redis round trips per message: %.2f (target ≤ 2)\n", (tripsAfter-tripsBefore)/float64(full.all))
-	} else {
-		fmt.Printf("Redis round trips per message: unknown (%v)\n", errors.Join(errA, errB))
+	fmt.Printf("\nmedian of %s:\n", count(rounds, "round"))
+	fmt.Printf("throughput ratio, darsi / bare: %.2f (target ≥ 0.50)\n", pick(round.ratio))
+	fmt.Printf("Redis round trips per message: %.2f (target ≤ 1)\n", pick(func(r round) float64 { return r.tripsPerMessage }))
+	fmt.Printf("Redis commands per message: %.1f (target ≤ 8, server-wide)\n", pick(func(r round) float64 { return r.commandsPerMessage }))
+	fmt.Printf("p50 / p99, darsi: %s / %s; bare: %s / %s\n",
+		latency(pick(func(r round) float64 { return r.darsi.pct(50) })),
+		latency(pick(func(r round) float64 { return r.darsi.pct(99) })),
+		latency(pick(func(r round) float64 { return r.bare.pct(50) })),
+		latency(pick(func(r round) float64 { return r.bare.pct(99) })))
+	fmt.Printf("server-wide: while darsi was idle Redis ran %.0f commands/s (its outbox runner, other clients)\n",
+		pick(func(r round) float64 { return r.background }))
+
+	failed := 0
+	for _, r := range all {
+		failed += r.bare.failed + r.darsi.failed
 	}
-	if full.failed > 0 || base.failed > 0 {
-		return fmt.Errorf("%d requests failed", full.failed+base.failed)
+	if failed > 0 {
+		return fmt.Errorf("%d requests failed", failed)
 	}
 	return nil
 }
 
-// result is one server's measurements.
+// count is n things, such as "1 round" or "3 rounds".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
+}
+
+// callerEnv is the tool's environment without darsi's and Twilio's
+// settings, so that darsi runs with the configuration this tool gives it,
+// whatever the caller's shell holds.
+func callerEnv() []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "DARSI_") || strings.HasPrefix(kv, "TWILIO_")
+	})
+}
+
+// templatesFile is a WhatsApp templates file with every kind of message
+// the outbox sends in every language, as a deployment has them approved.
+// The Content SIDs are made up: the fake accepts any.
+func templatesFile() string {
+	kinds := []struct{ kind, vars string }{
+		{"reminder", `{"1": text}`},
+		{"broadcast", `{"1": text}`},
+		{"nudge", `{"1": name, "2": text}`},
+		{"review", `{"1": lesson, "2": text}`},
+	}
+	var b strings.Builder
+	n := 0
+	for _, k := range kinds {
+		fmt.Fprintf(&b, "%s:\n", k.kind)
+		for _, lang := range []string{"ary", "ar", "fr", "zgh"} {
+			n++
+			fmt.Fprintf(&b, "  %s: {sid: HX%032x, vars: %s}\n", lang, n, k.vars)
+		}
+	}
+	return b.String()
+}
+
+// result is one server's measurements in one round.
 type result struct {
 	name       string
 	ok, failed int
 	all        int // every request sent, warm-up included
 	elapsed    time.Duration
-	latencies  []time.Duration
+	latencies  []time.Duration // sorted
 }
 
 func (r result) rate() float64 { return float64(r.ok) / r.elapsed.Seconds() }
 
-func (r result) pct(p int) string {
+// pct is the p-th percentile of the latencies in seconds, NaN without any.
+func (r result) pct(p int) float64 {
 	if len(r.latencies) == 0 {
-		return "-"
+		return math.NaN()
 	}
-	i := (len(r.latencies) - 1) * p / 100
-	return r.latencies[i].Round(10 * time.Microsecond).String()
+	return r.latencies[(len(r.latencies)-1)*p/100].Seconds()
 }
 
-// drive sends the learners' scripts to base for warmup+duration and
-// measures the requests completed after the warm-up.
-func drive(ctx context.Context, name, base string, learners int, duration, warmup time.Duration, run string) result {
-	client := &http.Client{
-		Timeout:   15 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: learners, MaxConnsPerHost: learners},
+// row is the result's part of a round's line.
+func (r result) row() string {
+	return fmt.Sprintf("%-20s %9d %8.0f %9s %9s %6d", r.name, r.ok, r.rate(), latency(r.pct(50)), latency(r.pct(99)), r.failed)
+}
+
+// latency formats seconds as a duration, "-" for NaN.
+func latency(seconds float64) string {
+	if math.IsNaN(seconds) {
+		return "-"
 	}
+	return time.Duration(seconds * float64(time.Second)).Round(10 * time.Microsecond).String()
+}
+
+// median is the middle of the values that are not NaN (the mean of the two
+// middle ones for an even count), NaN when all are.
+func median(xs []float64) float64 {
+	known := slices.DeleteFunc(slices.Clone(xs), math.IsNaN)
+	if len(known) == 0 {
+		return math.NaN()
+	}
+	slices.Sort(known)
+	n := len(known)
+	if n%2 == 1 {
+		return known[n/2]
+	}
+	return (known[n/2-1] + known[n/2]) / 2
+}
+
+// target is a server the learners write to. Its client and the learners'
+// places in the script last across rounds, so that a later round starts
+// with open connections and learners in the middle of their lessons, as
+// the round before left them.
+type target struct {
+	name, base, run string
+	client          *http.Client
+	next            []int // each learner's next line of the script
+}
+
+func newTarget(name, base, run string, learners int) *target {
+	return &target{
+		name: name, base: base, run: run,
+		client: &http.Client{
+			Timeout:   15 * time.Second,
+			Transport: &http.Transport{MaxIdleConnsPerHost: learners, MaxConnsPerHost: learners},
+		},
+		next: make([]int, learners),
+	}
+}
+
+// drive sends the learners' scripts to the target for warmup+duration and
+// measures the requests started after the warm-up.
+func (t *target) drive(ctx context.Context, warmup, duration time.Duration) result {
 	start := time.Now()
 	measureFrom := start.Add(warmup)
 	end := measureFrom.Add(duration)
 	var mu sync.Mutex
-	res := result{name: name}
+	res := result{name: t.name}
 	var wg sync.WaitGroup
-	for i := range learners {
+	for i := range t.next {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			from := fmt.Sprintf("whatsapp:+2126%02d%06d", i%100, i)
 			var lat []time.Duration
 			ok, failed, all := 0, 0, 0
-			for n := 0; time.Now().Before(end) && ctx.Err() == nil; n++ {
-				form := webhookForm(from, script[n%len(script)], run)
+			for ; time.Now().Before(end) && ctx.Err() == nil; t.next[i]++ {
+				form := webhookForm(from, script[t.next[i]%len(script)], t.run)
 				t0 := time.Now()
-				err := post(ctx, client, base+"/twilio/messages", form)
+				err := post(ctx, t.client, t.base+"/twilio/messages", form)
 				d := time.Since(t0)
 				all++
 				if t0.Before(measureFrom) {
@@ -202,7 +410,7 @@ func drive(ctx context.Context, name, base string, learners int, duration, warmu
 				if err != nil {
 					failed++
 					if failed == 1 {
-						fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+						fmt.Fprintf(os.Stderr, "%s: %v\n", t.name, err)
 					}
 					continue
 				}
@@ -219,7 +427,7 @@ func drive(ctx context.Context, name, base string, learners int, duration, warmu
 	}
 	wg.Wait()
 	res.elapsed = duration
-	sort.Slice(res.latencies, func(i, j int) bool { return res.latencies[i] < res.latencies[j] })
+	slices.Sort(res.latencies)
 	return res
 }
 
@@ -231,9 +439,9 @@ func webhookForm(from, body, run string) url.Values {
 	return url.Values{
 		"MessageSid":  {"SM" + hex.EncodeToString(sid)},
 		"SmsSid":      {"SM" + hex.EncodeToString(sid)},
-		"AccountSid":  {"AC00000000000000000000000000000000"},
+		"AccountSid":  {accountSID},
 		"From":        {from},
-		"To":          {"whatsapp:+14155238886"},
+		"To":          {whatsAppFrom},
 		"Body":        {body},
 		"NumMedia":    {"0"},
 		"NumSegments": {"1"},
@@ -251,7 +459,7 @@ func post(ctx context.Context, client *http.Client, target string, form url.Valu
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", sign(target, form))
+	req.Header.Set("X-Twilio-Signature", twiliotest.Signature(authToken, target, form))
 	resp, err := client.Do(req)
 	if err != nil {
 		return err
@@ -262,27 +470,6 @@ func post(ctx context.Context, client *http.Client, target string, form url.Valu
 		return fmt.Errorf("status %d: %.200s", resp.StatusCode, data)
 	}
 	return nil
-}
-
-// sign computes X-Twilio-Signature: HMAC-SHA1 over the URL and the sorted
-// parameters, base64.
-func sign(fullURL string, form url.Values) string {
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	b.WriteString(fullURL)
-	for _, k := range keys {
-		for _, v := range form[k] {
-			b.WriteString(k)
-			b.WriteString(v)
-		}
-	}
-	mac := hmac.New(sha1.New, []byte(authToken))
-	mac.Write([]byte(b.String()))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // serveBare is the baseline: parse the same form, write a fixed TwiML.
@@ -315,41 +502,48 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// start runs a server and waits until it answers /healthz.
-func start(ctx context.Context, cmd *exec.Cmd, addr string) (*exec.Cmd, error) {
+// server is a process the tool started.
+type server struct {
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once the process has exited
+}
+
+// start runs a server and waits until it answers /healthz, or exits.
+func start(ctx context.Context, cmd *exec.Cmd, addr string) (*server, error) {
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	for i := 0; i < 200; i++ {
+	s := &server{cmd: cmd, exited: make(chan struct{})}
+	go func() { cmd.Wait(); close(s.exited) }()
+	for range 200 {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err == nil {
 			resp.Body.Close()
-			return cmd, nil
+			return s, nil
 		}
 		select {
+		case <-s.exited:
+			return nil, fmt.Errorf("%s: %s", filepath.Base(cmd.Path), cmd.ProcessState)
 		case <-ctx.Done():
-			stop(cmd)
+			s.stop()
 			return nil, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	stop(cmd)
+	s.stop()
 	return nil, fmt.Errorf("%s did not start on %s", cmd.Path, addr)
 }
 
-func stop(cmd *exec.Cmd) {
-	if cmd.Process == nil {
-		return
-	}
-	cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
+// stop interrupts the server and waits for it to exit, killing it after
+// 10s. Stopping a server again does nothing.
+func (s *server) stop() {
+	s.cmd.Process.Signal(os.Interrupt)
 	select {
-	case <-done:
+	case <-s.exited:
 	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		<-done
+		s.cmd.Process.Kill()
+		<-s.exited
 	}
 }
 
@@ -380,12 +574,46 @@ func metric(ctx context.Context, base, name string) (float64, error) {
 	return sum, sc.Err()
 }
 
-// clean deletes the keys darsi left in the load test's database.
-func clean(ctx context.Context, redisURL string) error {
-	opts, err := redis.ParseURL(redisURL)
+// ownCommands is how many of the tool's commands fall between two readings
+// of redisCommands: Redis counts a command once it has run, so the INFO of
+// the first reading counts in the second, and the second's does not.
+const ownCommands = 1
+
+// redisCommands is how many commands the Redis server has run since it
+// started or its statistics were reset, from every client on every
+// database: the sum of calls= over INFO commandstats, in which a
+// transaction's and a script's commands count one by one.
+func redisCommands(ctx context.Context, rdb *redis.Client) (float64, error) {
+	info, err := rdb.Info(ctx, "commandstats").Result()
 	if err != nil {
-		return err
+		return 0, err
 	}
+	total, found := 0.0, false
+	for line := range strings.Lines(info) {
+		stats, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_")
+		if !ok {
+			continue
+		}
+		_, stats, _ = strings.Cut(stats, ":")
+		for field := range strings.SplitSeq(stats, ",") {
+			if calls, ok := strings.CutPrefix(field, "calls="); ok {
+				n, err := strconv.ParseFloat(calls, 64)
+				if err != nil {
+					return 0, fmt.Errorf("INFO commandstats: %q: %w", line, err)
+				}
+				total += n
+				found = true
+			}
+		}
+	}
+	if !found {
+		return 0, errors.New("INFO commandstats lists no command")
+	}
+	return total, nil
+}
+
+// clean deletes the keys darsi left in the load test's database.
+func clean(ctx context.Context, opts *redis.Options) error {
 	rdb := redis.NewClient(opts)
 	defer rdb.Close()
 	iter := rdb.Scan(ctx, 0, "darsi:*", 1000).Iterator()

@@ -1,7 +1,8 @@
 // Package twiliotest is a fake of Twilio's Messages REST API for tests: it
 // accepts sends and lists them as twilio-go expects, fails chosen sends with
 // Twilio's error codes, and posts signed status callbacks, so that code
-// built on package twilio is tested without the network.
+// built on package twilio is tested without the network. Start serves it
+// outside tests too, such as under the load tool.
 package twiliotest
 
 import (
@@ -52,7 +53,8 @@ type failure struct{ code, status int }
 // concurrent use.
 //
 // It serves POST and GET /2010-04-01/Accounts/{AccountSid}/Messages.json
-// with HTTP Basic auth (the account SID and auth token given to NewFake).
+// with HTTP Basic auth (the account SID and auth token given to Start or
+// NewFake).
 // A listing filters on To, From, DateSent> and DateSent< (to the day, as
 // Twilio documents these filters), lists newest first, and pages with
 // PageSize, Page and next_page_uri. Accepted messages count as sent at once:
@@ -77,6 +79,14 @@ type Fake struct {
 // NewFake starts a fake for the given account, closed with tb.Cleanup.
 func NewFake(tb testing.TB, accountSID, authToken string) *Fake {
 	tb.Helper()
+	f := Start(accountSID, authToken)
+	tb.Cleanup(f.Close)
+	return f
+}
+
+// Start starts a fake for the given account on a local port, for programs
+// that are not tests; Close stops it.
+func Start(accountSID, authToken string) *Fake {
 	f := &Fake{
 		accountSID: accountSID,
 		authToken:  authToken,
@@ -91,9 +101,11 @@ func NewFake(tb testing.TB, accountSID, authToken string) *Fake {
 	})
 	f.srv = httptest.NewServer(mux)
 	f.URL = f.srv.URL
-	tb.Cleanup(f.srv.Close)
 	return f
 }
+
+// Close stops the server, waiting for the requests in flight.
+func (f *Fake) Close() { f.srv.Close() }
 
 // Messages returns copies of the messages the fake accepted, in the order
 // it accepted them. Sends that failed (FailNext, bad requests) are not

@@ -210,3 +210,19 @@ func TestFakeCallback(t *testing.T) {
 		t.Error("callback for an unknown message: no error")
 	}
 }
+
+// TestStartClose checks the constructor for programs that are not tests:
+// the fake serves until Close, and not after.
+func TestStartClose(t *testing.T) {
+	f := twiliotest.Start(sid, token)
+	create(t, api(t, f, sid, token), "whatsapp:+212600000001", "salam")
+	if n := len(f.Messages()); n != 1 {
+		t.Fatalf("Messages: got %d, want 1", n)
+	}
+	f.Close()
+	resp, err := http.Get(f.URL + "/2010-04-01/Accounts/" + sid + "/Messages.json")
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("after Close: got HTTP %d, want no answer", resp.StatusCode)
+	}
+}
