@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/darsi-ma/darsi/bot/app"
@@ -138,13 +139,37 @@ func (h *Handler) apiCreateCohort(w http.ResponseWriter, r *http.Request, c coho
 	writeJSON(w, http.StatusCreated, CohortResponse{Code: co.Code, Link: h.link(co.Code)})
 }
 
+// apiLearners answers a page of the cohort's members (?cursor=, ?limit=):
+// the body is the page as a JSON array, the next page's URL is in a Link
+// header (rel="next"), the cohort's size in X-Total-Count.
 func (h *Handler) apiLearners(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
-	members, err := h.cfg.Coaching.AllMembers(r.Context(), co.Code)
+	cursor, limit := pageOf(r)
+	members, next, err := h.cfg.Coaching.MembersPage(r.Context(), co.Code, cursor, limit)
 	if err != nil {
 		h.apiFail(w, r, err)
 		return
 	}
+	counts, err := h.cfg.Coaching.Members.CohortCounts(r.Context(), co.Code)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	paged(w, r, next, limit, int(counts[app.CountMembers]))
 	writeJSON(w, http.StatusOK, h.cfg.Coaching.Progress(members))
+}
+
+// paged sets the headers of a page: Link to the next one (none after the
+// last), X-Total-Count.
+func paged(w http.ResponseWriter, r *http.Request, next string, limit, total int) {
+	if next != "" {
+		u := *r.URL
+		q := u.Query()
+		q.Set("cursor", next)
+		q.Set("limit", strconv.Itoa(limit))
+		u.RawQuery = q.Encode()
+		w.Header().Set("Link", "<"+u.RequestURI()+`>; rel="next"`)
+	}
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
 }
 
 func (h *Handler) apiRemind(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
@@ -167,11 +192,24 @@ func (h *Handler) apiRemind(w http.ResponseWriter, r *http.Request, c cohort.Coa
 		Unreachable: res.Unreachable, ID: res.Reminder, DueAt: res.DueAt.UTC().Format("2006-01-02T15:04:05Z")})
 }
 
+// apiJobs answers a page of the cohort's jobs, newest due first, paged as
+// apiLearners is.
 func (h *Handler) apiJobs(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
-	rows, err := h.jobRows(r.Context(), co.Code)
+	cursor, limit := pageOf(r)
+	rows, next, err := h.jobRows(r.Context(), co.Code, cursor, limit)
 	if err != nil {
 		h.apiFail(w, r, err)
 		return
 	}
+	counts, err := h.cfg.Coaching.Outbox.Counts(r.Context(), co.Code)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	paged(w, r, next, limit, total)
 	writeJSON(w, http.StatusOK, rows)
 }

@@ -194,12 +194,23 @@ type learnersView struct {
 	QR      template.HTML
 	Created bool
 	Rows    []app.Progress
-	Stuck   int
+	Stuck   int // on this page
 	Days    int
+	// Total and OptedOut count the whole cohort (the store's counters);
+	// Next is the cursor of the next page, First is set on a later page.
+	Total, OptedOut int64
+	Next            string
+	First           bool
 }
 
 func (h *Handler) learnersPage(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
-	members, err := h.cfg.Coaching.AllMembers(r.Context(), co.Code)
+	cursor, limit := pageOf(r)
+	members, next, err := h.cfg.Coaching.MembersPage(r.Context(), co.Code, cursor, limit)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	counts, err := h.cfg.Coaching.Members.CohortCounts(r.Context(), co.Code)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -211,7 +222,8 @@ func (h *Handler) learnersPage(w http.ResponseWriter, r *http.Request, c cohort.
 		return
 	}
 	v := learnersView{Link: link, QR: qr, Created: r.URL.Query().Get("created") != "", Rows: h.cfg.Coaching.Progress(members),
-		Days: int(h.cfg.Coaching.StuckAfterOrDefault() / (24 * time.Hour))}
+		Days: int(h.cfg.Coaching.StuckAfterOrDefault() / (24 * time.Hour)),
+		Total: counts[app.CountMembers], OptedOut: counts[app.CountOptedOut], Next: next, First: cursor != ""}
 	for _, row := range v.Rows {
 		if row.Stuck {
 			v.Stuck++
@@ -371,13 +383,26 @@ type JobRow struct {
 	ErrorCode int                `json:"error_code,omitempty"`
 }
 
-// maxJobs bounds the outbox shown for a cohort.
-const maxJobs = 500
+// maxPage bounds a page of learners or jobs, whatever ?limit= asks.
+const maxPage = 500
 
-func (h *Handler) jobRows(ctx context.Context, code string) ([]JobRow, error) {
-	jobs, err := h.cfg.Coaching.Outbox.Jobs(ctx, schedule.Filter{Cohort: code, Limit: maxJobs})
+// pageOf reads a page's ?cursor= and ?limit= (default app.DefaultPageSize,
+// at most maxPage).
+func pageOf(r *http.Request) (string, int) {
+	q := r.URL.Query()
+	limit, err := strconv.Atoi(q.Get("limit"))
+	if err != nil || limit <= 0 {
+		limit = app.DefaultPageSize
+	}
+	return q.Get("cursor"), min(limit, maxPage)
+}
+
+// jobRows returns a page of the cohort's jobs as coaches see them, and the
+// cursor of the next page.
+func (h *Handler) jobRows(ctx context.Context, code, cursor string, limit int) ([]JobRow, string, error) {
+	jobs, next, err := h.cfg.Coaching.Outbox.Jobs(ctx, schedule.Filter{Cohort: code, Limit: limit, Cursor: cursor})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	out := make([]JobRow, 0, len(jobs))
 	for _, j := range jobs {
@@ -390,38 +415,68 @@ func (h *Handler) jobRows(ctx context.Context, code string) ([]JobRow, error) {
 			if d, err := h.cfg.Deliveries.Delivery(ctx, j.SID); err == nil {
 				row.Delivery, row.ErrorCode = d.Status, d.ErrorCode
 			} else if bot.KindOf(err) != bot.NotFound {
-				return nil, err
+				return nil, "", err
 			}
 		}
 		out = append(out, row)
 	}
-	return out, nil
+	return out, next, nil
+}
+
+// allJobRows returns every job of the cohort, page after page: for the
+// CSV export (the outbox keeps ended jobs for the retention only).
+func (h *Handler) allJobRows(ctx context.Context, code string) ([]JobRow, error) {
+	var all []JobRow
+	cursor := ""
+	for {
+		rows, next, err := h.jobRows(ctx, code, cursor, maxPage)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, rows...)
+		if next == "" {
+			return all, nil
+		}
+		cursor = next
+	}
 }
 
 type outboxView struct {
 	Jobs   []JobRow
 	Queued int
+	// Counts and Total count the cohort's jobs by status (the store's
+	// counts); Next is the cursor of the next page, First is set on a
+	// later page.
 	Counts map[schedule.Status]int
+	Total  int
+	Next   string
+	First  bool
 }
 
 func (h *Handler) outboxPage(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
-	rows, err := h.jobRows(r.Context(), co.Code)
+	cursor, limit := pageOf(r)
+	rows, next, err := h.jobRows(r.Context(), co.Code, cursor, limit)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	v := outboxView{Jobs: rows, Queued: -1, Counts: map[schedule.Status]int{}}
+	counts, err := h.cfg.Coaching.Outbox.Counts(r.Context(), co.Code)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v := outboxView{Jobs: rows, Queued: -1, Counts: counts, Next: next, First: cursor != ""}
 	if q := r.URL.Query().Get("queued"); q != "" {
 		v.Queued, _ = strconv.Atoi(q)
 	}
-	for _, j := range rows {
-		v.Counts[j.Status]++
+	for _, n := range counts {
+		v.Total += n
 	}
 	h.show(w, r, http.StatusOK, "outbox", view{Coach: &c, Title: "Envois — " + co.Name, Cohort: &co, Tab: "outbox", Body: v})
 }
 
 func (h *Handler) outboxCSV(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
-	rows, err := h.jobRows(r.Context(), co.Code)
+	rows, err := h.allJobRows(r.Context(), co.Code)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"time"
@@ -197,4 +198,50 @@ func (s *Store) TakeDue(ctx context.Context, now time.Time, lease time.Duration,
 		}
 	}
 	return out, nil
+}
+
+// importBatch is how many learners one pipeline of Import writes.
+const importBatch = 1000
+
+// Import writes learners the store does not have yet, with their indexes,
+// as Update would write them from nothing, many at a time: one pipeline of
+// scripts per 1,000 learners. A learner the store has is left as it is.
+// It is for loading a store (a move from another store, a load test), not
+// for conversations. Errors: Invalid for a learner without an ID,
+// Unavailable and Internal as for Update.
+func (s *Store) Import(ctx context.Context, learners []bot.Learner) error {
+	const op = "redisstore.Import"
+	for len(learners) > 0 {
+		batch := learners[:min(len(learners), importBatch)]
+		learners = learners[len(batch):]
+		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i := range batch {
+				l := &batch[i]
+				if l.ID == "" {
+					return bot.Errorf(op, bot.Invalid, "learner without an id")
+				}
+				k := s.keysOf(l.ID, "")
+				args := append([]any{"", encodeLearner(l, rand.Uint64()), "", s.retention.Milliseconds(), k.msgPrefix, "", "0", k.member, k.bucket},
+					indexArgs(nil, l)...)
+				updateScript.EvalSha(ctx, p, []string{k.learner, k.index, k.due}, args...)
+			}
+			return nil
+		})
+		if err != nil && isNoScript(err) {
+			if err := updateScript.Load(ctx, s.client).Err(); err != nil {
+				return wrap(op, err)
+			}
+			batch := batch
+			learners = append(batch, learners...)
+			continue
+		}
+		if err != nil {
+			var e *bot.Error
+			if errors.As(err, &e) {
+				return err
+			}
+			return wrap(op, err)
+		}
+	}
+	return nil
 }
