@@ -45,6 +45,18 @@ func TestConformanceSmallPages(t *testing.T) {
 	})
 }
 
+func TestMembers(t *testing.T) {
+	storetest.RunMembers(t, func(t *testing.T) storetest.MembersStore {
+		return open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	})
+}
+
+func TestDueIndex(t *testing.T) {
+	storetest.RunDueIndex(t, func(t *testing.T) storetest.DueStore {
+		return open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	})
+}
+
 func TestDeliveries(t *testing.T) {
 	storetest.RunDeliveries(t, func(t *testing.T) app.Deliveries {
 		return open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
@@ -54,6 +66,21 @@ func TestDeliveries(t *testing.T) {
 func TestOutbox(t *testing.T) {
 	storetest.RunOutbox(t, func(t *testing.T) schedule.Outbox {
 		return open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	})
+}
+
+// TestOutboxRetention drives the store's clock through Options.Now and
+// runs the purge that updates run in the background.
+func TestOutboxRetention(t *testing.T) {
+	storetest.RunOutboxRetention(t, func(t *testing.T) (schedule.Outbox, storetest.Expire) {
+		c := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+		s := open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{Now: c.Now})
+		return s, func(now time.Time) {
+			c.Set(now)
+			if _, err := s.purgeJobs(); err != nil {
+				t.Fatalf("purgeJobs at %v: %v", now, err)
+			}
+		}
 	})
 }
 
@@ -207,6 +234,12 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
 }
 
 func nop(*bot.Learner) (app.Change, error) { return app.Change{}, nil }
