@@ -375,7 +375,7 @@ type JobRow struct {
 const maxJobs = 500
 
 func (h *Handler) jobRows(ctx context.Context, code string) ([]JobRow, error) {
-	jobs, err := h.cfg.Coaching.Outbox.Jobs(ctx, schedule.Filter{Cohort: code, Limit: maxJobs})
+	jobs, _, err := h.cfg.Coaching.Outbox.Jobs(ctx, schedule.Filter{Cohort: code, Limit: maxJobs})
 	if err != nil {
 		return nil, err
 	}
