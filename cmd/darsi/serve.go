@@ -90,7 +90,17 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 		}()
 		defer func() { stopRunner(); <-running }()
 		log.Info("outbox: delivering due jobs", "worker", runner.Worker())
+		// Any replica sweeps the due index: the store hides each learner
+		// it hands out for a lease, so two replicas never decide for the
+		// same learner at once.
 		a.Outreach = outreach(cfg, s, log)
+		octx, stopSweeping := context.WithCancel(ctx)
+		sweeping := make(chan struct{})
+		go func() {
+			defer close(sweeping)
+			a.RunOutreach(octx)
+		}()
+		defer func() { stopSweeping(); <-sweeping }()
 	}
 	if watcher != nil {
 		wctx, stopWatching := context.WithCancel(ctx)
