@@ -678,3 +678,45 @@ func TestTakeDueNoLease(t *testing.T) {
 		t.Errorf("TakeDue with no lease: got %v (kind %v), want kind %v", err, got, bot.Invalid)
 	}
 }
+
+// TestTakeDueDropsGoneLearners: an entry of the due index whose learner
+// the store no longer has (Update never leaves one; a file edited by hand
+// or an older darsi may) is dropped by TakeDue, and does not count
+// against max.
+func TestTakeDueDropsGoneLearners(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	ctx := context.Background()
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	const here = "whatsapp:+212600000002"
+	if _, err := s.Update(ctx, here, "", func(l *bot.Learner) (app.Change, error) {
+		l.Outreach.At = at
+		return app.Change{}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return refile(tx, "whatsapp:+212600000001", at.Add(-time.Hour))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.TakeDue(ctx, at, time.Minute, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, []string{here}); diff != "" {
+		t.Errorf("TakeDue (-got +want):\n%s", diff)
+	}
+	var entries, learners int
+	err = s.db.View(func(tx *bolt.Tx) error {
+		entries = tx.Bucket(dueBucket).Stats().KeyN
+		learners = tx.Bucket(dueAtBucket).Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries != 1 || learners != 1 {
+		t.Errorf("%d entries in the due index for %d learners, want 1 for 1 (the gone learner's dropped)", entries, learners)
+	}
+}
