@@ -315,14 +315,14 @@ func (m *Memory) Counts(ctx context.Context, cohort string) (map[schedule.Status
 	return counts, nil
 }
 
-// Purge removes the jobs that ended (delivered, failed or cancelled) more
-// than schedule.DefaultJobRetention before the clock's time (see
-// SetClock), as the stores' retention does, and returns how many. Memory
-// never purges on its own.
-func (m *Memory) Purge() int {
+// Purge removes the jobs that ended (delivered, failed or cancelled, by
+// the clock: see SetClock) more than schedule.DefaultJobRetention before
+// now, as the stores' retention does, and returns how many. Memory never
+// purges on its own.
+func (m *Memory) Purge(now time.Time) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	cutoff := m.now().Add(-schedule.DefaultJobRetention)
+	cutoff := now.Add(-schedule.DefaultJobRetention)
 	n := 0
 	for id, s := range m.jobs {
 		if s.Status.Final() && s.endedAt.Before(cutoff) {

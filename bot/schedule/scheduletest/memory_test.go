@@ -15,15 +15,11 @@ func TestMemoryOutbox(t *testing.T) {
 	storetest.RunOutbox(t, func(t *testing.T) schedule.Outbox { return scheduletest.NewMemory() })
 }
 
-// TestMemoryRetention drives Memory's clock with SetClock, and Purge
-// stands in for a store's background purge.
+// TestMemoryRetention: Purge stands in for a store's background purge.
 func TestMemoryRetention(t *testing.T) {
 	storetest.RunOutboxRetention(t, func(t *testing.T) (schedule.Outbox, storetest.Expire) {
 		m := scheduletest.NewMemory()
-		return m, func(now time.Time) {
-			m.SetClock(func() time.Time { return now })
-			m.Purge()
-		}
+		return m, func(now time.Time) { m.Purge(now) }
 	})
 }
 

@@ -177,7 +177,8 @@ func Open(path string, o Options) (*Store, error) {
 	s := &Store{db: db, retention: o.Retention, deliveryRetention: o.DeliveryRetention, jobRetention: o.JobRetention,
 		now: o.Now, pagesize: 256}
 	s.lastPurge = s.now()
-	for _, purge := range []func() (int, error){s.purge, s.purgeDeliveries, s.purgeJobs} {
+	purgeJobs := func() (int, error) { return s.purgeJobs(s.now()) }
+	for _, purge := range []func() (int, error){s.purge, s.purgeDeliveries, purgeJobs} {
 		if _, err := purge(); err != nil {
 			db.Close()
 			return nil, bot.E(op, bot.KindOf(err), err)
@@ -411,7 +412,7 @@ func (s *Store) maybePurge() {
 	// picks up whatever this one left.
 	_, _ = s.purge()
 	_, _ = s.purgeDeliveries()
-	_, _ = s.purgeJobs()
+	_, _ = s.purgeJobs(now)
 
 	s.mu.Lock()
 	s.purging = false

@@ -70,15 +70,13 @@ func TestOutbox(t *testing.T) {
 	})
 }
 
-// TestOutboxRetention drives the store's clock through Options.Now and
-// runs the purge that updates run in the background.
+// TestOutboxRetention runs, as of the suite's time, the purge that updates
+// run in the background.
 func TestOutboxRetention(t *testing.T) {
 	storetest.RunOutboxRetention(t, func(t *testing.T) (schedule.Outbox, storetest.Expire) {
-		c := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-		s := open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{Now: c.Now})
+		s := open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
 		return s, func(now time.Time) {
-			c.Set(now)
-			if _, err := s.purgeJobs(); err != nil {
+			if _, err := s.purgeJobs(now); err != nil {
 				t.Fatalf("purgeJobs at %v: %v", now, err)
 			}
 		}
@@ -240,12 +238,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
 }
 
 func nop(*bot.Learner) (app.Change, error) { return app.Change{}, nil }
@@ -622,7 +614,7 @@ func TestIndexesBuiltOnOpen(t *testing.T) {
 	// The cancelled job ended at its last change, as far as the file
 	// tells: the retention runs from there.
 	c.Advance(schedule.DefaultJobRetention + time.Second)
-	if _, err := s.purgeJobs(); err != nil {
+	if _, err := s.purgeJobs(c.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Job(ctx, "r2"); bot.KindOf(err) != bot.NotFound {

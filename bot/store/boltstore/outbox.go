@@ -559,12 +559,12 @@ func (s *Store) Counts(ctx context.Context, cohort string) (map[schedule.Status]
 	return counts, nil
 }
 
-// purgeJobs deletes the jobs that ended longer than the job retention ago,
-// with their index entries and counts, one batch per transaction, reading
-// only expired entries of the index of ended jobs.
-func (s *Store) purgeJobs() (int, error) {
+// purgeJobs deletes the jobs that ended longer than the job retention
+// before now, with their index entries and counts, one batch per
+// transaction, reading only expired entries of the index of ended jobs.
+func (s *Store) purgeJobs(now time.Time) (int, error) {
 	const op = "boltstore.PurgeJobs"
-	cutoff := timeKey(s.now().Add(-s.jobRetention))
+	cutoff := timeKey(now.Add(-s.jobRetention))
 	total := 0
 	for {
 		n := 0

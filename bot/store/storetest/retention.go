@@ -10,21 +10,26 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// Expire is how RunOutboxRetention drives a store's time: it sets the
-// store's clock to now (the time the store stamps on a job that ends from
-// then on) and, before it returns, runs the purge that the store runs on
-// its own in the background, so that whatever has expired by now is gone.
-// It reports its own failures on the test that opened the store. The
-// embedded store makes it from Options.Now and its purge; another store
-// may use its own means, as long as Expire keeps this promise.
+// Expire runs, before it returns, the purge of a store's job retention as
+// if the time were now: every job that ended more than the retention
+// before now is removed, as the store's own purge would remove it by then.
+// It reports its own failures on the test that opened the store. Jobs end
+// by the store's own clock, which is the real time: RunOutboxRetention
+// reads the time around each call that ends a job, and asks for purges at
+// now well inside or well past the retention of those ends.
 type Expire func(now time.Time)
+
+// retentionMargin is how far inside or past a job's retention the suite
+// purges: larger than a store's rounding of times (Redis scores are
+// milliseconds), smaller than the gap the suite leaves between two ends.
+const retentionMargin = 10 * time.Millisecond
 
 // RunOutboxRetention runs the suite of the outbox's job retention:
 // a job that ended (Delivered, Failed or Cancelled) is removed with every
 // trace of it (Job, Jobs, Counts, its ID) schedule.DefaultJobRetention
 // after it ended, and not before; a job still queued, claimed or sent
 // stays. open must return a new, empty store with the default job
-// retention and the Expire that drives it.
+// retention and the store's Expire.
 func RunOutboxRetention(t *testing.T, open func(t *testing.T) (schedule.Outbox, Expire)) {
 	tests := []struct {
 		name string
@@ -55,26 +60,24 @@ func gone(tb testing.TB, s schedule.Outbox, id string) {
 	}
 }
 
-// testRetentionEndedJobsExpire ends jobs in every way at t0 and moves the
-// clock past the retention.
+// testRetentionEndedJobsExpire ends jobs in every way and asks for purges
+// just inside and just past their retention.
 func testRetentionEndedJobsExpire(t *testing.T, s schedule.Outbox, expire Expire) {
 	ctx := context.Background()
 	const retention = schedule.DefaultJobRetention
-	expire(t0)
-	mk := func(id, cohort string) schedule.Job {
-		j := job(id, t0)
+	begin := time.Now()
+	mk := func(id, cohort string, due time.Time) schedule.Job {
+		j := job(id, due)
 		j.Cohort = cohort
 		return j
 	}
-	enqueue(t, s, mk("sent", "A"), mk("delivered", "A"), mk("failed", "B"), mk("undelivered", ""), mk("claimed", "A"))
-	queued, cancelled := mk("queued", "A"), mk("cancelled", "A")
-	queued.DueAt, cancelled.DueAt = t0.Add(time.Hour), t0.Add(time.Hour)
-	enqueue(t, s, queued, cancelled)
-	for _, c := range claim(t, s, "w1", t0, 5) {
-		c.UpdatedAt = t0
+	enqueue(t, s, mk("sent", "A", begin), mk("delivered", "A", begin), mk("failed", "B", begin), mk("undelivered", "", begin), mk("claimed", "A", begin))
+	enqueue(t, s, mk("queued", "A", begin.Add(time.Hour)), mk("cancelled", "A", begin.Add(time.Hour)))
+	for _, c := range claim(t, s, "w1", begin, 5) {
+		c.UpdatedAt = time.Now()
 		switch c.ID {
 		case "sent", "delivered", "undelivered":
-			c.Status, c.SID, c.SentAt = schedule.Sent, "SM-"+c.ID, t0
+			c.Status, c.SID, c.SentAt = schedule.Sent, "SM-"+c.ID, c.UpdatedAt
 		case "failed":
 			c.Status, c.Reason = schedule.Failed, "21610"
 		default:
@@ -87,9 +90,10 @@ func testRetentionEndedJobsExpire(t *testing.T, s schedule.Outbox, expire Expire
 	if err := s.Cancel(ctx, "cancelled"); err != nil {
 		t.Fatal(err)
 	}
+	end := time.Now()
 	before := wantCounts(t, s)
 
-	expire(t0.Add(retention - time.Second))
+	expire(begin.Add(retention - retentionMargin))
 	for _, id := range []string{"sent", "delivered", "failed", "undelivered", "claimed", "queued", "cancelled"} {
 		getJob(t, s, id)
 	}
@@ -97,7 +101,7 @@ func testRetentionEndedJobsExpire(t *testing.T, s schedule.Outbox, expire Expire
 		t.Errorf("counts within the retention differ from before (-got +want):\n%s", diff)
 	}
 
-	expire(t0.Add(retention + time.Second))
+	expire(end.Add(retention + retentionMargin))
 	for _, id := range []string{"delivered", "failed", "undelivered", "cancelled"} {
 		gone(t, s, id)
 	}
@@ -112,7 +116,7 @@ func testRetentionEndedJobsExpire(t *testing.T, s schedule.Outbox, expire Expire
 		t.Errorf("counts after the retention (-got +want):\n%s", diff)
 	}
 	// No trace is left: the ID is free again.
-	if n := enqueue(t, s, mk("delivered", "A")); n != 1 {
+	if n := enqueue(t, s, mk("delivered", "A", begin)); n != 1 {
 		t.Errorf("Enqueue of a purged job's ID = %d, want 1", n)
 	}
 	wantStatus(t, s, "delivered", schedule.Queued, "")
@@ -120,22 +124,25 @@ func testRetentionEndedJobsExpire(t *testing.T, s schedule.Outbox, expire Expire
 }
 
 // testRetentionFromTheEnd: the retention runs from when a job ended, not
-// from when it was queued or due.
+// from when it was queued or due: of two jobs queued together and ended
+// apart, the first to end goes first.
 func testRetentionFromTheEnd(t *testing.T, s schedule.Outbox, expire Expire) {
 	ctx := context.Background()
 	const retention = schedule.DefaultJobRetention
-	expire(t0)
-	enqueue(t, s, job("early", t0), job("late", t0.Add(time.Hour)))
+	now := time.Now()
+	enqueue(t, s, job("early", now), job("late", now.Add(-time.Hour)))
 	if err := s.Cancel(ctx, "early"); err != nil {
 		t.Fatal(err)
 	}
-	ended := t0.Add(10 * 24 * time.Hour)
-	expire(ended)
+	earlyEnd := time.Now()
+	time.Sleep(5 * retentionMargin)
+	lateBegin := time.Now()
 	if err := s.Cancel(ctx, "late"); err != nil {
 		t.Fatal(err)
 	}
+	lateEnd := time.Now()
 
-	expire(t0.Add(retention + time.Second))
+	expire(earlyEnd.Add(retention + retentionMargin))
 	gone(t, s, "early")
 	if j := getJob(t, s, "late"); j.Status != schedule.Cancelled {
 		t.Errorf("Job(late) within its retention: status %s, want %s", j.Status, schedule.Cancelled)
@@ -144,9 +151,9 @@ func testRetentionFromTheEnd(t *testing.T, s schedule.Outbox, expire Expire) {
 		t.Errorf("counts after the first retention (-got +want):\n%s", diff)
 	}
 
-	expire(ended.Add(retention - time.Second))
+	expire(lateBegin.Add(retention - retentionMargin))
 	getJob(t, s, "late")
-	expire(ended.Add(retention + time.Second))
+	expire(lateEnd.Add(retention + retentionMargin))
 	gone(t, s, "late")
 	if got := wantCounts(t, s); len(got) != 0 {
 		t.Errorf("counts after every retention = %v, want none", got)
