@@ -186,13 +186,12 @@ type Deliveries interface {
 	Delivery(ctx context.Context, sid string) (bot.Delivery, error)
 }
 
-// Backend is everything one of Darsi's stores keeps: learners with the
-// indexes Update keeps (cohorts' members and counters, the due index),
-// delivery statuses, cohorts with coaches and sessions, the outbox and the
-// send-rate limiter every replica shares. The embedded store and the Redis
-// store both implement all of it (their conformance suites check each
-// part), so that the command wires one store into every adapter without
-// asking what it can do.
+// Backend is everything one of Darsi's stores keeps: learners with their
+// cohort and due indexes, delivery statuses, cohorts with coaches and
+// sessions, the outbox and the send-rate limiter every replica shares. The embedded store and the Redis store
+// both implement all of it (their conformance suites check each part), so
+// that the command wires one store into every adapter without asking what
+// it can do.
 type Backend interface {
 	Store
 	Members

@@ -86,12 +86,11 @@ func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg promet
 	})
 }
 
-// outreach is what the bot starts on its own: DARSI_NUDGE_AFTER of
-// silence brings a nudge, DARSI_SECOND_NUDGE_AFTER more a second one (0
-// turns them off); finished lessons come back as reviews after 1, 3 and 7
-// days. The store's due index brings each learner back when something may
-// be due, and App.RunOutreach queues it in the store's outbox.
-func outreach(cfg Config, st store, log *slog.Logger) *app.Outreach {
-	return &app.Outreach{Outbox: st, Due: st, NudgeAfter: cfg.NudgeAfter, SecondNudgeAfter: cfg.SecondNudgeAfter,
+// outreach is what the bot starts on its own after a learner's message:
+// DARSI_NUDGE_AFTER of silence brings a nudge, DARSI_SECOND_NUDGE_AFTER
+// more a second one (0 turns them off); finished lessons come back as
+// reviews after 1, 3 and 7 days.
+func outreach(cfg Config, s store, log *slog.Logger) *app.Outreach {
+	return &app.Outreach{Outbox: s, Due: s, NudgeAfter: cfg.NudgeAfter, SecondNudgeAfter: cfg.SecondNudgeAfter,
 		Reviews: app.DefaultReviews, Log: log}
 }

@@ -90,17 +90,15 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 		}()
 		defer func() { stopRunner(); <-running }()
 		log.Info("outbox: delivering due jobs", "worker", runner.Worker())
-		// Any replica sweeps the due index: the store hides each learner
-		// it hands out for a lease, so two replicas never decide for the
-		// same learner at once.
+		// Any replica sweeps the due index: nudges and reviews become jobs
+		// when they are due.
 		a.Outreach = outreach(cfg, s, log)
-		octx, stopSweeping := context.WithCancel(ctx)
 		sweeping := make(chan struct{})
 		go func() {
 			defer close(sweeping)
-			a.RunOutreach(octx)
+			a.RunOutreach(rctx)
 		}()
-		defer func() { stopSweeping(); <-sweeping }()
+		defer func() { stopRunner(); <-sweeping }()
 	}
 	if watcher != nil {
 		wctx, stopWatching := context.WithCancel(ctx)
