@@ -829,16 +829,29 @@ func testOutboxCounts(t *testing.T, s schedule.Outbox) {
 	enqueue(t, s, mk("a1", "B", t0)) // stored: nothing moves
 	wantCounts(t, s)
 
-	c := claim(t, s, "w1", t0, 5) // a1 a2 a3 b1 b2
+	// Claimed jobs by ID: the order of a claim among jobs due at the same
+	// time is the store's.
+	c := map[string]schedule.Job{}
+	for _, j := range claim(t, s, "w1", t0, 5) {
+		c[j.ID] = j
+	}
+	if len(c) != 5 || c["a1"].ID == "" || c["b2"].ID == "" {
+		t.Fatalf("Claim at t0 took %v, want a1, a2, a3, b1 and b2", c)
+	}
 	wantCounts(t, s)
-	c[0].Status, c[0].SID = schedule.Sent, "SM1"
-	settle(t, s, c[0])
+	settleAs := func(id string, change func(j *schedule.Job)) {
+		t.Helper()
+		j := c[id]
+		change(&j)
+		settle(t, s, j)
+	}
+	settleAs("a1", func(j *schedule.Job) { j.Status, j.SID = schedule.Sent, "SM1" })
 	wantCounts(t, s)
-	c[1].Status, c[1].Reason = schedule.Failed, "21610"
-	settle(t, s, c[1])
+	settleAs("a2", func(j *schedule.Job) { j.Status, j.Reason = schedule.Failed, "21610" })
 	wantCounts(t, s)
-	c[2].Status, c[2].DueAt, c[2].LeaseUntil = schedule.Queued, t0.Add(time.Hour), time.Time{}
-	settle(t, s, c[2])
+	settleAs("a3", func(j *schedule.Job) {
+		j.Status, j.DueAt, j.LeaseUntil = schedule.Queued, t0.Add(time.Hour), time.Time{}
+	})
 	wantCounts(t, s)
 	delivered(t, s, "a1", bot.StatusDelivered, 0)
 	wantCounts(t, s)
@@ -846,17 +859,16 @@ func testOutboxCounts(t *testing.T, s schedule.Outbox) {
 	// settled.
 	delivered(t, s, "b1", bot.StatusDelivered, 0)
 	wantCounts(t, s)
-	c[3].Status, c[3].SID = schedule.Sent, "SM4"
-	settle(t, s, c[3])
+	settleAs("b1", func(j *schedule.Job) { j.Status, j.SID = schedule.Sent, "SM4" })
 	wantCounts(t, s)
 	// A lease runs out and another worker takes the job over.
 	if got := claim(t, s, "w2", t0.Add(2*lease), 1); len(got) != 1 || got[0].ID != "b2" {
 		t.Fatalf("Claim after the lease = %v, want b2", ids(got))
 	}
 	wantCounts(t, s)
-	c[4] = getJob(t, s, "b2")
-	c[4].Status, c[4].SID = schedule.Sent, "SM5"
-	settle(t, s, c[4])
+	b2 := getJob(t, s, "b2")
+	b2.Status, b2.SID = schedule.Sent, "SM5"
+	settle(t, s, b2)
 	delivered(t, s, "b2", bot.StatusUndelivered, 63016)
 	wantCounts(t, s)
 	if err := s.Cancel(ctx, "n1"); err != nil {
