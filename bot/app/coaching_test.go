@@ -30,7 +30,7 @@ func coaching(t *testing.T) (*app.Coaching, *app.App, *boltstore.Store) {
 	c := content(t)
 	clock := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	now := func() time.Time { return clock }
-	co := &app.Coaching{Cohorts: s, Learners: s, Outbox: s, Content: func() *dialog.Content { return c },
+	co := &app.Coaching{Cohorts: s, Members: s, Outbox: s, Content: func() *dialog.Content { return c },
 		WhatsAppFrom: "whatsapp:+212522000000", Now: now}
 	a := app.New(s, c)
 	a.Cohorts = s
@@ -201,7 +201,7 @@ func TestRemind(t *testing.T) {
 	if res.Queued != 4 || res.OptedOut != 1 || res.Unreachable != 1 || res.Already != 0 {
 		t.Errorf("got %+v, want 4 queued, 1 opted out, 1 unreachable", res)
 	}
-	jobs, err := s.Jobs(ctx, schedule.Filter{Cohort: c.Code})
+	jobs, _, err := s.Jobs(ctx, schedule.Filter{Cohort: c.Code})
 	if err != nil {
 		t.Fatal(err)
 	}

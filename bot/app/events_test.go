@@ -14,18 +14,9 @@ import (
 	"github.com/darsi-ma/darsi/bot/dialog"
 	"github.com/darsi-ma/darsi/bot/lesson"
 	"github.com/darsi-ma/darsi/bot/schedule"
+	"github.com/darsi-ma/darsi/bot/schedule/scheduletest"
+	"github.com/darsi-ma/darsi/bot/store/boltstore"
 )
-
-// recordingOutbox keeps what the app queues.
-type recordingOutbox struct {
-	schedule.Outbox // the methods the app does not call
-	queued          []schedule.Job
-}
-
-func (r *recordingOutbox) Enqueue(ctx context.Context, jobs ...schedule.Job) error {
-	r.queued = append(r.queued, jobs...)
-	return nil
-}
 
 // replayingStore is a store that, like an optimistic one working from a
 // stale copy, calls the update function of a message it has seen before
@@ -53,19 +44,21 @@ func (s *replayingStore) Update(ctx context.Context, id, msgID string, fn func(l
 	return s.Store.Update(ctx, id, msgID, fn)
 }
 
-// watchedApp is an App whose observed events and queued jobs a test reads
-// message by message.
+// watchedApp is an App whose observed events, learner and queued jobs a
+// test reads message by message and sweep by sweep.
 type watchedApp struct {
 	*app.App
-	outbox   *recordingOutbox
+	store    *boltstore.Store
+	outbox   *scheduletest.Memory
 	observed []dialog.Event
 }
 
 func newWatchedApp(tb testing.TB) *watchedApp {
 	tb.Helper()
-	store := &replayingStore{Store: openBolt(tb), before: map[string]bot.Learner{}}
-	w := &watchedApp{App: newAppOver(tb, store), outbox: &recordingOutbox{}}
-	w.Outreach = &app.Outreach{Outbox: w.outbox, NudgeAfter: 72 * time.Hour, SecondNudgeAfter: 96 * time.Hour, Reviews: app.DefaultReviews}
+	bolt := openBolt(tb)
+	store := &replayingStore{Store: bolt, before: map[string]bot.Learner{}}
+	w := &watchedApp{App: newAppOver(tb, store), store: bolt, outbox: scheduletest.NewMemory()}
+	w.Outreach = &app.Outreach{Outbox: w.outbox, Due: bolt, NudgeAfter: 72 * time.Hour, SecondNudgeAfter: 96 * time.Hour, Reviews: app.DefaultReviews}
 	w.Observe = func(e dialog.Event) { w.observed = append(w.observed, e) }
 	return w
 }
@@ -74,22 +67,39 @@ func newWatchedApp(tb testing.TB) *watchedApp {
 type turn struct {
 	res    app.Result
 	events []dialog.Event
-	queued []schedule.Job
+	// learner is the learner's record after the message; zero when there
+	// is none.
+	learner bot.Learner
 }
 
 // send hands the app message id from the learner and returns what the app
-// observed and queued for it.
+// observed and saved for it.
 func (w *watchedApp) send(tb testing.TB, id, text string) turn {
 	tb.Helper()
-	seen, queued := len(w.observed), len(w.outbox.queued)
+	seen := len(w.observed)
 	tu := turn{res: send(tb, w.App, id, text)}
 	if len(w.observed) > seen {
 		tu.events = w.observed[seen:]
 	}
-	if len(w.outbox.queued) > queued {
-		tu.queued = w.outbox.queued[queued:]
+	l, err := w.store.Get(context.Background(), "whatsapp:+212600000001")
+	if err != nil && bot.KindOf(err) != bot.NotFound {
+		tb.Fatal(err)
 	}
+	tu.learner = l
 	return tu
+}
+
+// sweep sweeps the due index at now and returns every job of the outbox.
+func (w *watchedApp) sweep(tb testing.TB, now time.Time) []schedule.Job {
+	tb.Helper()
+	if _, err := w.Sweep(context.Background(), now); err != nil {
+		tb.Fatalf("Sweep(%v): %v", now, err)
+	}
+	jobs, _, err := w.outbox.Jobs(context.Background(), schedule.Filter{Limit: 1000})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return jobs
 }
 
 func kinds(jobs []schedule.Job) map[schedule.Kind]int {
@@ -100,10 +110,12 @@ func kinds(jobs []schedule.Job) map[schedule.Kind]int {
 	return n
 }
 
-// TestReviewsQueuedFromLessonCompleted takes a lesson through the app and
-// wants its reviews queued by the message whose events say it was
-// completed, and by no other.
-func TestReviewsQueuedFromLessonCompleted(t *testing.T) {
+// TestReviewsFromLessonCompleted takes a lesson through the app and wants
+// its reviews pending from the message whose events say it was completed,
+// and from no other, even when the store ran the engine again on a
+// retried message; the sweeps then queue those three and no more.
+// (Messages queue nothing themselves: the sweep does, when it is due.)
+func TestReviewsFromLessonCompleted(t *testing.T) {
 	w := newWatchedApp(t)
 	n := 0
 	next := func(text string) turn {
@@ -123,8 +135,8 @@ func TestReviewsQueuedFromLessonCompleted(t *testing.T) {
 		if l.Phase == bot.PhaseDone {
 			break
 		}
-		if got := kinds(last.queued)[schedule.Review]; got != 0 {
-			t.Fatalf("message %d queued %d reviews before the lesson ended", n, got)
+		if got := len(last.learner.Outreach.Reviews); got != 0 {
+			t.Fatalf("message %d left %d reviews pending before the lesson ended", n, got)
 		}
 		st, _ := c.Lessons.Lesson(l.Lesson).Step(l.Step)
 		switch {
@@ -140,20 +152,44 @@ func TestReviewsQueuedFromLessonCompleted(t *testing.T) {
 	if diff := cmp.Diff(want, last.events); diff != "" {
 		t.Errorf("the last answer's events differ (-want +got):\n%s", diff)
 	}
-	if got, want := kinds(last.queued), (map[schedule.Kind]int{schedule.Nudge: 2, schedule.Review: 3}); !cmp.Equal(got, want) {
-		t.Errorf("the last answer queued %v, want %v", got, want)
+	pending := last.learner.Outreach.Reviews
+	if len(pending) != 3 {
+		t.Fatalf("the last answer left %d reviews pending, want 3", len(pending))
 	}
-	for _, j := range last.queued {
-		if j.Kind == schedule.Review && j.Lesson != "costing-1" {
-			t.Errorf("review of %s/%s, want one of costing-1", j.Lesson, j.Step)
+	for _, r := range pending {
+		if r.Lesson != "costing-1" {
+			t.Errorf("review of %s/%s pending, want one of costing-1", r.Lesson, r.Step)
 		}
 	}
 
-	// Twilio delivers the last answer again.
+	// Twilio delivers the last answer again: the store runs the engine
+	// on the learner before it, then finds the message applied.
 	again := w.send(t, "SM"+strconv.Itoa(n), "25")
-	if !again.res.Duplicate || len(again.events) != 0 || len(again.queued) != 0 {
-		t.Errorf("a retried message: duplicate %v, observed %v, queued %d jobs; want a duplicate, nothing observed or queued",
-			again.res.Duplicate, again.events, len(again.queued))
+	if !again.res.Duplicate || len(again.events) != 0 {
+		t.Errorf("a retried message: duplicate %v, observed %v; want a duplicate, nothing observed", again.res.Duplicate, again.events)
+	}
+	if diff := cmp.Diff(again.learner, last.learner); diff != "" {
+		t.Errorf("a retried message changed the learner (-got +want):\n%s", diff)
+	}
+
+	// Each review is queued once, when due; no nudge comes in between.
+	finished := pending[0].At.Add(-app.DefaultReviews[0])
+	var jobs []schedule.Job
+	for _, d := range app.DefaultReviews {
+		jobs = w.sweep(t, finished.Add(d))
+	}
+	// The first nudge (72 h of silence) comes with the last review.
+	if got, want := kinds(jobs), (map[schedule.Kind]int{schedule.Review: 3, schedule.Nudge: 1}); !cmp.Equal(got, want) {
+		t.Errorf("after the three reviews' times: %v queued, want %v", got, want)
+	}
+	jobs = w.sweep(t, finished.Add(1000*time.Hour))
+	if got := kinds(jobs)[schedule.Review]; got != 3 {
+		t.Errorf("%d reviews queued in all, want 3", got)
+	}
+	for _, j := range jobs {
+		if j.Kind == schedule.Review && j.Lesson != "costing-1" {
+			t.Errorf("review of %s/%s, want one of costing-1", j.Lesson, j.Step)
+		}
 	}
 }
 
@@ -169,40 +205,48 @@ func theLearner(tb testing.TB, a *app.App) app.ExportedLearner {
 }
 
 // TestDuplicateMessageObservesNothing: a message delivered twice is
-// observed, and queues outreach, the first time only, even when the store
-// ran the engine on it again before it found the message applied.
+// observed, and moves the learner's outreach, the first time only, even
+// when the store ran the engine on it again before it found the message
+// applied.
 func TestDuplicateMessageObservesNothing(t *testing.T) {
 	w := newWatchedApp(t)
 	w.send(t, "SM1", "salam")
 	for _, tc := range []struct {
 		id, text string
 		want     []dialog.Event
-		queued   int
+		due      bool // whether the learner is due some day (a nudge)
 	}{
-		{"SM2", "3", []dialog.Event{{Kind: dialog.LanguageChosen, Lang: bot.French}}, 0}, // no consent yet: no nudges
-		{"SM3", "1", []dialog.Event{{Kind: dialog.ConsentGiven}}, 2},
-		{"SM4", "stop", []dialog.Event{{Kind: dialog.OptedOut}}, 0},
+		{"SM2", "3", []dialog.Event{{Kind: dialog.LanguageChosen, Lang: bot.French}}, false}, // no consent yet: no nudges
+		{"SM3", "1", []dialog.Event{{Kind: dialog.ConsentGiven}}, true},
+		{"SM4", "stop", []dialog.Event{{Kind: dialog.OptedOut}}, false},
 	} {
 		first := w.send(t, tc.id, tc.text)
 		if diff := cmp.Diff(tc.want, first.events); diff != "" {
 			t.Errorf("%s %q: observed events differ (-want +got):\n%s", tc.id, tc.text, diff)
 		}
-		if got := len(first.queued); got != tc.queued {
-			t.Errorf("%s %q: got %d jobs queued, want %d", tc.id, tc.text, got, tc.queued)
+		if got := !first.learner.Outreach.At.IsZero(); got != tc.due {
+			t.Errorf("%s %q: due some day %v (At %v), want %v", tc.id, tc.text, got, first.learner.Outreach.At, tc.due)
 		}
 		again := w.send(t, tc.id, tc.text)
 		if !again.res.Duplicate {
 			t.Fatalf("%s %q again: got no duplicate, want one", tc.id, tc.text)
 		}
-		if len(again.events) != 0 || len(again.queued) != 0 {
-			t.Errorf("%s %q again: observed %v and queued %d jobs, want nothing", tc.id, tc.text, again.events, len(again.queued))
+		if len(again.events) != 0 {
+			t.Errorf("%s %q again: observed %v, want nothing", tc.id, tc.text, again.events)
 		}
+		if diff := cmp.Diff(again.learner, first.learner); diff != "" {
+			t.Errorf("%s %q again changed the learner (-got +want):\n%s", tc.id, tc.text, diff)
+		}
+	}
+	if jobs := w.sweep(t, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)); len(jobs) != 0 {
+		t.Errorf("a learner who opted out got %v queued, want nothing", kinds(jobs))
 	}
 }
 
-// TestErasedOrStoppedLearnerGetsNothingQueued: the message that erases a
-// learner, or opts them out, queues nothing, and neither does a message
-// from a learner who stays opted out; the events are observed all the same.
+// TestErasedOrStoppedLearnerGetsNothingQueued: a learner erased by their
+// message, or opted out by it, or still opted out, is due nothing and gets
+// nothing queued by any sweep after; the events are observed all the
+// same.
 func TestErasedOrStoppedLearnerGetsNothingQueued(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -223,8 +267,14 @@ func TestErasedOrStoppedLearnerGetsNothingQueued(t *testing.T) {
 			if diff := cmp.Diff(tc.want, last.events); diff != "" {
 				t.Errorf("events of %q differ (-want +got):\n%s", tc.texts[len(tc.texts)-1], diff)
 			}
-			if len(last.queued) != 0 {
-				t.Errorf("got %v queued, want nothing", kinds(last.queued))
+			if !cmp.Equal(last.learner.Outreach, bot.Outreach{}) {
+				t.Errorf("outreach pending %+v, want none", last.learner.Outreach)
+			}
+			start := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+			for _, d := range []time.Duration{72 * time.Hour, 168 * time.Hour, 1000 * time.Hour} {
+				if jobs := w.sweep(t, start.Add(d)); len(jobs) != 0 {
+					t.Errorf("sweep %v later: %v queued, want nothing", d, kinds(jobs))
+				}
 			}
 		})
 	}

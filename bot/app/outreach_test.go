@@ -15,11 +15,58 @@ import (
 	"github.com/darsi-ma/darsi/bot/store/boltstore"
 )
 
-// TestOutreachQueuesNudgesAndReviews takes a learner through a lesson on
-// the embedded store and checks what the bot queues on its own: a pair of
-// nudges pushed back by every message, and the lesson's key question at 1,
-// 3 and 7 days after it is finished.
-func TestOutreachQueuesNudgesAndReviews(t *testing.T) {
+// finishLesson answers the current lesson of learner who on a until it
+// ends, saying each answer with say, and fails tb if it never does.
+func finishLesson(tb testing.TB, a *app.App, s app.Store, who string, say func(text string)) {
+	tb.Helper()
+	c := a.Content()
+	for range 40 {
+		l, err := s.Get(context.Background(), who)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if l.Phase == bot.PhaseDone {
+			return
+		}
+		st, _ := c.Lessons.Lesson(l.Lesson).Step(l.Step)
+		switch {
+		case st.Kind == lesson.Question:
+			say(strconv.Itoa(st.Correct() + 1))
+		case st.InputKind == "text":
+			say("tapis")
+		default:
+			say("25")
+		}
+	}
+	tb.Fatal("the lesson never ended")
+}
+
+// queuedJobs returns every job of the outbox, by kind.
+func queuedJobs(tb testing.TB, s schedule.Outbox) map[schedule.Kind][]schedule.Job {
+	tb.Helper()
+	out := map[schedule.Kind][]schedule.Job{}
+	f := schedule.Filter{Limit: 50}
+	for {
+		jobs, next, err := s.Jobs(context.Background(), f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, j := range jobs {
+			out[j.Kind] = append(out[j.Kind], j)
+		}
+		if next == "" {
+			return out
+		}
+		f.Cursor = next
+	}
+}
+
+// TestSweepQueuesNudgesAndReviews takes a learner through a lesson on the
+// embedded store and follows what the bot starts on its own: the
+// learner's messages queue nothing; sweeps then queue the lesson's key
+// question 1, 3 and 7 days after it was finished, and a nudge after 3
+// days of silence and another 4 days later, each when it is due and once.
+func TestSweepQueuesNudgesAndReviews(t *testing.T) {
 	s, err := boltstore.Open(filepath.Join(t.TempDir(), "darsi.db"), boltstore.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -28,103 +75,81 @@ func TestOutreachQueuesNudgesAndReviews(t *testing.T) {
 	a := app.New(s, content(t))
 	clock := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	a.Now = func() time.Time { clock = clock.Add(time.Second); return clock }
-	a.Outreach = &app.Outreach{Outbox: s, NudgeAfter: 72 * time.Hour, SecondNudgeAfter: 96 * time.Hour, Reviews: app.DefaultReviews}
+	a.Outreach = &app.Outreach{Outbox: s, Due: s, NudgeAfter: 72 * time.Hour, SecondNudgeAfter: 96 * time.Hour, Reviews: app.DefaultReviews}
 	ctx := context.Background()
 	const who = "whatsapp:+212600000001"
 	n := 0
-	next := func(text string) {
+	say := func(text string) {
 		n++
 		if _, err := a.HandleInbound(ctx, bot.Inbound{ID: "SM" + strconv.Itoa(n), From: who, Channel: bot.WhatsApp, Text: text}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	jobs := func(kind schedule.Kind) []schedule.Job {
-		all, err := s.Jobs(ctx, schedule.Filter{Limit: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []schedule.Job
-		for _, j := range all {
-			if j.Kind == kind {
-				out = append(out, j)
-			}
-		}
-		return out
-	}
-
 	for _, text := range []string{"salam", "3", "1", "1"} {
-		next(text)
+		say(text)
 	}
-	c := a.Content()
-	var finished time.Time
-	for i := 0; i < 40; i++ {
-		l, err := s.Get(ctx, who)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if l.Phase == bot.PhaseDone {
-			finished = clock
-			break
-		}
-		st, _ := c.Lessons.Lesson(l.Lesson).Step(l.Step)
-		switch {
-		case st.Kind == lesson.Question:
-			next(strconv.Itoa(st.Correct() + 1))
-		case st.InputKind == "text":
-			next("tapis")
-		default:
-			next("25")
-		}
-	}
-	if finished.IsZero() {
-		t.Fatal("the lesson never ended")
+	finishLesson(t, a, s, who, say)
+	finished := clock
+	// More messages bring no more reviews of the same lesson.
+	say("menu")
+	last := clock
+	if got := queuedJobs(t, s); len(got) != 0 {
+		t.Fatalf("messages queued %d kinds of jobs, want none (the sweep queues them)", len(got))
 	}
 
-	nudges := jobs(schedule.Nudge)
-	if len(nudges) != 2 {
-		t.Fatalf("%d nudges queued, want one pair (each message pushes the same pair back): %+v", len(nudges), nudges)
-	}
-	for _, j := range nudges {
-		gap := j.DueAt.Sub(finished)
-		if strings.HasPrefix(j.ID, "nudge1:") && (gap < 72*time.Hour-time.Minute || gap > 72*time.Hour) {
-			t.Errorf("first nudge due %v after the last message, want 72h", gap)
-		}
-		if strings.HasPrefix(j.ID, "nudge2:") && (gap < 168*time.Hour-time.Minute || gap > 168*time.Hour) {
-			t.Errorf("second nudge due %v after the last message, want 72h + 96h", gap)
-		}
-		if j.Status != schedule.Queued || j.Learner != who {
-			t.Errorf("nudge %+v", j)
-		}
-	}
-
-	reviews := jobs(schedule.Review)
-	if len(reviews) != 3 {
-		t.Fatalf("%d reviews queued, want 3: %+v", len(reviews), reviews)
-	}
 	key := ""
-	for _, st := range c.Lessons.Lesson("costing-1").Steps {
+	for _, st := range a.Content().Lessons.Lesson("costing-1").Steps {
 		if st.Kind == lesson.Question {
 			key = st.ID
 			break
 		}
 	}
-	gaps := map[time.Duration]bool{}
-	for _, j := range reviews {
-		if j.Lesson != "costing-1" || j.Step != key {
-			t.Errorf("review of %s/%s, want costing-1/%s", j.Lesson, j.Step, key)
+	total := 0
+	for _, sw := range []struct {
+		at   time.Time
+		kind schedule.Kind // queued by the sweep; "" for nothing
+	}{
+		{finished.Add(22 * time.Hour), ""},
+		{finished.Add(app.DefaultReviews[0]), schedule.Review},
+		{finished.Add(app.DefaultReviews[0] + time.Hour), ""},
+		{finished.Add(app.DefaultReviews[1]), schedule.Review},
+		{last.Add(72 * time.Hour), schedule.Nudge},
+		{last.Add(100 * time.Hour), ""},
+		{finished.Add(app.DefaultReviews[2]), schedule.Review},
+		{last.Add(168 * time.Hour), schedule.Nudge},
+		{last.Add(1000 * time.Hour), ""},
+	} {
+		if _, err := a.Sweep(ctx, sw.at); err != nil {
+			t.Fatalf("Sweep at %v: %v", sw.at, err)
 		}
-		gaps[j.DueAt.Sub(finished).Round(time.Hour)] = true
-	}
-	for _, d := range app.DefaultReviews {
-		if !gaps[d] {
-			t.Errorf("no review %v after the lesson; due after: %v", d, gaps)
+		jobs := queuedJobs(t, s)
+		count := 0
+		for _, js := range jobs {
+			count += len(js)
+		}
+		want := total
+		if sw.kind != "" {
+			want++
+		}
+		if count != want {
+			t.Fatalf("Sweep at %v after the lesson: %d jobs in all, want %d", sw.at.Sub(finished), count, want)
+		}
+		total = count
+		for _, j := range jobs[sw.kind] {
+			if !j.DueAt.Equal(sw.at) {
+				continue
+			}
+			if j.Learner != who || j.Status != schedule.Queued || strings.Contains(j.ID, "+") || strings.Contains(j.ID, "212600000001") {
+				t.Errorf("job %+v, want one queued for the learner with no phone number in its id", j)
+			}
+			if j.Kind == schedule.Review && (j.Lesson != "costing-1" || j.Step != key) {
+				t.Errorf("review of %s/%s, want costing-1/%s", j.Lesson, j.Step, key)
+			}
 		}
 	}
-
-	// More messages queue no more reviews of the same lesson.
-	next("menu")
-	if got := len(jobs(schedule.Review)); got != 3 {
-		t.Errorf("%d reviews after another message, want still 3", got)
+	got := queuedJobs(t, s)
+	if len(got[schedule.Review]) != 3 || len(got[schedule.Nudge]) != 2 {
+		t.Errorf("%d reviews and %d nudges queued, want 3 and 2", len(got[schedule.Review]), len(got[schedule.Nudge]))
 	}
 }
 

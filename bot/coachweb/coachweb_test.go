@@ -153,7 +153,7 @@ broadcast:
 	clock := func() time.Time { return x.now }
 	h, err := coachweb.New(coachweb.Config{
 		Coaching: &app.Coaching{
-			Cohorts: store, Learners: store, Outbox: store,
+			Cohorts: store, Members: store, Outbox: store,
 			Content:      func() *dialog.Content { return content(t) },
 			Policy:       &schedule.Policy{Templates: templates},
 			WhatsAppFrom: "whatsapp:+14155238886",
@@ -349,7 +349,7 @@ func sessionCookie(t *testing.T, r response) *http.Cookie {
 
 func TestSecureCookieBehindTLSOrOnAName(t *testing.T) {
 	x := newHarness(t)
-	h, err := coachweb.New(coachweb.Config{Coaching: &app.Coaching{Cohorts: x.store, Outbox: x.store, Learners: x.store,
+	h, err := coachweb.New(coachweb.Config{Coaching: &app.Coaching{Cohorts: x.store, Outbox: x.store, Members: x.store,
 		Content: func() *dialog.Content { return content(t) }}})
 	if err != nil {
 		t.Fatal(err)
@@ -405,7 +405,7 @@ func TestCrossOriginRefused(t *testing.T) {
 	if len(after) != len(before) {
 		t.Errorf("a cross-origin form created a cohort")
 	}
-	if jobs, _ := x.outbox.Jobs(context.Background(), schedule.Filter{}); len(jobs) != 0 {
+	if jobs, _, _ := x.outbox.Jobs(context.Background(), schedule.Filter{}); len(jobs) != 0 {
 		t.Errorf("a cross-origin form queued %d jobs", len(jobs))
 	}
 	// The session survived the cross-origin logout.
@@ -429,7 +429,7 @@ func TestRoleIsolation(t *testing.T) {
 	want(t, "youssef's own cohort", youssef.get("/coach/cohorts/"+youssefCohort), http.StatusOK, "Épiciers Fès")
 	r := youssef.post("/coach/cohorts/"+fatimaCohort+"/remind", url.Values{"text": {"hi"}, "action": {"queue"}})
 	want(t, "youssef POST reminder to Fatima's cohort", r, http.StatusNotFound)
-	if jobs, _ := x.outbox.Jobs(context.Background(), schedule.Filter{}); len(jobs) != 0 {
+	if jobs, _, _ := x.outbox.Jobs(context.Background(), schedule.Filter{}); len(jobs) != 0 {
 		t.Errorf("youssef queued %d jobs in Fatima's cohort", len(jobs))
 	}
 	list := youssef.get("/coach/")
@@ -607,7 +607,7 @@ func TestReminderQueuesJobs(t *testing.T) {
 	if got.Queued != 3 {
 		t.Errorf("queued %d, want 3 (5 members, one opted out, one in the simulator)", got.Queued)
 	}
-	jobs, err := x.outbox.Jobs(ctx, schedule.Filter{Cohort: fatimaCohort})
+	jobs, _, err := x.outbox.Jobs(ctx, schedule.Filter{Cohort: fatimaCohort})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -632,7 +632,7 @@ func TestReminderQueuesJobs(t *testing.T) {
 	// The same reminder again (a retried call) queues nothing new.
 	r = x.api("fatima", "POST", "/coach/api/cohorts/"+fatimaCohort+"/reminders", body)
 	json.Unmarshal([]byte(r.body), &got)
-	if jobs, _ = x.outbox.Jobs(ctx, schedule.Filter{}); len(jobs) != 3 {
+	if jobs, _, _ = x.outbox.Jobs(ctx, schedule.Filter{}); len(jobs) != 3 {
 		t.Errorf("the same reminder twice: %d jobs, want 3", len(jobs))
 	}
 
@@ -643,7 +643,7 @@ func TestReminderQueuesJobs(t *testing.T) {
 	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/coach/cohorts/"+fatimaCohort+"/outbox?queued=3" {
 		t.Fatalf("form reminder: %d to %q", r.status, r.header.Get("Location"))
 	}
-	jobs, _ = x.outbox.Jobs(ctx, schedule.Filter{Cohort: fatimaCohort})
+	jobs, _, _ = x.outbox.Jobs(ctx, schedule.Filter{Cohort: fatimaCohort})
 	broadcasts := 0
 	for _, j := range jobs {
 		if j.Kind == schedule.Broadcast {
@@ -705,7 +705,7 @@ func TestReminderPreview(t *testing.T) {
 		`<tr class="route-skip"><td class="num" data-label="Numéro">sim:&#43;2126******06</td>`,
 		"aucun modèle configuré",
 		"désinscrit")
-	if jobs, _ := x.outbox.Jobs(context.Background(), schedule.Filter{}); len(jobs) != 0 {
+	if jobs, _, _ := x.outbox.Jobs(context.Background(), schedule.Filter{}); len(jobs) != 0 {
 		t.Errorf("a preview queued %d jobs", len(jobs))
 	}
 

@@ -76,7 +76,7 @@ func BenchmarkDeliver1000(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
 				out := scheduletest.NewMemory()
-				if err := out.Enqueue(context.Background(), jobs...); err != nil {
+				if _, err := out.Enqueue(context.Background(), jobs...); err != nil {
 					b.Fatal(err)
 				}
 				r, err := schedule.NewRunner(schedule.Config{

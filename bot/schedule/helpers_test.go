@@ -191,7 +191,7 @@ func (e *env) enqueue(jobs ...schedule.Job) {
 			jobs[i].DueAt = e.clock.Now()
 		}
 	}
-	if err := e.outbox.Enqueue(context.Background(), jobs...); err != nil {
+	if _, err := e.outbox.Enqueue(context.Background(), jobs...); err != nil {
 		e.tb.Fatal(err)
 	}
 }

@@ -488,7 +488,7 @@ func TestReplicas(t *testing.T) {
 			t.Errorf("%s got %d messages", to, n)
 		}
 	}
-	sent, err := e.outbox.Jobs(context.Background(), schedule.Filter{Status: []schedule.Status{schedule.Sent}, Limit: 1000})
+	sent, _, err := e.outbox.Jobs(context.Background(), schedule.Filter{Status: []schedule.Status{schedule.Sent}, Limit: 1000})
 	if err != nil || len(sent) != 400 {
 		t.Errorf("%d jobs sent (%v), want 400", len(sent), err)
 	}
@@ -511,7 +511,7 @@ func TestRateLimit(t *testing.T) {
 		e.learners.put(l)
 		js = append(js, schedule.Job{ID: fmt.Sprint(i), Kind: schedule.Reminder, Learner: l.ID, Text: "hello", DueAt: now})
 	}
-	if err := e.outbox.Enqueue(context.Background(), js...); err != nil {
+	if _, err := e.outbox.Enqueue(context.Background(), js...); err != nil {
 		t.Fatal(err)
 	}
 	cfg := e.config()
@@ -741,7 +741,7 @@ func TestRunReleasesOnStop(t *testing.T) {
 	if sent == 0 || sent == len(js) {
 		t.Fatalf("%d of %d sent in 300 ms at 1 a second; want a burst, not all", sent, len(js))
 	}
-	all, err := e.outbox.Jobs(context.Background(), schedule.Filter{})
+	all, _, err := e.outbox.Jobs(context.Background(), schedule.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}

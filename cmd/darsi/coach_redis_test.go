@@ -117,7 +117,7 @@ func TestCoachCommandsRedisProcesses(t *testing.T) {
 		return err
 	})
 	elapsed := time.Since(start)
-	jobs, err := s.Jobs(ctx, schedule.Filter{Cohort: codes[0], Limit: 1000})
+	jobs, _, err := s.Jobs(ctx, schedule.Filter{Cohort: codes[0], Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -244,7 +244,7 @@ func TestReminderQueuedOnceFromEveryAdapter(t *testing.T) {
 			t.Errorf("%s: the API: %d %+v; want nothing queued, 3 already, reminder %s", tt.name, resp.StatusCode, fromAPI, fromCLI.Reminder)
 		}
 
-		jobs, err := s.Jobs(ctx, schedule.Filter{Cohort: created.Code, Limit: 100})
+		jobs, _, err := s.Jobs(ctx, schedule.Filter{Cohort: created.Code, Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -215,7 +215,7 @@ func TestOutboxSurvivesAKilledReplica(t *testing.T) {
 	}
 
 	// Every Toronto job waits for the end of the quiet hours.
-	jobs, err := s.Jobs(ctx, schedule.Filter{Cohort: created.Code, Status: []schedule.Status{schedule.Queued}, Limit: total})
+	jobs, _, err := s.Jobs(ctx, schedule.Filter{Cohort: created.Code, Status: []schedule.Status{schedule.Queued}, Limit: total})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,11 @@ package scheduletest
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,8 +22,10 @@ import (
 
 // Memory is a schedule.Outbox in memory, with the delivery records
 // (schedule.Deliveries) and the rate limiter (schedule.Limiter) a Runner
-// uses beside it. Its jobs live no longer than the value. It is safe for
-// concurrent use.
+// uses beside it. Its jobs live no longer than the value: a job that ended
+// is removed only when the test calls Purge, since a test's outbox rarely
+// lives as long as a job's retention. Counts and Jobs scan every job,
+// which a test's outbox can afford. It is safe for concurrent use.
 type Memory struct {
 	mu      sync.Mutex
 	jobs    map[string]*memJob
@@ -37,6 +43,19 @@ type memJob struct {
 	// beat Settle), and Settle applies it then.
 	delivery  bot.DeliveryStatus
 	errorCode int
+	// endedAt is when the job ended, by the clock: what Purge goes by.
+	endedAt time.Time
+}
+
+// ended stamps, by the clock, when a job reaches a final status (a job
+// that had ended keeps its end).
+func (m *Memory) ended(s *memJob) {
+	switch {
+	case !s.Status.Final():
+		s.endedAt = time.Time{}
+	case s.endedAt.IsZero():
+		s.endedAt = m.now()
+	}
 }
 
 var (
@@ -56,38 +75,43 @@ func NewMemory() *Memory {
 }
 
 // SetClock replaces the clock that stamps UpdatedAt on Delivered and
-// Cancel. Claim and Allow take their time as an argument; Enqueue and
-// Settle save the job as given.
+// Cancel, and the end of a job that reaches a final status (see Purge).
+// Claim and Allow take their time as an argument; Enqueue and Settle save
+// the job as given.
 func (m *Memory) SetClock(now func() time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.now = now
 }
 
-// Enqueue implements schedule.Outbox. Errors: Invalid for a job without ID,
+// Enqueue implements schedule.Outbox: it stores, as Queued, the jobs
+// whose ID it does not hold, and returns how many; a job whose ID it holds,
+// in any status, is left as it is. Errors: Invalid for a job without ID,
 // learner or due time (nothing of the batch is stored then), and the
 // context's error.
-func (m *Memory) Enqueue(ctx context.Context, jobs ...schedule.Job) error {
+func (m *Memory) Enqueue(ctx context.Context, jobs ...schedule.Job) (int, error) {
 	const op = "scheduletest.Memory.Enqueue"
 	if err := ctx.Err(); err != nil {
-		return bot.E(op, bot.Unavailable, err)
+		return 0, bot.E(op, bot.Unavailable, err)
 	}
 	for i := range jobs {
 		if err := jobs[i].Check(); err != nil {
-			return bot.E(op, bot.Invalid, err)
+			return 0, bot.E(op, bot.Invalid, err)
 		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	stored := 0
 	for _, j := range jobs {
-		if old, ok := m.jobs[j.ID]; ok && old.Status != schedule.Queued {
+		if _, ok := m.jobs[j.ID]; ok {
 			continue
 		}
 		j.Status = schedule.Queued
 		m.jobs[j.ID] = &memJob{Job: j}
 		m.pending[j.ID] = struct{}{}
+		stored++
 	}
-	return nil
+	return stored, nil
 }
 
 // Claim implements schedule.Outbox: the due jobs, earliest due first.
@@ -163,6 +187,7 @@ func (m *Memory) Settle(ctx context.Context, j schedule.Job) error {
 	} else {
 		s.delivery, s.errorCode = "", 0
 	}
+	m.ended(s)
 	return nil
 }
 
@@ -189,6 +214,7 @@ func (m *Memory) Delivered(ctx context.Context, id string, status bot.DeliverySt
 		s.delivery, s.errorCode = status, errorCode
 		m.apply(s)
 		s.UpdatedAt = m.now()
+		m.ended(s)
 	}
 	return nil
 }
@@ -211,28 +237,100 @@ func (m *Memory) Job(ctx context.Context, id string) (schedule.Job, error) {
 	return s.Job, nil
 }
 
-// Jobs implements schedule.Outbox.
-func (m *Memory) Jobs(ctx context.Context, f schedule.Filter) ([]schedule.Job, error) {
+// Jobs implements schedule.Outbox: newest due first, and in descending ID
+// order within a due time, as the embedded store lists them. The cursor is
+// the due time and ID of the last job of the page before; a page ends at
+// Limit jobs, with the cursor "" when no job after it matches. Errors:
+// Invalid for a cursor Jobs did not make.
+func (m *Memory) Jobs(ctx context.Context, f schedule.Filter) ([]schedule.Job, string, error) {
+	var (
+		after    schedule.Job // the last job of the page before
+		paging   bool
+		newFirst = func(a, b schedule.Job) int {
+			return cmp.Or(b.DueAt.Compare(a.DueAt), cmp.Compare(b.ID, a.ID))
+		}
+	)
+	if f.Cursor != "" {
+		var err error
+		if after, err = decodeCursor(f.Cursor); err != nil {
+			return nil, "", bot.E("scheduletest.Memory.Jobs", bot.Invalid, err)
+		}
+		paging = true
+	}
 	m.mu.Lock()
 	var out []schedule.Job
 	for _, s := range m.jobs {
 		if f.Cohort != "" && s.Cohort != f.Cohort || len(f.Status) > 0 && !slices.Contains(f.Status, s.Status) {
 			continue
 		}
+		if paging && newFirst(s.Job, after) <= 0 {
+			continue
+		}
 		out = append(out, s.Job)
 	}
 	m.mu.Unlock()
-	slices.SortFunc(out, func(a, b schedule.Job) int {
-		return cmp.Or(b.DueAt.Compare(a.DueAt), cmp.Compare(a.ID, b.ID))
-	})
+	slices.SortFunc(out, newFirst)
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
 	}
-	if len(out) > limit {
-		out = out[:limit]
+	if len(out) <= limit {
+		return out, "", nil
 	}
-	return out, nil
+	out = out[:limit]
+	return out, encodeCursor(out[limit-1]), nil
+}
+
+// encodeCursor names the place of j in the order of Jobs.
+func encodeCursor(j schedule.Job) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(j.DueAt.UnixNano(), 10) + "/" + j.ID))
+}
+
+// decodeCursor is the inverse of encodeCursor: a job with only DueAt and
+// ID.
+func decodeCursor(cursor string) (schedule.Job, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return schedule.Job{}, fmt.Errorf("not a cursor of Jobs: %q", cursor)
+	}
+	due, id, ok := strings.Cut(string(raw), "/")
+	nanos, err := strconv.ParseInt(due, 10, 64)
+	if !ok || err != nil {
+		return schedule.Job{}, fmt.Errorf("not a cursor of Jobs: %q", cursor)
+	}
+	return schedule.Job{ID: id, DueAt: time.Unix(0, nanos)}, nil
+}
+
+// Counts implements schedule.Outbox by counting every job of the cohort
+// ("" for every job); no status is zero.
+func (m *Memory) Counts(ctx context.Context, cohort string) (map[schedule.Status]int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	counts := map[schedule.Status]int{}
+	for _, s := range m.jobs {
+		if cohort == "" || s.Cohort == cohort {
+			counts[s.Status]++
+		}
+	}
+	return counts, nil
+}
+
+// Purge removes the jobs that ended (delivered, failed or cancelled, by
+// the clock: see SetClock) more than schedule.DefaultJobRetention before
+// now, as the stores' retention does, and returns how many. Memory never
+// purges on its own.
+func (m *Memory) Purge(now time.Time) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cutoff := now.Add(-schedule.DefaultJobRetention)
+	n := 0
+	for id, s := range m.jobs {
+		if s.Status.Final() && s.endedAt.Before(cutoff) {
+			delete(m.jobs, id)
+			n++
+		}
+	}
+	return n
 }
 
 // Cancel implements schedule.Outbox; cancelling a cancelled job does
@@ -255,6 +353,7 @@ func (m *Memory) Cancel(ctx context.Context, id string) error {
 	}
 	s.Status, s.Reason = schedule.Cancelled, "cancelled"
 	s.UpdatedAt = m.now()
+	m.ended(s)
 	delete(m.pending, id)
 	return nil
 }

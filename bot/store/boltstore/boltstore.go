@@ -1,13 +1,20 @@
 // Package boltstore is Darsi's embedded store: one bbolt file that keeps
 // everything app.Backend names (the learners and the message ids already
-// applied to them, the delivery statuses of the messages sent, cohorts with
-// coaches and sessions, and the outbox), so that a pilot runs as a single
-// binary with no other service. Only one process opens the file, so the
-// send-rate limiter lives in memory.
+// applied to them, the learners' indexes: each cohort's members and
+// counters and the due index, the delivery statuses of the messages sent,
+// cohorts with coaches and sessions, and the outbox with its counts), so
+// that a pilot runs as a single binary with no other service. Only one
+// process opens the file, so the send-rate limiter lives in memory.
 //
 // Every Update is one bbolt write transaction. bbolt lets one writer in at a
 // time, so updates are serialised and fn is called exactly once; the new
-// state and the applied message id commit together or not at all.
+// state, the applied message id and the learner's indexes commit together
+// or not at all.
+//
+// What ages is removed in the background, by the update that finds the
+// last purge over an hour old, and when the file is opened: applied
+// message ids after Options.Retention, delivery statuses after
+// Options.DeliveryRetention, jobs that ended after Options.JobRetention.
 package boltstore
 
 import (
@@ -78,7 +85,11 @@ type Options struct {
 	// DeliveryRetention is how long a delivery status is kept after its
 	// last change. Default DefaultDeliveryRetention.
 	DeliveryRetention time.Duration
-	// Now tells the time of applied records and purges. Default time.Now.
+	// JobRetention is how long a job is kept after it ended (delivered,
+	// failed or cancelled). Default schedule.DefaultJobRetention.
+	JobRetention time.Duration
+	// Now tells the time of applied records, of jobs' ends and of purges.
+	// Default time.Now.
 	Now func() time.Time
 }
 
@@ -88,7 +99,9 @@ type Store struct {
 	retention time.Duration
 	// deliveryRetention is Options.DeliveryRetention.
 	deliveryRetention time.Duration
-	now               func() time.Time
+	// jobRetention is Options.JobRetention.
+	jobRetention time.Duration
+	now          func() time.Time
 	// pagesize is how many learners Learners reads per read transaction.
 	pagesize int
 
@@ -128,6 +141,9 @@ func Open(path string, o Options) (*Store, error) {
 	if o.DeliveryRetention <= 0 {
 		o.DeliveryRetention = DefaultDeliveryRetention
 	}
+	if o.JobRetention <= 0 {
+		o.JobRetention = schedule.DefaultJobRetention
+	}
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = DefaultLockTimeout
 	}
@@ -146,20 +162,23 @@ func Open(path string, o Options) (*Store, error) {
 		return nil, bot.Errorf(op, bot.Internal, "open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{learnersBucket, appliedBucket, appliedByTimeBucket, deliveriesBucket} {
+		for _, b := range [][]byte{learnersBucket, appliedBucket, appliedByTimeBucket, deliveriesBucket,
+			membersBucket, cohortCountsBucket, dueBucket, dueAtBucket, metaBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		return nil
+		return buildIndexes(tx, o.Now())
 	})
 	if err != nil {
 		db.Close()
-		return nil, bot.Errorf(op, bot.Internal, "create buckets in %s: %w", path, err)
+		return nil, bot.Errorf(op, bot.Internal, "prepare %s: %w", path, err)
 	}
-	s := &Store{db: db, retention: o.Retention, deliveryRetention: o.DeliveryRetention, now: o.Now, pagesize: 256}
+	s := &Store{db: db, retention: o.Retention, deliveryRetention: o.DeliveryRetention, jobRetention: o.JobRetention,
+		now: o.Now, pagesize: 256}
 	s.lastPurge = s.now()
-	for _, purge := range []func() (int, error){s.purge, s.purgeDeliveries} {
+	purgeJobs := func() (int, error) { return s.purgeJobs(s.now()) }
+	for _, purge := range []func() (int, error){s.purge, s.purgeDeliveries, purgeJobs} {
 		if _, err := purge(); err != nil {
 			db.Close()
 			return nil, bot.E(op, bot.KindOf(err), err)
@@ -171,7 +190,8 @@ func Open(path string, o Options) (*Store, error) {
 // Update implements app.Store. fn runs inside the write transaction, so it
 // should be quick: no other update proceeds meanwhile, and fn must not use
 // the store itself, which would wait for its own lock. A cancelled context
-// is noticed before fn runs, never after. Errors: Invalid for an empty id,
+// is noticed before fn runs, never after. The learner's indexes move in
+// the same transaction, by the keys that change only. Errors: Invalid for an empty id,
 // Unavailable for a closed store or a cancelled context, Internal for a
 // record that does not decode or a failed write; fn's own error as is.
 func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Learner) (app.Change, error)) (app.Result, error) {
@@ -208,11 +228,16 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 
 		learners := tx.Bucket(learnersBucket)
 		// Decoding afresh gives fn a deep copy: nothing it does to maps or
-		// slices reaches the stored bytes unless we write them back.
+		// slices reaches the stored bytes unless we write them back. The
+		// second copy is what the indexes hold of the learner now.
 		l := bot.Learner{ID: id}
+		var before *bot.Learner
 		if v := learners.Get([]byte(id)); v != nil {
-			if err := json.Unmarshal(v, &l); err != nil {
-				return bot.Errorf(op, bot.Internal, "decode learner: %w", err)
+			before = new(bot.Learner)
+			for _, dst := range []*bot.Learner{&l, before} {
+				if err := json.Unmarshal(v, dst); err != nil {
+					return bot.Errorf(op, bot.Internal, "decode learner: %w", err)
+				}
 			}
 		}
 		version := l.Version
@@ -220,6 +245,13 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 		if err != nil {
 			fnErr = err
 			return err
+		}
+		after := &l
+		if ch.Erase {
+			after = nil
+		}
+		if err := reindex(tx, id, before, after); err != nil {
+			return bot.E(op, bot.Internal, err)
 		}
 
 		if ch.Erase {
@@ -380,10 +412,37 @@ func (s *Store) maybePurge() {
 	// picks up whatever this one left.
 	_, _ = s.purge()
 	_, _ = s.purgeDeliveries()
+	_, _ = s.purgeJobs(now)
 
 	s.mu.Lock()
 	s.purging = false
 	s.mu.Unlock()
+}
+
+// buildIndexes builds, inside Open's transaction, the indexes a file
+// written by an older darsi lacks (the learners' and the outbox's), once:
+// the meta bucket records what is built. A file written by this darsi and
+// then by an older one keeps indexes that the older one did not maintain;
+// delete the meta bucket's keys to have them built again.
+func buildIndexes(tx *bolt.Tx, now time.Time) error {
+	meta := tx.Bucket(metaBucket)
+	if meta.Get(metaLearnerIndexes) == nil {
+		if err := buildLearnerIndexes(tx); err != nil {
+			return err
+		}
+		if err := meta.Put(metaLearnerIndexes, indexVersion); err != nil {
+			return err
+		}
+	}
+	if meta.Get(metaOutboxIndexes) == nil {
+		if err := buildOutboxIndexes(tx, now); err != nil {
+			return err
+		}
+		if err := meta.Put(metaOutboxIndexes, indexVersion); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // purge deletes the applied records older than the retention, one batch

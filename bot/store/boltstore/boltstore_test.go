@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -45,6 +46,18 @@ func TestConformanceSmallPages(t *testing.T) {
 	})
 }
 
+func TestMembers(t *testing.T) {
+	storetest.RunMembers(t, func(t *testing.T) storetest.MembersStore {
+		return open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	})
+}
+
+func TestDueIndex(t *testing.T) {
+	storetest.RunDueIndex(t, func(t *testing.T) storetest.DueStore {
+		return open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	})
+}
+
 func TestDeliveries(t *testing.T) {
 	storetest.RunDeliveries(t, func(t *testing.T) app.Deliveries {
 		return open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
@@ -54,6 +67,19 @@ func TestDeliveries(t *testing.T) {
 func TestOutbox(t *testing.T) {
 	storetest.RunOutbox(t, func(t *testing.T) schedule.Outbox {
 		return open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	})
+}
+
+// TestOutboxRetention runs, as of the suite's time, the purge that updates
+// run in the background.
+func TestOutboxRetention(t *testing.T) {
+	storetest.RunOutboxRetention(t, func(t *testing.T) (schedule.Outbox, storetest.Expire) {
+		s := open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+		return s, func(now time.Time) {
+			if _, err := s.purgeJobs(now); err != nil {
+				t.Fatalf("purgeJobs at %v: %v", now, err)
+			}
+		}
 	})
 }
 
@@ -126,11 +152,16 @@ func TestPersistsAcrossReopen(t *testing.T) {
 		Lang:          bot.French,
 		Vars:          map[string]string{"units": "8"},
 		LastInboundAt: time.Date(2025, 3, 14, 9, 26, 53, 589793238, time.UTC),
-		Version:       1,
+		Outreach: bot.Outreach{
+			At:      time.Date(2025, 3, 15, 8, 26, 53, 589793238, time.UTC),
+			Nudges:  1,
+			Reviews: []bot.PendingReview{{Lesson: "costing-1", Step: "what-counts", At: time.Date(2025, 3, 15, 8, 26, 53, 589793238, time.UTC)}},
+		},
+		Version: 1,
 	}
 	hello := []bot.Reply{{Text: "Bonjour"}}
 	_, err = s.Update(ctx, want.ID, "SM1", func(l *bot.Learner) (app.Change, error) {
-		l.Lang, l.Vars, l.LastInboundAt = want.Lang, want.Vars, want.LastInboundAt
+		l.Lang, l.Vars, l.LastInboundAt, l.Outreach = want.Lang, want.Vars, want.LastInboundAt, want.Outreach
 		return app.Change{Replies: hello}, nil
 	})
 	if err != nil {
@@ -430,5 +461,254 @@ func TestPurgeDeliveries(t *testing.T) {
 	}
 	if _, err := s.Delivery(ctx, "SMnew"); err != nil {
 		t.Errorf("SMnew within the retention: %v", err)
+	}
+}
+
+// nodesWritten returns how many bbolt nodes the write transactions of fn
+// touched: every put or delete touches the node of its key, so an update
+// that writes more keys touches more nodes.
+func nodesWritten(tb testing.TB, s *Store, fn func()) int64 {
+	tb.Helper()
+	before := s.db.Stats().TxStats
+	fn()
+	after := s.db.Stats().TxStats
+	return after.GetNodeCount() - before.GetNodeCount()
+}
+
+// TestMessageWritesNoIndex checks that a message that moves none of the
+// learner's indexes (cohort, counters, Outreach.At) writes no index key:
+// it touches as many nodes as the message of a learner in no index.
+func TestMessageWritesNoIndex(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	ctx := context.Background()
+	const plain, indexed = "whatsapp:+212600000001", "whatsapp:+212600000002"
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	for id, fn := range map[string]func(l *bot.Learner){
+		plain: func(l *bot.Learner) {},
+		indexed: func(l *bot.Learner) {
+			l.Cohort, l.Consent = "TIZ25A", true
+			l.Completed = []bot.Completion{{Lesson: "costing-1", At: at}}
+			l.Indicators = map[string]string{"revenue_stable": "yes"}
+			l.Outreach.At = at.Add(72 * time.Hour)
+		},
+	} {
+		_, err := s.Update(ctx, id, "SM0", func(l *bot.Learner) (app.Change, error) { fn(l); return app.Change{}, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	message := func(id, msgID string) func() {
+		return func() {
+			_, err := s.Update(ctx, id, msgID, func(l *bot.Learner) (app.Change, error) {
+				l.Step, l.LastInboundAt = "units", at
+				return app.Change{Replies: []bot.Reply{{Text: "25"}}}, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := nodesWritten(t, s, message(plain, "SM1"))
+	if got := nodesWritten(t, s, message(indexed, "SM1")); got != want {
+		t.Errorf("a message of an indexed learner touched %d nodes, want %d as for a learner in no index", got, want)
+	}
+	// The measure sees an index write: moving Outreach.At touches more.
+	moved := nodesWritten(t, s, func() {
+		if _, err := s.Update(ctx, indexed, "SM2", func(l *bot.Learner) (app.Change, error) {
+			l.Outreach.At = at.Add(96 * time.Hour)
+			return app.Change{}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if moved <= want {
+		t.Errorf("a message that moves Outreach.At touched %d nodes, want more than %d", moved, want)
+	}
+}
+
+// TestIndexesBuiltOnOpen opens a file as an older darsi left it, with
+// learners and jobs but none of the indexes, and wants them built: the
+// cohorts' members and counts, the due index, the outbox's counts and the
+// retention of jobs that had ended.
+func TestIndexesBuiltOnOpen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "darsi.db")
+	c := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	s, err := Open(path, Options{Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := c.Now().Add(time.Hour)
+	for i, id := range []string{"whatsapp:+212600000001", "whatsapp:+212600000002", "sms:+212600000003"} {
+		_, err := s.Update(ctx, id, "SM1", func(l *bot.Learner) (app.Change, error) {
+			l.Cohort, l.Consent, l.OptedOut = "tiz25a", true, i == 2
+			if i == 0 {
+				l.Outreach.At = due
+			}
+			return app.Change{}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	jobs := []schedule.Job{
+		{ID: "r1", Kind: schedule.Reminder, Learner: "whatsapp:+212600000001", Cohort: "TIZ25A", DueAt: c.Now(), CreatedAt: c.Now()},
+		{ID: "r2", Kind: schedule.Reminder, Learner: "whatsapp:+212600000002", Cohort: "TIZ25A", DueAt: c.Now(), CreatedAt: c.Now()},
+	}
+	if _, err := s.Enqueue(ctx, jobs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Cancel(ctx, "r2"); err != nil {
+		t.Fatal(err)
+	}
+	// What an older darsi wrote: no indexes, no counts, no end of a job.
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{membersBucket, cohortCountsBucket, dueBucket, dueAtBucket, metaBucket, jobsEndedBucket, jobCountsBucket} {
+			if err := tx.DeleteBucket(b); err != nil {
+				return err
+			}
+		}
+		b := tx.Bucket(jobsBucket)
+		var r jobRecord
+		if err := json.Unmarshal(b.Get([]byte("r2")), &r); err != nil {
+			return err
+		}
+		r.EndedAt = time.Time{}
+		v, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("r2"), v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s = open(t, path, Options{Now: c.Now})
+	members, next, err := s.Members(ctx, "TIZ25A", "", 10)
+	if err != nil || len(members) != 3 || next != "" {
+		t.Errorf("Members after reopening = %d learners, %q, %v; want 3", len(members), next, err)
+	}
+	counts, err := s.CohortCounts(ctx, "TIZ25A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(counts, app.Counts{app.CountMembers: 3, app.CountConsented: 3, app.CountOptedOut: 1}); diff != "" {
+		t.Errorf("CohortCounts after reopening (-got +want):\n%s", diff)
+	}
+	taken, err := s.TakeDue(ctx, due, time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(taken, []string{"whatsapp:+212600000001"}); diff != "" {
+		t.Errorf("TakeDue after reopening (-got +want):\n%s", diff)
+	}
+	jc, err := s.Counts(ctx, "TIZ25A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(jc, map[schedule.Status]int{schedule.Queued: 1, schedule.Cancelled: 1}); diff != "" {
+		t.Errorf("Counts after reopening (-got +want):\n%s", diff)
+	}
+	// The cancelled job ended at its last change, as far as the file
+	// tells: the retention runs from there.
+	c.Advance(schedule.DefaultJobRetention + time.Second)
+	if _, err := s.purgeJobs(c.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Job(ctx, "r2"); bot.KindOf(err) != bot.NotFound {
+		t.Errorf("Job(r2) after its retention: %v, want NotFound", err)
+	}
+	if _, err := s.Job(ctx, "r1"); err != nil {
+		t.Errorf("Job(r1), still queued: %v", err)
+	}
+}
+
+// TestJobRetentionInBackground checks that updates purge ended jobs on
+// their own, as they purge message ids, with Options.JobRetention.
+func TestJobRetentionInBackground(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	s := open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{Now: c.Now, JobRetention: 48 * time.Hour})
+	j := schedule.Job{ID: "n1", Kind: schedule.Nudge, Learner: "whatsapp:+212600000001", DueAt: c.Now(), CreatedAt: c.Now()}
+	if _, err := s.Enqueue(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Cancel(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(47 * time.Hour)
+	applies(t, s, "whatsapp:+212600000001", "SM1") // purges: nothing has expired
+	if _, err := s.Job(ctx, "n1"); err != nil {
+		t.Fatalf("Job(n1) within the retention: %v", err)
+	}
+	c.Advance(2 * time.Hour)
+	applies(t, s, "whatsapp:+212600000001", "SM2") // the next purge
+	if _, err := s.Job(ctx, "n1"); bot.KindOf(err) != bot.NotFound {
+		t.Errorf("Job(n1) after the retention: %v, want NotFound", err)
+	}
+	if counts, err := s.Counts(ctx, ""); err != nil || len(counts) != 0 {
+		t.Errorf("Counts after the retention = %v, %v; want none", counts, err)
+	}
+}
+
+func TestJobsBadCursor(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	for _, cursor := range []string{"not base64!", "AAAA"} {
+		_, _, err := s.Jobs(context.Background(), schedule.Filter{Cursor: cursor})
+		if got := bot.KindOf(err); got != bot.Invalid {
+			t.Errorf("Jobs with cursor %q: got %v (kind %v), want kind %v", cursor, err, got, bot.Invalid)
+		}
+	}
+}
+
+func TestTakeDueNoLease(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	_, err := s.TakeDue(context.Background(), time.Now(), 0, 10)
+	if got := bot.KindOf(err); got != bot.Invalid {
+		t.Errorf("TakeDue with no lease: got %v (kind %v), want kind %v", err, got, bot.Invalid)
+	}
+}
+
+// TestTakeDueDropsGoneLearners: an entry of the due index whose learner
+// the store no longer has (Update never leaves one; a file edited by hand
+// or an older darsi may) is dropped by TakeDue, and does not count
+// against max.
+func TestTakeDueDropsGoneLearners(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	ctx := context.Background()
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	const here = "whatsapp:+212600000002"
+	if _, err := s.Update(ctx, here, "", func(l *bot.Learner) (app.Change, error) {
+		l.Outreach.At = at
+		return app.Change{}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return refile(tx, "whatsapp:+212600000001", at.Add(-time.Hour))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.TakeDue(ctx, at, time.Minute, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, []string{here}); diff != "" {
+		t.Errorf("TakeDue (-got +want):\n%s", diff)
+	}
+	var entries, learners int
+	err = s.db.View(func(tx *bolt.Tx) error {
+		entries = tx.Bucket(dueBucket).Stats().KeyN
+		learners = tx.Bucket(dueAtBucket).Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries != 1 || learners != 1 {
+		t.Errorf("%d entries in the due index for %d learners, want 1 for 1 (the gone learner's dropped)", entries, learners)
 	}
 }

@@ -3,6 +3,7 @@ package boltstore
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,13 @@ var (
 	// jobsByCohortBucket holds the jobs of cohorts, keyed by
 	// msgKey(cohort, ""), timeKey(DueAt) and id.
 	jobsByCohortBucket = []byte("jobs_by_cohort")
+	// jobsEndedBucket holds the jobs that ended, by when: timeKey(EndedAt)
+	// and id, so that the purge reads only what has expired.
+	jobsEndedBucket = []byte("jobs_ended")
+	// jobCountsBucket counts jobs by cohort and status: msgKey(cohort,
+	// status) to a count (8 bytes, big-endian), where the cohort "" counts
+	// every job. A count at zero is deleted.
+	jobCountsBucket = []byte("job_counts")
 )
 
 // defaultJobsLimit is Filter.Limit's default.
@@ -39,44 +47,79 @@ const defaultJobsLimit = 100
 const cancelReason = "cancelled"
 
 // jobRecord is a job as stored: with the furthest delivery status Twilio
-// reported for its message, which may come before the job is settled.
+// reported for its message, which may come before the job is settled, and
+// when the job ended (by the store's clock), from which its retention
+// runs.
 type jobRecord struct {
 	schedule.Job
 	Delivery  bot.DeliveryStatus `json:"delivery,omitempty"`
 	ErrorCode int                `json:"delivery_error,omitempty"`
+	EndedAt   time.Time          `json:"ended_at,omitzero"`
 }
 
-// indexKeys returns the keys of r in the three index buckets; due is nil
-// for a job no claim may take, cohort for a job of no cohort.
-func (r *jobRecord) indexKeys() (due, all, cohort []byte) {
+// jobKeys are the keys of a job in the index buckets; nil where the job
+// has none.
+type jobKeys struct {
+	due    []byte // a job a claim may take
+	all    []byte
+	cohort []byte // a job of a cohort
+	ended  []byte // a job that ended
+}
+
+// indexKeys returns the keys of r in the index buckets.
+func (r *jobRecord) indexKeys() jobKeys {
+	var k jobKeys
 	switch r.Status {
 	case schedule.Queued:
-		due = append(timeKey(r.DueAt), r.ID...)
+		k.due = append(timeKey(r.DueAt), r.ID...)
 	case schedule.Claimed:
-		due = append(timeKey(r.LeaseUntil), r.ID...)
+		k.due = append(timeKey(r.LeaseUntil), r.ID...)
 	}
-	all = append(timeKey(r.DueAt), r.ID...)
+	k.all = append(timeKey(r.DueAt), r.ID...)
 	if r.Cohort != "" {
-		cohort = append(append(msgKey(r.Cohort, ""), timeKey(r.DueAt)...), r.ID...)
+		k.cohort = append(append(msgKey(r.Cohort, ""), timeKey(r.DueAt)...), r.ID...)
 	}
-	return due, all, cohort
+	if r.Status.Final() {
+		k.ended = append(timeKey(r.EndedAt), r.ID...)
+	}
+	return k
 }
 
-// outboxBuckets are the outbox's buckets in a write transaction.
-type outboxBuckets struct{ jobs, due, all, cohort *bolt.Bucket }
+// outboxBuckets are the outbox's buckets in a write transaction, and the
+// store's time when it began (the end of a job that ends in it).
+type outboxBuckets struct {
+	jobs, due, all, cohort, ended, counts *bolt.Bucket
+	now                                   time.Time
+}
 
-func writeBuckets(tx *bolt.Tx) (outboxBuckets, error) {
-	var b outboxBuckets
+func writeBuckets(tx *bolt.Tx, now time.Time) (outboxBuckets, error) {
+	b := outboxBuckets{now: now}
 	for _, x := range []struct {
 		dst  **bolt.Bucket
 		name []byte
-	}{{&b.jobs, jobsBucket}, {&b.due, jobsDueBucket}, {&b.all, jobsByDueBucket}, {&b.cohort, jobsByCohortBucket}} {
+	}{{&b.jobs, jobsBucket}, {&b.due, jobsDueBucket}, {&b.all, jobsByDueBucket}, {&b.cohort, jobsByCohortBucket},
+		{&b.ended, jobsEndedBucket}, {&b.counts, jobCountsBucket}} {
 		var err error
 		if *x.dst, err = tx.CreateBucketIfNotExists(x.name); err != nil {
 			return b, err
 		}
 	}
 	return b, nil
+}
+
+// count moves the counts of r's cohort and of every job, in r's status, by
+// delta.
+func (b outboxBuckets) count(r *jobRecord, delta int64) error {
+	cohorts := []string{""}
+	if r.Cohort != "" {
+		cohorts = append(cohorts, r.Cohort)
+	}
+	for _, c := range cohorts {
+		if err := addCount(b.counts, msgKey(c, string(r.Status)), delta); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (b outboxBuckets) get(id string) (*jobRecord, error) {
@@ -91,30 +134,49 @@ func (b outboxBuckets) get(id string) (*jobRecord, error) {
 	return r, nil
 }
 
-// put stores r in place of old (nil for none), keeping the indexes in step.
+// put stores r in place of old (nil for none), keeping the indexes and
+// the counts in step, by the keys that change. A job that ends now gets
+// EndedAt; one that had ended keeps its end.
 func (b outboxBuckets) put(old, r *jobRecord) error {
+	switch {
+	case !r.Status.Final():
+		r.EndedAt = time.Time{}
+	case old != nil && old.Status.Final() && !old.EndedAt.IsZero():
+		r.EndedAt = old.EndedAt
+	case r.EndedAt.IsZero():
+		r.EndedAt = b.now
+	}
+	var was jobKeys
 	if old != nil {
-		due, all, cohort := old.indexKeys()
-		for _, x := range []struct {
-			b   *bolt.Bucket
-			key []byte
-		}{{b.due, due}, {b.all, all}, {b.cohort, cohort}} {
-			if x.key != nil {
-				if err := x.b.Delete(x.key); err != nil {
-					return err
-				}
+		was = old.indexKeys()
+	}
+	is := r.indexKeys()
+	for _, x := range []struct {
+		b       *bolt.Bucket
+		was, is []byte
+	}{{b.due, was.due, is.due}, {b.all, was.all, is.all}, {b.cohort, was.cohort, is.cohort}, {b.ended, was.ended, is.ended}} {
+		if bytes.Equal(x.was, x.is) {
+			continue
+		}
+		if x.was != nil {
+			if err := x.b.Delete(x.was); err != nil {
+				return err
+			}
+		}
+		if x.is != nil {
+			if err := x.b.Put(x.is, nil); err != nil {
+				return err
 			}
 		}
 	}
-	due, all, cohort := r.indexKeys()
-	for _, x := range []struct {
-		b   *bolt.Bucket
-		key []byte
-	}{{b.due, due}, {b.all, all}, {b.cohort, cohort}} {
-		if x.key != nil {
-			if err := x.b.Put(x.key, nil); err != nil {
+	if old == nil || old.Status != r.Status || old.Cohort != r.Cohort {
+		if old != nil {
+			if err := b.count(old, -1); err != nil {
 				return err
 			}
+		}
+		if err := b.count(r, 1); err != nil {
+			return err
 		}
 	}
 	v, err := json.Marshal(r)
@@ -122,6 +184,25 @@ func (b outboxBuckets) put(old, r *jobRecord) error {
 		return err
 	}
 	return b.jobs.Put([]byte(r.ID), v)
+}
+
+// remove deletes r with its index entries and its counts.
+func (b outboxBuckets) remove(r *jobRecord) error {
+	k := r.indexKeys()
+	for _, x := range []struct {
+		b   *bolt.Bucket
+		key []byte
+	}{{b.due, k.due}, {b.all, k.all}, {b.cohort, k.cohort}, {b.ended, k.ended}} {
+		if x.key != nil {
+			if err := x.b.Delete(x.key); err != nil {
+				return err
+			}
+		}
+	}
+	if err := b.count(r, -1); err != nil {
+		return err
+	}
+	return b.jobs.Delete([]byte(r.ID))
 }
 
 // updateOutbox runs fn in a write transaction on the outbox's buckets. A
@@ -134,7 +215,7 @@ func (s *Store) updateOutbox(ctx context.Context, op string, fn func(b outboxBuc
 		if err := ctx.Err(); err != nil {
 			return bot.E(op, bot.Unavailable, err)
 		}
-		b, err := writeBuckets(tx)
+		b, err := writeBuckets(tx, s.now())
 		if err != nil {
 			return err
 		}
@@ -147,39 +228,44 @@ func (s *Store) updateOutbox(ctx context.Context, op string, fn func(b outboxBuc
 }
 
 // Enqueue implements schedule.Outbox in one write transaction: all the
-// jobs or none. Jobs are stored as given, with Status Queued and, when
-// zero, UpdatedAt set to CreatedAt. Errors: Invalid for a job without an
-// ID, Learner or DueAt, Unavailable for a closed store or a cancelled
-// context, Internal for a record that does not decode or a failed write.
-func (s *Store) Enqueue(ctx context.Context, jobs ...schedule.Job) error {
+// jobs or none. New jobs are stored as given, with Status Queued and, when
+// zero, UpdatedAt set to CreatedAt; a job whose ID is stored, in any
+// status, is left as it is (a second job of one ID in the batch too).
+// Errors: Invalid for a job without an ID, Learner or DueAt, Unavailable
+// for a closed store or a cancelled context, Internal for a record that
+// does not decode or a failed write.
+func (s *Store) Enqueue(ctx context.Context, jobs ...schedule.Job) (int, error) {
 	const op = "boltstore.Enqueue"
 	for i := range jobs {
 		if err := jobs[i].Check(); err != nil {
-			return bot.E(op, bot.Invalid, err)
+			return 0, bot.E(op, bot.Invalid, err)
 		}
 	}
 	if len(jobs) == 0 {
-		return nil
+		return 0, nil
 	}
-	return s.updateOutbox(ctx, op, func(b outboxBuckets) error {
+	var stored int
+	err := s.updateOutbox(ctx, op, func(b outboxBuckets) error {
+		stored = 0 // a retried transaction starts afresh
 		for _, j := range jobs {
-			old, err := b.get(j.ID)
-			if err != nil {
-				return bot.E(op, bot.Internal, err)
-			}
-			if old != nil && old.Status != schedule.Queued {
+			if b.jobs.Get([]byte(j.ID)) != nil {
 				continue
 			}
 			j.Status = schedule.Queued
 			if j.UpdatedAt.IsZero() {
 				j.UpdatedAt = j.CreatedAt
 			}
-			if err := b.put(old, &jobRecord{Job: j}); err != nil {
+			if err := b.put(nil, &jobRecord{Job: j}); err != nil {
 				return err
 			}
+			stored++
 		}
 		return nil
 	})
+	if err != nil {
+		return 0, err
+	}
+	return stored, nil
 }
 
 // Claim implements schedule.Outbox in one write transaction, which bbolt
@@ -367,18 +453,32 @@ func (s *Store) Job(ctx context.Context, id string) (schedule.Job, error) {
 }
 
 // Jobs implements schedule.Outbox in one read transaction, walking the
-// cohort's index (or the index of all jobs) from the latest due time.
-// Errors: Unavailable for a closed store or a cancelled context, Internal
-// for a record that does not decode.
-func (s *Store) Jobs(ctx context.Context, f schedule.Filter) ([]schedule.Job, error) {
+// cohort's index (or the index of all jobs) down from the latest due time,
+// or from the cursor: the index key (due time and ID) of the last job of
+// the page before, which the next page starts below. Jobs of one due time
+// come in descending ID order. A page ends at Limit jobs; its cursor is ""
+// when no job after it matches the filter. Errors: Invalid for a cursor
+// that Jobs did not make, Unavailable for a closed store or a cancelled
+// context, Internal for a record that does not decode.
+func (s *Store) Jobs(ctx context.Context, f schedule.Filter) ([]schedule.Job, string, error) {
 	const op = "boltstore.Jobs"
 	if err := ctx.Err(); err != nil {
-		return nil, bot.E(op, bot.Unavailable, err)
+		return nil, "", bot.E(op, bot.Unavailable, err)
 	}
 	if f.Limit <= 0 {
 		f.Limit = defaultJobsLimit
 	}
-	var jobs []schedule.Job
+	var from []byte
+	if f.Cursor != "" {
+		var err error
+		if from, err = base64.RawURLEncoding.DecodeString(f.Cursor); err != nil || len(from) <= 8 {
+			return nil, "", bot.Errorf(op, bot.Invalid, "not a cursor of Jobs: %q", f.Cursor)
+		}
+	}
+	var (
+		jobs []schedule.Job
+		next string
+	)
 	err := s.db.View(func(tx *bolt.Tx) error {
 		recs := tx.Bucket(jobsBucket)
 		var prefix []byte
@@ -391,15 +491,20 @@ func (s *Store) Jobs(ctx context.Context, f schedule.Filter) ([]schedule.Job, er
 			return nil
 		}
 		c := index.Cursor()
-		var k []byte
 		// Time keys start with a byte below 0x80, so prefix+0xff is past
-		// every key of the cohort.
-		if k, _ = c.Seek(append(bytes.Clone(prefix), 0xff)); k == nil {
+		// every key of the cohort. The page starts below the seek.
+		seek := append(bytes.Clone(prefix), 0xff)
+		if from != nil {
+			seek = append(bytes.Clone(prefix), from...)
+		}
+		var k []byte
+		if k, _ = c.Seek(seek); k == nil {
 			k, _ = c.Last()
 		} else {
 			k, _ = c.Prev()
 		}
-		for ; k != nil && bytes.HasPrefix(k, prefix) && len(jobs) < f.Limit; k, _ = c.Prev() {
+		var last []byte
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
 			id := k[len(prefix)+8:]
 			v := recs.Get(id)
 			if v == nil {
@@ -409,16 +514,161 @@ func (s *Store) Jobs(ctx context.Context, f schedule.Filter) ([]schedule.Job, er
 			if err := json.Unmarshal(v, &r); err != nil {
 				return bot.Errorf(op, bot.Internal, "decode job %s: %w", id, err)
 			}
-			if len(f.Status) == 0 || slices.Contains(f.Status, r.Status) {
-				jobs = append(jobs, r.Job)
+			if len(f.Status) > 0 && !slices.Contains(f.Status, r.Status) {
+				continue
 			}
+			if len(jobs) == f.Limit {
+				next = base64.RawURLEncoding.EncodeToString(last)
+				return nil
+			}
+			jobs = append(jobs, r.Job)
+			last = bytes.Clone(k[len(prefix):])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", wrap(op, err)
+	}
+	return jobs, next, nil
+}
+
+// Counts implements schedule.Outbox in one read transaction, from the
+// counts every change of a job's status moves: no status is zero. Errors:
+// Unavailable for a closed store or a cancelled context.
+func (s *Store) Counts(ctx context.Context, cohort string) (map[schedule.Status]int, error) {
+	const op = "boltstore.Counts"
+	if err := ctx.Err(); err != nil {
+		return nil, bot.E(op, bot.Unavailable, err)
+	}
+	counts := map[schedule.Status]int{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(jobCountsBucket)
+		if b == nil {
+			return nil
+		}
+		prefix := msgKey(cohort, "")
+		c := b.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			counts[schedule.Status(k[len(prefix):])] = int(readCount(v))
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	return jobs, nil
+	return counts, nil
+}
+
+// purgeJobs deletes the jobs that ended longer than the job retention
+// before now, with their index entries and counts, one batch per
+// transaction, reading only expired entries of the index of ended jobs.
+func (s *Store) purgeJobs(now time.Time) (int, error) {
+	const op = "boltstore.PurgeJobs"
+	cutoff := timeKey(now.Add(-s.jobRetention))
+	total := 0
+	for {
+		n := 0
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			if tx.Bucket(jobsEndedBucket) == nil {
+				return nil // no job has ended: nothing to create
+			}
+			b, err := writeBuckets(tx, s.now())
+			if err != nil {
+				return err
+			}
+			var expired [][]byte
+			c := b.ended.Cursor()
+			for k, _ := c.First(); k != nil && len(expired) < purgeBatch && bytes.Compare(k[:8], cutoff) < 0; k, _ = c.Next() {
+				expired = append(expired, bytes.Clone(k))
+			}
+			// Deleted after the walk: deleting under a cursor can skip
+			// keys.
+			for _, k := range expired {
+				r, err := b.get(string(k[8:]))
+				if err != nil {
+					return err
+				}
+				// An entry of a job that is gone, or ended again since,
+				// goes alone.
+				if r == nil || !bytes.Equal(r.indexKeys().ended, k) {
+					if err := b.ended.Delete(k); err != nil {
+						return err
+					}
+					continue
+				}
+				if err := b.remove(r); err != nil {
+					return err
+				}
+			}
+			n = len(expired)
+			return nil
+		})
+		if err != nil {
+			return total, wrap(op, err)
+		}
+		total += n
+		if n < purgeBatch {
+			return total, nil
+		}
+	}
+}
+
+// buildOutboxIndexes builds, inside Open's transaction, the counts and
+// the index of ended jobs of a file written before they existed; a job
+// that ended then is taken to have ended at its last change (or now, when
+// it has none).
+func buildOutboxIndexes(tx *bolt.Tx, now time.Time) error {
+	if tx.Bucket(jobsBucket) == nil {
+		return nil // no outbox yet: its first write creates it whole
+	}
+	for _, name := range [][]byte{jobsEndedBucket, jobCountsBucket} {
+		if tx.Bucket(name) != nil {
+			if err := tx.DeleteBucket(name); err != nil {
+				return err
+			}
+		}
+	}
+	b, err := writeBuckets(tx, now)
+	if err != nil {
+		return err
+	}
+	var recs []*jobRecord
+	err = b.jobs.ForEach(func(k, v []byte) error {
+		r := new(jobRecord)
+		if err := json.Unmarshal(v, r); err != nil {
+			return fmt.Errorf("decode job %s: %w", k, err)
+		}
+		recs = append(recs, r)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// Written after the walk: writing under a cursor can skip keys.
+	for _, r := range recs {
+		if r.Status.Final() && r.EndedAt.IsZero() {
+			r.EndedAt = r.UpdatedAt
+			if r.EndedAt.IsZero() {
+				r.EndedAt = now
+			}
+			v, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			if err := b.jobs.Put([]byte(r.ID), v); err != nil {
+				return err
+			}
+		}
+		if k := r.indexKeys().ended; k != nil {
+			if err := b.ended.Put(k, nil); err != nil {
+				return err
+			}
+		}
+		if err := b.count(r, 1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Cancel implements schedule.Outbox in one write transaction; cancelling a

@@ -32,15 +32,18 @@ func RunOutbox(t *testing.T, open func(t *testing.T) schedule.Outbox) {
 		{"SettleRequeue", testOutboxSettleRequeue},
 		{"SettleFailed", testOutboxSettleFailed},
 		{"SettleFenced", testOutboxSettleFenced},
-		{"EnqueueReplacesQueued", testOutboxEnqueueReplaces},
-		{"EnqueueKeepsOthers", testOutboxEnqueueKeeps},
-		{"EnqueueMovesCohort", testOutboxEnqueueMovesCohort},
+		{"EnqueueCounts", testOutboxEnqueueCounts},
+		{"EnqueueLeavesQueued", testOutboxEnqueueLeavesQueued},
+		{"EnqueueLeavesOthers", testOutboxEnqueueLeavesOthers},
+		{"EnqueueKeepsCohort", testOutboxEnqueueKeepsCohort},
 		{"Delivered", testOutboxDelivered},
 		{"DeliveredFailed", testOutboxDeliveredFailed},
 		{"DeliveredBeforeSettle", testOutboxDeliveredBeforeSettle},
 		{"DeliveredIgnored", testOutboxDeliveredIgnored},
 		{"Jobs", testOutboxJobs},
 		{"JobsDefaultLimit", testOutboxJobsDefaultLimit},
+		{"JobsPages", testOutboxJobsPages},
+		{"Counts", testOutboxCounts},
 		{"Cancel", testOutboxCancel},
 		{"CancelledContext", testOutboxCancelledContext},
 	}
@@ -75,11 +78,24 @@ func job(id string, due time.Time) schedule.Job {
 	}
 }
 
-func enqueue(tb testing.TB, s schedule.Outbox, jobs ...schedule.Job) {
+// enqueue enqueues jobs and returns how many the outbox stored.
+func enqueue(tb testing.TB, s schedule.Outbox, jobs ...schedule.Job) int {
 	tb.Helper()
-	if err := s.Enqueue(context.Background(), jobs...); err != nil {
+	n, err := s.Enqueue(context.Background(), jobs...)
+	if err != nil {
 		tb.Fatalf("Enqueue(%d jobs): %v", len(jobs), err)
 	}
+	return n
+}
+
+// list returns the first page of jobs f selects.
+func list(tb testing.TB, s schedule.Outbox, f schedule.Filter) []schedule.Job {
+	tb.Helper()
+	jobs, _, err := s.Jobs(context.Background(), f)
+	if err != nil {
+		tb.Fatalf("Jobs(%+v): %v", f, err)
+	}
+	return jobs
 }
 
 func claim(tb testing.TB, s schedule.Outbox, worker string, now time.Time, max int) []schedule.Job {
@@ -177,9 +193,16 @@ func testOutboxUnknown(t *testing.T, s schedule.Outbox) {
 	wantKind(t, "Delivered of an unknown id", s.Delivered(ctx, "nope", bot.StatusDelivered, 0), bot.NotFound)
 	j := claimed(job("nope", t0), "w1", t0)
 	wantKind(t, "Settle of an unknown id", s.Settle(ctx, j), bot.NotFound)
-	jobs, err := s.Jobs(ctx, schedule.Filter{})
-	if err != nil || len(jobs) != 0 {
-		t.Errorf("Jobs of an empty outbox = %v, %v; want none", ids(jobs), err)
+	jobs, next, err := s.Jobs(ctx, schedule.Filter{})
+	if err != nil || len(jobs) != 0 || next != "" {
+		t.Errorf("Jobs of an empty outbox = %v, %q, %v; want none and no next page", ids(jobs), next, err)
+	}
+	counts, err := s.Counts(ctx, "")
+	if err != nil {
+		t.Fatalf("Counts of an empty outbox: %v", err)
+	}
+	if got := nonZero(counts); len(got) != 0 {
+		t.Errorf("Counts of an empty outbox = %v, want none", got)
 	}
 }
 
@@ -190,14 +213,18 @@ func testOutboxEnqueueInvalid(t *testing.T, s schedule.Outbox) {
 		"no learner": func() schedule.Job { j := job("r1", t0); j.Learner = ""; return j }(),
 		"no due":     job("r1", time.Time{}),
 	} {
-		wantKind(t, "Enqueue with "+name, s.Enqueue(ctx, job("ok", t0), j), bot.Invalid)
+		n, err := s.Enqueue(ctx, job("ok", t0), j)
+		wantKind(t, "Enqueue with "+name, err, bot.Invalid)
+		if n != 0 {
+			t.Errorf("Enqueue with %s refused the batch but says it stored %d jobs, want 0", name, n)
+		}
 	}
 	// Nothing of a batch with an invalid job is stored.
 	if _, err := s.Job(ctx, "ok"); bot.KindOf(err) != bot.NotFound {
 		t.Errorf("Job(ok) after a refused batch: %v, want NotFound", err)
 	}
-	if err := s.Enqueue(ctx); err != nil {
-		t.Errorf("Enqueue of nothing: %v", err)
+	if n, err := s.Enqueue(ctx); err != nil || n != 0 {
+		t.Errorf("Enqueue of nothing = %d, %v; want 0, nil", n, err)
 	}
 }
 
@@ -379,27 +406,43 @@ func testOutboxSettleFenced(t *testing.T, s schedule.Outbox) {
 	wantJob(t, s, j)
 }
 
-// testOutboxEnqueueReplaces is the nudge's case: one job id per learner,
-// pushed back while it waits.
-func testOutboxEnqueueReplaces(t *testing.T, s schedule.Outbox) {
-	n := job("nudge:"+amina, t0.Add(48*time.Hour))
+// testOutboxEnqueueCounts: Enqueue says how many jobs it stored, those
+// whose ID was not stored yet; an ID twice in one batch is one job.
+func testOutboxEnqueueCounts(t *testing.T, s schedule.Outbox) {
+	if got := enqueue(t, s, job("r1", t0), job("r2", t0)); got != 2 {
+		t.Errorf("Enqueue of 2 new jobs = %d, want 2", got)
+	}
+	if got := enqueue(t, s, job("r2", t0), job("r3", t0), job("r3", t0.Add(time.Hour)), job("r4", t0)); got != 2 {
+		t.Errorf("Enqueue of r2 (stored), r3 twice and r4 = %d, want 2", got)
+	}
+	want := job("r3", t0)
+	want.Status = schedule.Queued
+	wantJob(t, s, want)
+	got := ids(list(t, s, schedule.Filter{}))
+	slices.Sort(got)
+	if diff := cmp.Diff(got, []string{"r1", "r2", "r3", "r4"}); diff != "" {
+		t.Errorf("Jobs: job ids (-got +want):\n%s", diff)
+	}
+}
+
+// testOutboxEnqueueLeavesQueued is the nudge's case: the job of one
+// silence, decided twice, is queued once, as it was first.
+func testOutboxEnqueueLeavesQueued(t *testing.T, s schedule.Outbox) {
+	n := job("nudge1-5f2c9a", t0.Add(48*time.Hour))
 	n.Kind, n.Text, n.Cohort = schedule.Nudge, "", ""
 	enqueue(t, s, n)
 	later := n
 	later.DueAt, later.CreatedAt = t0.Add(72*time.Hour), t0
-	enqueue(t, s, later)
-	later.Status = schedule.Queued
-	wantJob(t, s, later)
-	wantIDs(t, "Claim at the first due time", claim(t, s, "w1", t0.Add(48*time.Hour), 10))
-	wantIDs(t, "Claim at the new due time", claim(t, s, "w1", t0.Add(72*time.Hour), 10), n.ID)
-	jobs, err := s.Jobs(context.Background(), schedule.Filter{})
-	if err != nil {
-		t.Fatal(err)
+	if got := enqueue(t, s, later); got != 0 {
+		t.Errorf("Enqueue of a queued ID = %d, want 0", got)
 	}
-	wantIDs(t, "Jobs after replacing", jobs, n.ID)
+	n.Status = schedule.Queued
+	wantJob(t, s, n)
+	wantIDs(t, "Claim at the first due time", claim(t, s, "w1", t0.Add(48*time.Hour), 10), n.ID)
+	wantIDs(t, "Jobs after enqueueing again", list(t, s, schedule.Filter{}), n.ID)
 }
 
-func testOutboxEnqueueKeeps(t *testing.T, s schedule.Outbox) {
+func testOutboxEnqueueLeavesOthers(t *testing.T, s schedule.Outbox) {
 	enqueue(t, s, job("claimed", t0), job("sent", t0), job("cancelled", t0.Add(time.Hour)))
 	c := claim(t, s, "w1", t0, 2)
 	c[1].Status, c[1].SID = schedule.Sent, "SM1"
@@ -414,7 +457,9 @@ func testOutboxEnqueueKeeps(t *testing.T, s schedule.Outbox) {
 	for id := range before {
 		again := job(id, t0.Add(-time.Hour))
 		again.Text = "changed"
-		enqueue(t, s, again)
+		if got := enqueue(t, s, again); got != 0 {
+			t.Errorf("Enqueue of %s again = %d, want 0", id, got)
+		}
 	}
 	for _, want := range before {
 		wantJob(t, s, want)
@@ -422,24 +467,18 @@ func testOutboxEnqueueKeeps(t *testing.T, s schedule.Outbox) {
 	wantIDs(t, "Claim after enqueueing again", claim(t, s, "w2", t0, 10))
 }
 
-func testOutboxEnqueueMovesCohort(t *testing.T, s schedule.Outbox) {
+// testOutboxEnqueueKeepsCohort: a stored job stays in its cohort's list
+// and counts when its ID is enqueued again for another cohort.
+func testOutboxEnqueueKeepsCohort(t *testing.T, s schedule.Outbox) {
 	a := job("r1", t0)
 	a.Cohort = "A"
 	enqueue(t, s, a)
 	b := a
 	b.Cohort = "B"
 	enqueue(t, s, b)
-	ctx := context.Background()
-	inA, err := s.Jobs(ctx, schedule.Filter{Cohort: "A"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantIDs(t, "Jobs of A", inA)
-	inB, err := s.Jobs(ctx, schedule.Filter{Cohort: "B"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantIDs(t, "Jobs of B", inB, "r1")
+	wantIDs(t, "Jobs of A", list(t, s, schedule.Filter{Cohort: "A"}), "r1")
+	wantIDs(t, "Jobs of B", list(t, s, schedule.Filter{Cohort: "B"}))
+	wantCounts(t, s)
 }
 
 // sent enqueues a job, claims it and settles it as sent with sid.
@@ -566,10 +605,7 @@ func testOutboxJobs(t *testing.T, s schedule.Outbox) {
 		{schedule.Filter{Limit: 2}, []string{"a3", "n1"}},
 		{schedule.Filter{Status: []schedule.Status{schedule.Queued}, Limit: 2}, []string{"n1", "b1"}},
 	} {
-		got, err := s.Jobs(ctx, tt.f)
-		if err != nil {
-			t.Fatalf("Jobs(%+v): %v", tt.f, err)
-		}
+		got := list(t, s, tt.f)
 		wantIDs(t, fmt.Sprintf("Jobs(%+v)", tt.f), got, tt.want...)
 		for _, j := range got {
 			if diff := cmp.Diff(j, getJob(t, s, j.ID), opts); diff != "" {
@@ -585,10 +621,7 @@ func testOutboxJobsDefaultLimit(t *testing.T, s schedule.Outbox) {
 		jobs[i] = job(fmt.Sprintf("r%03d", i), t0.Add(time.Duration(i)*time.Minute))
 	}
 	enqueue(t, s, jobs...)
-	got, err := s.Jobs(context.Background(), schedule.Filter{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := list(t, s, schedule.Filter{})
 	if len(got) != 100 {
 		t.Fatalf("Jobs with no limit: %d jobs, want the default 100", len(got))
 	}
@@ -631,9 +664,223 @@ func testOutboxCancelledContext(t *testing.T, s schedule.Outbox) {
 	}
 	wantStatus(t, s, "r1", schedule.Queued, "")
 	within(t, "Enqueue with a cancelled context", func() {
-		err = s.Enqueue(ctx, job("r2", t0))
+		_, err = s.Enqueue(ctx, job("r2", t0))
 	})
 	if err == nil {
 		t.Errorf("Enqueue with a cancelled context succeeded")
+	}
+}
+
+// allJobs pages through the jobs f selects, f.Limit at a time, and
+// returns them. It fails tb when a page is longer than the limit, when a
+// page before the last is shorter, when the last page is empty (a cursor
+// must not lead to nothing) or when a job comes twice.
+func allJobs(tb testing.TB, s schedule.Outbox, f schedule.Filter) []schedule.Job {
+	tb.Helper()
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var all []schedule.Job
+	seen := map[string]bool{}
+	f.Cursor = ""
+	for page := 0; ; page++ {
+		if page > 1000 {
+			tb.Fatalf("Jobs(%+v): more than 1000 pages", f)
+		}
+		jobs, next, err := s.Jobs(context.Background(), f)
+		if err != nil {
+			tb.Fatalf("Jobs(%+v): %v", f, err)
+		}
+		if len(jobs) > limit {
+			tb.Fatalf("Jobs(%+v): %d jobs, want at most %d", f, len(jobs), limit)
+		}
+		if page > 0 && len(jobs) == 0 {
+			tb.Fatalf("Jobs(%+v): an empty page after a cursor, want the cursor of the page before to be \"\"", f)
+		}
+		if next != "" && len(jobs) < limit {
+			tb.Fatalf("Jobs(%+v): %d jobs and a next page, want %d jobs on a page that is not the last", f, len(jobs), limit)
+		}
+		for _, j := range jobs {
+			if seen[j.ID] {
+				tb.Fatalf("Jobs(%+v): %s listed twice", f, j.ID)
+			}
+			seen[j.ID] = true
+		}
+		all = append(all, jobs...)
+		if next == "" {
+			return all
+		}
+		f.Cursor = next
+	}
+}
+
+// nonZero returns counts without the statuses at zero, which a store may
+// keep or not.
+func nonZero[M ~map[K]N, K comparable, N int | int64](counts M) M {
+	out := M{}
+	for k, n := range counts {
+		if n != 0 {
+			out[k] = n
+		}
+	}
+	return out
+}
+
+// recount counts by status the jobs that Jobs lists.
+func recount(jobs []schedule.Job) map[schedule.Status]int {
+	out := map[schedule.Status]int{}
+	for _, j := range jobs {
+		out[j.Status]++
+	}
+	return out
+}
+
+// wantCounts checks Counts against a recount through Jobs, for every job
+// and for each cohort of a job, and returns the counts of every job.
+func wantCounts(tb testing.TB, s schedule.Outbox) map[schedule.Status]int {
+	tb.Helper()
+	all := allJobs(tb, s, schedule.Filter{Limit: 7})
+	cohorts := map[string]bool{"": true, "no such cohort": true}
+	for _, j := range all {
+		cohorts[j.Cohort] = true
+	}
+	for c := range cohorts {
+		jobs := all
+		if c != "" {
+			jobs = allJobs(tb, s, schedule.Filter{Cohort: c, Limit: 7})
+		}
+		got, err := s.Counts(context.Background(), c)
+		if err != nil {
+			tb.Fatalf("Counts(%q): %v", c, err)
+		}
+		if diff := cmp.Diff(nonZero(got), recount(jobs)); diff != "" {
+			tb.Errorf("Counts(%q) differ from a recount of Jobs (-got +want):\n%s", c, diff)
+		}
+	}
+	return recount(all)
+}
+
+// testOutboxJobsPages pages through jobs of several cohorts and statuses,
+// many of them due at the same time, with small limits: every job the
+// filter selects comes exactly once, newest due first.
+func testOutboxJobsPages(t *testing.T, s schedule.Outbox) {
+	const n = 24
+	var jobs []schedule.Job
+	for i := range n {
+		// Three jobs share each due time, so that pages break inside a
+		// due time.
+		j := job(fmt.Sprintf("j%02d", i), t0.Add(time.Duration(i/3)*time.Minute))
+		j.Cohort = []string{"A", "B", "A", ""}[i%4]
+		jobs = append(jobs, j)
+	}
+	enqueue(t, s, jobs...)
+	// Some claimed and sent, so that a status filter skips jobs between
+	// those it keeps.
+	for i, c := range claim(t, s, "w1", t0.Add(time.Hour), 9) {
+		if i%2 == 0 {
+			c.Status, c.SID = schedule.Sent, fmt.Sprint("SM", i)
+			settle(t, s, c)
+		}
+	}
+	stored := allJobs(t, s, schedule.Filter{Limit: 1000})
+	if len(stored) != n {
+		t.Fatalf("Jobs: %d jobs, want %d", len(stored), n)
+	}
+	for _, f := range []schedule.Filter{
+		{},
+		{Cohort: "A"},
+		{Cohort: "B"},
+		{Status: []schedule.Status{schedule.Queued}},
+		{Cohort: "A", Status: []schedule.Status{schedule.Claimed, schedule.Sent}},
+		{Status: []schedule.Status{schedule.Delivered}},
+	} {
+		var want []string
+		for _, j := range stored {
+			if (f.Cohort == "" || j.Cohort == f.Cohort) && (len(f.Status) == 0 || slices.Contains(f.Status, j.Status)) {
+				want = append(want, j.ID)
+			}
+		}
+		slices.Sort(want)
+		for _, limit := range []int{1, 3, 4, 5, len(want), 0} {
+			f.Limit = limit
+			got := allJobs(t, s, f)
+			if !slices.IsSortedFunc(got, func(a, b schedule.Job) int { return b.DueAt.Compare(a.DueAt) }) {
+				t.Errorf("Jobs(%+v) pages not newest due first: %v", f, ids(got))
+			}
+			gotIDs := ids(got)
+			slices.Sort(gotIDs)
+			if diff := cmp.Diff(gotIDs, want, opts); diff != "" {
+				t.Errorf("Jobs(%+v) pages: job ids differ (-got +want):\n%s", f, diff)
+			}
+		}
+	}
+}
+
+// testOutboxCounts follows Counts through every change of a job's status:
+// each time they equal a recount of Jobs, for every job and each cohort.
+func testOutboxCounts(t *testing.T, s schedule.Outbox) {
+	ctx := context.Background()
+	mk := func(id, cohort string, due time.Time) schedule.Job {
+		j := job(id, due)
+		j.Cohort = cohort
+		return j
+	}
+	later := t0.Add(2 * time.Hour)
+	enqueue(t, s, mk("a1", "A", t0), mk("a2", "A", t0), mk("a3", "A", t0), mk("b1", "B", t0), mk("b2", "B", t0),
+		mk("n1", "", later), mk("n2", "", later))
+	wantCounts(t, s)
+	enqueue(t, s, mk("a1", "B", t0)) // stored: nothing moves
+	wantCounts(t, s)
+
+	// Claimed jobs by ID: the order of a claim among jobs due at the same
+	// time is the store's.
+	c := map[string]schedule.Job{}
+	for _, j := range claim(t, s, "w1", t0, 5) {
+		c[j.ID] = j
+	}
+	if len(c) != 5 || c["a1"].ID == "" || c["b2"].ID == "" {
+		t.Fatalf("Claim at t0 took %v, want a1, a2, a3, b1 and b2", c)
+	}
+	wantCounts(t, s)
+	settleAs := func(id string, change func(j *schedule.Job)) {
+		t.Helper()
+		j := c[id]
+		change(&j)
+		settle(t, s, j)
+	}
+	settleAs("a1", func(j *schedule.Job) { j.Status, j.SID = schedule.Sent, "SM1" })
+	wantCounts(t, s)
+	settleAs("a2", func(j *schedule.Job) { j.Status, j.Reason = schedule.Failed, "21610" })
+	wantCounts(t, s)
+	settleAs("a3", func(j *schedule.Job) {
+		j.Status, j.DueAt, j.LeaseUntil = schedule.Queued, t0.Add(time.Hour), time.Time{}
+	})
+	wantCounts(t, s)
+	delivered(t, s, "a1", bot.StatusDelivered, 0)
+	wantCounts(t, s)
+	// The callback beats the worker: the job becomes delivered as it is
+	// settled.
+	delivered(t, s, "b1", bot.StatusDelivered, 0)
+	wantCounts(t, s)
+	settleAs("b1", func(j *schedule.Job) { j.Status, j.SID = schedule.Sent, "SM4" })
+	wantCounts(t, s)
+	// A lease runs out and another worker takes the job over.
+	if got := claim(t, s, "w2", t0.Add(2*lease), 1); len(got) != 1 || got[0].ID != "b2" {
+		t.Fatalf("Claim after the lease = %v, want b2", ids(got))
+	}
+	wantCounts(t, s)
+	b2 := getJob(t, s, "b2")
+	b2.Status, b2.SID = schedule.Sent, "SM5"
+	settle(t, s, b2)
+	delivered(t, s, "b2", bot.StatusUndelivered, 63016)
+	wantCounts(t, s)
+	if err := s.Cancel(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	got := wantCounts(t, s)
+	want := map[schedule.Status]int{schedule.Queued: 2, schedule.Delivered: 2, schedule.Failed: 2, schedule.Cancelled: 1}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("counts of every job at the end (-got +want):\n%s", diff)
 	}
 }

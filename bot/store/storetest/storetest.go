@@ -1,10 +1,15 @@
 // Package storetest is the conformance suites that every store passes, one
-// for each part of app.Backend: Run (app.Store), RunDeliveries
-// (app.Deliveries), RunCohorts (cohort.Store), RunOutbox (schedule.Outbox)
-// and RunLimiter (schedule.Limiter). A store's own tests call each with a
+// for each part of app.Backend: Run (app.Store), RunMembers (app.Members
+// and the cohorts' index Update keeps), RunDueIndex (app.DueIndex and the
+// due index Update keeps), RunDeliveries (app.Deliveries), RunCohorts
+// (cohort.Store), RunOutbox and RunOutboxRetention (schedule.Outbox) and
+// RunLimiter (schedule.Limiter). A store's own tests call each with a
 // function that opens a fresh, empty store; the suites then check the
 // promises written on the interfaces, so that the embedded store and the
 // Redis store cannot drift apart.
+//
+// RunOutboxRetention needs one hook besides the store: an Expire that sets
+// the store's clock and runs its purge (see Expire).
 package storetest
 
 import (
@@ -101,6 +106,13 @@ func sample(id string) bot.Learner {
 		Vars:     map[string]string{"materials": "120", "units": "8", "name": "فاطمة"},
 		Indicators: map[string]string{
 			"revenue_stable": "yes",
+		},
+		Outreach: bot.Outreach{
+			At:     time.Date(2025, 3, 15, 9, 26, 53, 589793238, casa),
+			Nudges: 1,
+			Reviews: []bot.PendingReview{
+				{Lesson: "cash-1", Step: "what-counts", At: time.Date(2025, 3, 16, 9, 26, 53, 7, time.UTC)},
+			},
 		},
 		Completed: []bot.Completion{
 			{Lesson: "welcome-1", Score: 100, At: time.Date(2025, 3, 1, 8, 0, 0, 123456789, casa)},
