@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -147,57 +148,159 @@ func (s *Store) CohortCounts(ctx context.Context, code string) (app.Counts, erro
 	return counts, nil
 }
 
-// takeDueScript takes the due learners of one bucket.
+// takeDueScript takes due learners of one bucket that a peek chose.
 //
 //	KEYS[1]  the bucket's due index
 //	ARGV[1]  now (ms)
 //	ARGV[2]  the end of the lease (ms)
-//	ARGV[3]  the most learners to take
-//	ARGV[4]  the prefix of the bucket's learner keys
+//	ARGV[3]  the prefix of the bucket's learner keys
+//	ARGV[4…] the learners to take, as the index holds them
 //
-// It returns the learners taken (as the index holds them), each filed
-// again at the end of the lease; an entry whose learner is gone leaves the
-// index.
+// It returns the learners it took: those still due (another replica may
+// have taken some since the peek), each filed again at the end of the
+// lease; an entry whose learner is gone leaves the index.
 var takeDueScript = redis.NewScript(`
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local now = tonumber(ARGV[1])
 local out = {}
-for _, id in ipairs(ids) do
-  if redis.call('EXISTS', ARGV[4] .. id) == 1 then
-    redis.call('ZADD', KEYS[1], ARGV[2], id)
-    out[#out+1] = id
-  else
-    redis.call('ZREM', KEYS[1], id)
+for i = 4, #ARGV do
+  local id = ARGV[i]
+  local at = tonumber(redis.call('ZSCORE', KEYS[1], id))
+  if at and at <= now then
+    if redis.call('EXISTS', ARGV[3] .. id) == 1 then
+      redis.call('ZADD', KEYS[1], ARGV[2], id)
+      out[#out+1] = id
+    else
+      redis.call('ZREM', KEYS[1], id)
+    end
   end
 end
 return out
 `)
 
-// TakeDue implements app.DueIndex: it takes due learners bucket after
-// bucket, starting each call at the bucket after the one the last call
-// started at, so that replicas and calls share out the buckets, until it
-// has max of them or has visited every bucket: one round trip per bucket
-// visited. Within a bucket, the earliest due come first. Errors:
-// Unavailable (see Update).
+// peeked is an entry of a bucket's sorted set that a peek saw.
+type peeked struct {
+	bucket int
+	id     string
+	score  float64
+}
+
+// peekDue returns the earliest max entries due at now (score ≤ due) over
+// the sets of every bucket (set names the set within a bucket), in one
+// pipeline, earliest first.
+func (s *Store) peekDue(ctx context.Context, set string, due string, max int) ([]peeked, error) {
+	cmds := make([]*redis.ZSliceCmd, s.buckets)
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for b := range s.buckets {
+			cmds[b] = p.ZRangeByScoreWithScores(ctx, s.bucketTag(b)+set, &redis.ZRangeBy{Min: "-inf", Max: due, Count: int64(max)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var all []peeked
+	for b, c := range cmds {
+		for _, z := range c.Val() {
+			id, _ := z.Member.(string)
+			all = append(all, peeked{bucket: b, id: id, score: z.Score})
+		}
+	}
+	slices.SortFunc(all, func(a, b peeked) int {
+		return cmp.Or(cmp.Compare(a.score, b.score), cmp.Compare(a.id, b.id))
+	})
+	return all[:min(len(all), max)], nil
+}
+
+// TakeDue implements app.DueIndex in two round trips: a peek at every
+// bucket's due learners chooses the earliest, then a script per bucket
+// (all in one pipeline) takes those still due and hides them for the
+// lease. Learners due at the same time come in no particular order.
+// Errors: Unavailable (see Update).
 func (s *Store) TakeDue(ctx context.Context, now time.Time, lease time.Duration, max int) ([]string, error) {
 	const op = "redisstore.TakeDue"
 	if err := ctx.Err(); err != nil {
 		return nil, bot.E(op, bot.Unavailable, err)
 	}
-	var out []string
-	start := int(s.dueStart.Add(1))
-	for i := 0; i < s.buckets && len(out) < max; i++ {
-		b := (start + i) % s.buckets
+	if max <= 0 {
+		return nil, nil
+	}
+	nowMs := strconv.FormatInt(now.UnixMilli(), 10)
+	chosen, err := s.peekDue(ctx, "due", nowMs, max)
+	if err != nil || len(chosen) == 0 {
+		return nil, wrapOrNil(op, err)
+	}
+	byBucket := map[int][]any{}
+	for _, p := range chosen {
+		byBucket[p.bucket] = append(byBucket[p.bucket], p.id)
+	}
+	taken := map[string]bool{}
+	err = s.runScripts(ctx, takeDueScript, byBucket, func(b int) ([]string, []any) {
 		tag := s.bucketTag(b)
-		ids, err := takeDueScript.Run(ctx, s.client, []string{tag + "due"},
-			now.UnixMilli(), now.Add(lease).UnixMilli(), max-len(out), tag+"l:").StringSlice()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return out, wrap(op, err)
-		}
+		return []string{tag + "due"}, []any{nowMs, now.Add(lease).UnixMilli(), tag + "l:"}
+	}, func(res any) error {
+		ids, _ := res.([]any)
 		for _, id := range ids {
-			out = append(out, unescapeID(id))
+			if v, ok := id.(string); ok {
+				taken[v] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	var out []string
+	for _, p := range chosen {
+		if taken[p.id] {
+			out = append(out, unescapeID(p.id))
 		}
 	}
 	return out, nil
+}
+
+// runScripts runs script once per bucket of byBucket, all in one pipeline,
+// with the keys and leading arguments keysArgs gives for the bucket and
+// then the bucket's values; each reply goes to read. A Redis that lost its
+// scripts gets them again, and the pipeline once more.
+func (s *Store) runScripts(ctx context.Context, script *redis.Script, byBucket map[int][]any,
+	keysArgs func(b int) ([]string, []any), read func(any) error) error {
+	for attempt := 0; ; attempt++ {
+		cmds := map[int]*redis.Cmd{}
+		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for b, vals := range byBucket {
+				keys, args := keysArgs(b)
+				cmds[b] = script.EvalSha(ctx, p, keys, append(args, vals...)...)
+			}
+			return nil
+		})
+		if isNoScript(err) && attempt == 0 {
+			if err := script.Load(ctx, s.client).Err(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+		for _, c := range cmds {
+			res, err := c.Result()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return err
+			}
+			if err := read(res); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// wrapOrNil is wrap, or nil for a nil error.
+func wrapOrNil(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return wrap(op, err)
 }
 
 // importBatch is how many learners one pipeline of Import writes.

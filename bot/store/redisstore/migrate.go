@@ -173,10 +173,8 @@ func (s *Store) migrateJob(ctx context.Context, key string) error {
 	j.UpdatedAt, _ = parseTime(f["u"])
 	j.SID = f["i"]
 	tag := s.jobTag(id)
-	nowMilli := time.Now().UnixMilli()
-	args := append([]any{tag, id, score(j.DueAt), score(j.LeaseUntil), nowMilli, escapeID(codeKey(j.Cohort)), f["ds"], f["de"]},
-		jobFieldValues(&j)...)
-	if err := importJobScript.Run(ctx, s.client, []string{tag + "jd"}, args...).Err(); err != nil {
+	if err := importJobScript.Run(ctx, s.client, []string{tag + "jd"}, tag, id, score(j.DueAt), score(j.LeaseUntil),
+		time.Now().UnixMilli(), jobValue(&j, escapeID(codeKey(j.Cohort)), f["ds"], f["de"])).Err(); err != nil {
 		return err
 	}
 	return s.client.Del(ctx, key).Err()
@@ -191,21 +189,17 @@ func (s *Store) migrateJob(ctx context.Context, key string) error {
 //	ARGV[3]  the due score
 //	ARGV[4]  the lease score
 //	ARGV[5]  now (ms)
-//	ARGV[6]  the cohort
-//	ARGV[7]  ds, ARGV[8] de: the delivery Twilio reported
-//	ARGV[9…17] v s w a c l r u i
+//	ARGV[6]  the job as jobValue writes it
 var importJobScript = redis.NewScript(outboxLua + `
 local bp, id = ARGV[1], ARGV[2]
 local k = bp .. 'j:' .. id
-local cohort, st = ARGV[6], ARGV[10]
-local prev = redis.call('HGET', k, 's')
-redis.call('HSET', k, 'v', ARGV[9], 's', st, 'w', ARGV[11], 'a', ARGV[12], 'c', ARGV[13], 'l', ARGV[14],
-  'r', ARGV[15], 'u', ARGV[16], 'i', ARGV[17], 'k', cohort)
-if ARGV[7] ~= '' then redis.call('HSET', k, 'ds', ARGV[7], 'de', ARGV[8]) end
-count(bp, cohort, prev, st)
-if st == 'queued' then redis.call('ZADD', KEYS[1], ARGV[3], id)
-elseif st == 'claimed' then redis.call('ZADD', KEYS[1], ARGV[4], id) end
-if ended(st) then redis.call('ZADD', bp .. 'jf', ARGV[5], id) end
-index(bp, id, ARGV[3], cohort)
+local prev = load(k)
+redis.call('SET', k, ARGV[6])
+local f = load(k)
+count(bp, f.k, prev and prev.s or '', f.s)
+if f.s == 'queued' then redis.call('ZADD', KEYS[1], ARGV[3], id)
+elseif f.s == 'claimed' then redis.call('ZADD', KEYS[1], ARGV[4], id) end
+if ended(f.s) then redis.call('ZADD', bp .. 'jf', ARGV[5], id) end
+index(bp, id, ARGV[3], f.k)
 return 1
 `)

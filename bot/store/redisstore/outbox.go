@@ -3,8 +3,8 @@ package redisstore
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,51 +63,69 @@ func parseTime(v string) (time.Time, error) {
 // jobTag is the tag of the bucket of job id.
 func (s *Store) jobTag(id string) string { return s.bucketTag(s.bucketOf(id)) }
 
-// jobFieldValues returns the hash values of j in the scripts' order: v s w
-// a c l r u i.
-func jobFieldValues(j *schedule.Job) []any {
-	return []any{encodeJob(j), string(j.Status), j.Worker, j.Attempts, formatTime(j.ClaimedAt),
-		formatTime(j.LeaseUntil), j.Reason, formatTime(j.UpdatedAt), j.SID}
+// jobValue writes a job as the scripts keep it (see outboxscripts.go): the
+// fields they read and change, then what Go writes. cohort is the job's
+// cohort as the sets name it; ds and de are the delivery status Twilio
+// reported and its error code. Separators and other control characters are
+// kept out of the fields.
+func jobValue(j *schedule.Job, cohort, ds, de string) string {
+	fields := []string{string(j.Status), j.Worker, strconv.Itoa(j.Attempts), formatTime(j.ClaimedAt),
+		formatTime(j.LeaseUntil), j.Reason, formatTime(j.UpdatedAt), j.SID, cohort, ds, de}
+	for i, f := range fields {
+		fields[i] = strings.Map(dropControl, f)
+	}
+	return strings.Join(fields, "\x1f") + "\x1e" + string(encodeJob(j))
 }
 
-// decodeJob reads a job from the fields v s w a c l r u, as the scripts
-// return them.
-func decodeJob(f []any) (schedule.Job, error) {
-	if len(f) != 8 {
-		return schedule.Job{}, fmt.Errorf("job has %d fields, want 8", len(f))
+func dropControl(r rune) rune {
+	if r < 0x20 {
+		return ' '
 	}
-	str := func(i int) string { v, _ := f[i].(string); return v }
+	return r
+}
+
+// decodeJob is the inverse of jobValue: the job, without its ID.
+func decodeJob(raw string) (schedule.Job, error) {
+	state, v, ok := strings.Cut(raw, "\x1e")
+	if !ok {
+		return schedule.Job{}, fmt.Errorf("decode job: no separator")
+	}
+	f := strings.Split(state, "\x1f")
+	if len(f) != 11 {
+		return schedule.Job{}, fmt.Errorf("decode job: %d fields, want 11", len(f))
+	}
 	var j schedule.Job
-	if err := decodeJobValue(str(0), &j); err != nil {
+	if err := decodeJobValue(v, &j); err != nil {
 		return schedule.Job{}, err
 	}
-	j.Status = schedule.Status(str(1))
-	j.Worker = str(2)
-	j.Reason = str(6)
+	j.Status = schedule.Status(f[0])
+	j.Worker = f[1]
+	j.Reason = f[5]
+	j.SID = f[7]
 	var err error
-	if j.Attempts, err = strconv.Atoi(str(3)); err != nil {
+	if j.Attempts, err = strconv.Atoi(f[2]); err != nil {
 		return schedule.Job{}, fmt.Errorf("decode job attempts: %w", err)
 	}
 	for _, t := range []struct {
 		dst *time.Time
 		i   int
-	}{{&j.ClaimedAt, 4}, {&j.LeaseUntil, 5}, {&j.UpdatedAt, 7}} {
-		if *t.dst, err = parseTime(str(t.i)); err != nil {
+	}{{&j.ClaimedAt, 3}, {&j.LeaseUntil, 4}, {&j.UpdatedAt, 6}} {
+		if *t.dst, err = parseTime(f[t.i]); err != nil {
 			return schedule.Job{}, fmt.Errorf("decode job time: %w", err)
 		}
 	}
 	return j, nil
 }
 
-// decodeJobs reads what claimScript returns: per job, its id and its
-// fields.
+// decodeJobs reads what claimScript returns: per job, its id and the job.
 func decodeJobs(res []any) ([]schedule.Job, error) {
-	if len(res)%9 != 0 {
-		return nil, fmt.Errorf("script answered %d values, not a multiple of 9", len(res))
+	if len(res)%2 != 0 {
+		return nil, fmt.Errorf("script answered %d values, not a multiple of 2", len(res))
 	}
-	jobs := make([]schedule.Job, 0, len(res)/9)
-	for i := 0; i < len(res); i += 9 {
-		j, err := decodeJob(res[i+1 : i+9])
+	jobs := make([]schedule.Job, 0, len(res)/2)
+	for i := 0; i < len(res); i += 2 {
+		raw, _ := res[i+1].(string)
+		j, err := decodeJob(raw)
 		if err != nil {
 			return nil, err
 		}
@@ -117,12 +135,13 @@ func decodeJobs(res []any) ([]schedule.Job, error) {
 	return jobs, nil
 }
 
-// Enqueue implements schedule.Outbox: one round trip per bucket the jobs
-// fall in (and per 500 of a bucket's jobs), each batch written all or
-// nothing. Jobs are stored with Status Queued and, when zero, UpdatedAt set
-// to CreatedAt. Errors: Invalid for a job without an ID, Learner or DueAt
+// Enqueue implements schedule.Outbox in one round trip (per node of a
+// Cluster): a script per bucket the jobs fall in, and per 500 of a
+// bucket's jobs, all in one pipeline, each batch written all or nothing.
+// Jobs are stored with Status Queued and, when zero, UpdatedAt set to
+// CreatedAt. Errors: Invalid for a job without an ID, Learner or DueAt
 // (nothing is written then), Unavailable and Internal as for Update; the
-// count is then that of the batches written before.
+// count is then unknown, and given as 0.
 func (s *Store) Enqueue(ctx context.Context, jobs ...schedule.Job) (int, error) {
 	const op = "redisstore.Enqueue"
 	for i := range jobs {
@@ -138,35 +157,49 @@ func (s *Store) Enqueue(ctx context.Context, jobs ...schedule.Job) (int, error) 
 		if j.UpdatedAt.IsZero() {
 			j.UpdatedAt = j.CreatedAt
 		}
+		j.Status, j.Worker, j.Attempts, j.Reason = schedule.Queued, "", 0, ""
+		j.ClaimedAt, j.LeaseUntil = time.Time{}, time.Time{}
 		b := s.bucketOf(j.ID)
-		byBucket[b] = append(byBucket[b], j.ID, score(j.DueAt), encodeJob(&j), escapeID(codeKey(j.Cohort)), formatTime(j.UpdatedAt))
+		byBucket[b] = append(byBucket[b], j.ID, score(j.DueAt), jobValue(&j, escapeID(codeKey(j.Cohort)), "", ""))
+	}
+	// A bucket's batch of more than 500 jobs goes in several scripts: one
+	// bucket number per batch, so that runScripts sends them all at once.
+	batches := map[int][]any{}
+	bucketOfBatch := map[int]int{}
+	n := 0
+	for b, vals := range byBucket {
+		for len(vals) > 0 {
+			batch := vals[:min(len(vals), 3*enqueueBatch)]
+			vals = vals[len(batch):]
+			batches[n], bucketOfBatch[n] = batch, b
+			n++
+		}
 	}
 	stored := 0
-	for _, b := range slices.Sorted(maps.Keys(byBucket)) {
-		tag := s.bucketTag(b)
-		args := byBucket[b]
-		for len(args) > 0 {
-			batch := args[:min(len(args), 5*enqueueBatch)]
-			args = args[len(batch):]
-			n, err := enqueueScript.Run(ctx, s.client, []string{tag + "jd"}, append([]any{tag}, batch...)...).Int()
-			if err != nil {
-				return stored, wrap(op, err)
-			}
-			stored += n
-		}
+	err := s.runScripts(ctx, enqueueScript, batches, func(i int) ([]string, []any) {
+		tag := s.bucketTag(bucketOfBatch[i])
+		return []string{tag + "jd"}, []any{tag}
+	}, func(res any) error {
+		v, _ := res.(int64)
+		stored += int(v)
+		return nil
+	})
+	if err != nil {
+		return 0, wrap(op, err)
 	}
 	return stored, nil
 }
 
-// Claim implements schedule.Outbox: a script per bucket, visited in turn
-// from the one after where the last call started, takes the bucket's due
-// jobs, earliest first, and marks them claimed before any other call can
-// see them; it also removes the bucket's jobs past their retention. A job
-// is due when its DueAt, to the microsecond, is not after now. Times are
-// the caller's: the replicas' clocks should agree to well within a lease,
-// or one may take over a claim that is still alive. Errors: Invalid for an
-// empty worker or a lease that is not positive, Unavailable and Internal
-// as for Update.
+// Claim implements schedule.Outbox in two round trips (per node of a
+// Cluster): a peek at every bucket's due jobs chooses the earliest max,
+// then a script per bucket (all in one pipeline) claims those still due
+// before any other call can. The pipeline also removes the jobs past their
+// retention of the buckets it visits, and of one more bucket each call,
+// in turn. A job is due when its DueAt, to the microsecond, is not after
+// now. Times are the caller's: the replicas' clocks should agree to well
+// within a lease, or one may take over a claim that is still alive.
+// Errors: Invalid for an empty worker or a lease that is not positive,
+// Unavailable and Internal as for Update.
 func (s *Store) Claim(ctx context.Context, worker string, now time.Time, lease time.Duration, max int) ([]schedule.Job, error) {
 	const op = "redisstore.Claim"
 	if err := schedule.CheckClaim(ctx, op, worker, lease); err != nil {
@@ -175,32 +208,45 @@ func (s *Store) Claim(ctx context.Context, worker string, now time.Time, lease t
 	if max <= 0 {
 		return nil, nil
 	}
-	var jobs []schedule.Job
-	start := int(s.claimStart.Add(1))
-	for i := 0; i < s.buckets && len(jobs) < max; i++ {
-		got, err := s.claimBucket(ctx, (start+i)%s.buckets, worker, now, lease, max-len(jobs))
-		if err != nil {
-			return jobs, bot.E(op, bot.KindOf(err), err)
-		}
-		jobs = append(jobs, got...)
+	chosen, err := s.peekDue(ctx, "jd", score(now), max)
+	if err != nil {
+		return nil, wrap(op, err)
 	}
+	byBucket := map[int][]any{int(s.claimStart.Add(1)) % s.buckets: nil}
+	order := map[string]int{}
+	for i, p := range chosen {
+		byBucket[p.bucket] = append(byBucket[p.bucket], p.id)
+		order[p.id] = i
+	}
+	jobs, err := s.claimBuckets(ctx, byBucket, worker, now, lease)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(jobs, func(a, b schedule.Job) int { return cmp.Compare(order[a.ID], order[b.ID]) })
 	return jobs, nil
 }
 
-// claimBucket runs claimScript on bucket b: max 0 only removes the jobs
-// past their retention.
-func (s *Store) claimBucket(ctx context.Context, b int, worker string, now time.Time, lease time.Duration, max int) ([]schedule.Job, error) {
-	tag := s.bucketTag(b)
+// claimBuckets runs claimScript on each bucket of byBucket, with the ids
+// to claim there (none: only remove the jobs past their retention).
+func (s *Store) claimBuckets(ctx context.Context, byBucket map[int][]any, worker string, now time.Time, lease time.Duration) ([]schedule.Job, error) {
+	const op = "redisstore.Claim"
 	until := now.Add(lease)
-	res, err := claimScript.Run(ctx, s.client, []string{tag + "jd"}, tag,
-		score(now), formatTime(now), score(until), formatTime(until), worker, max,
-		now.Add(-s.jobRetention).UnixMilli()).Slice()
+	var jobs []schedule.Job
+	err := s.runScripts(ctx, claimScript, byBucket, func(b int) ([]string, []any) {
+		tag := s.bucketTag(b)
+		return []string{tag + "jd"}, []any{tag, score(now), formatTime(now), score(until), formatTime(until), worker,
+			now.Add(-s.jobRetention).UnixMilli()}
+	}, func(res any) error {
+		vals, _ := res.([]any)
+		got, err := decodeJobs(vals)
+		if err != nil {
+			return bot.E(op, bot.Internal, err)
+		}
+		jobs = append(jobs, got...)
+		return nil
+	})
 	if err != nil {
-		return nil, wrap("redisstore.Claim", err)
-	}
-	jobs, err := decodeJobs(res)
-	if err != nil {
-		return nil, bot.E("redisstore.Claim", bot.Internal, err)
+		return nil, wrap(op, err)
 	}
 	return jobs, nil
 }
@@ -209,12 +255,12 @@ func (s *Store) claimBucket(ctx context.Context, b int, worker string, now time.
 // retention, in every bucket, as Claim does in the buckets it visits: for
 // tests and maintenance. Errors: Unavailable and Internal as for Update.
 func (s *Store) PurgeJobs(ctx context.Context, now time.Time) error {
+	all := map[int][]any{}
 	for b := range s.buckets {
-		if _, err := s.claimBucket(ctx, b, "", now, time.Second, 0); err != nil {
-			return err
-		}
+		all[b] = nil
 	}
-	return nil
+	_, err := s.claimBuckets(ctx, all, "purge", now, time.Second)
+	return err
 }
 
 // Settle implements schedule.Outbox in one round trip. The job is saved as
@@ -233,8 +279,8 @@ func (s *Store) Settle(ctx context.Context, j schedule.Job) error {
 		return bot.E(op, bot.Unavailable, err)
 	}
 	tag := s.jobTag(j.ID)
-	args := append([]any{tag, j.ID, j.Worker, score(j.DueAt), score(j.LeaseUntil), time.Now().UnixMilli()}, jobFieldValues(&j)...)
-	res, err := settleScript.Run(ctx, s.client, []string{tag + "jd"}, args...).Slice()
+	res, err := settleScript.Run(ctx, s.client, []string{tag + "jd"}, tag, j.ID, j.Worker, score(j.DueAt), score(j.LeaseUntil),
+		time.Now().UnixMilli(), jobValue(&j, "", "", "")).Slice()
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -290,14 +336,14 @@ func (s *Store) Job(ctx context.Context, id string) (schedule.Job, error) {
 	if err := ctx.Err(); err != nil {
 		return schedule.Job{}, bot.E(op, bot.Unavailable, err)
 	}
-	f, err := s.client.HMGet(ctx, s.jobTag(id)+"j:"+id, "v", "s", "w", "a", "c", "l", "r", "u").Result()
+	raw, err := s.client.Get(ctx, s.jobTag(id)+"j:"+id).Result()
+	if errors.Is(err, redis.Nil) {
+		return schedule.Job{}, bot.Errorf(op, bot.NotFound, "no job %s", id)
+	}
 	if err != nil {
 		return schedule.Job{}, wrap(op, err)
 	}
-	if len(f) == 0 || f[0] == nil {
-		return schedule.Job{}, bot.Errorf(op, bot.NotFound, "no job %s", id)
-	}
-	j, err := decodeJob(f)
+	j, err := decodeJob(raw)
 	if err != nil {
 		return schedule.Job{}, bot.E(op, bot.Internal, err)
 	}
@@ -347,7 +393,9 @@ func (s *Store) Jobs(ctx context.Context, f schedule.Filter) ([]schedule.Job, st
 			if f.Cohort != "" {
 				set = tag + "jc:" + escapeID(codeKey(f.Cohort))
 			}
-			args := append([]any{tag, offsets[b], f.Limit}, statuses...)
+			// One more than the page: a bucket that has it is not at
+			// its end, so a cursor never leads to an empty page.
+			args := append([]any{tag, offsets[b], f.Limit + 1}, statuses...)
 			cmds[b] = jobsScript.EvalSha(ctx, p, []string{set}, args...)
 		}
 		return nil
@@ -372,14 +420,15 @@ func (s *Store) Jobs(ctx context.Context, f schedule.Filter) ([]schedule.Job, st
 		if err != nil {
 			return nil, "", wrap(op, err)
 		}
-		if len(res)%11 != 0 {
+		if len(res)%4 != 0 {
 			return nil, "", bot.Errorf(op, bot.Internal, "jobs script answered %d values", len(res))
 		}
-		end[b] = len(res)/11 < f.Limit
-		for i := 0; i < len(res); i += 11 {
+		end[b] = len(res)/4 <= f.Limit
+		for i := 0; i < len(res); i += 4 {
 			rank, _ := res[i].(int64)
 			sc, _ := strconv.ParseFloat(fmt.Sprint(res[i+1]), 64)
-			j, err := decodeJob(res[i+3 : i+11])
+			raw, _ := res[i+3].(string)
+			j, err := decodeJob(raw)
 			if err != nil {
 				return nil, "", bot.E(op, bot.Internal, err)
 			}

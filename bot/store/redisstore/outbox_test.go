@@ -39,7 +39,7 @@ func reminders(n int, due time.Time) []schedule.Job {
 func claimAcross(t *testing.T, a, b *Store, n, batch int) {
 	t.Helper()
 	ctx := context.Background()
-	if err := a.Enqueue(ctx, reminders(n, t0)...); err != nil {
+	if _, err := a.Enqueue(ctx, reminders(n, t0)...); err != nil {
 		t.Fatal(err)
 	}
 	now := t0.Add(time.Hour)
@@ -82,7 +82,7 @@ func claimAcross(t *testing.T, a, b *Store, n, batch int) {
 	if len(got) != n {
 		t.Errorf("%d jobs claimed, want %d", len(got), n)
 	}
-	sent, err := a.Jobs(ctx, schedule.Filter{Status: []schedule.Status{schedule.Sent}, Limit: n + 1})
+	sent, _, err := a.Jobs(ctx, schedule.Filter{Status: []schedule.Status{schedule.Sent}, Limit: n + 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,12 +99,13 @@ func TestOutboxAcrossStores(t *testing.T) {
 }
 
 // TestOutboxRoundTrips holds the outbox to one round trip per call once
-// Redis has the scripts.
+// Redis has the scripts, on one node; two for a claim (a peek at every
+// bucket, then the claims). A call over every bucket sends one pipeline.
 func TestOutboxRoundTrips(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, Options{})
 	// Warm up: the first run of each script may cost a NOSCRIPT.
-	if err := s.Enqueue(ctx, reminders(3, t0)...); err != nil {
+	if _, err := s.Enqueue(ctx, reminders(3, t0)...); err != nil {
 		t.Fatal(err)
 	}
 	warm, err := s.Claim(ctx, "w", t0, time.Minute, 1)
@@ -116,7 +117,8 @@ func TestOutboxRoundTrips(t *testing.T) {
 		s.Settle(ctx, warm[0]),
 		s.Delivered(ctx, warm[0].ID, bot.StatusSent, 0),
 		s.Cancel(ctx, reminders(3, t0)[2].ID),
-		func() error { _, err := s.Jobs(ctx, schedule.Filter{}); return err }(),
+		func() error { _, _, err := s.Jobs(ctx, schedule.Filter{}); return err }(),
+		func() error { _, err := s.Counts(ctx, ""); return err }(),
 		func() error { _, _, err := s.Allow(ctx, "k", 10, t0); return err }(),
 		func() error { _, err := s.CoachByToken(ctx, "x"); return err }(),
 		s.PutCoach(ctx, cohort.Coach{Login: "warm"}),
@@ -137,9 +139,9 @@ func TestOutboxRoundTrips(t *testing.T) {
 		}
 	}
 	jobs := reminders(1000, t0.Add(time.Hour))
-	trips("Enqueue of 1,000 jobs", 2, func() error { return s.Enqueue(ctx, jobs...) })
+	trips("Enqueue of 1,000 jobs", 1, func() error { _, err := s.Enqueue(ctx, jobs...); return err })
 	var claimed []schedule.Job
-	trips("Claim of 50", 1, func() error {
+	trips("Claim of 50", 2, func() error {
 		var err error
 		claimed, err = s.Claim(ctx, "w", t0.Add(2*time.Hour), time.Minute, 50)
 		if len(claimed) != 50 {
@@ -152,7 +154,8 @@ func TestOutboxRoundTrips(t *testing.T) {
 	trips("Settle", 1, func() error { return s.Settle(ctx, j) })
 	trips("Delivered", 1, func() error { return s.Delivered(ctx, j.ID, bot.StatusDelivered, 0) })
 	trips("Job", 1, func() error { _, err := s.Job(ctx, j.ID); return err })
-	trips("Jobs", 1, func() error { _, err := s.Jobs(ctx, schedule.Filter{Cohort: "K7M2QX", Limit: 20}); return err })
+	trips("Jobs", 1, func() error { _, _, err := s.Jobs(ctx, schedule.Filter{Cohort: "K7M2QX", Limit: 20}); return err })
+	trips("Counts", 1, func() error { _, err := s.Counts(ctx, "K7M2QX"); return err })
 	trips("Cancel", 1, func() error { return s.Cancel(ctx, jobs[999].ID) })
 	trips("Allow", 1, func() error { _, _, err := s.Allow(ctx, "k", 10, t0); return err })
 	trips("CreateCohort", 1, func() error { return s.CreateCohort(ctx, cohort.Cohort{Code: "K7M2QX"}) })
@@ -162,18 +165,16 @@ func TestOutboxRoundTrips(t *testing.T) {
 	trips("Session", 1, func() error { _, err := s.Session(ctx, "s1"); return err })
 }
 
-// TestOutboxKeys checks that every key of the outbox has the hash tag
-// {outbox}, whatever the prefix, job id or cohort, so that the scripts run
-// on Redis Cluster; the Cluster suite runs them there.
+// TestOutboxKeys checks that every key of a job has the hash tag of the
+// job's bucket, whatever the prefix, job id or cohort, so that the scripts
+// run on Redis Cluster; the Cluster suite runs them there.
 func TestOutboxKeys(t *testing.T) {
 	s := New(redis.NewClient(&redis.Options{}), Options{Prefix: "p{x}:"})
 	defer s.Close()
-	k := s.outboxKeys()
-	for _, key := range []string{k.due, k.all, k.job + "nudge:{a}", k.cohort + "{B}"} {
-		i := strings.Index(key, "{")
-		j := strings.Index(key, "}")
-		if i < 0 || j < i || key[i+1:j] != "outbox" {
-			t.Errorf("key %q: hash tag is not {outbox}", key)
+	for _, id := range []string{"nudge1-abc-123", "reminder-{a}-b", "x}"} {
+		tag := s.jobTag(id)
+		if !strings.HasPrefix(tag, "p%7Bx%7D:{b") || !strings.HasSuffix(tag, "}:") {
+			t.Errorf("job %q: tag %q, want p%%7Bx%%7D:{b<n>}:", id, tag)
 		}
 	}
 	ck := s.cohortKeys()
@@ -197,12 +198,15 @@ func TestOutboxUnreachable(t *testing.T) {
 	j := reminders(1, t0)[0]
 	j.Status, j.Worker = schedule.Sent, "w"
 	for name, f := range map[string]func() error{
-		"Enqueue":   func() error { return s.Enqueue(ctx, j) },
+		"Enqueue":   func() error { _, err := s.Enqueue(ctx, j); return err },
 		"Claim":     func() error { _, err := s.Claim(ctx, "w", t0, time.Minute, 10); return err },
 		"Settle":    func() error { return s.Settle(ctx, j) },
 		"Delivered": func() error { return s.Delivered(ctx, j.ID, bot.StatusDelivered, 0) },
 		"Job":       func() error { _, err := s.Job(ctx, j.ID); return err },
-		"Jobs":      func() error { _, err := s.Jobs(ctx, schedule.Filter{}); return err },
+		"Jobs":      func() error { _, _, err := s.Jobs(ctx, schedule.Filter{}); return err },
+		"Counts":    func() error { _, err := s.Counts(ctx, ""); return err },
+		"Members":   func() error { _, _, err := s.Members(ctx, "K", "", 10); return err },
+		"TakeDue":   func() error { _, err := s.TakeDue(ctx, t0, time.Minute, 10); return err },
 		"Cancel":    func() error { return s.Cancel(ctx, j.ID) },
 		"Allow":     func() error { _, _, err := s.Allow(ctx, "k", 10, t0); return err },
 		"Cohort":    func() error { _, err := s.Cohort(ctx, "K"); return err },
@@ -237,7 +241,7 @@ func BenchmarkClaimSettle(b *testing.B) {
 			jobs[i].ID = fmt.Sprintf("r%d:%d", round, i)
 		}
 		round++
-		if err := s.Enqueue(ctx, jobs...); err != nil {
+		if _, err := s.Enqueue(ctx, jobs...); err != nil {
 			b.Fatal(err)
 		}
 		before := s.RoundTrips()

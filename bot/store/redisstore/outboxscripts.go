@@ -7,12 +7,13 @@ import "github.com/redis/go-redis/v9"
 // builds keys from, so that Redis Cluster runs it on the node of that
 // bucket's slot. KEYS[1] names a key of the bucket, for routing.
 //
-// A job is a hash: v holds what Go writes, in the compact form of
-// encodeJob, and the fields the scripts change on their own (s status, w
-// worker, a attempts, c claimed at, l lease until, r reason, u updated at)
-// are kept beside it and win over v when the job is read. i is the SID and
-// k the cohort's code, which the scripts need; ds and de are the furthest
-// delivery status Twilio reported and its error code.
+// A job is one string (see jobValue): the fields the scripts read and
+// change (s status, w worker, a attempts, c claimed at, l lease until, r
+// reason, u updated at, i the SID, k the cohort's code, ds and de the
+// furthest delivery status Twilio reported and its error code), separated
+// by the unit separator 0x1F, then the record separator 0x1E, then what Go
+// writes, in the compact form of encodeJob. One string keeps a job at a
+// few hundred bytes; a hash with a long field takes three times that.
 //
 // In a bucket: jd holds the jobs a claim may take (queued ones scored by
 // their due time, claimed ones by the end of their lease, in microseconds
@@ -21,12 +22,30 @@ import "github.com/redis/go-redis/v9"
 // retention; jn and jn:<code> how many jobs (all, the cohort's) are in each
 // status.
 
-// outboxLua holds the helpers of the scripts: outcome maps the furthest
-// delivery status of a sent job to its status and reason, as
+// outboxLua holds the helpers of the scripts: load and save read and write
+// a job's fields (f.s, f.w, … as above) and its Go part; outcome maps the
+// furthest delivery status of a sent job to its status and reason, as
 // schedule.Outcome does in Go; count moves a job from one status to
 // another in the counts; ended says whether a status is final; index files
 // a job under a score in the listing sets.
 const outboxLua = `
+local names = {'s', 'w', 'a', 'c', 'l', 'r', 'u', 'i', 'k', 'ds', 'de'}
+local function load(k)
+  local raw = redis.call('GET', k)
+  if not raw then return nil, nil end
+  local cut = string.find(raw, '\30', 1, true)
+  local f, n = {}, 1
+  for part in string.gmatch(string.sub(raw, 1, cut - 1) .. '\31', '([^\31]*)\31') do
+    f[names[n]] = part
+    n = n + 1
+  end
+  return f, string.sub(raw, cut + 1)
+end
+local function save(k, f, v)
+  local parts = {}
+  for n, name in ipairs(names) do parts[n] = f[name] or '' end
+  redis.call('SET', k, table.concat(parts, '\31') .. '\30' .. v)
+end
 local function outcome(ds, code)
   if ds == 'delivered' or ds == 'read' then return 'delivered', '' end
   if ds == 'failed' or ds == 'undelivered' or ds == 'canceled' then
@@ -59,29 +78,31 @@ end
 //
 //	KEYS[1]  the bucket's due set
 //	ARGV[1]  the bucket's tag
-//	ARGV[2…] per job, 5 values: id, due score, v, cohort, updated at
+//	ARGV[2…] per job, 3 values: id, due score, the job as jobValue writes it
+//	         (queued, with its cohort)
 //
 // It returns how many jobs it stored.
 var enqueueScript = redis.NewScript(outboxLua + `
 local bp, n = ARGV[1], 0
-for b = 2, #ARGV, 5 do
-  local id, score, cohort = ARGV[b], ARGV[b+1], ARGV[b+3]
+for b = 2, #ARGV, 3 do
+  local id, score = ARGV[b], ARGV[b+1]
   local k = bp .. 'j:' .. id
   if redis.call('EXISTS', k) == 0 then
-    redis.call('HSET', k, 'v', ARGV[b+2], 's', 'queued', 'w', '', 'a', '0', 'c', '', 'l', '', 'r', '',
-      'u', ARGV[b+4], 'i', '', 'k', cohort)
+    redis.call('SET', k, ARGV[b+2])
+    local f = load(k)
     redis.call('ZADD', KEYS[1], score, id)
-    index(bp, id, score, cohort)
-    count(bp, cohort, '', 'queued')
+    index(bp, id, score, f.k)
+    count(bp, f.k, '', 'queued')
     n = n + 1
   end
 end
 return n
 `)
 
-// claimScript first removes the jobs that ended before the retention's
-// cutoff, with every trace of them, then claims up to max due jobs,
-// earliest first.
+// claimScript first removes the bucket's jobs that ended before the
+// retention's cutoff, with every trace of them, then claims the jobs it is
+// given that are still due (a peek chose them: another replica may have
+// claimed some since).
 //
 //	KEYS[1]  the bucket's due set
 //	ARGV[1]  the bucket's tag
@@ -90,44 +111,46 @@ return n
 //	ARGV[4]  the end of the lease, as a score
 //	ARGV[5]  the end of the lease, as Go writes times
 //	ARGV[6]  the worker
-//	ARGV[7]  max (0: only remove)
-//	ARGV[8]  the retention's cutoff (ms): jobs that ended before go
+//	ARGV[7]  the retention's cutoff (ms): jobs that ended before go
+//	ARGV[8…] the ids of the jobs to claim (none: only remove)
 //
-// It returns, for each job it claimed, its id and then its fields v s w a
-// c l r u.
+// It returns, for each job it claimed, its id and then the job.
 var claimScript = redis.NewScript(outboxLua + `
 local bp = ARGV[1]
-local old = redis.call('ZRANGEBYSCORE', bp .. 'jf', '-inf', ARGV[8], 'LIMIT', 0, 200)
+local old = redis.call('ZRANGEBYSCORE', bp .. 'jf', '-inf', ARGV[7], 'LIMIT', 0, 200)
 for _, id in ipairs(old) do
   local k = bp .. 'j:' .. id
-  local f = redis.call('HMGET', k, 's', 'k')
-  count(bp, f[2], f[1], '')
+  local f = load(k)
+  if f then
+    count(bp, f.k, f.s, '')
+    if f.k ~= '' then redis.call('ZREM', bp .. 'jc:' .. f.k, id) end
+  end
   redis.call('ZREM', bp .. 'ja', id)
-  if f[2] and f[2] ~= '' then redis.call('ZREM', bp .. 'jc:' .. f[2], id) end
   redis.call('ZREM', bp .. 'jf', id)
   redis.call('ZREM', KEYS[1], id)
   redis.call('DEL', k)
 end
-local max = tonumber(ARGV[7])
-if max <= 0 then return {} end
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, max)
+local now = tonumber(ARGV[2])
 local out = {}
-for _, id in ipairs(ids) do
-  local k = bp .. 'j:' .. id
-  local f = redis.call('HMGET', k, 's', 'a', 'c', 'k')
-  if f[1] == 'queued' or f[1] == 'claimed' then
-    local c = f[3]
-    if not c or c == '' then c = ARGV[3] end
-    redis.call('HSET', k, 's', 'claimed', 'w', ARGV[6], 'a', tostring((tonumber(f[2]) or 0) + 1),
-      'c', c, 'l', ARGV[5], 'u', ARGV[3])
-    count(bp, f[4], f[1], 'claimed')
-    redis.call('ZADD', KEYS[1], ARGV[4], id)
-    out[#out+1] = id
-    local g = redis.call('HMGET', k, 'v', 's', 'w', 'a', 'c', 'l', 'r', 'u')
-    for i = 1, 8 do out[#out+1] = g[i] end
-  else
-    -- Not claimable (a stray entry): it has no business in the set.
-    redis.call('ZREM', KEYS[1], id)
+for i = 8, #ARGV do
+  local id = ARGV[i]
+  local due = tonumber(redis.call('ZSCORE', KEYS[1], id))
+  if due and due <= now then
+    local k = bp .. 'j:' .. id
+    local f, v = load(k)
+    if f and (f.s == 'queued' or f.s == 'claimed') then
+      local from = f.s
+      if f.c == '' then f.c = ARGV[3] end
+      f.s, f.w, f.a, f.l, f.u = 'claimed', ARGV[6], tostring((tonumber(f.a) or 0) + 1), ARGV[5], ARGV[3]
+      save(k, f, v)
+      count(bp, f.k, from, 'claimed')
+      redis.call('ZADD', KEYS[1], ARGV[4], id)
+      out[#out+1] = id
+      out[#out+1] = redis.call('GET', k)
+    else
+      -- Not claimable (a stray entry): it has no business in the set.
+      redis.call('ZREM', KEYS[1], id)
+    end
   end
 end
 return out
@@ -142,7 +165,8 @@ return out
 //	ARGV[4]  the due score
 //	ARGV[5]  the lease score
 //	ARGV[6]  now (ms)
-//	ARGV[7…15] v s w a c l r u i
+//	ARGV[7]  the job as jobValue writes it (its ds, de and cohort are
+//	         the stored ones')
 //
 // It returns {1, status} when saved (a sent job that Twilio already
 // reported on takes that outcome), {0, status, worker} when the job is not
@@ -150,29 +174,28 @@ return out
 var settleScript = redis.NewScript(outboxLua + `
 local bp, id = ARGV[1], ARGV[2]
 local k = bp .. 'j:' .. id
-local f = redis.call('HMGET', k, 's', 'w', 'ds', 'de', 'k')
-if not f[1] then return {-1} end
-if f[1] ~= 'claimed' or f[2] ~= ARGV[3] then return {0, f[1], f[2] or ''} end
-local st, reason = ARGV[8], ARGV[13]
-if st == 'sent' and f[3] then
-  local r
-  st, r = outcome(f[3], f[4])
-  if st ~= 'sent' then reason = r end
+local cur = load(k)
+if not cur then return {-1} end
+if cur.s ~= 'claimed' or cur.w ~= ARGV[3] then return {0, cur.s, cur.w} end
+redis.call('SET', k, ARGV[7])
+local f, v = load(k)
+f.k, f.ds, f.de = cur.k, cur.ds, cur.de
+if f.s == 'sent' and f.ds ~= '' then
+  local st, r = outcome(f.ds, f.de)
+  if st ~= 'sent' then f.s, f.r = st, r end
 end
-local cohort = f[5] or ''
-redis.call('HSET', k, 'v', ARGV[7], 's', st, 'w', ARGV[9], 'a', ARGV[10], 'c', ARGV[11],
-  'l', ARGV[12], 'r', reason, 'u', ARGV[14], 'i', ARGV[15])
-count(bp, cohort, f[1], st)
-if st == 'queued' then
+save(k, f, v)
+count(bp, f.k, cur.s, f.s)
+if f.s == 'queued' then
   redis.call('ZADD', KEYS[1], ARGV[4], id)
-elseif st == 'claimed' then
+elseif f.s == 'claimed' then
   redis.call('ZADD', KEYS[1], ARGV[5], id)
 else
   redis.call('ZREM', KEYS[1], id)
 end
-if ended(st) then redis.call('ZADD', bp .. 'jf', ARGV[6], id) end
-index(bp, id, ARGV[4], cohort)
-return {1, st}
+if ended(f.s) then redis.call('ZADD', bp .. 'jf', ARGV[6], id) end
+index(bp, id, ARGV[4], f.k)
+return {1, f.s}
 `)
 
 // deliveredScript records a delivery status of a job's message if it moves
@@ -191,22 +214,24 @@ return {1, st}
 // forward, -1 when there is no such job.
 var deliveredScript = redis.NewScript(outboxLua + `
 local bp, id = ARGV[1], ARGV[2]
-local f = redis.call('HMGET', KEYS[1], 's', 'ds', 'i', 'k')
-if not f[1] then return -1 end
-if f[2] then
+local f, v = load(KEYS[1])
+if not f then return -1 end
+if f.ds ~= '' then
   local forward = false
   for i = 7, #ARGV do
-    if ARGV[i] == f[2] then forward = true break end
+    if ARGV[i] == f.ds then forward = true break end
   end
   if not forward then return 0 end
 end
-redis.call('HSET', KEYS[1], 'ds', ARGV[3], 'de', ARGV[4])
-if (f[1] == 'sent' or f[1] == 'delivered' or f[1] == 'failed') and f[3] and f[3] ~= '' then
-  local st, r = outcome(ARGV[3], ARGV[4])
-  redis.call('HSET', KEYS[1], 's', st, 'r', r, 'u', ARGV[5])
-  count(bp, f[4], f[1], st)
-  if ended(st) and not ended(f[1]) then redis.call('ZADD', bp .. 'jf', ARGV[6], id) end
+f.ds, f.de = ARGV[3], ARGV[4]
+local from = f.s
+if (f.s == 'sent' or f.s == 'delivered' or f.s == 'failed') and f.i ~= '' then
+  f.s, f.r = outcome(ARGV[3], ARGV[4])
+  f.u = ARGV[5]
 end
+save(KEYS[1], f, v)
+count(bp, f.k, from, f.s)
+if ended(f.s) and not ended(from) then redis.call('ZADD', bp .. 'jf', ARGV[6], id) end
 return 1
 `)
 
@@ -223,13 +248,13 @@ return 1
 // when it is past cancelling, {-1} when there is no such job.
 var cancelScript = redis.NewScript(outboxLua + `
 local bp, id = ARGV[1], ARGV[2]
-local f = redis.call('HMGET', KEYS[1], 's', 'k')
-local s = f[1]
-if not s then return {-1} end
-if s == 'cancelled' then return {1} end
-if s ~= 'queued' then return {0, s} end
-redis.call('HSET', KEYS[1], 's', 'cancelled', 'r', ARGV[4], 'u', ARGV[3])
-count(bp, f[2], s, 'cancelled')
+local f, v = load(KEYS[1])
+if not f then return {-1} end
+if f.s == 'cancelled' then return {1} end
+if f.s ~= 'queued' then return {0, f.s} end
+f.s, f.r, f.u = 'cancelled', ARGV[4], ARGV[3]
+save(KEYS[1], f, v)
+count(bp, f.k, 'queued', 'cancelled')
 redis.call('ZREM', bp .. 'jd', id)
 redis.call('ZADD', bp .. 'jf', ARGV[5], id)
 return {1}
@@ -243,11 +268,11 @@ return {1}
 //	ARGV[3]  the most jobs to return
 //	ARGV[4…] the statuses to return, none for all
 //
-// It returns, for each job, its rank, its score, its id and then its fields
-// v s w a c l r u. Fewer than the most asked for means the set's end was
-// reached. It reads the set a page at a time, so that a status filter that
-// matches few jobs does not read them all at once.
-var jobsScript = redis.NewScript(`
+// It returns, for each job, its rank, its score, its id and then the job.
+// Fewer than the most asked for means the set's end was reached. It reads
+// the set a page at a time, so that a status filter that matches few jobs
+// does not read them all at once.
+var jobsScript = redis.NewScript(outboxLua + `
 local bp, limit = ARGV[1], tonumber(ARGV[3])
 local want = nil
 if #ARGV > 3 then
@@ -260,12 +285,13 @@ while n < limit do
   if #ids == 0 then break end
   for i = 1, #ids, 2 do
     local id = ids[i]
-    local g = redis.call('HMGET', bp .. 'j:' .. id, 'v', 's', 'w', 'a', 'c', 'l', 'r', 'u')
-    if g[1] and (not want or want[g[2]]) then
+    local k = bp .. 'j:' .. id
+    local f = load(k)
+    if f and (not want or want[f.s]) then
       out[#out+1] = start + (i - 1) / 2
       out[#out+1] = ids[i+1]
       out[#out+1] = id
-      for f = 1, 8 do out[#out+1] = g[f] end
+      out[#out+1] = redis.call('GET', k)
       n = n + 1
       if n >= limit then break end
     end

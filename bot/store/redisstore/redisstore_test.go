@@ -111,6 +111,25 @@ func TestDeliveries(t *testing.T) {
 	storetest.RunDeliveries(t, func(t *testing.T) app.Deliveries { return open(t, Options{}) })
 }
 
+func TestMembers(t *testing.T) {
+	storetest.RunMembers(t, func(t *testing.T) storetest.MembersStore { return open(t, Options{}) })
+}
+
+func TestDueIndex(t *testing.T) {
+	storetest.RunDueIndex(t, func(t *testing.T) storetest.DueStore { return open(t, Options{}) })
+}
+
+func TestOutboxRetention(t *testing.T) {
+	storetest.RunOutboxRetention(t, func(t *testing.T) (schedule.Outbox, storetest.Expire) {
+		s := open(t, Options{})
+		return s, func(now time.Time) {
+			if err := s.PurgeJobs(context.Background(), now); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
 func TestOutbox(t *testing.T) {
 	storetest.RunOutbox(t, func(t *testing.T) schedule.Outbox { return open(t, Options{}) })
 }
@@ -155,6 +174,22 @@ func TestCluster(t *testing.T) {
 	})
 	t.Run("Deliveries", func(t *testing.T) {
 		storetest.RunDeliveries(t, func(t *testing.T) app.Deliveries { return open(t, 0) })
+	})
+	t.Run("Members", func(t *testing.T) {
+		storetest.RunMembers(t, func(t *testing.T) storetest.MembersStore { return open(t, 0) })
+	})
+	t.Run("DueIndex", func(t *testing.T) {
+		storetest.RunDueIndex(t, func(t *testing.T) storetest.DueStore { return open(t, 0) })
+	})
+	t.Run("OutboxRetention", func(t *testing.T) {
+		storetest.RunOutboxRetention(t, func(t *testing.T) (schedule.Outbox, storetest.Expire) {
+			s := open(t, 0)
+			return s, func(now time.Time) {
+				if err := s.PurgeJobs(context.Background(), now); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
 	})
 	t.Run("Outbox", func(t *testing.T) {
 		storetest.RunOutbox(t, func(t *testing.T) schedule.Outbox { return open(t, 0) })
@@ -489,13 +524,20 @@ func TestIndexDropsExpired(t *testing.T) {
 }
 
 // TestEraseLeavesOnlyEraseRecord looks at the keys an erase leaves: the
-// erase message's record and the index that names it, nothing else.
+// erase message's record and the index that names it, nothing else of the
+// learner (no place in a cohort, its counters or the due index), and the
+// store's layout.
 func TestEraseLeavesOnlyEraseRecord(t *testing.T) {
 	s := open(t, Options{})
 	c := admin(t)
 	ctx := context.Background()
 	for _, m := range []string{"SM1", "SM2", "SM3"} {
-		if _, err := s.Update(ctx, amina, m, count); err != nil {
+		if _, err := s.Update(ctx, amina, m, func(l *bot.Learner) (app.Change, error) {
+			l.Cohort, l.Consent = "K7M2QX", true
+			l.Indicators = map[string]string{"revenue_stable": "yes"}
+			l.Outreach.At = time.Now().Add(time.Hour)
+			return count(l)
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -507,7 +549,7 @@ func TestEraseLeavesOnlyEraseRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{k.msg: true, k.index: true}
+	want := map[string]bool{k.msg: true, k.index: true, s.layoutKey(): true}
 	if len(keys) != len(want) {
 		t.Errorf("keys after erase: %q, want %q and %q", keys, k.msg, k.index)
 	}
@@ -530,7 +572,7 @@ func TestScriptResent(t *testing.T) {
 	ctx := context.Background()
 	for i, msgID := range []string{"SM1", ""} {
 		k := s.keysOf(amina, msgID)
-		keys := []string{k.learner, k.index}
+		keys := []string{k.learner, k.index, k.due}
 		if msgID != "" {
 			keys = append(keys, k.msg)
 		}
@@ -541,7 +583,14 @@ func TestScriptResent(t *testing.T) {
 		value := encodeLearner(&bot.Learner{Version: int64(i + 1)}, rand.Uint64())
 		record := encodeReplies([]bot.Reply{{Text: "ok"}}, rand.Uint64())
 		for run := range 2 {
-			res, err := updateScript.Run(ctx, s.client, keys, old, value, record, 60000, k.msgPrefix, msgID).Slice()
+			// A change that joins a cohort: its counters must move once.
+			l := &bot.Learner{Cohort: "K7M2QX", Version: int64(i + 1)}
+			var before *bot.Learner
+			if old != "" {
+				before = &bot.Learner{Cohort: "K7M2QX"}
+			}
+			args := append([]any{old, value, record, 60000, k.msgPrefix, msgID, "0", k.member, k.bucket}, indexArgs(before, l)...)
+			res, err := updateScript.Run(ctx, s.client, keys, args...).Slice()
 			if err != nil {
 				t.Fatal(err)
 			}
