@@ -222,7 +222,7 @@ func (h *Handler) learnersPage(w http.ResponseWriter, r *http.Request, c cohort.
 		return
 	}
 	v := learnersView{Link: link, QR: qr, Created: r.URL.Query().Get("created") != "", Rows: h.cfg.Coaching.Progress(members),
-		Days: int(h.cfg.Coaching.StuckAfterOrDefault() / (24 * time.Hour)),
+		Days:  int(h.cfg.Coaching.StuckAfterOrDefault() / (24 * time.Hour)),
 		Total: counts[app.CountMembers], OptedOut: counts[app.CountOptedOut], Next: next, First: cursor != ""}
 	for _, row := range v.Rows {
 		if row.Stuck {

@@ -198,10 +198,16 @@ var settings = []setting{
 		},
 		show: func(c *Config) string { return strconv.Itoa(c.RedisBuckets) }},
 	{name: "DARSI_MESSAGE_RETENTION", def: "168h", want: "how long a message id is remembered against Twilio's retries, a duration of at least 1h",
-		set:  func(c *Config, v string) (err error) { c.MessageRetention, err = parseRetention(v, time.Hour); return err },
+		set: func(c *Config, v string) (err error) {
+			c.MessageRetention, err = parseRetention(v, time.Hour)
+			return err
+		},
 		show: func(c *Config) string { return showDuration(c.MessageRetention) }},
 	{name: "DARSI_DELIVERY_RETENTION", def: "720h", want: "how long a delivery status is kept, a duration of at least 1h",
-		set:  func(c *Config, v string) (err error) { c.DeliveryRetention, err = parseRetention(v, time.Hour); return err },
+		set: func(c *Config, v string) (err error) {
+			c.DeliveryRetention, err = parseRetention(v, time.Hour)
+			return err
+		},
 		show: func(c *Config) string { return showDuration(c.DeliveryRetention) }},
 	{name: "DARSI_JOB_RETENTION", def: "720h", want: "how long a job is kept after it ended, a duration of at least 1h",
 		set:  func(c *Config, v string) (err error) { c.JobRetention, err = parseRetention(v, time.Hour); return err },
