@@ -122,18 +122,12 @@ func run(learners, rounds int, duration, warmup time.Duration, redisURL string) 
 	}
 	defer os.RemoveAll(dir)
 
-	bin := filepath.Join(dir, "darsi")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/darsi")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building darsi: %w", err)
-	}
-	self, err := os.Executable()
+	bin, templates, err := prepare(ctx, dir)
 	if err != nil {
 		return err
 	}
-	templates := filepath.Join(dir, "templates.yaml")
-	if err := os.WriteFile(templates, []byte(templatesFile()), 0o600); err != nil {
+	self, err := os.Executable()
+	if err != nil {
 		return err
 	}
 
@@ -168,29 +162,9 @@ func run(learners, rounds int, duration, warmup time.Duration, redisURL string) 
 	}
 	defer bareSrv.stop()
 
-	darsiAddr, err := freeAddr()
+	darsiSrv, darsiAddr, err := startDarsi(ctx, bin, redisURL, templates, fake.URL)
 	if err != nil {
 		return err
-	}
-	serve := exec.Command(bin, "serve")
-	serve.Env = append(callerEnv(),
-		"DARSI_ADDR="+darsiAddr,
-		"DARSI_STORE="+redisURL,
-		"DARSI_PUBLIC_URL=http://"+darsiAddr,
-		"DARSI_SIMULATOR=off",
-		"DARSI_LOG_LEVEL=warn",
-		"DARSI_TEMPLATES="+templates,
-		"TWILIO_API_BASE_URL="+fake.URL,
-		"TWILIO_ACCOUNT_SID="+accountSID,
-		"TWILIO_AUTH_TOKEN="+authToken,
-		"TWILIO_WHATSAPP_FROM="+whatsAppFrom,
-	)
-	if debug := os.Getenv("DARSI_DEBUG_ADDR"); debug != "" {
-		serve.Env = append(serve.Env, "DARSI_DEBUG_ADDR="+debug)
-	}
-	darsiSrv, err := start(ctx, serve, darsiAddr)
-	if err != nil {
-		return fmt.Errorf("darsi serve: %w", err)
 	}
 	defer darsiSrv.stop()
 
@@ -200,8 +174,8 @@ func run(learners, rounds int, duration, warmup time.Duration, redisURL string) 
 		redisURL, fake.URL)
 	fmt.Printf("%-5s %-20s %9s %8s %9s %9s %6s\n", "round", "server", "messages", "msg/s", "p50", "p99", "errors")
 
-	bareTarget := newTarget("bare net/http", "http://"+bareAddr, "bare", learners)
-	darsiTarget := newTarget("darsi serve + Redis", "http://"+darsiAddr, "full", learners)
+	bareTarget := newTarget("bare net/http", "http://"+bareAddr, "bare", simulatedLearners(learners))
+	darsiTarget := newTarget("darsi serve + Redis", "http://"+darsiAddr, "full", simulatedLearners(learners))
 	var all []round
 	for i := range rounds {
 		w := warmup
@@ -273,6 +247,53 @@ func run(learners, rounds int, duration, warmup time.Duration, redisURL string) 
 		return fmt.Errorf("%d requests failed", failed)
 	}
 	return nil
+}
+
+// prepare builds darsi into dir and writes a templates file there; it
+// returns their paths.
+func prepare(ctx context.Context, dir string) (bin, templates string, err error) {
+	bin = filepath.Join(dir, "darsi")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/darsi")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return "", "", fmt.Errorf("building darsi: %w", err)
+	}
+	templates = filepath.Join(dir, "templates.yaml")
+	if err := os.WriteFile(templates, []byte(templatesFile()), 0o600); err != nil {
+		return "", "", err
+	}
+	return bin, templates, nil
+}
+
+// startDarsi runs `darsi serve` on a free loopback address, configured as
+// in production against the Twilio fake at twilioURL, and returns it with
+// its address once it answers.
+func startDarsi(ctx context.Context, bin, redisURL, templates, twilioURL string) (*server, string, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	serve := exec.Command(bin, "serve")
+	serve.Env = append(callerEnv(),
+		"DARSI_ADDR="+addr,
+		"DARSI_STORE="+redisURL,
+		"DARSI_PUBLIC_URL=http://"+addr,
+		"DARSI_SIMULATOR=off",
+		"DARSI_LOG_LEVEL=warn",
+		"DARSI_TEMPLATES="+templates,
+		"TWILIO_API_BASE_URL="+twilioURL,
+		"TWILIO_ACCOUNT_SID="+accountSID,
+		"TWILIO_AUTH_TOKEN="+authToken,
+		"TWILIO_WHATSAPP_FROM="+whatsAppFrom,
+	)
+	if debug := os.Getenv("DARSI_DEBUG_ADDR"); debug != "" {
+		serve.Env = append(serve.Env, "DARSI_DEBUG_ADDR="+debug)
+	}
+	srv, err := start(ctx, serve, addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("darsi serve: %w", err)
+	}
+	return srv, addr, nil
 }
 
 // count is n things, such as "1 round" or "3 rounds".
@@ -368,18 +389,32 @@ func median(xs []float64) float64 {
 type target struct {
 	name, base, run string
 	client          *http.Client
-	next            []int // each learner's next line of the script
+	from            []string // each learner's id, such as "whatsapp:+212600000001"
+	next            []int    // each learner's next line of the script
 }
 
-func newTarget(name, base, run string, learners int) *target {
+// newTarget returns a target that the learners of from write to, each
+// from their own connection.
+func newTarget(name, base, run string, from []string) *target {
 	return &target{
 		name: name, base: base, run: run,
 		client: &http.Client{
 			Timeout:   15 * time.Second,
-			Transport: &http.Transport{MaxIdleConnsPerHost: learners, MaxConnsPerHost: learners},
+			Transport: &http.Transport{MaxIdleConnsPerHost: len(from), MaxConnsPerHost: len(from)},
 		},
-		next: make([]int, learners),
+		from: from,
+		next: make([]int, len(from)),
 	}
+}
+
+// simulatedLearners are the ids of n learners the store does not know
+// before they write.
+func simulatedLearners(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("whatsapp:+2126%02d%06d", i%100, i)
+	}
+	return ids
 }
 
 // drive sends the learners' scripts to the target for warmup+duration and
@@ -395,7 +430,7 @@ func (t *target) drive(ctx context.Context, warmup, duration time.Duration) resu
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			from := fmt.Sprintf("whatsapp:+2126%02d%06d", i%100, i)
+			from := t.from[i]
 			var lat []time.Duration
 			ok, failed, all := 0, 0, 0
 			for ; time.Now().Before(end) && ctx.Err() == nil; t.next[i]++ {
