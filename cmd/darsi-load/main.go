@@ -24,10 +24,16 @@
 //
 // It sends traffic only to servers it starts on 127.0.0.1, and stops by
 // itself after the rounds.
+//
+// With -scale 10000,100000,1000000 it measures instead how darsi behaves
+// as the store grows to each number of learners: Redis memory per
+// learner, the webhook, a cohort's pages and API, the cohort list, the
+// export and a reminder to a large cohort, in one table (see scale.go).
 package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -62,6 +68,13 @@ const (
 	whatsAppFrom = "whatsapp:+14155238886"
 )
 
+// The databases the two modes use by default. Each is the tool's own: it
+// empties it (the tests use 12 and 13, the default Redis database 0).
+const (
+	loadRedis  = "redis://127.0.0.1:6379/14"
+	scaleRedis = "redis://127.0.0.1:6379/11"
+)
+
 // script is what each simulated learner sends, over and over: onboarding,
 // a lesson's answers (right and wrong ones, numbers, text), keywords.
 var script = []string{
@@ -73,22 +86,32 @@ var script = []string{
 func main() {
 	var (
 		learners = flag.Int("learners", 64, "simulated learners sending at once")
-		duration = flag.Duration("duration", 15*time.Second, "how long each round drives each server")
-		warmup   = flag.Duration("warmup", 2*time.Second, "load before measuring in each server's first round (a quarter of it in later rounds)")
+		duration = flag.Duration("duration", 15*time.Second, "how long each round drives each server (with -scale: the webhook at each size, 5s unless given)")
+		warmup   = flag.Duration("warmup", 2*time.Second, "load before measuring in each server's first round (a quarter of it in later rounds; with -scale 1s unless given)")
 		rounds   = flag.Int("rounds", 3, "alternating rounds: bare, then darsi, in each")
-		redisURL = flag.String("redis", "redis://127.0.0.1:6379/14", "Redis for darsi serve (a database this tool may clean)")
+		redisURL = flag.String("redis", "", "Redis for darsi serve, a database this tool may empty (default "+loadRedis+", or "+scaleRedis+" with -scale)")
 		bare     = flag.String("bare", "", "run as the bare server on this address (used by the tool itself)")
+		scale    = flag.String("scale", "", "measure darsi as the store grows to these numbers of learners, such as 10000,100000,1000000 (see scale.go)")
 	)
 	flag.Parse()
 	if *bare != "" {
 		serveBare(*bare)
 		return
 	}
+	if *scale != "" {
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if err := runScale(*scale, *learners, *duration, *warmup, set, cmp.Or(*redisURL, scaleRedis)); err != nil {
+			fmt.Fprintln(os.Stderr, "darsi-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *rounds < 1 || *learners < 1 || *duration <= 0 || *warmup < 0 {
 		fmt.Fprintln(os.Stderr, "darsi-load: -rounds, -learners and -duration must be above 0, -warmup not below")
 		os.Exit(2)
 	}
-	if err := run(*learners, *rounds, *duration, *warmup, *redisURL); err != nil {
+	if err := run(*learners, *rounds, *duration, *warmup, cmp.Or(*redisURL, loadRedis)); err != nil {
 		fmt.Fprintln(os.Stderr, "darsi-load:", err)
 		os.Exit(1)
 	}
