@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test lint bench build fuzz transcripts
+.PHONY: run test lint bench bench-scale build fuzz transcripts
 
 ## run: the bot on the embedded store (./data), simulator at http://localhost:8080/
 run:
@@ -30,6 +30,12 @@ bench:
 	bash .ci/services
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./cmd/darsi-load
+
+## bench-scale: darsi as the store grows to 10,000, 100,000 and 1,000,000 learners in Redis (docs/scale.md)
+SCALE ?= 10000,100000,1000000
+bench-scale:
+	bash .ci/services
+	$(GO) run ./cmd/darsi-load -scale $(SCALE)
 
 ## build: the darsi binary in ./bin
 build:
