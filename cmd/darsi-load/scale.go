@@ -247,17 +247,21 @@ type scaleColumn struct {
 	// learners were added, per learner; learnerKey the mean MEMORY USAGE
 	// of a sample of learner keys.
 	memoryPerLearner, learnerKey float64
-	keys                         int64
-	webhook                      result
-	cohortPage, cohortAPI        []time.Duration // sorted
-	listPage, listAPI            []time.Duration // sorted
-	listed                       int             // cohorts the list shows
-	export                       time.Duration
-	exported                     int
-	remind                       time.Duration
-	queued                       int
-	memoryPerJob, jobKey         float64
-	failed                       int
+	// dueEntry and memberEntry are what a learner takes in the due index
+	// and in their cohort's member sets: MEMORY USAGE of those keys in
+	// every bucket, per entry.
+	dueEntry, memberEntry float64
+	keys                  int64
+	webhook               result
+	cohortPage, cohortAPI []time.Duration // sorted
+	listPage, listAPI     []time.Duration // sorted
+	listed                int             // cohorts the list shows
+	export                time.Duration
+	exported              int
+	remind                time.Duration
+	queued                int
+	memoryPerJob, jobKey  float64
+	failed                int
 }
 
 // measureSize grows the store to n learners and measures it.
@@ -280,6 +284,12 @@ func measureSize(ctx context.Context, p *population, rdb *redis.Client, n int, r
 	col.memoryPerLearner = float64(after-before) / float64(col.added)
 	col.cohorts = len(p.codes)
 	if col.learnerKey, err = meanMemoryUsage(ctx, rdb, "l:", sampleIDs(memorySample, n, learnerID)); err != nil {
+		return col, err
+	}
+	if col.dueEntry, err = memoryPerEntry(ctx, rdb, "due", "zset"); err != nil {
+		return col, err
+	}
+	if col.memberEntry, err = memoryPerEntry(ctx, rdb, "cm:"+p.codes[min(1, len(p.codes)-1)], "set"); err != nil {
 		return col, err
 	}
 	if col.keys, err = rdb.DBSize(ctx).Result(); err != nil {
@@ -486,6 +496,39 @@ func meanMemoryUsage(ctx context.Context, rdb *redis.Client, kind string, ids []
 		return math.NaN(), nil
 	}
 	return float64(total) / float64(found), nil
+}
+
+// memoryPerEntry is the MEMORY USAGE of one key of every bucket (name is
+// the key within the bucket, as the store's layout.go lists them), every
+// element counted, divided by their elements; kind is "zset" or "set".
+func memoryPerEntry(ctx context.Context, rdb *redis.Client, name, kind string) (float64, error) {
+	var usage, cards []*redis.IntCmd
+	_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for b := range redisstore.DefaultBuckets {
+			key := redisstore.DefaultPrefix + "{b" + strconv.Itoa(b) + "}:" + name
+			usage = append(usage, p.MemoryUsage(ctx, key, 0))
+			if kind == "zset" {
+				cards = append(cards, p.ZCard(ctx, key))
+			} else {
+				cards = append(cards, p.SCard(ctx, key))
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return 0, err
+	}
+	total, entries := int64(0), int64(0)
+	for i := range usage {
+		if u, err := usage[i].Result(); err == nil {
+			total += u
+			entries += cards[i].Val()
+		}
+	}
+	if entries == 0 {
+		return math.NaN(), nil
+	}
+	return float64(total) / float64(entries), nil
 }
 
 // sampleIDs returns up to k ids spread evenly over the n that id names.

@@ -41,6 +41,8 @@ func printScaleTable(w io.Writer, cols []scaleColumn) {
 		{"Redis used_memory after seeding", func(c scaleColumn) string { return bytesIEC(c.usedMemory) }},
 		{"memory a learner (used_memory growth)", func(c scaleColumn) string { return bytesPer(c.memoryPerLearner) }},
 		{"MEMORY USAGE of a learner's key (mean)", func(c scaleColumn) string { return bytesPer(c.learnerKey) }},
+		{"  their entry in the due index", func(c scaleColumn) string { return bytesPer(c.dueEntry) }},
+		{"  their entry in a cohort's members", func(c scaleColumn) string { return bytesPer(c.memberEntry) }},
 		{"", nil},
 		{"webhook: messages a second", func(c scaleColumn) string { return thousands(int(math.Round(c.webhook.rate()))) }},
 		{"webhook: p50 / p99", func(c scaleColumn) string { return latency(c.webhook.pct(50)) + " / " + latency(c.webhook.pct(99)) }},
