@@ -32,7 +32,9 @@ type population struct {
 	// codes are the join codes of the cohorts created so far, by number:
 	// 0 the 30-member cohort, 1 the 10,000-member one, then the others.
 	codes []string
-	// coaches is how many other coaches' accounts exist.
+	// coach is set once the measured coach's account exists; coaches is
+	// how many other coaches' accounts do.
+	coach   bool
 	coaches int
 }
 
@@ -83,13 +85,13 @@ func (p *population) members(k, n int) []string {
 }
 
 // putCoaches creates the measured coach's account, and the other
-// coaches' up to the j-th. Passwords are hashed at bcrypt's lowest cost:
-// logging in is not what the tool measures.
+// coaches' up to the j-th (-1 for none). Passwords are hashed at bcrypt's
+// lowest cost: logging in is not what the tool measures.
 func (p *population) putCoaches(ctx context.Context, j int) error {
 	hash := func(password string) ([]byte, error) {
 		return bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	}
-	if p.coaches == 0 {
+	if !p.coach {
 		h, err := hash(coachPassword)
 		if err != nil {
 			return err
@@ -99,9 +101,11 @@ func (p *population) putCoaches(ctx context.Context, j int) error {
 		if err != nil {
 			return err
 		}
+		p.coach = true
 	}
 	for ; p.coaches <= j; p.coaches++ {
 		login := otherCoach(p.coaches)
+		// A password nobody knows: only the measured coach logs in.
 		h, err := hash(cohort.NewToken())
 		if err != nil {
 			return err
