@@ -168,23 +168,33 @@ func (c *coachClient) remind(ctx context.Context, code, text string, at time.Tim
 	return res, nil
 }
 
-// timeRequests calls fn pageWarmups times unmeasured, then pageRequests
-// times one after the other, and returns the durations, sorted.
-func timeRequests(fn func() error) ([]time.Duration, error) {
+// timeRequests calls each of fns pageWarmups times unmeasured, then
+// pageRequests times each, in turn (the first, the second, …, the first
+// again), and returns each one's durations, sorted. Taking turns spreads
+// each one's requests over the whole measurement, so that a burst of
+// other work on the machine weighs on all of them a little rather than on
+// one of them entirely.
+func timeRequests(fns ...func() error) ([][]time.Duration, error) {
 	for range pageWarmups {
-		if err := fn(); err != nil {
-			return nil, err
+		for _, fn := range fns {
+			if err := fn(); err != nil {
+				return nil, err
+			}
 		}
 	}
-	ds := make([]time.Duration, 0, pageRequests)
+	ds := make([][]time.Duration, len(fns))
 	for range pageRequests {
-		began := time.Now()
-		if err := fn(); err != nil {
-			return nil, err
+		for i, fn := range fns {
+			began := time.Now()
+			if err := fn(); err != nil {
+				return nil, err
+			}
+			ds[i] = append(ds[i], time.Since(began))
 		}
-		ds = append(ds, time.Since(began))
 	}
-	slices.Sort(ds)
+	for _, d := range ds {
+		slices.Sort(d)
+	}
 	return ds, nil
 }
 

@@ -56,6 +56,7 @@ func printScaleTable(w io.Writer, cols []scaleColumn) {
 			return millis(medianDuration(c.listPage)) + " (" + strconv.Itoa(c.listed) + ")"
 		}},
 		{"cohort list API: median", func(c scaleColumn) string { return millis(medianDuration(c.listAPI)) }},
+		{"  reading every cohort (store's Cohorts)", func(c scaleColumn) string { return millis(medianDuration(c.readCohorts)) }},
 		{"", nil},
 		{"darsi export learners: time", func(c scaleColumn) string { return seconds(c.export) }},
 		{"darsi export learners: lines a second", func(c scaleColumn) string { return perSecond(c.exported, c.export) }},
