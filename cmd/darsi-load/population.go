@@ -262,8 +262,9 @@ const (
 var reviewDays = []int{1, 3, 7}
 
 // learner is learner i as the store would hold them after a while in the
-// programme. Every time in their due index is in the future: the tool
-// measures a store at rest, not a sweep.
+// programme. Their time in the due index is in the future when seeded,
+// spread as a programme's is, so that some come due while the tool runs,
+// a few at a time.
 func (p *population) learner(i int) bot.Learner {
 	r := rand.New(rand.NewPCG(uint64(i), 0x5ca1e))
 	now := p.now

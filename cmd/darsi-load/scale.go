@@ -15,8 +15,9 @@ package main
 // mixed languages, a few opted out or not yet consented, some inside a
 // lesson, completed lessons with scores, survey answers, and for most of
 // them a time in the due index (a nudge after silence, a spaced review),
-// always in the future, so that no sweep starts sending while the tool
-// measures.
+// in the future when seeded: those that come due while the tool runs are
+// the trickle of outreach a real programme has, which darsi serve handles
+// beside the measured load.
 //
 // Everything runs on 127.0.0.1, in a Redis database the tool empties
 // before and after (db 11 by default: the tests use 12 and 13, the
