@@ -279,8 +279,9 @@ func (c *Coaching) MembersPage(ctx context.Context, code, cursor string, limit i
 	return c.Members.Members(ctx, code, cursor, limit)
 }
 
-// membersBatch is the page size of AllMembers.
-const membersBatch = 500
+// membersBatch is the page size of AllMembers: large, since a store may
+// read the cohort's whole index for each page.
+const membersBatch = 5000
 
 // AllMembers returns every learner of a cohort, ordered by ID: the work is
 // the cohort's size.

@@ -218,7 +218,12 @@ func (a *App) Sweep(ctx context.Context, now time.Time) (int, error) {
 		return 0, err
 	}
 	for _, id := range ids {
-		if err := a.fire(ctx, id, now); err != nil && o.Log != nil {
+		if ctx.Err() != nil {
+			// Stopping: the learners not handled come back after the
+			// lease.
+			return len(ids), nil
+		}
+		if err := a.fire(ctx, id, now); err != nil && ctx.Err() == nil && o.Log != nil {
 			o.Log.Error("outreach: a due learner was not handled", "learner", bot.Mask(id), "err", err)
 		}
 	}
