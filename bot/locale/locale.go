@@ -69,6 +69,10 @@ type Bundle struct {
 	intents *matcher[Intent]
 	names   *matcher[bot.Lang]
 	joins   *matcher[bool] // join words (JoinWord)
+	// static holds, by language, the messages with neither placeholders
+	// nor plural forms, rendered once at Load: most of what a turn says,
+	// so that a message does not run go-i18n's templates for them.
+	static map[bot.Lang]map[string]string
 }
 
 // tongue is one language in go-i18n.
@@ -143,6 +147,23 @@ func Load(fsys fs.FS) (*Bundle, error) {
 			b.tongues[lang] = &tongue{carrier: carriers[lang], localizer: i18n.NewLocalizer(ib, carriers[lang])}
 		}
 		problems = append(problems, b.precheck(fields)...)
+	}
+	if len(problems) == 0 {
+		b.static = map[bot.Lang]map[string]string{}
+		for _, lang := range bot.Langs {
+			b.static[lang] = map[string]string{}
+			for _, id := range b.ids {
+				if b.plural[id] || len(fields[id]) > 0 {
+					continue
+				}
+				s, err := b.localize(lang, id, nil, nil)
+				if err != nil {
+					add("%s: %s: %w", lang, id, err)
+					continue
+				}
+				b.static[lang][id] = s
+			}
+		}
 	}
 
 	names := map[bot.Lang]string{}
@@ -307,6 +328,9 @@ func (b *Bundle) render(lang bot.Lang, id string, count *int, data map[string]an
 		panic(fmt.Sprintf("locale: unknown message id %q", id))
 	}
 	if !plural {
+		if s, ok := b.static[lang][id]; ok {
+			return s
+		}
 		count = nil // go-i18n would look for the count's form, which only "other" has
 	}
 	s, err := b.localize(lang, id, count, data)

@@ -443,3 +443,22 @@ func TestMessagesNameTheirKeywords(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkT measures a message without placeholders, which Load renders
+// once (most of what a turn says), beside one with a placeholder.
+func BenchmarkT(b *testing.B) {
+	bundle, err := locale.Load(locales.FS)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("static", func(b *testing.B) {
+		for b.Loop() {
+			bundle.T(bot.French, "Unknown", nil)
+		}
+	})
+	b.Run("placeholder", func(b *testing.B) {
+		for b.Loop() {
+			bundle.T(bot.French, "OutboxReviewAsk", map[string]any{"Title": "x"})
+		}
+	})
+}
