@@ -97,7 +97,7 @@ func TestCompose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"server darsi-1:8080", "server darsi-2:8080", "client_max_body_size 64k"} {
+	for _, want := range []string{"server darsi-1:8080", "server darsi-2:8080", "client_max_body_size 64k", "location ~ ^/(metrics|debug/)"} {
 		if !strings.Contains(string(conf), want) {
 			t.Errorf("nginx.conf lacks %q", want)
 		}
@@ -134,7 +134,18 @@ func TestKubernetes(t *testing.T) {
 		t.Errorf("liveness probe %v, want /healthz", p)
 	}
 	if kinds["Service/darsi"] == nil || kinds["Service/redis"] == nil || kinds["StatefulSet/redis"] == nil {
-		t.Errorf("missing Service or Redis: have %v", keys(kinds))
+		t.Fatalf("missing Service or Redis: have %v", keys(kinds))
+	}
+	// The public Service exposes the http port only: metrics stay on the
+	// pod's admin port, which Prometheus scrapes directly.
+	ports, _ := get(kinds["Service/darsi"], "spec", "ports").([]any)
+	for _, p := range ports {
+		if tp := get(p, "targetPort"); tp != "http" {
+			t.Errorf("Service darsi exposes %v, want the http port only", tp)
+		}
+	}
+	if p := get(dep, "spec", "template", "metadata", "annotations", "prometheus.io/port"); p != "9090" {
+		t.Errorf("prometheus.io/port %v, want the admin port 9090", p)
 	}
 }
 

@@ -193,8 +193,9 @@ func run(learners, rounds int, duration, warmup time.Duration, redisURL string) 
 
 	fmt.Printf("darsi-load: %d learners, %s of %s per server after a %s warm-up (%s in later rounds), on %d CPUs\n",
 		learners, count(rounds, "round"), duration, warmup, warmup/4, runtime.NumCPU())
-	fmt.Printf("darsi serve: Redis %s, Twilio fake at %s, templates, outbox runner and outreach on, simulator off\n\n",
+	fmt.Printf("darsi serve: Redis %s, Twilio fake at %s, templates, outbox runner and outreach on, simulator off\n",
 		redisURL, fake.URL)
+	fmt.Printf("darsi's metrics and profiles (go tool pprof %s/debug/pprof/profile) at %s\n\n", darsiSrv.admin, darsiSrv.admin)
 	fmt.Printf("%-5s %-20s %9s %8s %9s %9s %6s\n", "round", "server", "messages", "msg/s", "p50", "p99", "errors")
 
 	bareTarget := newTarget("bare net/http", "http://"+bareAddr, "bare", simulatedLearners(learners))
@@ -217,11 +218,11 @@ func run(learners, rounds int, duration, warmup time.Duration, redisURL string) 
 		}
 		fmt.Printf("%-5d %s   Redis meanwhile: %.0f commands/s, server-wide\n", i+1, r.bare.row(), r.background)
 
-		tripsBefore, errTB := metric(ctx, "http://"+darsiAddr, "darsi_store_round_trips_total")
+		tripsBefore, errTB := metric(ctx, darsiSrv.admin, "darsi_store_round_trips_total")
 		before, errB = redisCommands(ctx, info)
 		r.darsi = darsiTarget.drive(ctx, w, duration)
 		after, errA = redisCommands(ctx, info)
-		tripsAfter, errTA := metric(ctx, "http://"+darsiAddr, "darsi_store_round_trips_total")
+		tripsAfter, errTA := metric(ctx, darsiSrv.admin, "darsi_store_round_trips_total")
 		r.tripsPerMessage, r.commandsPerMessage = math.NaN(), math.NaN()
 		if err := errors.Join(errTB, errTA); err != nil {
 			fmt.Fprintln(os.Stderr, "darsi-load: round trips:", err)
@@ -296,9 +297,14 @@ func startDarsi(ctx context.Context, bin, redisURL, templates, twilioURL string)
 	if err != nil {
 		return nil, "", err
 	}
+	admin, err := freeAddr()
+	if err != nil {
+		return nil, "", err
+	}
 	serve := exec.Command(bin, "serve")
 	serve.Env = append(callerEnv(),
 		"DARSI_ADDR="+addr,
+		"DARSI_ADMIN_ADDR="+admin,
 		"DARSI_STORE="+redisURL,
 		"DARSI_PUBLIC_URL=http://"+addr,
 		"DARSI_SIMULATOR=off",
@@ -309,13 +315,11 @@ func startDarsi(ctx context.Context, bin, redisURL, templates, twilioURL string)
 		"TWILIO_AUTH_TOKEN="+authToken,
 		"TWILIO_WHATSAPP_FROM="+whatsAppFrom,
 	)
-	if debug := os.Getenv("DARSI_DEBUG_ADDR"); debug != "" {
-		serve.Env = append(serve.Env, "DARSI_DEBUG_ADDR="+debug)
-	}
 	srv, err := start(ctx, serve, addr)
 	if err != nil {
 		return nil, "", fmt.Errorf("darsi serve: %w", err)
 	}
+	srv.admin = "http://" + admin
 	return srv, addr, nil
 }
 
@@ -564,6 +568,9 @@ func freeAddr() (string, error) {
 type server struct {
 	cmd    *exec.Cmd
 	exited chan struct{} // closed once the process has exited
+	// admin is the base URL of darsi's admin listener (/metrics and
+	// Go's profiles); "" for the bare server.
+	admin string
 }
 
 // start runs a server and waits until it answers /healthz, or exits.

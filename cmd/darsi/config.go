@@ -32,7 +32,18 @@ type Config struct {
 	Simulator string // DARSI_SIMULATOR: on, off or auto
 	LogLevel  slog.Level
 	LogFormat string // DARSI_LOG_FORMAT: text or json
-	DebugAddr string // DARSI_DEBUG_ADDR: where pprof listens; "" nowhere
+	// AdminAddr is where /metrics and Go's profiles are served
+	// (DARSI_ADMIN_ADDR): never on the public listener. "off": nowhere.
+	AdminAddr string
+	// Secret keys the hashes that stand for learners where a number must
+	// not appear (DARSI_SECRET); "" until the store's own is used.
+	Secret string
+	// Controller names who is responsible for the learners' data, for the
+	// privacy page and notice (DARSI_CONTROLLER).
+	Controller string
+	// SessionIdle ends a coach's session after this long without a
+	// request (DARSI_SESSION_IDLE).
+	SessionIdle time.Duration
 
 	TwilioAccountSID    string // TWILIO_ACCOUNT_SID
 	TwilioAuthToken     string // TWILIO_AUTH_TOKEN (secret)
@@ -106,15 +117,43 @@ var settings = []setting{
 	{name: "DARSI_LOG_FORMAT", def: "text", want: "text or json",
 		set:  func(c *Config, v string) error { c.LogFormat = v; return oneOf(v, "text", "json") },
 		show: func(c *Config) string { return c.LogFormat }},
-	{name: "DARSI_DEBUG_ADDR", want: "a private listen address such as 127.0.0.1:6060",
+	{name: "DARSI_ADMIN_ADDR", def: "127.0.0.1:9090", want: "a private listen address such as 127.0.0.1:9090, or off",
 		set: func(c *Config, v string) error {
-			c.DebugAddr = v
-			if v == "" {
+			c.AdminAddr = v
+			if v == "off" {
 				return nil
 			}
 			return checkAddr(v)
 		},
-		show: func(c *Config) string { return c.DebugAddr }},
+		show: func(c *Config) string { return c.AdminAddr }},
+	{name: "DARSI_SECRET", want: "a random secret of at least 32 characters (openssl rand -hex 32)", secret: true,
+		set: func(c *Config, v string) error {
+			c.Secret = v
+			if v != "" && len(v) < 32 {
+				return errNoDetail
+			}
+			return nil
+		},
+		show: func(c *Config) string { return hidden(c.Secret) }},
+	{name: "DARSI_CONTROLLER", want: "the name of the organisation responsible for the learners' data, on one line",
+		set: func(c *Config, v string) error {
+			c.Controller = v
+			if strings.ContainsAny(v, "\r\n") || len(v) > 200 {
+				return errNoDetail
+			}
+			return nil
+		},
+		show: func(c *Config) string { return c.Controller }},
+	{name: "DARSI_SESSION_IDLE", def: "2h", want: "a duration from 5m to 24h, such as 2h",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 5*time.Minute || d > 24*time.Hour {
+				return errNoDetail
+			}
+			c.SessionIdle = d
+			return nil
+		},
+		show: func(c *Config) string { return showDuration(c.SessionIdle) }},
 	{name: "TWILIO_ACCOUNT_SID", want: "AC and 32 hexadecimal digits",
 		set:  func(c *Config, v string) error { c.TwilioAccountSID = v; return matchOrEmpty(v, accountSID) },
 		show: func(c *Config) string { return c.TwilioAccountSID }},
@@ -276,6 +315,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	if u := getenv("REDIS_URL"); u != "" && getenv("DARSI_STORE") == "" {
 		c.notes = append(c.notes, fmt.Sprintf("REDIS_URL=%s is set, but darsi's store is DARSI_STORE (%s): set DARSI_STORE=%s to keep learners in Redis",
 			redactURL(u), c.Store, redactURL(u)))
+	}
+	if getenv("DARSI_DEBUG_ADDR") != "" {
+		c.notes = append(c.notes, "DARSI_DEBUG_ADDR is no longer read: Go's profiles are served on DARSI_ADMIN_ADDR with /metrics")
 	}
 	if c.TwilioAuthToken != "" && c.TwilioAccountSID == "" {
 		c.notes = append(c.notes, "TWILIO_AUTH_TOKEN is set without TWILIO_ACCOUNT_SID: the webhook answers, but the outbox sends nothing")

@@ -199,7 +199,7 @@ func TestHotReloadAndMedia(t *testing.T) {
 	took = edit(v3, "Quoi donc ? (v3)", writeAtomically)
 	t.Logf("save by rename after a broken save: live in the next reply after %v", took)
 
-	resp, err = http.Get(r.base + "/metrics")
+	resp, err = http.Get(r.admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,24 +101,31 @@ func redisDB(t testing.TB, db int) string {
 
 // replica is one running "darsi serve".
 type replica struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	base string
-	logs *lockedBuffer
+	t     *testing.T
+	cmd   *exec.Cmd
+	base  string
+	admin string // the base URL of its admin listener: /metrics
+	logs  *lockedBuffer
 }
 
-func startReplica(t *testing.T, store string) *replica {
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	r := &replica{t: t, base: "http://" + addr, logs: &lockedBuffer{}}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func startReplica(t *testing.T, store string) *replica {
+	t.Helper()
+	addr, admin := freeAddr(t), freeAddr(t)
+	r := &replica{t: t, base: "http://" + addr, admin: "http://" + admin, logs: &lockedBuffer{}}
 	r.cmd = exec.Command(darsiBinary(t), "serve")
 	r.cmd.Env = append(os.Environ(),
-		"DARSI_ADDR="+addr, "DARSI_STORE="+store, "DARSI_PUBLIC_URL="+r.base,
+		"DARSI_ADDR="+addr, "DARSI_ADMIN_ADDR="+admin, "DARSI_STORE="+store, "DARSI_PUBLIC_URL="+r.base,
 		"TWILIO_AUTH_TOKEN="+e2eToken, "TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000",
 	)
 	r.cmd.Stdout, r.cmd.Stderr = io.Discard, r.logs

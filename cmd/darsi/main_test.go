@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -262,12 +261,8 @@ func takeLesson(t *testing.T, s app.Store, a *app.App, id string, lang bot.Lang,
 // TestServe boots the real command on a free port, checks health and
 // readiness, and stops it as SIGTERM would.
 func TestServe(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr, admin := freeAddr(t), freeAddr(t)
+	t.Setenv("DARSI_ADMIN_ADDR", admin)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var stderr bytes.Buffer
@@ -276,6 +271,7 @@ func TestServe(t *testing.T) {
 	}()
 	url := "http://" + addr
 	var resp *http.Response
+	var err error
 	for i := 0; i < 100; i++ {
 		if resp, err = http.Get(url + "/healthz"); err == nil {
 			break
@@ -300,6 +296,24 @@ func TestServe(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
 			t.Errorf("GET %s: %d", path, resp.StatusCode)
+		}
+	}
+	// Metrics and profiles answer on the admin listener only.
+	for _, tt := range []struct {
+		base, path string
+		want       int
+	}{
+		{url, "/metrics", http.StatusNotFound}, {url, "/debug/pprof/", http.StatusNotFound},
+		{"http://" + admin, "/metrics", http.StatusOK}, {"http://" + admin, "/debug/pprof/", http.StatusOK},
+	} {
+		resp, err := http.Get(tt.base + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.want || (tt.want == 200 && tt.path == "/metrics" && !bytes.Contains(body, []byte("go_goroutines"))) {
+			t.Errorf("GET %s%s: %d, want %d", tt.base, tt.path, resp.StatusCode, tt.want)
 		}
 	}
 	cancel()

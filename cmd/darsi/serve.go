@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	_ "net/http/pprof" // served only on DARSI_DEBUG_ADDR
+	"net/http/pprof"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -133,12 +133,18 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 		log.Info("web chat simulator", "url", "http://"+displayAddr(ln.Addr())+"/")
 	}
 
-	if cfg.DebugAddr != "" {
-		// Profiles on their own listener, which operators keep private.
-		debug := &http.Server{Addr: cfg.DebugAddr, Handler: http.DefaultServeMux, ReadHeaderTimeout: 5 * time.Second}
-		go debug.ListenAndServe()
-		defer debug.Close()
-		log.Info("pprof", "addr", cfg.DebugAddr)
+	if cfg.AdminAddr != "off" {
+		// Metrics and profiles on a listener of their own, which operators
+		// keep private: never on the public one.
+		aln, err := net.Listen("tcp", cfg.AdminAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("DARSI_ADMIN_ADDR=%s: %w (set another address, or off)", cfg.AdminAddr, err)
+		}
+		admin := &http.Server{Handler: adminRoutes(reg), ReadHeaderTimeout: 5 * time.Second}
+		go admin.Serve(aln)
+		defer admin.Close()
+		log.Info("metrics and profiles", "addr", aln.Addr().String())
 	}
 
 	errc := make(chan error, 1)
@@ -160,7 +166,21 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	return nil
 }
 
-// routes wires the HTTP interface. reg may be nil (no /metrics).
+// adminRoutes is what the admin listener serves: /metrics and Go's
+// profiles.
+func adminRoutes(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// routes wires the public HTTP interface. reg may be nil: it registers
+// the webhook's metrics, served on the admin listener.
 func routes(cfg Config, a *app.App, s store, reg *prometheus.Registry, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -188,9 +208,6 @@ func routes(cfg Config, a *app.App, s store, reg *prometheus.Registry, log *slog
 	// Twilio fetches the media of replies here (dialog.MediaPrefix).
 	mux.Handle("GET "+dialog.MediaPrefix+"{path...}", mediaHandler(cfg.Lessons))
 
-	if reg != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	}
 	if cfg.simulatorOn() {
 		sim := simulator.New(a, log)
 		mux.Handle("GET /{$}", sim)
