@@ -100,6 +100,10 @@ type Learner struct {
 	Consent  bool    `json:"consent"`
 	OptedOut bool    `json:"opted_out"`
 	Cohort   string  `json:"cohort,omitempty"`
+	// Name is the name the learner shows on WhatsApp (Twilio's
+	// ProfileName), kept once they agreed to the data terms: coaches see
+	// it beside a masked number.
+	Name string `json:"name,omitempty"`
 
 	Phase Phase `json:"phase,omitempty"`
 	// Resume is the phase to return to after a detour (language, erase).

@@ -40,11 +40,17 @@ type App struct {
 	// and safe for concurrent use: a metric (NewEventCounter), not I/O.
 	// Set it before the first message.
 	Observe func(dialog.Event)
+	// Keys stand for learners where their number must not appear (job
+	// ids); New takes the store's when it keeps them (KeyHolder).
+	Keys Keys
 }
 
 // New returns an App over store with the given lessons and texts.
 func New(store Store, content *dialog.Content) *App {
 	a := &App{store: store, Now: time.Now}
+	if h, ok := store.(KeyHolder); ok {
+		a.Keys = h.Keys()
+	}
 	a.content.Store(content)
 	return a
 }

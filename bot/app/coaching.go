@@ -47,6 +47,20 @@ type Coaching struct {
 	Now func() time.Time
 	// Log records what coaches did (default: nowhere).
 	Log *slog.Logger
+	// Keys stand for learners in job ids; default: the Members store's
+	// (KeyHolder).
+	Keys Keys
+}
+
+// keys is Keys, or the store's.
+func (c *Coaching) keys() Keys {
+	if c.Keys.Set() {
+		return c.Keys
+	}
+	if h, ok := c.Members.(KeyHolder); ok {
+		return h.Keys()
+	}
+	return c.Keys
 }
 
 // DefaultStuckAfter is Coaching.StuckAfter's default.

@@ -209,7 +209,7 @@ func TestRemind(t *testing.T) {
 	for _, j := range jobs {
 		learners = append(learners, j.Learner)
 		if j.Kind != schedule.Reminder || j.Status != schedule.Queued || j.Text != text || j.CreatedBy != "darsi" ||
-			!j.DueAt.Equal(co.Now()) || j.Cohort != c.Code || j.ID != app.JobID(res.Reminder, j.Learner) {
+			!j.DueAt.Equal(co.Now()) || j.Cohort != c.Code || j.ID != app.JobID(res.Reminder, s.Keys().Learner(j.Learner)) {
 			t.Errorf("job %+v", j)
 		}
 		if strings.Contains(j.ID, "+") || strings.Contains(j.ID, "2126") {
@@ -254,7 +254,7 @@ func TestRemind(t *testing.T) {
 	if later.Queued != 4 || later.Reminder == res.Reminder || !later.DueAt.Equal(at) {
 		t.Errorf("later: %+v", later)
 	}
-	j, err := s.Job(ctx, app.JobID(later.Reminder, members[0]))
+	j, err := s.Job(ctx, app.JobID(later.Reminder, s.Keys().Learner(members[0])))
 	if err != nil || !j.DueAt.Equal(at) || j.Template != "reminder_lesson" || j.CreatedBy != "amina" {
 		t.Errorf("job %+v, %v", j, err)
 	}
@@ -347,7 +347,7 @@ func TestDeliveryReportsMoveTheJob(t *testing.T) {
 	if err != nil || res.Queued != 1 {
 		t.Fatalf("remind: %+v, %v", res, err)
 	}
-	id := app.JobID(res.Reminder, "whatsapp:+212600000001")
+	id := app.JobID(res.Reminder, s.Keys().Learner("whatsapp:+212600000001"))
 	claimed, err := s.Claim(ctx, "w", co.Now().Add(time.Minute), time.Minute, 1)
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim: %d, %v", len(claimed), err)

@@ -58,6 +58,7 @@ func newWatchedApp(tb testing.TB) *watchedApp {
 	bolt := openBolt(tb)
 	store := &replayingStore{Store: bolt, before: map[string]bot.Learner{}}
 	w := &watchedApp{App: newAppOver(tb, store), store: bolt, outbox: scheduletest.NewMemory()}
+	w.Keys = bolt.Keys()
 	w.Outreach = &app.Outreach{Outbox: w.outbox, Due: bolt, NudgeAfter: 72 * time.Hour, SecondNudgeAfter: 96 * time.Hour, Reviews: app.DefaultReviews}
 	w.Observe = func(e dialog.Event) { w.observed = append(w.observed, e) }
 	return w

@@ -146,12 +146,12 @@ func (o *Outreach) next(l *bot.Learner, now time.Time) time.Time {
 // the first or second nudge when the learner has been silent long enough.
 // Job IDs say what a job is for (the learner's hash, the lesson, the time
 // it answers), never a phone number, so that deciding twice queues once.
-func (o *Outreach) due(l *bot.Learner, now time.Time) []schedule.Job {
+func (o *Outreach) due(l *bot.Learner, now time.Time, keys Keys) []schedule.Job {
 	if !eligible(l) {
 		l.Outreach = bot.Outreach{}
 		return nil
 	}
-	who := shortHash(l.ID, 12)
+	who := keys.Learner(l.ID)
 	job := func(id string, kind schedule.Kind) schedule.Job {
 		return schedule.Job{ID: id, Kind: kind, Learner: l.ID, Cohort: l.Cohort,
 			DueAt: now, CreatedAt: now, CreatedBy: "darsi"}
@@ -284,7 +284,7 @@ func (a *App) fire(ctx context.Context, id string, now time.Time) error {
 			return err
 		}
 		read := l.Version
-		jobs := o.due(&l, now)
+		jobs := o.due(&l, now, a.Keys)
 		if len(jobs) > 0 {
 			if _, err := o.Outbox.Enqueue(ctx, jobs...); err != nil {
 				return err

@@ -164,7 +164,7 @@ func TestDueDecides(t *testing.T) {
 		now := start.Add(st.after)
 		again := l
 		again.Outreach.Reviews = append([]bot.PendingReview(nil), l.Outreach.Reviews...)
-		jobs := o.due(&l, now)
+		jobs := o.due(&l, now, testKeys)
 		var kinds []schedule.Kind
 		for _, j := range jobs {
 			kinds = append(kinds, j.Kind)
@@ -189,7 +189,7 @@ func TestDueDecides(t *testing.T) {
 			t.Errorf("due %v after the last message: next At %v, want %v", st.after, l.Outreach.At, next)
 		}
 		// Deciding again on the same state queues the same jobs.
-		if diff := cmp.Diff(o.due(&again, now), jobs); diff != "" {
+		if diff := cmp.Diff(o.due(&again, now, testKeys), jobs); diff != "" {
 			t.Errorf("due %v after the last message, decided twice (-again +first):\n%s", st.after, diff)
 		}
 	}
@@ -207,7 +207,7 @@ func TestDueHoldsReviews(t *testing.T) {
 		{Lesson: "cashflow-1", Step: "q2", At: now.Add(-time.Hour)},
 		{Lesson: "costing-1", Step: "q1", At: now.Add(-2 * time.Hour)},
 	}
-	if jobs := o.due(&l, now); len(jobs) != 0 {
+	if jobs := o.due(&l, now, testKeys); len(jobs) != 0 {
 		t.Errorf("due inside a lesson queued %d jobs, want none", len(jobs))
 	}
 	if want := now.Add(reviewHold); !l.Outreach.At.Equal(want) || len(l.Outreach.Reviews) != 2 {
@@ -215,7 +215,7 @@ func TestDueHoldsReviews(t *testing.T) {
 	}
 
 	l.Phase = bot.PhaseMenu
-	jobs := o.due(&l, now)
+	jobs := o.due(&l, now, testKeys)
 	if len(jobs) != 1 || jobs[0].Lesson != "costing-1" {
 		t.Fatalf("due at the menu: %+v, want the earliest review (costing-1) alone", jobs)
 	}
@@ -224,7 +224,10 @@ func TestDueHoldsReviews(t *testing.T) {
 	}
 
 	l.OptedOut = true
-	if jobs := o.due(&l, now.Add(reviewHold)); len(jobs) != 0 || !cmp.Equal(l.Outreach, bot.Outreach{}) {
+	if jobs := o.due(&l, now.Add(reviewHold), testKeys); len(jobs) != 0 || !cmp.Equal(l.Outreach, bot.Outreach{}) {
 		t.Errorf("due for an opted-out learner: %d jobs, outreach %+v; want none, nothing pending", len(jobs), l.Outreach)
 	}
 }
+
+// testKeys are the Keys of the package's tests.
+var testKeys = NewKeys([]byte("the secret of bot/app's tests, 32+ bytes"))

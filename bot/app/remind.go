@@ -100,9 +100,10 @@ func (r Reminder) ID(day string) string {
 	return string(r.kind()) + "-" + shortHash(key, 16)
 }
 
-// JobID is the id of a reminder's job for one learner: the reminder's id
-// and a hash of the learner, so that no phone number is in an id.
-func JobID(reminder, learner string) string { return reminder + "-" + shortHash(learner, 12) }
+// JobID is the id of a reminder's job for one learner, given by their key
+// (Keys.Learner): the reminder's id and the key, so that no phone number
+// is in an id.
+func JobID(reminder, learnerKey string) string { return reminder + "-" + learnerKey }
 
 // shortHash is the first n hex digits of s's SHA-256.
 func shortHash(s string, n int) string {
@@ -170,7 +171,7 @@ func (c *Coaching) Remind(ctx context.Context, actor cohort.Coach, r Reminder) (
 			continue
 		}
 		jobs = append(jobs, schedule.Job{
-			ID: JobID(id, l.ID), Kind: r.Kind, Learner: l.ID, Cohort: co.Code,
+			ID: JobID(id, c.keys().Learner(l.ID)), Kind: r.Kind, Learner: l.ID, Cohort: co.Code,
 			Text: r.Text, Template: r.Template, DueAt: r.due(now), CreatedAt: now, CreatedBy: by,
 			Status: schedule.Queued, UpdatedAt: now,
 		})

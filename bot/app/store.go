@@ -178,7 +178,9 @@ type DueIndex interface {
 type Deliveries interface {
 	// AdvanceDelivery records d if its status is a move forward from the
 	// stored one (or nothing is stored for d.SID yet), and reports whether
-	// it did. Fields of d left empty (To, JobID) keep their stored values.
+	// it did. A JobID left empty keeps the stored one. The recipient (To)
+	// is never kept: a delivery names its job, not a phone number, and an
+	// erased learner's jobs take their deliveries with them.
 	AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, error)
 
 	// Delivery returns what is stored for a MessageSid, or an error of
@@ -194,6 +196,7 @@ type Deliveries interface {
 // it can do.
 type Backend interface {
 	Store
+	KeyHolder
 	Members
 	DueIndex
 	Deliveries

@@ -70,7 +70,15 @@ func Step(l bot.Learner, in bot.Inbound, now time.Time, c *Content) Outcome {
 	if !t.missed {
 		l.Misses = 0
 	}
-	return Outcome{Learner: l, Replies: t.finish(), Events: t.events}
+	// The name the learner shows on WhatsApp, once they agreed that their
+	// data be kept (coaches see it).
+	out := Outcome{Learner: l, Replies: t.finish(), Events: t.events}
+	if l.Consent && !out.Erased() {
+		if name := profileName(in.ProfileName); name != "" {
+			out.Learner.Name = name
+		}
+	}
+	return out
 }
 
 // Start puts the learner in the lesson lessonID at its first step, as
@@ -135,6 +143,25 @@ func (t *turn) finish() []bot.Reply {
 		t.replies[i].Text = locale.Directional(t.lang(), t.replies[i].Text)
 	}
 	return t.replies
+}
+
+// maxName bounds a learner's profile name.
+const maxName = 60
+
+// profileName is a WhatsApp profile name made safe to keep and show: valid
+// UTF-8, one line, no control characters, at most maxName characters.
+func profileName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > maxName {
+		s = string(r[:maxName])
+	}
+	return s
 }
 
 // cleanText makes any inbound text safe to read: valid UTF-8, no NUL bytes,

@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -786,7 +787,7 @@ func (r *Runner) fill(tp Template, l bot.Learner, lang bot.Lang, j Job, text, bo
 		case "body":
 			v = body
 		case "name":
-			v = l.Vars["name"]
+			v = cmp.Or(l.Name, l.Vars["name"])
 		case "lesson":
 			lesson := j.Lesson
 			if lesson == "" {

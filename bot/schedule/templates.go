@@ -30,7 +30,8 @@ type Template struct {
 //	text    the coach's words (reminders, broadcasts); for nudges and
 //	        reviews, the bot's text in the learner's language
 //	body    the whole message as it would be sent inside the window
-//	name    the learner's name (Vars["name"]), or "-" when unknown
+//	name    the learner's name (their WhatsApp profile name, or what they
+//	        typed as Vars["name"]), or "-" when unknown
 //	lesson  the job's lesson, or the learner's current one
 //	cohort  the job's cohort code
 //	coach   who created the job

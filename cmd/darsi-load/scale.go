@@ -408,7 +408,7 @@ func remindBig(ctx context.Context, p *population, rdb *redis.Client, coach *coa
 	members := p.members(1, n)
 	jobIDs := make([]string, len(members))
 	for i, id := range members {
-		jobIDs[i] = app.JobID(res.ID, id)
+		jobIDs[i] = app.JobID(res.ID, p.store.Keys().Learner(id))
 	}
 	if col.jobKey, err = meanMemoryUsage(ctx, rdb, "j:", sampleIDs(memorySample, len(jobIDs), func(i int) string { return jobIDs[i] })); err != nil {
 		return err

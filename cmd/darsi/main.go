@@ -209,7 +209,7 @@ func (c *Config) openStore(ctx context.Context) (store, error) {
 	spec := c.Store
 	switch {
 	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"):
-		s, err := redisstore.Open(ctx, spec, redisstore.Options{Buckets: c.RedisBuckets,
+		s, err := redisstore.Open(ctx, spec, redisstore.Options{Buckets: c.RedisBuckets, Secret: []byte(c.Secret),
 			Retention: c.MessageRetention, DeliveryRetention: c.DeliveryRetention, JobRetention: c.JobRetention})
 		if err != nil {
 			return nil, fmt.Errorf("DARSI_STORE=%s: %w", redactURL(spec), err)
@@ -230,7 +230,7 @@ func (c *Config) openStore(ctx context.Context) (store, error) {
 }
 
 func (c *Config) boltOptions() boltstore.Options {
-	return boltstore.Options{Retention: c.MessageRetention, DeliveryRetention: c.DeliveryRetention, JobRetention: c.JobRetention}
+	return boltstore.Options{Secret: []byte(c.Secret), Retention: c.MessageRetention, DeliveryRetention: c.DeliveryRetention, JobRetention: c.JobRetention}
 }
 
 // tempStore is an embedded store that disappears when closed.

@@ -72,7 +72,8 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	defer s.Close()
 
 	a := app.New(measureStore(s, reg), content)
-	a.Cohorts = s // learners join cohorts by code
+	a.Keys = s.Keys() // the measuring wrapper hides the store's
+	a.Cohorts = s     // learners join cohorts by code
 	a.Observe = app.NewEventCounter(reg)
 	// Any replica delivers the outbox's due jobs.
 	runner, err := outboxRunner(cfg, s, a, log, reg)

@@ -359,14 +359,15 @@ func (m *Memory) Cancel(ctx context.Context, id string) error {
 }
 
 // AdvanceDelivery implements schedule.Deliveries (app.Deliveries): it
-// records d if its status moves the stored one forward, keeping stored To
-// and JobID that d leaves empty.
+// records d if its status moves the stored one forward, keeping the stored
+// JobID that d leaves empty, and, like the stores, never the recipient.
 func (m *Memory) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, error) {
 	if d.SID == "" {
 		return false, bot.Errorf("scheduletest.Memory.AdvanceDelivery", bot.Invalid, "delivery without a SID")
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	d.To = ""
 	d, forward := d.Advance(m.sids[d.SID])
 	if forward {
 		m.sids[d.SID] = d

@@ -20,9 +20,11 @@ package boltstore
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -91,11 +93,33 @@ type Options struct {
 	// Now tells the time of applied records, of jobs' ends and of purges.
 	// Default time.Now.
 	Now func() time.Time
+	// Secret keys the hashes that stand for learners (app.Keys): the names
+	// of message records, what an erased learner leaves against replays,
+	// the keys of job ids. Empty: the store's own, made at its first use
+	// and kept in the file.
+	Secret []byte
+	// CompactAfter is how long after an erase the file is rewritten, so
+	// that nothing of the erased learner stays in its free pages (bbolt
+	// keeps deleted values there until they are reused). Default
+	// DefaultCompactAfter; the store checks hourly, so it is done within
+	// an hour of it.
+	CompactAfter time.Duration
 }
+
+// DefaultCompactAfter is Options.CompactAfter's default: erased learners
+// leave the file within a few hours, well within a day.
+const DefaultCompactAfter = 2 * time.Hour
 
 // Store is an app.Store in a bbolt file. It is safe for concurrent use.
 type Store struct {
+	// rw guards db: every transaction holds it shared, and compaction,
+	// which swaps the file, alone.
+	rw        sync.RWMutex
 	db        *bolt.DB
+	path      string
+	keys      app.Keys
+	lockWait  time.Duration
+	compactIn time.Duration
 	retention time.Duration
 	// deliveryRetention is Options.DeliveryRetention.
 	deliveryRetention time.Duration
@@ -108,6 +132,9 @@ type Store struct {
 	mu        sync.Mutex
 	lastPurge time.Time // guarded by mu
 	purging   bool      // guarded by mu
+
+	stop    chan struct{} // closed by Close: the hourly upkeep ends
+	stopped chan struct{}
 
 	// limiter is Allow's: in memory, since only this process sends
 	// through the file.
@@ -161,21 +188,36 @@ func Open(path string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, bot.Errorf(op, bot.Internal, "open %s: %w", path, err)
 	}
+	secret := o.Secret
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{learnersBucket, appliedBucket, appliedByTimeBucket, deliveriesBucket,
-			membersBucket, cohortCountsBucket, dueBucket, dueAtBucket, metaBucket} {
+			membersBucket, cohortCountsBucket, dueBucket, dueAtBucket, metaBucket, learnerJobsBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		return buildIndexes(tx, o.Now())
+		if len(secret) == 0 {
+			meta := tx.Bucket(metaBucket)
+			if secret = bytes.Clone(meta.Get(metaSecret)); len(secret) == 0 {
+				secret = make([]byte, 32)
+				rand.Read(secret)
+				if err := meta.Put(metaSecret, secret); err != nil {
+					return err
+				}
+			}
+		}
+		return buildIndexes(tx, o.Now(), app.NewKeys(secret))
 	})
 	if err != nil {
 		db.Close()
 		return nil, bot.Errorf(op, bot.Internal, "prepare %s: %w", path, err)
 	}
-	s := &Store{db: db, retention: o.Retention, deliveryRetention: o.DeliveryRetention, jobRetention: o.JobRetention,
-		now: o.Now, pagesize: 256}
+	if o.CompactAfter <= 0 {
+		o.CompactAfter = DefaultCompactAfter
+	}
+	s := &Store{db: db, path: path, keys: app.NewKeys(secret), lockWait: o.LockTimeout, compactIn: o.CompactAfter,
+		retention: o.Retention, deliveryRetention: o.DeliveryRetention, jobRetention: o.JobRetention,
+		now: o.Now, pagesize: 256, stop: make(chan struct{}), stopped: make(chan struct{})}
 	s.lastPurge = s.now()
 	purgeJobs := func() (int, error) { return s.purgeJobs(s.now()) }
 	for _, purge := range []func() (int, error){s.purge, s.purgeDeliveries, purgeJobs} {
@@ -184,6 +226,13 @@ func Open(path string, o Options) (*Store, error) {
 			return nil, bot.E(op, bot.KindOf(err), err)
 		}
 	}
+	// An erase of an earlier run whose compaction is due: now, before
+	// anything reads the file.
+	if err := s.compactIfDue(s.compactIn); err != nil {
+		db.Close()
+		return nil, bot.E(op, bot.KindOf(err), err)
+	}
+	go s.upkeep()
 	return s, nil
 }
 
@@ -206,14 +255,18 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 		res   app.Result
 		fnErr error
 	)
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		// Checked again: waiting for the writer lock may have taken long.
 		if err := ctx.Err(); err != nil {
 			return bot.E(op, bot.Unavailable, err)
 		}
+		// Message records are named by keyed hashes (app.Keys), never by
+		// the number; an erased learner's stay, emptied, for the retention,
+		// so that their replays are recognised and bring no one back.
+		lk := s.keys.Learner(id)
 		var key []byte
 		if msgID != "" {
-			key = msgKey(id, msgID)
+			key = msgKey(lk, s.keys.Message(lk, msgID))
 			if v := tx.Bucket(appliedBucket).Get(key); v != nil {
 				var a applied
 				if err := json.Unmarshal(v, &a); err != nil {
@@ -258,8 +311,21 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 			if err := learners.Delete([]byte(id)); err != nil {
 				return bot.E(op, bot.Internal, err)
 			}
-			// Replies may repeat what the learner typed: they go too.
-			if err := deleteApplied(tx, id); err != nil {
+			// Replies may repeat what the learner typed: they go, and the
+			// records stay empty, against replays.
+			if err := emptyApplied(tx, lk); err != nil {
+				return bot.E(op, bot.Internal, err)
+			}
+			// Erased means gone: the jobs addressed to the learner, and
+			// the delivery records of what they sent, too.
+			b, err := writeBuckets(tx, s.now(), s.keys)
+			if err != nil {
+				return bot.E(op, bot.Internal, err)
+			}
+			if err := b.forgetLearner(tx, lk); err != nil {
+				return bot.E(op, bot.Internal, err)
+			}
+			if err := markErased(tx, s.now()); err != nil {
 				return bot.E(op, bot.Internal, err)
 			}
 		} else {
@@ -274,7 +340,11 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 			}
 		}
 		if key != nil {
-			if err := putApplied(tx, key, applied{At: s.now(), Replies: ch.Replies}); err != nil {
+			a := applied{At: s.now(), Replies: ch.Replies}
+			if ch.Erase {
+				a.Replies = nil // nothing said to an erased learner is kept
+			}
+			if err := putApplied(tx, key, a); err != nil {
 				return bot.E(op, bot.Internal, err)
 			}
 		}
@@ -302,7 +372,7 @@ func (s *Store) Get(ctx context.Context, id string) (bot.Learner, error) {
 		return bot.Learner{}, bot.E(op, bot.Unavailable, err)
 	}
 	var l bot.Learner
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(learnersBucket).Get([]byte(id))
 		if v == nil {
 			// The id is a phone number: keep it out of error text, which
@@ -336,7 +406,7 @@ func (s *Store) Learners(ctx context.Context, fn func(bot.Learner) error) error 
 		}
 		page := make([]bot.Learner, 0, s.pagesize)
 		var last []byte
-		err := s.db.View(func(tx *bolt.Tx) error {
+		err := s.view(func(tx *bolt.Tx) error {
 			c := tx.Bucket(learnersBucket).Cursor()
 			k, v := c.First()
 			if after != nil {
@@ -379,19 +449,49 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return bot.E(op, bot.Unavailable, err)
 	}
-	if err := s.db.View(func(*bolt.Tx) error { return nil }); err != nil {
+	if err := s.view(func(*bolt.Tx) error { return nil }); err != nil {
 		return wrap(op, err)
 	}
 	return nil
 }
 
-// Close closes the file, waiting for transactions under way to finish.
+// Close ends the store's hourly upkeep, compacts the file if an erase
+// marked it (a command that erased a learner leaves nothing of them
+// behind), and closes the file, waiting for transactions under way to
+// finish.
 func (s *Store) Close() error {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+		<-s.stopped
+	}
+	compactErr := s.compactIfDue(0)
+	s.rw.Lock()
+	defer s.rw.Unlock()
 	if err := s.db.Close(); err != nil {
 		return bot.E("boltstore.Close", bot.Internal, err)
 	}
-	return nil
+	return compactErr
 }
+
+// view and update run fn in a read or a write transaction, with the file
+// held against a compaction's swap.
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	s.rw.RLock()
+	defer s.rw.RUnlock()
+	return s.db.View(fn)
+}
+
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	s.rw.RLock()
+	defer s.rw.RUnlock()
+	return s.db.Update(fn)
+}
+
+// Keys implements app.KeyHolder: the keys of Options.Secret, or of the
+// store's own secret.
+func (s *Store) Keys() app.Keys { return s.keys }
 
 // maybePurge purges when the last purge is older than purgeEvery and no
 // other goroutine is purging. It runs after Update has committed: the
@@ -424,7 +524,7 @@ func (s *Store) maybePurge() {
 // the meta bucket records what is built. A file written by this darsi and
 // then by an older one keeps indexes that the older one did not maintain;
 // delete the meta bucket's keys to have them built again.
-func buildIndexes(tx *bolt.Tx, now time.Time) error {
+func buildIndexes(tx *bolt.Tx, now time.Time, keys app.Keys) error {
 	meta := tx.Bucket(metaBucket)
 	if meta.Get(metaLearnerIndexes) == nil {
 		if err := buildLearnerIndexes(tx); err != nil {
@@ -435,10 +535,28 @@ func buildIndexes(tx *bolt.Tx, now time.Time) error {
 		}
 	}
 	if meta.Get(metaOutboxIndexes) == nil {
-		if err := buildOutboxIndexes(tx, now); err != nil {
+		if err := buildOutboxIndexes(tx, now, keys); err != nil {
 			return err
 		}
 		if err := meta.Put(metaOutboxIndexes, indexVersion); err != nil {
+			return err
+		}
+	}
+	if meta.Get(metaLearnerJobs) == nil {
+		if jobs := tx.Bucket(jobsBucket); jobs != nil {
+			learnerJobs := tx.Bucket(learnerJobsBucket)
+			err := jobs.ForEach(func(k, v []byte) error {
+				var r jobRecord
+				if err := json.Unmarshal(v, &r); err != nil {
+					return fmt.Errorf("decode job %s: %w", k, err)
+				}
+				return learnerJobs.Put(msgKey(keys.Learner(r.Learner), r.ID), nil)
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if err := meta.Put(metaLearnerJobs, indexVersion); err != nil {
 			return err
 		}
 	}
@@ -453,7 +571,7 @@ func (s *Store) purge() (int, error) {
 	total := 0
 	for {
 		n := 0
-		err := s.db.Update(func(tx *bolt.Tx) error {
+		err := s.update(func(tx *bolt.Tx) error {
 			byTime := tx.Bucket(appliedByTimeBucket)
 			var expired [][]byte
 			c := byTime.Cursor()
@@ -496,36 +614,34 @@ func putApplied(tx *bolt.Tx, key []byte, a applied) error {
 	return tx.Bucket(appliedByTimeBucket).Put(append(timeKey(a.At), key...), nil)
 }
 
-// deleteApplied deletes the applied records of learner id and their entries
-// in the time index. Its records are the keys that start with msgKey(id, ""):
-// the length prefix keeps another learner whose id starts with id out.
-func deleteApplied(tx *bolt.Tx, id string) error {
-	prefix := msgKey(id, "")
-	type entry struct{ key, index []byte }
-	var doomed []entry
-	c := tx.Bucket(appliedBucket).Cursor()
+// emptyApplied empties the applied records of the learner whose key is
+// lk (their replies may repeat what the learner typed), keeping their
+// names, which are keyed hashes, until the retention: a replay of the
+// learner's messages is still recognised. Their records are the keys that
+// start with msgKey(lk, "").
+func emptyApplied(tx *bolt.Tx, lk string) error {
+	prefix := msgKey(lk, "")
+	recs := tx.Bucket(appliedBucket)
+	type entry struct{ key, value []byte }
+	var emptied []entry
+	c := recs.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		// Copied: keys are only valid until the next change.
-		e := entry{key: bytes.Clone(k)}
-		// A record that does not decode must not stop an erase: it goes,
-		// and its index entry waits for the purge, which deletes entries
-		// whose record is already gone without complaint.
 		var a applied
-		if json.Unmarshal(v, &a) == nil {
-			e.index = append(timeKey(a.At), e.key...)
-		}
-		doomed = append(doomed, e)
-	}
-	// Deleted after the walk, because deleting under a bbolt cursor can
-	// make it skip the next key.
-	for _, e := range doomed {
-		if err := tx.Bucket(appliedBucket).Delete(e.key); err != nil {
+		// A record that does not decode keeps its time unknown: the
+		// purge then finds it by its index entry, if any, or never; it
+		// holds no reply either way once emptied.
+		_ = json.Unmarshal(v, &a)
+		e, err := json.Marshal(applied{At: a.At})
+		if err != nil {
 			return err
 		}
-		if e.index == nil {
-			continue
-		}
-		if err := tx.Bucket(appliedByTimeBucket).Delete(e.index); err != nil {
+		// Copied: keys are only valid until the next change.
+		emptied = append(emptied, entry{key: bytes.Clone(k), value: e})
+	}
+	// Written after the walk, because writing under a bbolt cursor can
+	// make it skip the next key.
+	for _, e := range emptied {
+		if err := recs.Put(e.key, e.value); err != nil {
 			return err
 		}
 	}

@@ -366,8 +366,9 @@ func TestPurgeBatches(t *testing.T) {
 	}
 }
 
-// TestEraseKeepsIndex checks that an erase removes the learner's records
-// from the time index too, so that records and index stay in step.
+// TestEraseKeepsIndex checks that an erase empties the learner's records
+// and keeps them, named by keyed hashes, in the time index until they
+// expire (against replays), so that records and index stay in step.
 func TestEraseKeepsIndex(t *testing.T) {
 	c := &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
 	s := open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{Now: c.Now})
@@ -381,13 +382,13 @@ func TestEraseKeepsIndex(t *testing.T) {
 	if _, err := s.Update(context.Background(), id, "SM4", erase); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := records(t, s), 3; got != want {
-		t.Errorf("%d records after the erase, want %d (the erase and the other learners')", got, want)
+	if got, want := records(t, s), 6; got != want {
+		t.Errorf("%d records after the erase, want %d (the erased learner's 4, emptied, and the others' 2)", got, want)
 	}
 	// Once they expire, a purge removes what is left, index and all.
 	c.Advance(8 * 24 * time.Hour)
-	if n, err := s.purge(); err != nil || n != 3 {
-		t.Errorf("purge = %d, %v; want 3, nil", n, err)
+	if n, err := s.purge(); err != nil || n != 6 {
+		t.Errorf("purge = %d, %v; want 6, nil", n, err)
 	}
 	if got := records(t, s); got != 0 {
 		t.Errorf("%d records after the purge, want 0", got)

@@ -47,7 +47,7 @@ func (s *Store) cohortView(ctx context.Context, op string, fn func(tx *bolt.Tx) 
 	if err := ctx.Err(); err != nil {
 		return bot.E(op, bot.Unavailable, err)
 	}
-	if err := s.db.View(fn); err != nil {
+	if err := s.view(fn); err != nil {
 		return wrap(op, err)
 	}
 	return nil
@@ -58,7 +58,7 @@ func (s *Store) cohortUpdate(ctx context.Context, op string, buckets [][]byte, f
 	if err := ctx.Err(); err != nil {
 		return bot.E(op, bot.Unavailable, err)
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		for _, b := range buckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err

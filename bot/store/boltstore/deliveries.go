@@ -31,7 +31,7 @@ func (s *Store) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, erro
 	if !d.Status.Known() {
 		return false, nil
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(deliveriesBucket)
 		key := []byte(d.SID)
 		if v := b.Get(key); v != nil {
@@ -46,6 +46,9 @@ func (s *Store) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, erro
 				return errNotForward
 			}
 		}
+		// The recipient is not kept: a delivery names its job, never a
+		// number.
+		d.To = ""
 		v, err := json.Marshal(d)
 		if err != nil {
 			return bot.Errorf(op, bot.Internal, "encode delivery: %w", err)
@@ -68,7 +71,7 @@ func (s *Store) purgeDeliveries() (int, error) {
 	const op = "boltstore.PurgeDeliveries"
 	cutoff := s.now().Add(-s.deliveryRetention)
 	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(deliveriesBucket)
 		var old [][]byte
 		err := b.ForEach(func(k, v []byte) error {
@@ -104,7 +107,7 @@ func (s *Store) Delivery(ctx context.Context, sid string) (bot.Delivery, error) 
 		return bot.Delivery{}, bot.E(op, bot.Unavailable, err)
 	}
 	var d bot.Delivery
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(deliveriesBucket).Get([]byte(sid))
 		if v == nil {
 			return bot.Errorf(op, bot.NotFound, "no such delivery")

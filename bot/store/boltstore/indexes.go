@@ -33,6 +33,10 @@ var (
 	// dueBucket is the due index: timeKey(when the learner is due)
 	// followed by the learner id, empty values.
 	dueBucket = []byte("due")
+	// learnerJobsBucket holds the jobs addressed to each learner:
+	// msgKey(the learner's key, job id), empty values, so that an erase
+	// finds them without a walk over the outbox.
+	learnerJobsBucket = []byte("learner_jobs")
 	// dueAtBucket maps a learner id to the time key of their entry in
 	// dueBucket, which TakeDue moves away from the learner's Outreach.At
 	// for the lease: Update finds the entry here to move or delete it.
@@ -46,6 +50,10 @@ var (
 var (
 	metaLearnerIndexes = []byte("learner_indexes")
 	metaOutboxIndexes  = []byte("outbox_indexes")
+	metaLearnerJobs    = []byte("learner_jobs")
+	// metaSecret is the store's own secret (Options.Secret), made at the
+	// first Open that needed it.
+	metaSecret = []byte("secret")
 )
 
 // indexVersion is the value of a meta key once its indexes are built.
@@ -179,7 +187,7 @@ func (s *Store) Members(ctx context.Context, code, cursor string, limit int) ([]
 		page []bot.Learner
 		next string
 	)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		prefix := msgKey(app.CohortKey(code), "")
 		learners := tx.Bucket(learnersBucket)
 		c := tx.Bucket(membersBucket).Cursor()
@@ -222,7 +230,7 @@ func (s *Store) CohortCounts(ctx context.Context, code string) (app.Counts, erro
 		return nil, bot.E(op, bot.Unavailable, err)
 	}
 	counts := app.Counts{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		prefix := msgKey(app.CohortKey(code), "")
 		c := tx.Bucket(cohortCountsBucket).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
@@ -260,7 +268,7 @@ func (s *Store) TakeDue(ctx context.Context, now time.Time, lease time.Duration,
 		return nil, nil
 	}
 	var taken []string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		if err := ctx.Err(); err != nil {
 			return bot.E(op, bot.Unavailable, err)
 		}
@@ -321,7 +329,7 @@ func (s *Store) TakeDue(ctx context.Context, now time.Time, lease time.Duration,
 // errs on the side of yes: TakeDue itself decides.
 func (s *Store) anyLearnerDue(now time.Time) bool {
 	due := true
-	_ = s.db.View(func(tx *bolt.Tx) error {
+	_ = s.view(func(tx *bolt.Tx) error {
 		k, _ := tx.Bucket(dueBucket).Cursor().First()
 		due = k != nil && bytes.Compare(k[:8], timeKey(now)) <= 0
 		return nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/schedule"
 	bolt "go.etcd.io/bbolt"
 )
@@ -88,17 +89,18 @@ func (r *jobRecord) indexKeys() jobKeys {
 // outboxBuckets are the outbox's buckets in a write transaction, and the
 // store's time when it began (the end of a job that ends in it).
 type outboxBuckets struct {
-	jobs, due, all, cohort, ended, counts *bolt.Bucket
-	now                                   time.Time
+	jobs, due, all, cohort, ended, counts, learners *bolt.Bucket
+	now                                             time.Time
+	keys                                            app.Keys
 }
 
-func writeBuckets(tx *bolt.Tx, now time.Time) (outboxBuckets, error) {
-	b := outboxBuckets{now: now}
+func writeBuckets(tx *bolt.Tx, now time.Time, keys app.Keys) (outboxBuckets, error) {
+	b := outboxBuckets{now: now, keys: keys}
 	for _, x := range []struct {
 		dst  **bolt.Bucket
 		name []byte
 	}{{&b.jobs, jobsBucket}, {&b.due, jobsDueBucket}, {&b.all, jobsByDueBucket}, {&b.cohort, jobsByCohortBucket},
-		{&b.ended, jobsEndedBucket}, {&b.counts, jobCountsBucket}} {
+		{&b.ended, jobsEndedBucket}, {&b.counts, jobCountsBucket}, {&b.learners, learnerJobsBucket}} {
 		var err error
 		if *x.dst, err = tx.CreateBucketIfNotExists(x.name); err != nil {
 			return b, err
@@ -169,6 +171,11 @@ func (b outboxBuckets) put(old, r *jobRecord) error {
 			}
 		}
 	}
+	if old == nil {
+		if err := b.learners.Put(msgKey(b.keys.Learner(r.Learner), r.ID), nil); err != nil {
+			return err
+		}
+	}
 	if old == nil || old.Status != r.Status || old.Cohort != r.Cohort {
 		if old != nil {
 			if err := b.count(old, -1); err != nil {
@@ -202,7 +209,45 @@ func (b outboxBuckets) remove(r *jobRecord) error {
 	if err := b.count(r, -1); err != nil {
 		return err
 	}
+	if err := b.learners.Delete(msgKey(b.keys.Learner(r.Learner), r.ID)); err != nil {
+		return err
+	}
 	return b.jobs.Delete([]byte(r.ID))
+}
+
+// forgetLearner removes the jobs addressed to the learner whose key is lk,
+// with their index entries and counts, and the delivery records of what
+// they sent: an erased learner's.
+func (b outboxBuckets) forgetLearner(tx *bolt.Tx, lk string) error {
+	prefix := msgKey(lk, "")
+	var ids []string
+	c := b.learners.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		ids = append(ids, string(k[len(prefix):]))
+	}
+	deliveries := tx.Bucket(deliveriesBucket)
+	// Deleted after the walk: deleting under a cursor can skip keys.
+	for _, id := range ids {
+		r, err := b.get(id)
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			if err := b.learners.Delete(msgKey(lk, id)); err != nil {
+				return err
+			}
+			continue
+		}
+		if r.SID != "" {
+			if err := deliveries.Delete([]byte(r.SID)); err != nil {
+				return err
+			}
+		}
+		if err := b.remove(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // updateOutbox runs fn in a write transaction on the outbox's buckets. A
@@ -211,11 +256,11 @@ func (s *Store) updateOutbox(ctx context.Context, op string, fn func(b outboxBuc
 	if err := ctx.Err(); err != nil {
 		return bot.E(op, bot.Unavailable, err)
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		if err := ctx.Err(); err != nil {
 			return bot.E(op, bot.Unavailable, err)
 		}
-		b, err := writeBuckets(tx, s.now())
+		b, err := writeBuckets(tx, s.now(), s.keys)
 		if err != nil {
 			return err
 		}
@@ -333,7 +378,7 @@ func (s *Store) Claim(ctx context.Context, worker string, now time.Time, lease t
 // side of yes: the claim itself decides.
 func (s *Store) anyDue(now time.Time) bool {
 	due := true
-	_ = s.db.View(func(tx *bolt.Tx) error {
+	_ = s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(jobsDueBucket)
 		if b == nil {
 			due = false
@@ -433,7 +478,7 @@ func (s *Store) Job(ctx context.Context, id string) (schedule.Job, error) {
 		return schedule.Job{}, bot.E(op, bot.Unavailable, err)
 	}
 	var r jobRecord
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		var v []byte
 		if b := tx.Bucket(jobsBucket); b != nil {
 			v = b.Get([]byte(id))
@@ -479,7 +524,7 @@ func (s *Store) Jobs(ctx context.Context, f schedule.Filter) ([]schedule.Job, st
 		jobs []schedule.Job
 		next string
 	)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		recs := tx.Bucket(jobsBucket)
 		var prefix []byte
 		index := tx.Bucket(jobsByDueBucket)
@@ -541,7 +586,7 @@ func (s *Store) Counts(ctx context.Context, cohort string) (map[schedule.Status]
 		return nil, bot.E(op, bot.Unavailable, err)
 	}
 	counts := map[schedule.Status]int{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(jobCountsBucket)
 		if b == nil {
 			return nil
@@ -568,11 +613,11 @@ func (s *Store) purgeJobs(now time.Time) (int, error) {
 	total := 0
 	for {
 		n := 0
-		err := s.db.Update(func(tx *bolt.Tx) error {
+		err := s.update(func(tx *bolt.Tx) error {
 			if tx.Bucket(jobsEndedBucket) == nil {
 				return nil // no job has ended: nothing to create
 			}
-			b, err := writeBuckets(tx, s.now())
+			b, err := writeBuckets(tx, s.now(), s.keys)
 			if err != nil {
 				return err
 			}
@@ -617,7 +662,7 @@ func (s *Store) purgeJobs(now time.Time) (int, error) {
 // the index of ended jobs of a file written before they existed; a job
 // that ended then is taken to have ended at its last change (or now, when
 // it has none).
-func buildOutboxIndexes(tx *bolt.Tx, now time.Time) error {
+func buildOutboxIndexes(tx *bolt.Tx, now time.Time, keys app.Keys) error {
 	if tx.Bucket(jobsBucket) == nil {
 		return nil // no outbox yet: its first write creates it whole
 	}
@@ -628,7 +673,7 @@ func buildOutboxIndexes(tx *bolt.Tx, now time.Time) error {
 			}
 		}
 	}
-	b, err := writeBuckets(tx, now)
+	b, err := writeBuckets(tx, now, keys)
 	if err != nil {
 		return err
 	}

@@ -237,7 +237,7 @@ func TestJobSize(t *testing.T) {
 	s := open(t, Options{})
 	ctx := context.Background()
 	now := time.Now()
-	j := schedule.Job{ID: app.JobID("reminder-0123456789abcdef", amina), Kind: schedule.Reminder, Learner: amina, Cohort: "K7M2QX",
+	j := schedule.Job{ID: app.JobID("reminder-0123456789abcdef", s.Keys().Learner(amina)), Kind: schedule.Reminder, Learner: amina, Cohort: "K7M2QX",
 		Text: "Demain, atelier à 10 h : apportez vos carnets de caisse.", DueAt: now, CreatedAt: now, CreatedBy: "amina"}
 	if _, err := s.Enqueue(ctx, j); err != nil {
 		t.Fatal(err)

@@ -66,7 +66,8 @@ func encodeLearner(l *bot.Learner, token uint64) []byte {
 	// Fields added later come last and only when set (or when a later one
 	// is), so that values written before them still decode.
 	o := &l.Outreach
-	hasOutreach := !o.At.IsZero() || o.Nudges != 0 || len(o.Reviews) > 0
+	hasName := l.Name != ""
+	hasOutreach := !o.At.IsZero() || o.Nudges != 0 || len(o.Reviews) > 0 || hasName
 	if l.Review != "" || hasOutreach {
 		b = appendString(b, l.Review)
 	}
@@ -79,6 +80,9 @@ func encodeLearner(l *bot.Learner, token uint64) []byte {
 			b = appendString(b, r.Step)
 			b = appendTime(b, r.At)
 		}
+	}
+	if hasName {
+		b = appendString(b, l.Name)
 	}
 	return b
 }
@@ -133,6 +137,9 @@ func decodeLearner(v, id string) (bot.Learner, error) {
 				r.At = d.time()
 			}
 		}
+	}
+	if d.err == nil && d.i < len(d.v) {
+		l.Name = d.string()
 	}
 	if err := d.done(); err != nil {
 		return bot.Learner{}, fmt.Errorf("decode learner: %w", err)

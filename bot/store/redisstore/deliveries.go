@@ -27,7 +27,8 @@ func (s *Store) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, erro
 	}
 	prev := d.Status.Replaces()
 	args := make([]any, 0, 6+len(prev))
-	args = append(args, string(d.Status), d.To, d.JobID, d.ErrorCode,
+	// The recipient is not kept: a delivery names its job, never a number.
+	args = append(args, string(d.Status), "", d.JobID, d.ErrorCode,
 		appendTime(nil, d.UpdatedAt), s.deliveryRetention.Milliseconds())
 	for _, p := range prev {
 		args = append(args, string(p))
@@ -53,7 +54,7 @@ func (s *Store) Delivery(ctx context.Context, sid string) (bot.Delivery, error) 
 	if len(h) == 0 {
 		return bot.Delivery{}, bot.Errorf(op, bot.NotFound, "no such delivery")
 	}
-	d := bot.Delivery{SID: sid, Status: bot.DeliveryStatus(h["s"]), To: h["t"], JobID: h["j"]}
+	d := bot.Delivery{SID: sid, Status: bot.DeliveryStatus(h["s"]), JobID: h["j"]}
 	if e := h["e"]; e != "" {
 		if d.ErrorCode, err = strconv.Atoi(e); err != nil {
 			return bot.Delivery{}, bot.Errorf(op, bot.Internal, "decode delivery error code: %w", err)

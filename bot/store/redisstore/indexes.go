@@ -245,7 +245,7 @@ func (s *Store) TakeDue(ctx context.Context, now time.Time, lease time.Duration,
 			}
 		}
 		return nil
-	})
+	}, nil)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -260,16 +260,20 @@ func (s *Store) TakeDue(ctx context.Context, now time.Time, lease time.Duration,
 
 // runScripts runs script once per bucket of byBucket, all in one pipeline,
 // with the keys and leading arguments keysArgs gives for the bucket and
-// then the bucket's values; each reply goes to read. A Redis that lost its
+// then the bucket's values; each reply goes to read. more, if not nil,
+// adds commands of its own to the same pipeline. A Redis that lost its
 // scripts gets them again, and the pipeline once more.
 func (s *Store) runScripts(ctx context.Context, script *redis.Script, byBucket map[int][]any,
-	keysArgs func(b int) ([]string, []any), read func(any) error) error {
+	keysArgs func(b int) ([]string, []any), read func(any) error, more func(redis.Pipeliner)) error {
 	for attempt := 0; ; attempt++ {
 		cmds := map[int]*redis.Cmd{}
 		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for b, vals := range byBucket {
 				keys, args := keysArgs(b)
 				cmds[b] = script.EvalSha(ctx, p, keys, append(args, vals...)...)
+			}
+			if more != nil {
+				more(p)
 			}
 			return nil
 		})

@@ -1,8 +1,15 @@
 package redisstore
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
 	"hash/fnv"
 	"strconv"
+	"time"
+
+	"github.com/darsi-ma/darsi/bot/app"
 )
 
 // DefaultBuckets is Options.Buckets' default.
@@ -20,10 +27,15 @@ const DefaultBuckets = 16
 // id and C a cohort code in upper case, both escaped (see escapeID):
 //
 //	PB:l:L          the learner, in a compact binary form (see codec.go)
-//	PB:m:L:<msgID>  a message applied to the learner: its replies; expires
-//	                after Options.Retention
-//	PB:ms:L         the learner's message ids (a sorted set), so that an
-//	                erase finds them; expires with the last of them
+//	PB:m:K:<M>      a message applied to the learner: its replies; expires
+//	                after Options.Retention. K is the learner's key and M
+//	                the message id's (app.Keys): no number in the name
+//	PB:ms:K         the learner's messages (a sorted set of M by expiry),
+//	                so that an erase finds them; an erase leaves it, and
+//	                it stops replays of the erased learner's messages
+//	                until it expires with the last of them
+//	PB:lj:K         the jobs addressed to the learner (ids by creation
+//	                time, ms), so that an erase removes them
 //	PB:due          the due index: learners by Outreach.At (ms)
 //	PB:cm:C         the cohort's members in the bucket (a set of ids)
 //	PB:cc:C         the cohort's counters over those members (a hash)
@@ -58,18 +70,32 @@ type learnerKeys struct {
 	learner   string
 	index     string
 	due       string
+	jobs      string
 	msgPrefix string
 	msg       string // "" without a message id
+	msgHash   string // the message id's key, as the index holds it
 	member    string // the learner's id as indexes hold it (escaped)
+	key       string // the learner's key (app.Keys.Learner)
 }
 
+// keysOf returns the keys of learner id, and of message msgID of theirs
+// ("" for none). The keys named by the learner's key (index, jobs,
+// messages) are there once the store has its secret (secretKeys): Update,
+// Enqueue and erasing make sure of it first.
 func (s *Store) keysOf(id, msgID string) learnerKeys {
 	tag := s.bucketTag(s.bucketOf(id))
-	esc := escapeID(id)
-	k := learnerKeys{bucket: tag, learner: tag + "l:" + esc, index: tag + "ms:" + esc, due: tag + "due",
-		msgPrefix: tag + "m:" + esc + ":", member: esc}
+	k := learnerKeys{bucket: tag, learner: tag + "l:" + escapeID(id), due: tag + "due", member: escapeID(id)}
+	s.keysMu.Lock()
+	keys := s.keys
+	s.keysMu.Unlock()
+	if !keys.Set() {
+		return k
+	}
+	k.key = keys.Learner(id)
+	k.index, k.jobs, k.msgPrefix = tag+"ms:"+k.key, tag+"lj:"+k.key, tag+"m:"+k.key+":"
 	if msgID != "" {
-		k.msg = k.msgPrefix + msgID
+		k.msgHash = keys.Message(k.key, msgID)
+		k.msg = k.msgPrefix + k.msgHash
 	}
 	return k
 }
@@ -105,3 +131,42 @@ func (s *Store) cohortCountsKey(b int, code string) string {
 func (s *Store) layoutKey() string { return s.prefix + "{meta}:layout" }
 
 func (s *Store) deliveryKey(sid string) string { return s.prefix + "d:" + sid }
+
+func (s *Store) secretKey() string { return s.prefix + "{meta}:secret" }
+
+// secretKeys returns the store's keys: from Options.Secret, or from the
+// secret the store keeps in Redis, which the first replica to need it
+// makes (32 random bytes), so that every replica shares it.
+func (s *Store) secretKeys(ctx context.Context) (app.Keys, error) {
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	if s.keys.Set() {
+		return s.keys, nil
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	if err := s.client.SetNX(ctx, s.secretKey(), hex.EncodeToString(b), 0).Err(); err != nil {
+		return app.Keys{}, err
+	}
+	v, err := s.client.Get(ctx, s.secretKey()).Result()
+	if err != nil {
+		return app.Keys{}, err
+	}
+	secret, err := hex.DecodeString(v)
+	if err != nil || len(secret) < 16 {
+		return app.Keys{}, fmt.Errorf("the store's secret at %s is damaged", s.secretKey())
+	}
+	s.keys = app.NewKeys(secret)
+	return s.keys, nil
+}
+
+// Keys implements app.KeyHolder: the keys of Options.Secret, or of the
+// store's own secret. A store made by New without a secret reads (or
+// makes) it now; should Redis not answer, the keys are unset, and using
+// them panics.
+func (s *Store) Keys() app.Keys {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	k, _ := s.secretKeys(ctx)
+	return k
+}

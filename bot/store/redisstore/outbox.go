@@ -176,6 +176,9 @@ func (s *Store) Enqueue(ctx context.Context, jobs ...schedule.Job) (int, error) 
 		}
 	}
 	stored := 0
+	if _, err := s.secretKeys(ctx); err != nil {
+		return 0, wrap(op, err)
+	}
 	err := s.runScripts(ctx, enqueueScript, batches, func(i int) ([]string, []any) {
 		tag := s.bucketTag(bucketOfBatch[i])
 		return []string{tag + "jd"}, []any{tag}
@@ -183,11 +186,69 @@ func (s *Store) Enqueue(ctx context.Context, jobs ...schedule.Job) (int, error) 
 		v, _ := res.(int64)
 		stored += int(v)
 		return nil
-	})
+	}, func(p redis.Pipeliner) { s.fileJobs(ctx, p, jobs) })
 	if err != nil {
 		return 0, wrap(op, err)
 	}
 	return stored, nil
+}
+
+// fileJobs files each job under its learner (PB:lj:K in the learner's
+// bucket), in pipeline p, so that erasing the learner finds them; entries
+// older than any job can live are trimmed as new ones come, so a
+// learner's list stays as short as their jobs.
+func (s *Store) fileJobs(ctx context.Context, p redis.Pipeliner, jobs []schedule.Job) {
+	keep := s.jobRetention + jobLifetime
+	cutoff := strconv.FormatInt(time.Now().Add(-keep).UnixMilli(), 10)
+	for _, j := range jobs {
+		key := s.keysOf(j.Learner, "").jobs
+		p.ZAdd(ctx, key, redis.Z{Score: float64(j.CreatedAt.UnixMilli()), Member: j.ID})
+		p.ZRemRangeByScore(ctx, key, "-inf", cutoff)
+		p.PExpire(ctx, key, keep)
+	}
+}
+
+// jobLifetime bounds how long a job lives before it ends: retries and
+// quiet hours hold a job for hours at most, a reminder due far ahead is
+// set at most a year ahead.
+const jobLifetime = 400 * 24 * time.Hour
+
+// forgetJobs removes the jobs addressed to an erased learner, with their
+// place in every set and count and the delivery records of what they sent.
+func (s *Store) forgetJobs(ctx context.Context, k learnerKeys) error {
+	ids, err := s.client.ZRange(ctx, k.jobs, 0, -1).Result()
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	byBucket := map[int][]any{}
+	for _, id := range ids {
+		b := s.bucketOf(id)
+		byBucket[b] = append(byBucket[b], id)
+	}
+	var sids []string
+	err = s.runScripts(ctx, dropJobsScript, byBucket, func(b int) ([]string, []any) {
+		tag := s.bucketTag(b)
+		return []string{tag + "jd"}, []any{tag}
+	}, func(res any) error {
+		got, _ := res.([]any)
+		for _, sid := range got {
+			if v, ok := sid.(string); ok {
+				sids = append(sids, v)
+			}
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		return err
+	}
+	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, sid := range sids {
+			p.Del(ctx, s.deliveryKey(sid))
+		}
+		p.Del(ctx, k.jobs)
+		return nil
+	})
+	return err
 }
 
 // Claim implements schedule.Outbox in two round trips (per node of a
@@ -244,7 +305,7 @@ func (s *Store) claimBuckets(ctx context.Context, byBucket map[int][]any, worker
 		}
 		jobs = append(jobs, got...)
 		return nil
-	})
+	}, nil)
 	if err != nil {
 		return nil, wrap(op, err)
 	}

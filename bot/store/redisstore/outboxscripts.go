@@ -300,3 +300,32 @@ while n < limit do
 end
 return out
 `)
+
+// dropJobsScript removes jobs, with their place in the bucket's sets and
+// counts: the jobs of an erased learner.
+//
+//	KEYS[1]  the bucket's due set
+//	ARGV[1]  the bucket's tag
+//	ARGV[2…] the job ids
+//
+// It returns the SIDs of the messages the jobs sent, for their delivery
+// records to go too.
+var dropJobsScript = redis.NewScript(outboxLua + `
+local bp = ARGV[1]
+local sids = {}
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local k = bp .. 'j:' .. id
+  local f = load(k)
+  if f then
+    count(bp, f.k, f.s, '')
+    if f.k ~= '' then redis.call('ZREM', bp .. 'jc:' .. f.k, id) end
+    if f.i ~= '' then sids[#sids+1] = f.i end
+  end
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', bp .. 'ja', id)
+  redis.call('ZREM', bp .. 'jf', id)
+  redis.call('DEL', k)
+end
+return sids
+`)

@@ -93,6 +93,10 @@ type Options struct {
 	// JobRetention is how long a job is kept after it ended. Default
 	// DefaultJobRetention.
 	JobRetention time.Duration
+	// Secret keys the hashes that stand for learners (app.Keys): what an
+	// erased learner leaves against replays, and the keys of job ids.
+	// Empty: the store's own, made at its first use and kept in Redis.
+	Secret []byte
 }
 
 // Store is an app.Store and app.Deliveries in Redis. It is safe for
@@ -111,6 +115,10 @@ type Store struct {
 	trimEvery int
 	trips     atomic.Uint64
 	known     *knownValues
+	// keys is set by New from Options.Secret, or by Open (or the first
+	// call of Keys) from the store's own secret.
+	keysMu sync.Mutex
+	keys   app.Keys
 	// dueStart and claimStart are where TakeDue and Claim start their
 	// visit of the buckets.
 	dueStart, claimStart atomic.Int64
@@ -159,6 +167,10 @@ func Open(ctx context.Context, rawURL string, o Options) (*Store, error) {
 		client.Close()
 		return nil, err
 	}
+	if _, err := s.secretKeys(ctx); err != nil {
+		client.Close()
+		return nil, wrap(op, err)
+	}
 	return s, nil
 }
 
@@ -202,6 +214,9 @@ func New(client redis.UniversalClient, o Options) *Store {
 		trimEvery:         trimEvery,
 	}
 	client.AddHook(tripCounter{&s.trips})
+	if len(o.Secret) > 0 {
+		s.keys = app.NewKeys(o.Secret)
+	}
 	return s
 }
 
@@ -306,6 +321,9 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 	if err := ctx.Err(); err != nil {
 		return app.Result{}, bot.E(op, bot.Unavailable, err)
 	}
+	if _, err := s.secretKeys(ctx); err != nil {
+		return app.Result{}, wrap(op, err)
+	}
 	k := s.keysOf(id, msgID)
 	scriptKeys := []string{k.learner, k.index, k.due}
 	if msgID != "" {
@@ -371,7 +389,7 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 		if msgID != "" {
 			record = encodeReplies(ch.Replies, rand.Uint64())
 		}
-		args := append([]any{old, value, record, s.retention.Milliseconds(), k.msgPrefix, msgID, s.trimIndex(), k.member, k.bucket},
+		args := append([]any{old, value, record, s.retention.Milliseconds(), k.msgPrefix, k.msgHash, s.trimIndex(), k.member, k.bucket},
 			indexArgs(before, after)...)
 		res, err := updateScript.Run(ctx, s.client, scriptKeys, args...).Slice()
 		if err != nil {
@@ -382,6 +400,13 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 		switch code, _ := res[0].(int64); code {
 		case 1:
 			s.known.put(id, string(value))
+			if ch.Erase {
+				// Erased means gone: the jobs addressed to the learner
+				// and what they sent go too.
+				if err := s.forgetJobs(ctx, k); err != nil {
+					return app.Result{}, wrap(op, fmt.Errorf("erased, but not their jobs: %w", err))
+				}
+			}
 			return app.Result{Replies: ch.Replies}, nil
 		case 2:
 			// The message was applied before, or by a concurrent delivery.
@@ -396,6 +421,10 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 			// script answered its current value: try again on that.
 			old, _ = res[1].(string)
 			cached = true
+		case 3:
+			// A message of an erased learner, replayed: nothing happens.
+			s.known.forget(id)
+			return app.Result{Duplicate: true}, nil
 		default:
 			return app.Result{}, bot.Errorf(op, bot.Internal, "update script answered %v", res)
 		}

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -286,7 +288,8 @@ func TestRoundTrips(t *testing.T) {
 	if l, err := s.Get(ctx, amina); err != nil || l.Vars["n"] != "5" {
 		t.Errorf("after both replicas: n = %q (%v), want 5 (an update was lost)", l.Vars["n"], err)
 	}
-	trips("erase", "SM6", erase, 1)
+	// An erase also looks for the learner's jobs: one more.
+	trips("erase", "SM6", erase, 2)
 	trips("after erase", "SM7", count, 1)
 
 	forgetful := open(t, Options{Remember: -1})
@@ -518,16 +521,18 @@ func TestIndexDropsExpired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := gocmp.Diff(ids, []string{"SM4", "SM5"}); diff != "" {
+	want := []string{s.keysOf(amina, "SM4").msgHash, s.keysOf(amina, "SM5").msgHash}
+	if diff := gocmp.Diff(ids, want); diff != "" {
 		t.Errorf("index (-got +want):\n%s", diff)
 	}
 }
 
-// TestEraseLeavesOnlyEraseRecord looks at the keys an erase leaves: the
-// erase message's record and the index that names it, nothing else of the
-// learner (no place in a cohort, its counters or the due index), and the
-// store's layout.
-func TestEraseLeavesOnlyEraseRecord(t *testing.T) {
+// TestEraseLeavesNoNumber looks at the keys an erase leaves: the index of
+// the learner's messages, which holds only keyed hashes against replays,
+// and the store's own layout and secret; nothing else of the learner (no
+// record, no message records, no place in a cohort, its counters or the
+// due index), and no key or value that holds their number.
+func TestEraseLeavesNoNumber(t *testing.T) {
 	s := open(t, Options{})
 	c := admin(t)
 	ctx := context.Background()
@@ -549,18 +554,27 @@ func TestEraseLeavesOnlyEraseRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{k.msg: true, k.index: true, s.layoutKey(): true}
+	want := map[string]bool{k.index: true, s.layoutKey(): true, s.secretKey(): true}
 	if len(keys) != len(want) {
-		t.Errorf("keys after erase: %q, want %q and %q", keys, k.msg, k.index)
+		t.Errorf("keys after erase: %q, want %q", keys, slices.Collect(maps.Keys(want)))
 	}
 	for _, key := range keys {
 		if !want[key] {
 			t.Errorf("key %q left after erase", key)
 		}
+		if strings.Contains(key, "212600000001") {
+			t.Errorf("key %q names the erased learner", key)
+		}
 	}
 	ids, err := c.ZRange(ctx, k.index, 0, -1).Result()
-	if err != nil || len(ids) != 1 || ids[0] != "SM4" {
-		t.Errorf("index after erase = %q, %v; want [SM4]", ids, err)
+	var hashes []string
+	for _, m := range []string{"SM1", "SM2", "SM3", "SM4"} {
+		hashes = append(hashes, s.keysOf(amina, m).msgHash)
+	}
+	slices.Sort(ids)
+	slices.Sort(hashes)
+	if err != nil || !slices.Equal(ids, hashes) {
+		t.Errorf("index after erase = %q, %v; want the hashes of SM1 to SM4 %q", ids, err, hashes)
 	}
 }
 
@@ -670,11 +684,12 @@ func TestCorrupt(t *testing.T) {
 // bucket's hash tag, whatever the id contains, the learner's ids spread
 // over the buckets, and learner keys parse back.
 func TestKeys(t *testing.T) {
-	s := New(redis.NewClient(&redis.Options{}), Options{Prefix: "p{x}:"})
+	s := New(redis.NewClient(&redis.Options{}), Options{Prefix: "p{x}:", Secret: []byte("a test secret of thirty-two bytes")})
 	defer s.Close()
 	b := s.bucketOf(amina)
 	want := "p%7Bx%7D:{b" + strconv.Itoa(b) + "}:"
-	if got := s.keysOf(amina, "SM1"); got.learner != want+"l:whatsapp:+212600000001" || got.msg != want+"m:whatsapp:+212600000001:SM1" || got.due != want+"due" {
+	lk := s.Keys().Learner(amina)
+	if got := s.keysOf(amina, "SM1"); got.learner != want+"l:whatsapp:+212600000001" || got.msg != want+"m:"+lk+":"+s.Keys().Message(lk, "SM1") || got.due != want+"due" {
 		t.Errorf("keysOf = %+v", got)
 	}
 	hashTag := func(key string) string {

@@ -19,7 +19,7 @@ import "github.com/redis/go-redis/v9"
 //	ARGV[3]  the message record to write
 //	ARGV[4]  how long the record lives, in ms
 //	ARGV[5]  the prefix of the learner's message keys
-//	ARGV[6]  the message id
+//	ARGV[6]  the message id's key (app.Keys.Message)
 //	ARGV[7]  "1" to drop expired ids from the index this time
 //	ARGV[8]  the learner as the indexes hold it
 //	ARGV[9]  the bucket's tag, the prefix of its keys
@@ -30,8 +30,14 @@ import "github.com/redis/go-redis/v9"
 //
 // It returns {1} when written, {0, current} when the learner changed since
 // it was read (current is the stored value, "" for none, on which Update
-// tries again), and {2, record} when the message id is already
-// recorded (a concurrent delivery of the same message won).
+// tries again), {2, record} when the message id is already recorded (a
+// concurrent delivery of the same message won), and {3} when there is no
+// learner and the message is one an erased learner sent: a replay, which
+// must not bring them back.
+//
+// An erase deletes the learner and their message records, and keeps the
+// message index, which holds only keyed hashes (app.Keys): it stops
+// replays until it expires, with the last message's retention.
 //
 // The common message costs 7 commands with the script's own: the learner
 // is compared first, and the message record written with NX, which is its
@@ -43,9 +49,7 @@ import "github.com/redis/go-redis/v9"
 // this call writes means the first run succeeded: that is {1}, not a
 // conflict or a duplicate, and the indexes are not moved twice. An erase
 // without a message id has no token to find; finding the learner gone is
-// success too, since that is what it asked. An erase keeps the record of
-// the message that asked for it, so that Twilio's retry of it gets the
-// same answer.
+// success too, since that is what it asked.
 //
 // Times come from Redis's own clock, the one that expires the records, so
 // the index never drops an id whose record lives on. Scripts that write
@@ -61,22 +65,24 @@ if cur ~= ARGV[1] then
       if rec == ARGV[3] then return {1} end
       return {2, rec}
     end
-  elseif cur == ARGV[2] then
-    return {1}
   end
+  if cur == ARGV[2] then return {1} end
   return {0, cur}
 end
+if cur == '' and mkey and redis.call('ZSCORE', KEYS[2], ARGV[6]) then return {3} end
 local ttl = tonumber(ARGV[4])
-if mkey and not redis.call('SET', mkey, ARGV[3], 'PX', ttl, 'NX') then
-  return {2, redis.call('GET', mkey)}
-end
 if ARGV[2] == '' then
-  local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
-  for i = 1, #ids do
-    if ids[i] ~= ARGV[6] then redis.call('DEL', ARGV[5] .. ids[i]) end
+  if mkey then
+    local rec = redis.call('GET', mkey)
+    if rec then return {2, rec} end
   end
-  redis.call('DEL', KEYS[1], KEYS[2])
+  local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
+  for i = 1, #ids do redis.call('DEL', ARGV[5] .. ids[i]) end
+  redis.call('DEL', KEYS[1])
 else
+  if mkey and not redis.call('SET', mkey, ARGV[3], 'PX', ttl, 'NX') then
+    return {2, redis.call('GET', mkey)}
+  end
   redis.call('SET', KEYS[1], ARGV[2])
 end
 if mkey then
