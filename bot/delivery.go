@@ -57,7 +57,7 @@ func (s DeliveryStatus) Replaces() []DeliveryStatus {
 
 // Delivery is what Darsi knows about one message it sent over REST.
 type Delivery struct {
-	SID       string         `json:"sid"` // Twilio's MessageSid
+	SID string `json:"sid"` // Twilio's MessageSid
 	// To is the recipient as Twilio reports it, for the moment a report
 	// is handled (logged masked); no store keeps it.
 	To        string         `json:"to,omitempty"`
