@@ -173,7 +173,14 @@ func (a *App) Ready(ctx context.Context) error {
 // ExportedLearner is one line of "darsi export learners". Its keys are an
 // interface that scripts rely on: add keys freely, never rename them.
 type ExportedLearner struct {
-	ID            string            `json:"id"`
+	// ID is the learner's address, masked ("whatsapp:+2126******01")
+	// unless the export is asked for with numbers.
+	ID string `json:"id"`
+	// Key stands for the learner without naming them (Keys.Learner): the
+	// same in every export, job id and dashboard CSV of the deployment.
+	Key string `json:"key"`
+	// Name is the WhatsApp profile name the learner shared by consenting.
+	Name          string            `json:"name,omitempty"`
 	Channel       bot.Channel       `json:"channel"`
 	Lang          bot.Lang          `json:"lang"`
 	Consent       bool              `json:"consent"`
@@ -192,10 +199,11 @@ type ExportedLearner struct {
 	Version int64 `json:"version"`
 }
 
-// Export returns the exported form of a learner.
+// Export returns the exported form of a learner, with their full address
+// and without their key.
 func Export(l bot.Learner) ExportedLearner {
 	e := ExportedLearner{
-		ID: l.ID, Channel: l.Channel, Lang: l.Lang, Consent: l.Consent, OptedOut: l.OptedOut,
+		ID: l.ID, Name: l.Name, Channel: l.Channel, Lang: l.Lang, Consent: l.Consent, OptedOut: l.OptedOut,
 		Cohort: l.Cohort, Phase: l.Phase, Course: l.Course, Lesson: l.Lesson, Step: l.Step,
 		Completed: make([]bot.Completion, len(l.Completed)), Vars: l.Vars, Indicators: l.Indicators,
 		LastInboundAt: l.LastInboundAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(), Version: l.Version,
@@ -216,11 +224,19 @@ func Export(l bot.Learner) ExportedLearner {
 	return e
 }
 
-// ExportLearners writes every learner as one JSON line.
-func (a *App) ExportLearners(ctx context.Context, w io.Writer) error {
+// ExportLearners writes every learner as one JSON line, their address
+// masked unless withNumbers: full numbers are for an administrator who
+// asks for them by name (darsi export learners --with-numbers), never the
+// default.
+func (a *App) ExportLearners(ctx context.Context, w io.Writer, withNumbers bool) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return a.store.Learners(ctx, func(l bot.Learner) error {
-		return enc.Encode(Export(l))
+		e := Export(l)
+		e.Key = a.Keys.Learner(l.ID)
+		if !withNumbers {
+			e.ID = bot.Mask(l.ID)
+		}
+		return enc.Encode(e)
 	})
 }

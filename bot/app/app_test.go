@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
@@ -134,17 +137,51 @@ func TestExportAfterCompletedLesson(t *testing.T) {
 	if err := json.Unmarshal(bytes.SplitN(raw, []byte("\n"), 2)[0], &keys); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"id", "channel", "lang", "consent", "opted_out", "cohort", "course", "lesson", "step", "completed", "vars", "indicators", "last_inbound_at", "updated_at"} {
+	for _, k := range []string{"id", "key", "channel", "lang", "consent", "opted_out", "cohort", "course", "lesson", "step", "completed", "vars", "indicators", "last_inbound_at", "updated_at"} {
 		if _, ok := keys[k]; !ok {
 			t.Errorf("export has no key %q", k)
 		}
 	}
 }
 
+// TestExportMasksNumbers: without --with-numbers, an export names the
+// learner by a masked number and their key, never by their number.
+func TestExportMasksNumbers(t *testing.T) {
+	a := newApp(t)
+	send(t, a, "SM1", "salam")
+	var full, masked bytes.Buffer
+	if err := a.ExportLearners(context.Background(), &full, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ExportLearners(context.Background(), &masked, false); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(masked.String(), "600000001") {
+		t.Errorf("the default export names the number: %s", masked.String())
+	}
+	var f, m app.ExportedLearner
+	if err := json.Unmarshal(full.Bytes(), &f); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(masked.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if f.ID != "whatsapp:+212600000001" || m.ID != bot.Mask(f.ID) {
+		t.Errorf("ids: with numbers %q, without %q", f.ID, m.ID)
+	}
+	if want := a.Keys.Learner("whatsapp:+212600000001"); m.Key != want || f.Key != want || !strings.HasPrefix(want, "L") {
+		t.Errorf("keys: %q and %q, want %q", f.Key, m.Key, want)
+	}
+	m.ID = f.ID
+	if diff := cmp.Diff(f, m); diff != "" {
+		t.Errorf("the two exports differ beyond the id (-with +without):\n%s", diff)
+	}
+}
+
 func exportAll(tb testing.TB, a *app.App, out *[]app.ExportedLearner) []byte {
 	tb.Helper()
 	var buf bytes.Buffer
-	if err := a.ExportLearners(context.Background(), &buf); err != nil {
+	if err := a.ExportLearners(context.Background(), &buf, true); err != nil {
 		tb.Fatal(err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(buf.Bytes()))

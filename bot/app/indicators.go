@@ -15,7 +15,9 @@ import (
 // Progress is one learner as a coach sees them: where they stand, how they
 // do, the phone number masked.
 type Progress struct {
-	Learner   string    `json:"learner"` // masked
+	Learner string `json:"learner"` // masked
+	// Name is the WhatsApp profile name the learner shared by consenting.
+	Name      string    `json:"name,omitempty"`
 	Channel   string    `json:"channel"`
 	Lang      bot.Lang  `json:"lang"`
 	Phase     string    `json:"phase"`
@@ -64,7 +66,7 @@ func quizAverage(l bot.Learner, cat *lesson.Catalog) int {
 func (c *Coaching) progress(l bot.Learner, content *dialog.Content, now time.Time) Progress {
 	cat := content.Lessons
 	r := Progress{
-		Learner: bot.Mask(l.ID), Channel: string(l.Channel), Lang: l.Lang, Phase: string(l.Phase),
+		Learner: bot.Mask(l.ID), Name: l.Name, Channel: string(l.Channel), Lang: l.Lang, Phase: string(l.Phase),
 		Course: l.Course, Lesson: l.Lesson, Completed: len(l.Completed), LastSeen: lastSeen(l),
 		QuizAvg: quizAverage(l, cat), OptedOut: l.OptedOut,
 	}

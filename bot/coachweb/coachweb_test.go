@@ -104,7 +104,7 @@ func newHarness(t *testing.T) *harness {
 	x.cohorts.CreateCohort(ctx, cohort.Cohort{Code: youssefCohort, Name: "Épiciers Fès", Coach: "youssef", CreatedAt: now})
 	for _, l := range []bot.Learner{
 		// In a lesson, wrote an hour ago: inside the window.
-		bot.Learner{ID: "whatsapp:+212600000001", Channel: bot.WhatsApp, Lang: bot.French, Consent: true, Cohort: fatimaCohort,
+		bot.Learner{ID: "whatsapp:+212600000001", Channel: bot.WhatsApp, Lang: bot.French, Consent: true, Cohort: fatimaCohort, Name: "Khadija <Tapis>",
 			Phase: bot.PhaseLesson, Position: bot.Position{Course: "costing", Lesson: "costing-2", Step: "", Index: 1},
 			Completed:     []bot.Completion{{Lesson: "costing-1", Score: 50, At: now.Add(-2 * time.Hour)}},
 			Indicators:    map[string]string{"revenue_stable": "yes"},
@@ -546,7 +546,8 @@ func TestLearnersPageAndCSV(t *testing.T) {
 	b := x.browser()
 	b.login("fatima")
 	page := b.get("/coach/cohorts/" + fatimaCohort)
-	want(t, "learners", page, 200, "whatsapp:&#43;2126******01", "sms:&#43;1555*****04", "bloqué", "50 %", "Français", "العربية")
+	want(t, "learners", page, 200, "whatsapp:&#43;2126******01", "sms:&#43;1555*****04", "bloqué", "50 %", "Français", "العربية",
+		`<bdi class="name">Khadija &lt;Tapis&gt;</bdi>`)
 	for _, leak := range []string{"600000001", "+212600000002", "15550000004", "212600000005"} {
 		if strings.Contains(page.body, leak) {
 			t.Errorf("the learners page shows the number %s", leak)
@@ -580,7 +581,7 @@ func TestLearnersPageAndCSV(t *testing.T) {
 		t.Errorf("stuck learner in CSV: %v", stuck)
 	}
 	first := byID["whatsapp:+2126******01"]
-	if first == nil || first[col["quiz_average"]] != "50" || first[col["completed"]] != "1" || first[col["stuck"]] != "false" {
+	if first == nil || first[col["quiz_average"]] != "50" || first[col["completed"]] != "1" || first[col["stuck"]] != "false" || first[col["name"]] != "Khadija <Tapis>" {
 		t.Errorf("first learner in CSV: %v", first)
 	}
 	if strings.Contains(r.body, "212600000005") || strings.Contains(r.body, "******05") {

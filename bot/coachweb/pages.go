@@ -253,7 +253,7 @@ func (h *Handler) learnersCSV(w http.ResponseWriter, r *http.Request, c cohort.C
 		return
 	}
 	records := [][]string{{"learner", "channel", "lang", "phase", "course", "lesson", "step", "steps",
-		"completed", "quiz_average", "last_activity", "stuck", "opted_out"}}
+		"completed", "quiz_average", "last_activity", "stuck", "opted_out", "name"}}
 	for _, row := range h.cfg.Coaching.Progress(members) {
 		avg := ""
 		if row.QuizAvg >= 0 {
@@ -265,7 +265,7 @@ func (h *Handler) learnersCSV(w http.ResponseWriter, r *http.Request, c cohort.C
 		}
 		records = append(records, []string{row.Learner, row.Channel, string(row.Lang), row.Phase, row.Course, row.Lesson,
 			strconv.Itoa(row.Step), strconv.Itoa(row.Steps), strconv.Itoa(row.Completed), avg, last,
-			strconv.FormatBool(row.Stuck), strconv.FormatBool(row.OptedOut)})
+			strconv.FormatBool(row.Stuck), strconv.FormatBool(row.OptedOut), row.Name})
 	}
 	writeCSV(w, "darsi-"+co.Code+"-learners.csv", records)
 }

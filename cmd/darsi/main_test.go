@@ -332,15 +332,37 @@ func TestExportLearners(t *testing.T) {
 	if code, _, errOut := darsi(t, `{"text":"salam"}`+"\n"+`{"text":"3"}`+"\n", "chat", "--jsonl", "--store", store); code != 0 {
 		t.Fatal(errOut)
 	}
+	decode := func(out string) app.ExportedLearner {
+		t.Helper()
+		var l app.ExportedLearner
+		if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &l); err != nil {
+			t.Fatalf("%v: %q", err, out)
+		}
+		return l
+	}
+
+	// By default the number is masked, and nothing is logged.
 	code, out, errOut := darsi(t, "", "export", "learners", "--store", store)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var l app.ExportedLearner
-	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &l); err != nil {
-		t.Fatalf("%v: %q", err, out)
-	}
-	if l.ID != "chat:+212600000001" || l.Lang != bot.French || l.Phase != bot.PhaseConsent {
+	l := decode(out)
+	if l.ID != bot.Mask("chat:+212600000001") || !strings.HasPrefix(l.Key, "L") || l.Lang != bot.French || l.Phase != bot.PhaseConsent {
 		t.Errorf("got %+v", l)
+	}
+	if strings.Contains(out, "600000001") || errOut != "" {
+		t.Errorf("default export: out %q, log %q; want no number and no log", out, errOut)
+	}
+
+	// With numbers, the export says so on stderr, without the numbers.
+	code, out, errOut = darsi(t, "", "export", "--with-numbers", "learners", "--store", store)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if full := decode(out); full.ID != "chat:+212600000001" || full.Key != l.Key {
+		t.Errorf("with numbers: got %+v", full)
+	}
+	if !strings.Contains(errOut, "full numbers") || strings.Contains(errOut, "600000001") {
+		t.Errorf("with numbers: log %q, want a warning without numbers", errOut)
 	}
 }
