@@ -30,6 +30,7 @@ const eraseDB = 9
 const (
 	eraseNumber = "+212600000077"
 	eraseMarker = "Zellige4242"
+	eraseName   = "Aminatou Ouzzine"
 )
 
 // TestEraseLeavesNothing takes a learner through what leaves traces (a
@@ -52,7 +53,7 @@ func TestEraseLeavesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, secret := range []string{strings.TrimPrefix(eraseNumber, "+"), eraseMarker} {
+		for _, secret := range []string{strings.TrimPrefix(eraseNumber, "+"), eraseMarker, eraseName} {
 			if strings.Contains(string(raw), secret) {
 				t.Errorf("the store's file holds %q after the erase", secret)
 			}
@@ -85,7 +86,7 @@ func TestEraseLeavesNothing(t *testing.T) {
 			default:
 				t.Errorf("key %s of type %s: not looked at", key, typ)
 			}
-			for _, secret := range []string{strings.TrimPrefix(eraseNumber, "+"), eraseMarker} {
+			for _, secret := range []string{strings.TrimPrefix(eraseNumber, "+"), eraseMarker, eraseName} {
 				if strings.Contains(key, secret) || strings.Contains(value, secret) {
 					t.Errorf("key %s holds %q after the erase", key, secret)
 				}
@@ -144,7 +145,7 @@ func eraseScenario(t *testing.T, cfg Config) store {
 		form := url.Values{
 			"MessageSid": {"SM" + hex.EncodeToString(sid)}, "AccountSid": {"AC00000000000000000000000000000000"},
 			"From": {"whatsapp:" + eraseNumber}, "To": {"whatsapp:+14155238886"}, "Body": {body},
-			"NumMedia": {"0"}, "WaId": {strings.TrimPrefix(eraseNumber, "+")}, "ProfileName": {"Amina"},
+			"NumMedia": {"0"}, "WaId": {strings.TrimPrefix(eraseNumber, "+")}, "ProfileName": {eraseName},
 		}
 		post(t, srv.URL, form)
 		sent = append(sent, form)
@@ -156,7 +157,7 @@ func eraseScenario(t *testing.T, cfg Config) store {
 	}
 	learner := bot.LearnerID(bot.WhatsApp, eraseNumber)
 	l, err := s.Get(ctx, learner)
-	if err != nil || !l.Done("costing-1") || l.Cohort != co.Code || l.Vars["product"] != eraseMarker {
+	if err != nil || !l.Done("costing-1") || l.Cohort != co.Code || l.Vars["product"] != eraseMarker || l.Name != eraseName {
 		t.Fatalf("before the erase: %+v, %v; want costing-1 done in cohort %s, the product %s", l, err, co.Code, eraseMarker)
 	}
 

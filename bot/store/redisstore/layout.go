@@ -46,6 +46,8 @@ const DefaultBuckets = 16
 //	PB:jf           ended jobs by the time they ended, for retention
 //	PB:jn, PB:jn:C  job counts by status: all jobs, the cohort's
 //	P{meta}:layout  the layout of the keys and the number of buckets
+//	P{meta}:secret  the store's secret for app.Keys, when Options.Secret
+//	                is not given (hex; made by the first replica)
 //	Pd:<sid>        what Twilio said about a message Darsi sent (a hash);
 //	                expires after Options.DeliveryRetention
 //
