@@ -159,7 +159,7 @@ func TestBrowserCoach(t *testing.T) {
 		chromedp.Navigate(r.base+"/coach/cohorts/"+code),
 		chromedp.WaitVisible(chromedp.ID("learners")),
 	)
-	if got := text("#learners tbody td.num"); got != "whatsapp:+2126******01" {
+	if got := text("#learners tbody .num"); got != "whatsapp:+2126******01" {
 		t.Errorf("learner shown as %q, want the masked number", got)
 	}
 

@@ -164,6 +164,8 @@ func (r *replica) stop() {
 		<-done
 		r.t.Errorf("darsi serve did not stop on SIGTERM")
 	}
+	// Whatever the test did, the log names no learner.
+	noNumbers(r.t, "darsi serve's log", r.logs.String())
 }
 
 // send posts one signed WhatsApp webhook and returns the replies' bodies.
