@@ -199,6 +199,7 @@ func routes(cfg Config, a *app.App, s store, reg *prometheus.Registry, log *slog
 
 	webhook := twilio.NewWebhook(a, app.DeliveryReports{Deliveries: s, Outbox: s}, twilio.WebhookConfig{
 		AuthToken:  cfg.TwilioAuthToken,
+		AccountSID: cfg.TwilioAccountSID,
 		PublicURL:  cfg.PublicURL,
 		Log:        log,
 		Registerer: registerer(reg),
