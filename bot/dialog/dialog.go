@@ -17,11 +17,16 @@ import (
 	"github.com/darsi-ma/darsi/bot/locale"
 )
 
-// Content is what the engine needs besides the learner: the lessons and the
-// bot's own texts.
+// Content is what the engine needs besides the learner: the lessons, the
+// bot's own texts, and who is responsible for the learners' data.
 type Content struct {
 	Lessons *lesson.Catalog
 	Text    *locale.Bundle
+	// Controller names the organisation responsible for the learners'
+	// data (DARSI_CONTROLLER), which the consent notice and the summary of
+	// a learner's data name; "" when the operator named none, and then
+	// they name nobody.
+	Controller string
 }
 
 // Outcome is the result of one step of the conversation.
@@ -162,15 +167,29 @@ func (t *turn) handle(in bot.Inbound) {
 	}
 
 	if t.l.OptedOut {
-		if intent == locale.Start || intent == locale.Yes {
+		// A learner who stopped the bot keeps the rights of law 09-08: a
+		// summary of their data, and its erasure, without opting in.
+		switch {
+		case t.l.Phase == bot.PhaseErase:
+			// The answer to the erase question, below.
+		case intent == locale.MyData:
+			t.myData()
+			t.say(t.tr("StillStopped", nil))
+			return
+		case intent == locale.Erase:
+			t.detour(bot.PhaseErase)
+			t.prompt()
+			return
+		case intent == locale.Start || intent == locale.Yes:
 			t.l.OptedOut = false
 			t.emit(Event{Kind: OptedIn})
 			t.say(t.tr("Started", nil))
 			t.prompt()
 			return
+		default:
+			t.say(t.tr("StillStopped", nil))
+			return
 		}
-		t.say(t.tr("StillStopped", nil))
-		return
 	}
 
 	if t.l.Phase == bot.PhaseNew {
@@ -275,6 +294,10 @@ func (t *turn) handle(in bot.Inbound) {
 		t.say(t.tr("EraseCancelled", nil))
 		t.l.Phase = t.l.Resume
 		t.l.Resume = ""
+		if t.l.OptedOut {
+			t.say(t.tr("StillStopped", nil))
+			return
+		}
 		t.prompt()
 		return
 	}
@@ -307,6 +330,9 @@ func (t *turn) global(intent locale.Intent, text string) bool {
 		t.prompt()
 	case locale.Erase:
 		t.detour(bot.PhaseErase)
+		t.prompt()
+	case locale.MyData:
+		t.myData()
 		t.prompt()
 	case locale.Menu:
 		if !t.consented() {
@@ -420,6 +446,9 @@ func (t *turn) prompt() {
 		t.neutral[len(t.replies)] = true
 		t.replies = append(t.replies, bot.Reply{Text: t.languageMenu()})
 	case bot.PhaseConsent:
+		// The notice comes with every asking: the learner agrees to what
+		// it says, in the language they read it in.
+		t.say(t.consentNotice())
 		t.say(t.tr("ConsentAsk", nil))
 	case bot.PhaseMenu:
 		t.say(t.menu())

@@ -251,6 +251,7 @@ func openApp(ctx context.Context, cfg Config) (*app.App, store, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	content.Controller = cfg.Controller
 	s, err := cfg.openStore(ctx)
 	if err != nil {
 		return nil, nil, err

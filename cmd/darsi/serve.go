@@ -65,6 +65,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	content.Controller = cfg.Controller
 	s, err := cfg.openStore(ctx)
 	if err != nil {
 		return err
