@@ -42,6 +42,7 @@ usage:
   darsi stamp [--lang L,…] PATH…       record that translations match their source text
   darsi preview COURSE/LESSON [--lang L] [--answers 2,150,…]  play a lesson as a learner sees it
   darsi export learners                one JSON line per learner
+  darsi export learner ID              one learner's whole record as JSON (ID: whatsapp:+212…); logged
   darsi coach add LOGIN [--name N] [--role coach|admin]   dashboard account; password on stdin; prints its API token
   darsi cohort create NAME [--coach LOGIN] [--json] [--poster FILE.svg]   a cohort: join code and wa.me link
   darsi cohort list [--json]           cohorts, their coaches and members
@@ -93,7 +94,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "preview":
 		err = previewCmd(cfg, args[1:], stdout, stderr)
 	case "export":
-		err = export(ctx, cfg, args[1:], stdout)
+		err = export(ctx, cfg, args[1:], stdout, stderr)
 	case "coach":
 		err = coachCmd(ctx, cfg, args[1:], stdin, stdout, stderr)
 	case "cohort":
@@ -259,14 +260,17 @@ func openApp(ctx context.Context, cfg Config) (*app.App, store, error) {
 	return app.New(s, content), s, nil
 }
 
-func export(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+func export(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	cfg.storeFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.Arg(0) == "learner" {
+		return exportLearner(ctx, cfg, fs.Args()[1:], stdout, stderr)
+	}
 	if fs.NArg() == 0 || fs.Arg(0) != "learners" {
-		return errors.New("usage: darsi export learners [--store …]")
+		return errors.New("usage: darsi export learners [--store …], or darsi export learner ID [--store …]")
 	}
 	// Flags may also follow the word "learners".
 	if err := fs.Parse(fs.Args()[1:]); err != nil {
