@@ -24,6 +24,7 @@ import (
 	"github.com/darsi-ma/darsi/bot/coachweb"
 	"github.com/darsi-ma/darsi/bot/dialog"
 	"github.com/darsi-ma/darsi/bot/lesson"
+	"github.com/darsi-ma/darsi/bot/privacy"
 	"github.com/darsi-ma/darsi/bot/simulator"
 	"github.com/darsi-ma/darsi/bot/twilio"
 )
@@ -207,6 +208,12 @@ func routes(cfg Config, a *app.App, s store, reg *prometheus.Registry, log *slog
 	})
 	mux.Handle("POST /twilio/messages", webhook.Messages())
 	mux.Handle("POST /twilio/status", webhook.Status())
+	// What Darsi keeps about learners and their rights, for anyone.
+	if page, err := privacy.New(cfg.Controller); err != nil {
+		log.Error("privacy page off", "err", err)
+	} else {
+		mux.Handle("GET "+privacy.Path, page)
+	}
 	// Twilio fetches the media of replies here (dialog.MediaPrefix).
 	mux.Handle("GET "+dialog.MediaPrefix+"{path...}", mediaHandler(cfg.Lessons))
 
