@@ -313,8 +313,12 @@ func (t *turn) global(intent locale.Intent, text string) bool {
 	}
 	switch intent {
 	case locale.Stop:
+		// A learner already stopped reaches here only at the erase
+		// question: stopping again is no new opt-out.
+		if !t.l.OptedOut {
+			t.emit(Event{Kind: OptedOut})
+		}
 		t.l.OptedOut = true
-		t.emit(Event{Kind: OptedOut})
 		t.say(t.tr("Stopped", nil))
 	case locale.Language:
 		t.detour(bot.PhaseLanguage)

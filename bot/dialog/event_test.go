@@ -96,6 +96,8 @@ func TestEvents(t *testing.T) {
 			{send: "effacer mes données"},
 			{send: "2"},
 			{send: "effacer mes données"},
+			{send: "stop"}, // stopped already: no second opt-out
+			{send: "effacer mes données"},
 			{send: "oui", want: []Event{{Kind: Erased}}},
 		}},
 		{name: "answering reviews", onboard: true, turns: []eventTurn{

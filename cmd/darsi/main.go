@@ -36,7 +36,7 @@ var version = ""
 const usage = `darsi: 5-minute lessons by WhatsApp and SMS
 
 usage:
-  darsi serve [--addr :8080]           run the bot: webhook, simulator at /, health
+  darsi serve [--addr :8080]           run the bot: webhook, simulator at /, /privacy, health
   darsi chat [--from +212…] [--jsonl]  talk to the bot in the terminal
   darsi lint [--format json] [PATH…]   check lesson folders (default: lessons); summary table
   darsi stamp [--lang L,…] PATH…       record that translations match their source text
