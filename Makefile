@@ -54,3 +54,5 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifySignature$$' -fuzztime $(FUZZTIME) ./bot/twilio
 	$(GO) test -run '^$$' -fuzz '^FuzzSignatureFastPath$$' -fuzztime $(FUZZTIME) ./bot/twilio
 	$(GO) test -run '^$$' -fuzz '^FuzzTwiML$$' -fuzztime $(FUZZTIME) ./bot/twilio
+	$(GO) test -run '^$$' -fuzz '^FuzzValidSID$$' -fuzztime $(FUZZTIME) ./bot/twilio
+	$(GO) test -run '^$$' -fuzz '^FuzzWebhookSIDs$$' -fuzztime $(FUZZTIME) ./bot/twilio

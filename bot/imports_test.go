@@ -59,7 +59,7 @@ func TestImportRules(t *testing.T) {
 		prefixes := []string{
 			"github.com/redis/", "github.com/twilio/", "go.etcd.io/bbolt",
 			module + "/bot/store", module + "/bot/app", module + "/bot/twilio",
-			module + "/bot/simulator", module + "/bot/schedule", module + "/bot/coach",
+			module + "/bot/simulator", module + "/bot/schedule", module + "/bot/coach", module + "/bot/privacy",
 		}
 		p, ok := pkgs[module+"/bot/dialog"]
 		if !ok {
@@ -80,7 +80,7 @@ func TestImportRules(t *testing.T) {
 	})
 
 	t.Run("adapters do not import each other", func(t *testing.T) {
-		adapters := []string{"bot/store/boltstore", "bot/store/redisstore", "bot/twilio", "bot/coachweb", "bot/simulator"}
+		adapters := []string{"bot/store/boltstore", "bot/store/redisstore", "bot/twilio", "bot/coachweb", "bot/simulator", "bot/privacy"}
 		isAdapter := func(path string) string {
 			for _, a := range adapters {
 				if path == module+"/"+a || strings.HasPrefix(path, module+"/"+a+"/") {

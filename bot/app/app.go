@@ -112,7 +112,7 @@ func (a *App) HandleInbound(ctx context.Context, in bot.Inbound) (Result, error)
 func NewEventCounter(reg prometheus.Registerer) func(dialog.Event) {
 	events := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "darsi_learner_events_total",
-		Help: "What learners' messages did, by event: lessons completed, opt-outs and opt-ins, cohorts joined, erasures, reviews answered, consents, languages chosen.",
+		Help: "What learners' messages did, by event: lessons completed, opt-outs and opt-ins, cohorts joined, erasures, reviews answered, consents, languages chosen, requests for one's data.",
 	}, []string{"event"})
 	if reg != nil {
 		var are prometheus.AlreadyRegisteredError

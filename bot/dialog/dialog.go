@@ -17,11 +17,16 @@ import (
 	"github.com/darsi-ma/darsi/bot/locale"
 )
 
-// Content is what the engine needs besides the learner: the lessons and the
-// bot's own texts.
+// Content is what the engine needs besides the learner: the lessons, the
+// bot's own texts, and who is responsible for the learners' data.
 type Content struct {
 	Lessons *lesson.Catalog
 	Text    *locale.Bundle
+	// Controller names the organisation responsible for the learners'
+	// data (DARSI_CONTROLLER), which the consent notice and the summary of
+	// a learner's data name; "" when the operator named none, and then
+	// they name nobody.
+	Controller string
 }
 
 // Outcome is the result of one step of the conversation.
@@ -189,15 +194,29 @@ func (t *turn) handle(in bot.Inbound) {
 	}
 
 	if t.l.OptedOut {
-		if intent == locale.Start || intent == locale.Yes {
+		// A learner who stopped the bot keeps the rights of law 09-08: a
+		// summary of their data, and its erasure, without opting in.
+		switch {
+		case t.l.Phase == bot.PhaseErase:
+			// The answer to the erase question, below.
+		case intent == locale.MyData:
+			t.myData()
+			t.say(t.tr("StillStopped", nil))
+			return
+		case intent == locale.Erase:
+			t.detour(bot.PhaseErase)
+			t.prompt()
+			return
+		case intent == locale.Start || intent == locale.Yes:
 			t.l.OptedOut = false
 			t.emit(Event{Kind: OptedIn})
 			t.say(t.tr("Started", nil))
 			t.prompt()
 			return
+		default:
+			t.say(t.tr("StillStopped", nil))
+			return
 		}
-		t.say(t.tr("StillStopped", nil))
-		return
 	}
 
 	if t.l.Phase == bot.PhaseNew {
@@ -302,6 +321,10 @@ func (t *turn) handle(in bot.Inbound) {
 		t.say(t.tr("EraseCancelled", nil))
 		t.l.Phase = t.l.Resume
 		t.l.Resume = ""
+		if t.l.OptedOut {
+			t.say(t.tr("StillStopped", nil))
+			return
+		}
 		t.prompt()
 		return
 	}
@@ -317,8 +340,12 @@ func (t *turn) global(intent locale.Intent, text string) bool {
 	}
 	switch intent {
 	case locale.Stop:
+		// A learner already stopped reaches here only at the erase
+		// question: stopping again is no new opt-out.
+		if !t.l.OptedOut {
+			t.emit(Event{Kind: OptedOut})
+		}
 		t.l.OptedOut = true
-		t.emit(Event{Kind: OptedOut})
 		t.say(t.tr("Stopped", nil))
 	case locale.Language:
 		t.detour(bot.PhaseLanguage)
@@ -334,6 +361,9 @@ func (t *turn) global(intent locale.Intent, text string) bool {
 		t.prompt()
 	case locale.Erase:
 		t.detour(bot.PhaseErase)
+		t.prompt()
+	case locale.MyData:
+		t.myData()
 		t.prompt()
 	case locale.Menu:
 		if !t.consented() {
@@ -447,6 +477,9 @@ func (t *turn) prompt() {
 		t.neutral[len(t.replies)] = true
 		t.replies = append(t.replies, bot.Reply{Text: t.languageMenu()})
 	case bot.PhaseConsent:
+		// The notice comes with every asking: the learner agrees to what
+		// it says, in the language they read it in.
+		t.say(t.consentNotice())
 		t.say(t.tr("ConsentAsk", nil))
 	case bot.PhaseMenu:
 		t.say(t.menu())

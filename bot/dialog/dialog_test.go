@@ -234,7 +234,7 @@ func TestBadInputAlwaysAnswered(t *testing.T) {
 // must never panic, never stay silent, and always leave a valid state.
 func FuzzStep(f *testing.F) {
 	c := testContent(f, lessons.FS)
-	for _, s := range []string{"salam", "1", "٣", "stop", "start", "menu", "3awni", "supprimer mes données", "\xff", "1️⃣", "12,5 DH"} {
+	for _, s := range []string{"salam", "1", "٣", "stop", "start", "menu", "3awni", "supprimer mes données", "mes données", "\xff", "1️⃣", "12,5 DH"} {
 		f.Add(s, s, s)
 	}
 	f.Fuzz(func(t *testing.T, a, b, d string) {

@@ -34,12 +34,16 @@ const (
 	ConsentGiven EventKind = "consent_given"
 	// LanguageChosen: the learner's language became Lang.
 	LanguageChosen EventKind = "language_chosen"
+	// DataRequested: the learner asked what Darsi keeps about them and
+	// got the summary.
+	DataRequested EventKind = "data_requested"
 )
 
 // EventKinds lists every kind of event, so that a metric can show each one
 // before it first happens.
 var EventKinds = []EventKind{
 	LessonCompleted, OptedOut, OptedIn, CohortJoined, Erased, ReviewAnswered, ConsentGiven, LanguageChosen,
+	DataRequested,
 }
 
 // Event is one thing that happened to the learner in a step, for the

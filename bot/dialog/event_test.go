@@ -85,6 +85,21 @@ func TestEvents(t *testing.T) {
 			{send: "effacer mes données"},
 			{send: "1", want: []Event{{Kind: Erased}}},
 		}},
+		{name: "asking for my data", onboard: true, turns: []eventTurn{
+			{send: "mes données", want: []Event{{Kind: DataRequested}}},
+			{send: "1"},
+			{send: "my data", want: []Event{{Kind: DataRequested}}},
+		}},
+		{name: "my data and erasing after stop", onboard: true, turns: []eventTurn{
+			{send: "stop", want: []Event{{Kind: OptedOut}}},
+			{send: "mes données", want: []Event{{Kind: DataRequested}}},
+			{send: "effacer mes données"},
+			{send: "2"},
+			{send: "effacer mes données"},
+			{send: "stop"}, // stopped already: no second opt-out
+			{send: "effacer mes données"},
+			{send: "oui", want: []Event{{Kind: Erased}}},
+		}},
 		{name: "answering reviews", onboard: true, turns: []eventTurn{
 			{review: "demo-1/quiz", send: "2", want: []Event{{Kind: ReviewAnswered, Review: "demo-1/quiz", Right: true}}},
 			{review: "demo-1/quiz", send: "A", want: []Event{{Kind: ReviewAnswered, Review: "demo-1/quiz", Right: false}}},
@@ -136,6 +151,7 @@ func TestEventString(t *testing.T) {
 		{Event{Kind: CohortJoined, Cohort: "P4X9RT", MovedFrom: "K7M2QX"}, "cohort_joined cohort=P4X9RT moved_from=K7M2QX"},
 		{Event{Kind: ReviewAnswered, Review: "costing-1/what-counts", Right: false}, "review_answered review=costing-1/what-counts right=false"},
 		{Event{Kind: LanguageChosen, Lang: bot.Tamazight}, "language_chosen lang=zgh"},
+		{Event{Kind: DataRequested}, "data_requested"},
 	} {
 		if got := tc.e.String(); got != tc.want {
 			t.Errorf("got %q, want %q", got, tc.want)

@@ -38,7 +38,9 @@ var update = flag.Bool("update", false, "rewrite the golden transcripts in testd
 // "> !lessons NAME" (swap the lessons for testdata/lessons/NAME, as an
 // author's edit would), "> !wait DURATION", "> !cohort CODE NAME" (a cohort
 // exists: messages that join it find it, as bot/app's lookup would),
-// "> !review LESSON/STEP" (the outbox sent a spaced review's question).
+// "> !review LESSON/STEP" (the outbox sent a spaced review's question),
+// "> !controller NAME" (the operator names who is responsible for the
+// learners' data, as DARSI_CONTROLLER does).
 //
 // The test plays the "> " lines and compares the whole file; with -update it
 // writes what the engine said, to be read as a diff in review. Invisible
@@ -104,6 +106,11 @@ func play(t *testing.T, base *Content, script string) string {
 		case strings.HasPrefix(input, "!lessons "):
 			dir := filepath.Join("testdata/lessons", strings.TrimPrefix(input, "!lessons "))
 			content = testContent(t, os.DirFS(dir))
+			continue
+		case strings.HasPrefix(input, "!controller "):
+			c := *content
+			c.Controller = strings.TrimPrefix(input, "!controller ")
+			content = &c
 			continue
 		case strings.HasPrefix(input, "!cohort "):
 			code, name, _ := strings.Cut(strings.TrimPrefix(input, "!cohort "), " ")

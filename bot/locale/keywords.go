@@ -30,11 +30,13 @@ const (
 	Language Intent = "language"
 	Progress Intent = "progress"
 	Erase    Intent = "erase"
+	// MyData asks for a summary of what Darsi keeps about the learner.
+	MyData Intent = "my_data"
 )
 
 // intents lists every intent but NoIntent; keywords.yaml must give each
 // of them at least one keyword.
-var intents = []Intent{Yes, No, Menu, Help, Stop, Start, Next, Repeat, Language, Progress, Erase}
+var intents = []Intent{Yes, No, Menu, Help, Stop, Start, Next, Repeat, Language, Progress, Erase, MyData}
 
 // keywordGroups are the keys allowed under an intent in keywords.yaml.
 var keywordGroups = []string{"ary", "ary-Latn", "ar", "fr", "zgh", "zgh-Latn", "en", "sms", "any"}

@@ -90,6 +90,10 @@ func TestLoad(t *testing.T) {
 		"LessonDone", "LessonScore", "NextLesson", "BackToMenu", "CourseDone", "Help", "Unknown",
 		"MediaUnreadable", "LocationThanks", "Progress", "Stopped", "StillStopped", "Started",
 		"EraseAsk", "Erased", "EraseCancelled", "CalcFailed", "LessonChanged", "Skipped",
+		"ConsentNotice", "ConsentController", "MyDataIntro", "MyDataLine", "MyDataAnswer", "MyDataNumber",
+		"MyDataLanguage", "MyDataConsent", "MyDataCohort", "MyDataNoCohort", "MyDataLesson", "MyDataNoLesson",
+		"MyDataStopped", "MyDataCompleted", "MyDataScore", "MyDataFigures", "MyDataComputed", "MyDataNoFigures",
+		"MyDataSurveys", "MyDataNoSurveys", "MyDataShared", "MyDataErase",
 	} {
 		for _, lang := range bot.Langs {
 			if got := b.T(lang, id, nil); got == "" {
@@ -389,13 +393,21 @@ func TestMessagesNameTheirKeywords(t *testing.T) {
 	}
 	help := map[bot.Lang][]word{
 		bot.French: {{"menu", locale.Menu}, {"répéter", locale.Repeat}, {"suivant", locale.Next}, {"langue", locale.Language},
-			{"progression", locale.Progress}, {"stop", locale.Stop}, {"supprimer mes données", locale.Erase}},
+			{"progression", locale.Progress}, {"stop", locale.Stop}, {"mes données", locale.MyData}, {"supprimer mes données", locale.Erase}},
 		bot.Darija: {{"المينو", locale.Menu}, {"عاود", locale.Repeat}, {"زيد", locale.Next}, {"اللغة", locale.Language},
-			{"فين وصلت", locale.Progress}, {"وقف", locale.Stop}, {"مسح المعلومات ديالي", locale.Erase}},
+			{"فين وصلت", locale.Progress}, {"وقف", locale.Stop}, {"المعلومات ديالي", locale.MyData}, {"مسح المعلومات ديالي", locale.Erase}},
 		bot.Arabic: {{"القائمة", locale.Menu}, {"أعد", locale.Repeat}, {"التالي", locale.Next}, {"اللغة", locale.Language},
-			{"تقدمي", locale.Progress}, {"توقف", locale.Stop}, {"احذف بياناتي", locale.Erase}},
+			{"تقدمي", locale.Progress}, {"توقف", locale.Stop}, {"بياناتي", locale.MyData}, {"احذف بياناتي", locale.Erase}},
 		bot.Tamazight: {{"ⵓⵎⵓⵖ", locale.Menu}, {"ⴰⵍⵙ", locale.Repeat}, {"ⴽⵎⵎⵍ", locale.Next}, {"ⵜⵓⵜⵍⴰⵢⵜ", locale.Language},
-			{"ⵎⴰⵏⵉ ⵍⵍⵉⵖ", locale.Progress}, {"ⵃⴱⵙ", locale.Stop}, {"ⴽⴽⵙ ⵉⵙⴼⴽⴰ ⵉⵏⵓ", locale.Erase}},
+			{"ⵎⴰⵏⵉ ⵍⵍⵉⵖ", locale.Progress}, {"ⵃⴱⵙ", locale.Stop}, {"ⵉⵙⴼⴽⴰ ⵉⵏⵓ", locale.MyData}, {"ⴽⴽⵙ ⵉⵙⴼⴽⴰ ⵉⵏⵓ", locale.Erase}},
+	}
+	// The consent notice and the summary of a learner's data teach how to
+	// get that summary and how to erase.
+	rights := map[bot.Lang][]word{
+		bot.French:    {{"MES DONNÉES", locale.MyData}, {"EFFACER MES DONNÉES", locale.Erase}},
+		bot.Darija:    {{"المعلومات ديالي", locale.MyData}, {"مسح المعلومات ديالي", locale.Erase}},
+		bot.Arabic:    {{"بياناتي", locale.MyData}, {"احذف بياناتي", locale.Erase}},
+		bot.Tamazight: {{"ⵉⵙⴼⴽⴰ ⵉⵏⵓ", locale.MyData}, {"ⴽⴽⵙ ⵉⵙⴼⴽⴰ ⵉⵏⵓ", locale.Erase}},
 	}
 	footer := map[bot.Lang][]word{
 		bot.French:    {{"menu", locale.Menu}, {"aide", locale.Help}, {"langue", locale.Language}, {"stop", locale.Stop}},
@@ -418,6 +430,8 @@ func TestMessagesNameTheirKeywords(t *testing.T) {
 	}
 	for _, lang := range bot.Langs {
 		check(lang, "Help", help[lang])
+		check(lang, "ConsentNotice", rights[lang])
+		check(lang, "MyDataErase", rights[lang][1:])
 		check(lang, "MenuFooter", footer[lang])
 		check(lang, "Stopped", []word{{"START", locale.Start}, {start[lang], locale.Start}})
 		check(lang, "StillStopped", []word{{"START", locale.Start}, {start[lang], locale.Start}})
@@ -461,4 +475,29 @@ func BenchmarkT(b *testing.B) {
 			bundle.T(bot.French, "OutboxReviewAsk", map[string]any{"Title": "x"})
 		}
 	})
+}
+
+// TestMessagesFitOneBody checks that every message in every language, its
+// placeholders filled with 200 characters (DARSI_CONTROLLER's limit, and
+// more than a title or a learner's text), direction marks included, fits
+// the body of one WhatsApp or SMS message.
+func TestMessagesFitOneBody(t *testing.T) {
+	b := bundle(t)
+	long := strings.Repeat("x", 200)
+	data := map[string]any{}
+	for _, f := range []string{"Answer", "Code", "Controller", "Done", "Example", "Label", "Max", "Min", "N", "Name",
+		"Old", "Question", "Right", "Score", "Text", "Title", "Total", "Value"} {
+		data[f] = long
+	}
+	for _, lang := range bot.Langs {
+		for _, id := range b.IDs() {
+			text := locale.Directional(lang, b.N(lang, id, 1000000, data))
+			if strings.Contains(text, "<no value>") {
+				t.Errorf("%s %s: a placeholder the test does not fill: %q", lang, id, text)
+			}
+			if n := bot.BodyLen(text); n > bot.MaxBody {
+				t.Errorf("%s %s: got %d characters, want at most %d", lang, id, n, bot.MaxBody)
+			}
+		}
+	}
 }

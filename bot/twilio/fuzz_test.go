@@ -2,6 +2,8 @@ package twilio_test
 
 import (
 	"encoding/xml"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -163,4 +165,66 @@ func checkTwiML(t *testing.T, rs []bot.Reply) {
 	if g, w := got.String(), want.String(); g != w {
 		t.Fatalf("text changed:\ngot  %q\nwant %q", g, w)
 	}
+}
+
+// FuzzValidSID checks the SID validators against their definition on
+// random strings and prefixes: a SID is exactly its two capital letters
+// and 32 hexadecimal digits; a message SID is an SM or MM SID, an account
+// SID an AC one; and a valid SID stays valid in either case of its digits.
+func FuzzValidSID(f *testing.F) {
+	for _, s := range []string{"SM" + hex32, "MM" + hex32, "AC" + hex32, "SMr2NumMedia0", "", "AC", "ac" + hex32,
+		"SM" + hex32 + "\n", "SM" + hex32[:30] + "٣", "CA" + strings.ToUpper(hex32)} {
+		f.Add(s, "SM")
+		f.Add(s, s[:min(2, len(s))])
+	}
+	f.Fuzz(func(t *testing.T, s, prefix string) {
+		got := twilio.ValidSID(s, prefix)
+		want := len(prefix) == 2 && prefix[0] >= 'A' && prefix[0] <= 'Z' && prefix[1] >= 'A' && prefix[1] <= 'Z' &&
+			strings.HasPrefix(s, prefix) && len(s) == 34 && strings.Trim(s[2:], "0123456789abcdefABCDEF") == ""
+		if got != want {
+			t.Fatalf("ValidSID(%q, %q): got %v, want %v", s, prefix, got, want)
+		}
+		if got && (!twilio.ValidSID(prefix+strings.ToUpper(s[2:]), prefix) || !twilio.ValidSID(prefix+strings.ToLower(s[2:]), prefix)) {
+			t.Fatalf("ValidSID(%q, %q): the same digits in another case are refused", s, prefix)
+		}
+		if m := twilio.ValidMessageSID(s); m != (twilio.ValidSID(s, "SM") || twilio.ValidSID(s, "MM")) {
+			t.Fatalf("ValidMessageSID(%q): got %v", s, m)
+		}
+		if a := twilio.ValidAccountSID(s); a != twilio.ValidSID(s, "AC") {
+			t.Fatalf("ValidAccountSID(%q): got %v", s, a)
+		}
+	})
+}
+
+// FuzzWebhookSIDs posts signed forms with random MessageSid and AccountSid
+// values: the app is called exactly when both are in Twilio's format and
+// the account is ours, every refusal is a 4xx, and nothing panics.
+func FuzzWebhookSIDs(f *testing.F) {
+	f.Add("SM"+hex32, testAccount)
+	f.Add("MM"+hex32, testAccount)
+	f.Add("SMr2NumMedia0", testAccount)
+	f.Add("SM"+hex32, "AC"+strings.Repeat("f", 32))
+	f.Add("", "")
+	f.Add("SM"+hex32+"\x00", testAccount+" ")
+	f.Fuzz(func(t *testing.T, messageSID, accountSID string) {
+		form := url.Values{
+			"MessageSid": {messageSID}, "AccountSid": {accountSID},
+			"From": {"whatsapp:+212600000001"}, "Body": {"Salam"},
+		}
+		fa := &fakeApp{}
+		wh := twilio.NewWebhook(fa, nil, twilio.WebhookConfig{AuthToken: testToken, AccountSID: testAccount, PublicURL: testPublic})
+		req := httptest.NewRequest(http.MethodPost, "/twilio/messages", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Twilio-Signature", twiliotest.Signature(testToken, testPublic+"/twilio/messages", form))
+		rec := httptest.NewRecorder()
+		wh.Messages().ServeHTTP(rec, req)
+		good := twilio.ValidMessageSID(messageSID) && strings.EqualFold(accountSID, testAccount) && twilio.ValidAccountSID(accountSID)
+		called := len(fa.Calls()) == 1
+		switch {
+		case good && (rec.Code != http.StatusOK || !called):
+			t.Fatalf("MessageSid %q, AccountSid %q: got %d (app called: %v), want 200", messageSID, accountSID, rec.Code, called)
+		case !good && (rec.Code/100 != 4 || called):
+			t.Fatalf("MessageSid %q, AccountSid %q: got %d (app called: %v), want a 4xx", messageSID, accountSID, rec.Code, called)
+		}
+	})
 }

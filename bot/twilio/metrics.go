@@ -15,6 +15,19 @@ const (
 	outcomeBadRequest   = "bad_request"
 	outcomeTooLarge     = "too_large"
 	outcomeError        = "error"
+	// outcomeBadSID: a MessageSid or AccountSid missing or not in
+	// Twilio's format (400).
+	outcomeBadSID = "bad_sid"
+	// outcomeForeignAccount: the AccountSid of another account (403).
+	outcomeForeignAccount = "foreign_account"
+)
+
+// The "endpoint" and "reason" labels of darsi_sid_rejections_total.
+const (
+	endpointMessages     = "messages"
+	endpointStatus       = "status"
+	reasonMalformed      = "malformed"
+	reasonForeignAccount = "foreign_account"
 )
 
 type metrics struct {
@@ -24,6 +37,7 @@ type metrics struct {
 	duplicates        prometheus.Counter
 	replies           *prometheus.CounterVec // channel
 	callbacks         *prometheus.CounterVec // status, applied
+	sidRejections     *prometheus.CounterVec // endpoint, reason
 }
 
 // newMetrics builds the webhook's collectors and registers them on reg when
@@ -57,16 +71,27 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "darsi_status_callbacks_total",
 			Help: "Twilio status callbacks, by status and whether they moved the delivery forward.",
 		}, []string{"status", "applied"}),
+		sidRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "darsi_sid_rejections_total",
+			Help: "Twilio webhook and status-callback requests refused for their SIDs, before the signature is checked: by endpoint (messages, status) and reason (malformed: a MessageSid or AccountSid missing or not two letters and 32 hexadecimal digits; foreign_account: another account's AccountSid).",
+		}, []string{"endpoint", "reason"}),
 	}
-	if reg == nil {
-		return m
+	if reg != nil {
+		m.inbound = register(reg, m.inbound)
+		m.duration = register(reg, m.duration)
+		m.signatureFailures = register(reg, m.signatureFailures)
+		m.duplicates = register(reg, m.duplicates)
+		m.replies = register(reg, m.replies)
+		m.callbacks = register(reg, m.callbacks)
+		m.sidRejections = register(reg, m.sidRejections)
 	}
-	m.inbound = register(reg, m.inbound)
-	m.duration = register(reg, m.duration)
-	m.signatureFailures = register(reg, m.signatureFailures)
-	m.duplicates = register(reg, m.duplicates)
-	m.replies = register(reg, m.replies)
-	m.callbacks = register(reg, m.callbacks)
+	// Every endpoint and reason is there from the start, at zero, so that
+	// an alert on a rate of refusals is defined before the first one.
+	for _, e := range []string{endpointMessages, endpointStatus} {
+		for _, r := range []string{reasonMalformed, reasonForeignAccount} {
+			m.sidRejections.WithLabelValues(e, r)
+		}
+	}
 	return m
 }
 

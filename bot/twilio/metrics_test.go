@@ -46,7 +46,7 @@ func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	fa := dedupingApp(func(bot.Inbound) []bot.Reply { return []bot.Reply{{Text: "a"}, {Text: "b"}} })
 	d := newFakeDeliveries()
-	cfg := twilio.WebhookConfig{AuthToken: testToken, PublicURL: testPublic, MaxBody: 4 << 10, Registerer: reg}
+	cfg := twilio.WebhookConfig{AuthToken: testToken, AccountSID: testAccount, PublicURL: testPublic, MaxBody: 4 << 10, Registerer: reg}
 	wh := twilio.NewWebhook(fa, d, cfg)
 	// A second webhook on the same registry shares the collectors.
 	wh2 := twilio.NewWebhook(fa, d, cfg)
@@ -75,23 +75,32 @@ func TestMetrics(t *testing.T) {
 	send(wh, "/twilio/status?job=1", statusBody("queued"), "")
 	send(wh, "/twilio/status?job=1", statusBody("teleported"), "")
 	send(wh, "/twilio/status?job=1", statusBody("sent"), "bad")
+	send(wh, "/twilio/messages", with(waText, "MessageSid", "SM1"), "")                 // bad SID
+	send(wh, "/twilio/messages", with(waText, "AccountSid", otherAccount), "")          // another account
+	send(wh, "/twilio/status?job=1", statusBody("sent", "SmsSid", "SMr2NumMedia0"), "") // bad SID
 
 	got := counters(t, reg)
 	want := map[string]float64{
-		"darsi_inbound_messages_total{channel=whatsapp,outcome=ok}":            1,
-		"darsi_inbound_messages_total{channel=whatsapp,outcome=duplicate}":     1,
-		"darsi_inbound_messages_total{channel=sms,outcome=ok}":                 1,
-		"darsi_inbound_messages_total{channel=whatsapp,outcome=bad_signature}": 1,
-		"darsi_inbound_messages_total{channel=unknown,outcome=bad_request}":    1,
-		"darsi_inbound_messages_total{channel=unknown,outcome=too_large}":      1,
-		"darsi_webhook_duration_seconds_count":                                 6,
-		"darsi_signature_failures_total":                                       2,
-		"darsi_duplicate_messages_total":                                       1,
-		"darsi_replies_total{channel=whatsapp}":                                4,
-		"darsi_replies_total{channel=sms}":                                     2,
-		"darsi_status_callbacks_total{applied=true,status=sent}":               1,
-		"darsi_status_callbacks_total{applied=false,status=queued}":            1,
-		"darsi_status_callbacks_total{applied=false,status=unknown}":           1,
+		"darsi_inbound_messages_total{channel=whatsapp,outcome=ok}":              1,
+		"darsi_inbound_messages_total{channel=whatsapp,outcome=duplicate}":       1,
+		"darsi_inbound_messages_total{channel=sms,outcome=ok}":                   1,
+		"darsi_inbound_messages_total{channel=whatsapp,outcome=bad_signature}":   1,
+		"darsi_inbound_messages_total{channel=unknown,outcome=bad_request}":      1,
+		"darsi_inbound_messages_total{channel=unknown,outcome=too_large}":        1,
+		"darsi_inbound_messages_total{channel=whatsapp,outcome=bad_sid}":         1,
+		"darsi_inbound_messages_total{channel=whatsapp,outcome=foreign_account}": 1,
+		"darsi_webhook_duration_seconds_count":                                   8,
+		"darsi_signature_failures_total":                                         2,
+		"darsi_duplicate_messages_total":                                         1,
+		"darsi_replies_total{channel=whatsapp}":                                  4,
+		"darsi_replies_total{channel=sms}":                                       2,
+		"darsi_status_callbacks_total{applied=true,status=sent}":                 1,
+		"darsi_status_callbacks_total{applied=false,status=queued}":              1,
+		"darsi_status_callbacks_total{applied=false,status=unknown}":             1,
+		"darsi_sid_rejections_total{endpoint=messages,reason=malformed}":         1,
+		"darsi_sid_rejections_total{endpoint=messages,reason=foreign_account}":   1,
+		"darsi_sid_rejections_total{endpoint=status,reason=malformed}":           1,
+		"darsi_sid_rejections_total{endpoint=status,reason=foreign_account}":     0,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("metrics (-want +got):\n%s", diff)

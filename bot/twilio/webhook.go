@@ -45,6 +45,10 @@ type WebhookConfig struct {
 	// Empty, the webhook answers every request 503: it never runs
 	// unverified.
 	AuthToken string
+	// AccountSID is our Twilio account ("AC" and 32 hexadecimal digits):
+	// a request whose AccountSid is another gets 403. Empty, any
+	// AccountSid of the right format is taken.
+	AccountSID string
 	// PublicURL is the base URL Twilio calls, such as
 	// https://darsi.example.org; the URL that was signed is PublicURL +
 	// r.URL.RequestURI(), so a path in PublicURL is one a proxy strips.
@@ -71,6 +75,7 @@ type Webhook struct {
 	app        Inbound
 	deliveries app.Deliveries
 	token      string
+	account    string
 	publicURL  string
 	maxBody    int64
 	timeout    time.Duration
@@ -87,6 +92,7 @@ func NewWebhook(a Inbound, d app.Deliveries, cfg WebhookConfig) *Webhook {
 		app:        a,
 		deliveries: d,
 		token:      cfg.AuthToken,
+		account:    cfg.AccountSID,
 		publicURL:  strings.TrimRight(cfg.PublicURL, "/"),
 		maxBody:    cfg.MaxBody,
 		timeout:    cfg.Timeout,
@@ -113,7 +119,11 @@ func NewWebhook(a Inbound, d app.Deliveries, cfg WebhookConfig) *Webhook {
 // inbound-message webhook for WhatsApp and SMS.
 //
 // It answers 405 to other methods, 503 without an auth token, 400 to a body
-// that is not a form, 413 to one over MaxBody, 403 when X-Twilio-Signature
+// that is not a form, 413 to one over MaxBody; then, before the signature is
+// checked, 400 when MessageSid (or SmsMessageSid, SmsSid) or AccountSid is
+// missing or not in Twilio's format (two letters and 32 hexadecimal
+// digits; SM or MM for a message, AC for the account) and 403 when
+// AccountSid is not WebhookConfig.AccountSID; 403 when X-Twilio-Signature
 // is missing or wrong (nothing reaches the application), 400 when From is
 // missing or not a WhatsApp or SMS number, the status of the application's
 // error kind (see httpstatus.Of: 503 when the store is down), and otherwise
@@ -124,7 +134,7 @@ func (w *Webhook) Messages() http.Handler { return http.HandlerFunc(w.messages) 
 // Status returns the handler of POST /twilio/status, Twilio's status
 // callbacks for messages sent over REST.
 //
-// It is verified like Messages. It reads MessageSid, MessageStatus,
+// It is verified like Messages, SIDs included. It reads MessageSid, MessageStatus,
 // ErrorCode and To, and the query parameter job (the outbox job that set the
 // StatusCallback URL), and hands them to Deliveries.AdvanceDelivery, which
 // keeps only moves forward. It answers 200 with an empty body whether or not
@@ -136,21 +146,12 @@ func (w *Webhook) messages(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	defer func() { w.metrics.duration.Observe(time.Since(start).Seconds()) }()
 
-	form, code, why := w.verifiedForm(rw, r)
-	if code != 0 {
-		outcome := outcomeBadRequest
-		switch code {
-		case http.StatusForbidden:
-			outcome = outcomeBadSignature
-		case http.StatusRequestEntityTooLarge:
-			outcome = outcomeTooLarge
-		case http.StatusServiceUnavailable:
-			outcome = outcomeError
-		}
+	form, rej := w.verifiedForm(rw, r, endpointMessages)
+	if rej.code != 0 {
 		from := form.Get("From")
-		w.metrics.inbound.WithLabelValues(channelLabel(from), outcome).Inc()
-		w.log.Warn("twilio webhook rejected", "status", code, "reason", why, "from", maskAddress(from))
-		http.Error(rw, why, code)
+		w.metrics.inbound.WithLabelValues(channelLabel(from), rej.outcome).Inc()
+		w.log.Warn("twilio webhook rejected", "status", rej.code, "reason", rej.why, "from", maskAddress(from))
+		http.Error(rw, rej.why, rej.code)
 		return
 	}
 
@@ -202,10 +203,10 @@ func (w *Webhook) messages(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (w *Webhook) status(rw http.ResponseWriter, r *http.Request) {
-	form, code, why := w.verifiedForm(rw, r)
-	if code != 0 {
-		w.log.Warn("twilio status callback rejected", "status", code, "reason", why)
-		http.Error(rw, why, code)
+	form, rej := w.verifiedForm(rw, r, endpointStatus)
+	if rej.code != 0 {
+		w.log.Warn("twilio status callback rejected", "status", rej.code, "reason", rej.why)
+		http.Error(rw, rej.why, rej.code)
 		return
 	}
 	if w.deliveries == nil {
@@ -259,38 +260,58 @@ func (w *Webhook) status(rw http.ResponseWriter, r *http.Request) {
 	rw.WriteHeader(http.StatusOK)
 }
 
-// verifiedForm reads and verifies a webhook request. It returns the POST
-// form, or a non-zero HTTP status and a short reason; the form is returned
-// (unverified) also when only the signature failed, for logs and metrics.
-func (w *Webhook) verifiedForm(rw http.ResponseWriter, r *http.Request) (url.Values, int, string) {
+// rejection is why a webhook request is refused: the HTTP status (0 for
+// none), a short reason, and the outcome label of
+// darsi_inbound_messages_total.
+type rejection struct {
+	code    int
+	why     string
+	outcome string
+}
+
+// verifiedForm reads and verifies a webhook request to endpoint (for
+// metrics). It returns the POST form, or a rejection; the form is returned
+// (unverified) also when only its SIDs or its signature failed, for logs
+// and metrics. The SIDs are checked before the signature: they cost
+// nothing, and a form cut again so that its signature still verifies is
+// refused whatever else it holds.
+func (w *Webhook) verifiedForm(rw http.ResponseWriter, r *http.Request, endpoint string) (url.Values, rejection) {
 	if r.Method != http.MethodPost {
 		rw.Header().Set("Allow", http.MethodPost)
-		return nil, http.StatusMethodNotAllowed, "method not allowed"
+		return nil, rejection{http.StatusMethodNotAllowed, "method not allowed", outcomeBadRequest}
 	}
 	if w.token == "" {
-		return nil, http.StatusServiceUnavailable, "twilio auth token not configured"
+		return nil, rejection{http.StatusServiceUnavailable, "twilio auth token not configured", outcomeError}
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, http.StatusBadRequest, "bad request: expected application/x-www-form-urlencoded"
+		return nil, rejection{http.StatusBadRequest, "bad request: expected application/x-www-form-urlencoded", outcomeBadRequest}
 	}
 	r.Body = http.MaxBytesReader(rw, r.Body, w.maxBody)
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, http.StatusRequestEntityTooLarge, "request body too large"
+			return nil, rejection{http.StatusRequestEntityTooLarge, "request body too large", outcomeTooLarge}
 		}
-		return nil, http.StatusBadRequest, "bad request: malformed form"
+		return nil, rejection{http.StatusBadRequest, "bad request: malformed form", outcomeBadRequest}
+	}
+	switch problem, why := checkSIDs(r.PostForm, w.account); problem {
+	case sidMalformed:
+		w.metrics.sidRejections.WithLabelValues(endpoint, reasonMalformed).Inc()
+		return r.PostForm, rejection{http.StatusBadRequest, "bad request: " + why, outcomeBadSID}
+	case sidForeign:
+		w.metrics.sidRejections.WithLabelValues(endpoint, reasonForeignAccount).Inc()
+		return r.PostForm, rejection{http.StatusForbidden, why, outcomeForeignAccount}
 	}
 	sig := r.Header.Get("X-Twilio-Signature")
 	if sig == "" {
 		w.metrics.signatureFailures.Inc()
-		return r.PostForm, http.StatusForbidden, "missing X-Twilio-Signature"
+		return r.PostForm, rejection{http.StatusForbidden, "missing X-Twilio-Signature", outcomeBadSignature}
 	}
 	if !VerifySignature(w.token, w.baseURL(r)+r.URL.RequestURI(), r.PostForm, sig) {
 		w.metrics.signatureFailures.Inc()
-		return r.PostForm, http.StatusForbidden, "invalid X-Twilio-Signature"
+		return r.PostForm, rejection{http.StatusForbidden, "invalid X-Twilio-Signature", outcomeBadSignature}
 	}
-	return r.PostForm, 0, ""
+	return r.PostForm, rejection{}
 }
 
 // baseURL is the scheme and host Twilio called, without a trailing slash.

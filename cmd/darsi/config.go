@@ -319,6 +319,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	if getenv("DARSI_DEBUG_ADDR") != "" {
 		c.notes = append(c.notes, "DARSI_DEBUG_ADDR is no longer read: Go's profiles are served on DARSI_ADMIN_ADDR with /metrics")
 	}
+	if c.Controller == "" {
+		c.notes = append(c.notes, "DARSI_CONTROLLER is not set: /privacy says the operator has not named who is responsible for the learners' data, and the consent notice names no one")
+	}
 	if c.TwilioAuthToken != "" && c.TwilioAccountSID == "" {
 		c.notes = append(c.notes, "TWILIO_AUTH_TOKEN is set without TWILIO_ACCOUNT_SID: the webhook answers, but the outbox sends nothing")
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -29,9 +31,12 @@ type twimlMessage struct {
 }
 
 // sendTwiML posts one signed WhatsApp webhook, as send does, and returns
-// the reply's messages with their media links.
-func (r *replica) sendTwiML(from, sid, body string) []twimlMessage {
+// the reply's messages with their media links. label names the message:
+// its MessageSid is messageSID(label), so the same label is Twilio sending
+// the same message again.
+func (r *replica) sendTwiML(from, label, body string) []twimlMessage {
 	r.t.Helper()
+	sid := messageSID(label)
 	form := url.Values{
 		"MessageSid": {sid}, "SmsSid": {sid}, "AccountSid": {"AC00000000000000000000000000000000"},
 		"From": {"whatsapp:" + from}, "To": {"whatsapp:+14155238886"}, "Body": {body},
@@ -57,6 +62,14 @@ func (r *replica) sendTwiML(from, sid, body string) []twimlMessage {
 		r.t.Fatalf("TwiML %q: %v", data, err)
 	}
 	return doc.Messages
+}
+
+// messageSID turns a test's label for a message ("SMretry") into a
+// MessageSid of Twilio's format, SM and 32 hexadecimal digits, which the
+// webhook requires: the same label, the same SID.
+func messageSID(label string) string {
+	sum := md5.Sum([]byte(label))
+	return "SM" + hex.EncodeToString(sum[:])
 }
 
 // writeAtomically saves a file as most editors do: a temporary file beside

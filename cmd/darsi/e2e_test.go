@@ -169,10 +169,10 @@ func (r *replica) stop() {
 }
 
 // send posts one signed WhatsApp webhook and returns the replies' bodies.
-func (r *replica) send(from, sid, body string) []string {
+func (r *replica) send(from, label, body string) []string {
 	r.t.Helper()
 	var out []string
-	for _, m := range r.sendTwiML(from, sid, body) {
+	for _, m := range r.sendTwiML(from, label, body) {
 		out = append(out, strings.TrimSpace(m.Body+m.Text))
 	}
 	return out

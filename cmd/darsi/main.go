@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -37,13 +36,14 @@ var version = ""
 const usage = `darsi: 5-minute lessons by WhatsApp and SMS
 
 usage:
-  darsi serve [--addr :8080]           run the bot: webhook, simulator at /, health
+  darsi serve [--addr :8080]           run the bot: webhook, simulator at /, /privacy, health
   darsi chat [--from +212…] [--jsonl]  talk to the bot in the terminal
   darsi lint [--format json] [PATH…]   check lesson folders (default: lessons); summary table
   darsi stamp [--lang L,…] PATH…       record that translations match their source text
   darsi preview COURSE/LESSON [--lang L] [--answers 2,150,…]  play a lesson as a learner sees it
   darsi export learners                one JSON line per learner (numbers masked;
                                        --with-numbers gives them, logged)
+  darsi export learner ID              one learner's whole record as JSON (ID: whatsapp:+212…); logged
   darsi coach add LOGIN [--name N] [--role coach|admin]   dashboard account; password on stdin; prints its API token
   darsi cohort create NAME [--coach LOGIN] [--json] [--poster FILE.svg]   a cohort: join code and wa.me link
   darsi cohort list [--json]           cohorts, their coaches and members
@@ -253,6 +253,7 @@ func openApp(ctx context.Context, cfg Config) (*app.App, store, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	content.Controller = cfg.Controller
 	s, err := cfg.openStore(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -261,7 +262,10 @@ func openApp(ctx context.Context, cfg Config) (*app.App, store, error) {
 }
 
 func export(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
-	const usage = "usage: darsi export learners [--with-numbers] [--store …]"
+	const usage = "usage: darsi export learners [--with-numbers] [--store …], or darsi export learner ID [--store …]"
+	if len(args) > 0 && args[0] == "learner" {
+		return exportLearner(ctx, cfg, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	cfg.storeFlags(fs)
 	withNumbers := fs.Bool("with-numbers", false, "give each learner's full address, not a masked one (logged)")
@@ -281,7 +285,7 @@ func export(ctx context.Context, cfg Config, args []string, stdout, stderr io.Wr
 	if *withNumbers {
 		// Who asked is the account that ran the command; the audit trail of
 		// the machine (shell history, sudo log) says who that was.
-		slog.New(slog.NewTextHandler(stderr, nil)).Warn("export of learners with their full numbers",
+		cfg.logger(stderr).Warn("export of learners with their full numbers",
 			"store", storeKind(cfg.Store), "user", os.Getenv("USER"))
 	}
 	return a.ExportLearners(ctx, stdout, *withNumbers)

@@ -366,3 +366,17 @@ func TestExportLearners(t *testing.T) {
 		t.Errorf("with numbers: log %q, want a warning without numbers", errOut)
 	}
 }
+
+// TestChatNamesController checks that DARSI_CONTROLLER reaches the engine:
+// the consent notice names it.
+func TestChatNamesController(t *testing.T) {
+	t.Setenv("DARSI_CONTROLLER", "Association Darsi Maroc")
+	in := `{"from":"+212600000001","text":"salam"}` + "\n" + `{"text":"3"}` + "\n"
+	code, out, errOut := darsi(t, in, "chat", "--jsonl", "--store", "memory")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if want := "Responsable de tes données : Association Darsi Maroc."; !strings.Contains(out, want) {
+		t.Errorf("got %s, want the consent notice to say %q", out, want)
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/darsi-ma/darsi/bot/coachweb"
 	"github.com/darsi-ma/darsi/bot/dialog"
 	"github.com/darsi-ma/darsi/bot/lesson"
+	"github.com/darsi-ma/darsi/bot/privacy"
 	"github.com/darsi-ma/darsi/bot/simulator"
 	"github.com/darsi-ma/darsi/bot/twilio"
 )
@@ -65,6 +66,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	content.Controller = cfg.Controller
 	s, err := cfg.openStore(ctx)
 	if err != nil {
 		return err
@@ -200,12 +202,19 @@ func routes(cfg Config, a *app.App, s store, reg *prometheus.Registry, log *slog
 
 	webhook := twilio.NewWebhook(a, app.DeliveryReports{Deliveries: s, Outbox: s}, twilio.WebhookConfig{
 		AuthToken:  cfg.TwilioAuthToken,
+		AccountSID: cfg.TwilioAccountSID,
 		PublicURL:  cfg.PublicURL,
 		Log:        log,
 		Registerer: registerer(reg),
 	})
 	mux.Handle("POST /twilio/messages", webhook.Messages())
 	mux.Handle("POST /twilio/status", webhook.Status())
+	// What Darsi keeps about learners and their rights, for anyone.
+	if page, err := privacy.New(cfg.Controller); err != nil {
+		log.Error("privacy page off", "err", err)
+	} else {
+		mux.Handle("GET "+privacy.Path, page)
+	}
 	// Twilio fetches the media of replies here (dialog.MediaPrefix).
 	mux.Handle("GET "+dialog.MediaPrefix+"{path...}", mediaHandler(cfg.Lessons))
 

@@ -47,8 +47,9 @@ func BenchmarkWebhook(b *testing.B) {
 		for pb.Next() {
 			n++
 			form := url.Values{
-				"MessageSid": {fmt.Sprintf("SM%s%08d", id, n)}, "From": {"whatsapp:+212600" + id},
-				"To": {"whatsapp:+14155238886"}, "Body": {script[n%len(script)]}, "NumMedia": {"0"},
+				"MessageSid": {fmt.Sprintf("SM%024s%08x", id, n)}, "AccountSid": {"AC00000000000000000000000000000000"},
+				"From": {"whatsapp:+212600" + id},
+				"To":   {"whatsapp:+14155238886"}, "Body": {script[n%len(script)]}, "NumMedia": {"0"},
 			}
 			target := "http://darsi.test/twilio/messages"
 			req := httptest.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/app"
+)
+
+// exportLearnerUsage is the usage line of "darsi export learner".
+const exportLearnerUsage = "usage: darsi export learner ID [--store …], ID the learner's address such as whatsapp:+212600000001"
+
+// exportLearner is "darsi export learner ID": one learner's whole record,
+// for staff answering that learner's request for their data, as one JSON
+// object with the keys of "darsi export learners" (app.Export). It logs, to
+// stderr, that one learner was exported, their id masked.
+//
+// It fails without an ID or with more than one, with an ID that is not a
+// learner's address (see checkLearnerID), when the store cannot be opened,
+// and when the store has no such learner; errors show the id masked, as
+// logs do.
+func exportLearner(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("export learner", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.storeFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return errors.New(exportLearnerUsage)
+	}
+	id := fs.Arg(0)
+	// Flags may also follow the ID.
+	if err := fs.Parse(fs.Args()[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return errors.New(exportLearnerUsage)
+	}
+	if err := checkLearnerID(id); err != nil {
+		return err
+	}
+	s, err := cfg.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	l, err := s.Get(ctx, id)
+	if bot.KindOf(err) == bot.NotFound {
+		return fmt.Errorf("export learner: no learner %s in the store", bot.Mask(id))
+	}
+	if err != nil {
+		return fmt.Errorf("export learner %s: %w", bot.Mask(id), err)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	e := app.Export(l)
+	e.Key = s.Keys().Learner(l.ID)
+	if err := enc.Encode(e); err != nil {
+		return err
+	}
+	cfg.logger(stderr).Info("export of one learner", "learner", bot.Mask(id), "store", storeKind(cfg.Store))
+	return nil
+}
+
+// learnerChannels are the channels a learner's address may name.
+var learnerChannels = []bot.Channel{bot.WhatsApp, bot.SMS, bot.Chat, bot.Sim}
+
+// checkLearnerID checks that id is a learner's address as the store keys
+// learners: a channel (whatsapp, sms, chat or sim), a colon, and an E.164
+// number, such as whatsapp:+212600000001. Its error shows id masked.
+func checkLearnerID(id string) error {
+	ch, number := bot.SplitLearnerID(id)
+	known := false
+	for _, c := range learnerChannels {
+		known = known || ch == c
+	}
+	if !known || !e164.MatchString(number) {
+		return fmt.Errorf("export learner %q: want the learner's address: whatsapp, sms, chat or sim, a colon and an E.164 number, such as whatsapp:+212600000001", bot.Mask(id))
+	}
+	return nil
+}
