@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -20,28 +19,16 @@ const exportLearnerUsage = "usage: darsi export learner ID [--store …], ID the
 // object with the keys of "darsi export learners" (app.Export). It logs, to
 // stderr, that one learner was exported, their id masked.
 //
-// It fails without an ID or with more than one, with an ID that is not a
+// args are what follows the word "learner", flags already parsed into
+// cfg. It fails without an ID or with more than one, with an ID that is not a
 // learner's address (see checkLearnerID), when the store cannot be opened,
 // and when the store has no such learner; errors show the id masked, as
 // logs do.
 func exportLearner(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("export learner", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg.storeFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
+	if len(args) != 1 {
 		return errors.New(exportLearnerUsage)
 	}
-	id := fs.Arg(0)
-	// Flags may also follow the ID.
-	if err := fs.Parse(fs.Args()[1:]); err != nil {
-		return err
-	}
-	if fs.NArg() != 0 {
-		return errors.New(exportLearnerUsage)
-	}
+	id := args[0]
 	if err := checkLearnerID(id); err != nil {
 		return err
 	}

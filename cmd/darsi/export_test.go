@@ -23,7 +23,7 @@ func TestExportLearner(t *testing.T) {
 			t.Fatal(errOut)
 		}
 	}
-	code, all, errOut := darsi(t, "", "export", "learners", "--store", store)
+	code, all, errOut := darsi(t, "", "export", "learners", "--with-numbers", "--store", store)
 	if code != 0 {
 		t.Fatalf("export learners: exit %d: %s", code, errOut)
 	}

@@ -263,16 +263,17 @@ func openApp(ctx context.Context, cfg Config) (*app.App, store, error) {
 
 func export(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
 	const usage = "usage: darsi export learners [--with-numbers] [--store …], or darsi export learner ID [--store …]"
-	if len(args) > 0 && args[0] == "learner" {
-		return exportLearner(ctx, cfg, args[1:], stdout, stderr)
-	}
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	cfg.storeFlags(fs)
 	withNumbers := fs.Bool("with-numbers", false, "give each learner's full address, not a masked one (logged)")
-	// Flags may come before and after the word "learners".
+	// Flags may come before, between and after the words.
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
+	}
+	if len(pos) > 0 && pos[0] == "learner" && !*withNumbers {
+		return exportLearner(ctx, cfg, pos[1:], stdout, stderr)
 	}
 	if len(pos) != 1 || pos[0] != "learners" {
 		return errors.New(usage)
