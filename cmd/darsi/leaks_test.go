@@ -2,6 +2,7 @@ package main
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -23,12 +24,19 @@ func numbersIn(s string) []string {
 }
 
 // noNumbers fails the test when text, which a coach, Twilio or a log
-// reader sees (what), holds a full phone number; it shows the line.
-func noNumbers(t testing.TB, what, text string) {
+// reader sees (what), holds a full phone number other than the business's
+// own senders (ours, without "+"); it shows the line.
+func noNumbers(t testing.TB, what, text string, ours ...string) {
 	t.Helper()
 	for line := range strings.Lines(text) {
-		if n := numbersIn(line); len(n) > 0 {
-			t.Errorf("%s names %s: %s", what, n[0], strings.TrimSpace(line))
+		for _, n := range numbersIn(line) {
+			if !slices.Contains(ours, n) {
+				if line = strings.TrimSpace(line); len(line) > 300 {
+					line = line[:300] + "…"
+				}
+				t.Errorf("%s names %s: %s", what, n, line)
+				break
+			}
 		}
 	}
 }
