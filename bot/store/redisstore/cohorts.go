@@ -16,16 +16,18 @@ import (
 
 var _ cohort.Store = (*Store)(nil)
 
-// The keys of cohorts, coaches and sessions, where P is Options.Prefix:
+// The keys of cohorts, coaches, sessions and the audit log, where P is
+// Options.Prefix:
 //
 //	P{cohorts}:codes   a hash: the upper-case code of a cohort → the cohort as JSON
 //	P{coaches}:logins  a hash: login → the coach as JSON
 //	P{coaches}:tokens  a hash: the SHA-256 of a coach's API token → login
 //	Psession:<id>      a dashboard session: the login; expires with the session
+//	P{audit}:log       the audit log: a stream, trimmed to its retention
 //
 // The two coach hashes share a hash tag, so that one script keeps them in
 // step on Redis Cluster.
-type cohortKeys struct{ codes, logins, tokens, session string }
+type cohortKeys struct{ codes, logins, tokens, session, audit string }
 
 func (s *Store) cohortKeys() cohortKeys {
 	return cohortKeys{
@@ -33,6 +35,7 @@ func (s *Store) cohortKeys() cohortKeys {
 		logins:  s.prefix + "{coaches}:logins",
 		tokens:  s.prefix + "{coaches}:tokens",
 		session: s.prefix + "session:",
+		audit:   s.prefix + "{audit}:log",
 	}
 }
 

@@ -93,6 +93,9 @@ type Options struct {
 	// JobRetention is how long a job is kept after it ended. Default
 	// DefaultJobRetention.
 	JobRetention time.Duration
+	// AuditRetention is how long an audit entry is kept. Default
+	// cohort.DefaultAuditRetention.
+	AuditRetention time.Duration
 }
 
 // Store is an app.Store and app.Deliveries in Redis. It is safe for
@@ -114,6 +117,9 @@ type Store struct {
 	// dueStart and claimStart are where TakeDue and Claim start their
 	// visit of the buckets.
 	dueStart, claimStart atomic.Int64
+
+	// auditRetention is Options.AuditRetention.
+	auditRetention time.Duration
 }
 
 // Open connects to the Redis that rawURL names, checks that it answers and
@@ -200,6 +206,7 @@ func New(client redis.UniversalClient, o Options) *Store {
 		maxRetries:        o.MaxRetries,
 		scanCount:         scanCount,
 		trimEvery:         trimEvery,
+		auditRetention:    o.AuditRetention,
 	}
 	client.AddHook(tripCounter{&s.trips})
 	return s
