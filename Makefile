@@ -54,3 +54,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifySignature$$' -fuzztime $(FUZZTIME) ./bot/twilio
 	$(GO) test -run '^$$' -fuzz '^FuzzSignatureFastPath$$' -fuzztime $(FUZZTIME) ./bot/twilio
 	$(GO) test -run '^$$' -fuzz '^FuzzTwiML$$' -fuzztime $(FUZZTIME) ./bot/twilio
+	$(GO) test -run '^$$' -fuzz '^FuzzCSV$$' -fuzztime $(FUZZTIME) ./bot/coachweb

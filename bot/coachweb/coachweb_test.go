@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -560,10 +561,7 @@ func TestLearnersPageAndCSV(t *testing.T) {
 	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") {
 		t.Fatalf("CSV: %d %s", r.status, r.header.Get("Content-Type"))
 	}
-	recs, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := parseCSV(t, r.body, ',')
 	if len(recs) != 6 {
 		t.Fatalf("CSV has %d lines, want a header and 5 learners:\n%s", len(recs), r.body)
 	}
@@ -781,7 +779,39 @@ func TestOutboxShowsDelivery(t *testing.T) {
 		}
 	}
 	csvResp := b.get("/coach/cohorts/" + fatimaCohort + "/outbox.csv")
-	want(t, "outbox CSV", csvResp, 200, "id,kind,learner,status,delivery", ok.ID+",reminder,whatsapp:+2126******01,delivered,read")
+	want(t, "outbox CSV", csvResp, 200)
+	recs := parseCSV(t, csvResp.body, ',')
+	if len(recs) != 4 {
+		t.Fatalf("outbox CSV: got %d records, want a header and 3 jobs:\n%s", len(recs), csvResp.body)
+	}
+	if got, wantHead := recs[0][:5], []string{"id", "kind", "learner", "status", "delivery"}; !slices.Equal(got, wantHead) {
+		t.Errorf("outbox CSV header: got %q, want it to start with %q", got, wantHead)
+	}
+	okRow := []string{ok.ID, "reminder", "whatsapp:+2126******01", "delivered", "read"}
+	found := false
+	for _, rec := range recs[1:] {
+		found = found || slices.Equal(rec[:5], okRow)
+	}
+	if !found {
+		t.Errorf("outbox CSV: no record starts with %q:\n%s", okRow, csvResp.body)
+	}
+}
+
+// parseCSV checks that body starts with a UTF-8 byte order mark and reads
+// the CSV after it, with the separator sep.
+func parseCSV(tb testing.TB, body string, sep rune) [][]string {
+	tb.Helper()
+	rest, ok := strings.CutPrefix(body, "\ufeff")
+	if !ok {
+		tb.Fatalf("CSV without a UTF-8 byte order mark: %q", clip(body))
+	}
+	rd := csv.NewReader(strings.NewReader(rest))
+	rd.Comma = sep
+	recs, err := rd.ReadAll()
+	if err != nil {
+		tb.Fatalf("CSV does not parse: %v\n%s", err, clip(body))
+	}
+	return recs
 }
 
 func TestIndicators(t *testing.T) {
@@ -801,10 +831,39 @@ func TestIndicators(t *testing.T) {
 func TestCSVFormulaCellsAreQuoted(t *testing.T) {
 	x := newHarness(t)
 	x.api("fatima", "POST", "/coach/api/cohorts/"+fatimaCohort+"/reminders", map[string]string{"text": "=HYPERLINK(\"http://evil\")"})
+	x.api("fatima", "POST", "/coach/api/cohorts/"+fatimaCohort+"/reminders", map[string]string{"text": "Bonjour;=1+1"})
+	x.api("fatima", "POST", "/coach/api/cohorts/"+fatimaCohort+"/reminders", map[string]string{"text": ";=1+1"})
 	b := x.browser()
 	b.login("fatima")
-	r := b.get("/coach/cohorts/" + fatimaCohort + "/outbox.csv")
-	if strings.Contains(r.body, ",=HYPERLINK") || !strings.Contains(r.body, `'=HYPERLINK`) {
-		t.Errorf("a formula in the outbox CSV is not quoted:\n%s", r.body)
+	for _, tt := range []struct {
+		query string
+		sep   rune
+	}{{"", ','}, {"?sep=comma", ','}, {"?sep=semicolon", ';'}} {
+		r := b.get("/coach/cohorts/" + fatimaCohort + "/outbox.csv" + tt.query)
+		texts := map[string]bool{}
+		for _, rec := range parseCSV(t, r.body, tt.sep)[1:] {
+			texts[rec[len(rec)-1]] = true
+		}
+		for _, text := range []string{`'=HYPERLINK("http://evil")`, "Bonjour;=1+1", "';=1+1"} {
+			if !texts[text] {
+				t.Errorf("outbox.csv%s: no job with the text %q; got %v", tt.query, text, texts)
+			}
+		}
+		// Read with the other separator, no cell starts a formula either.
+		other := map[rune]rune{',': ';', ';': ','}[tt.sep]
+		rd := csv.NewReader(strings.NewReader(strings.TrimPrefix(r.body, "\ufeff")))
+		rd.Comma, rd.LazyQuotes, rd.FieldsPerRecord = other, true, -1
+		recs, err := rd.ReadAll()
+		if err != nil {
+			t.Fatalf("outbox.csv%s read with %q: %v", tt.query, other, err)
+		}
+		for _, rec := range recs {
+			for _, cell := range rec {
+				if c := strings.TrimLeft(cell, " "); c != "" && strings.ContainsRune("=+-@", rune(c[0])) {
+					t.Errorf("outbox.csv%s read with %q: the cell %q starts a formula", tt.query, other, cell)
+				}
+			}
+		}
 	}
+	want(t, "CSV with an unknown separator", b.get("/coach/cohorts/"+fatimaCohort+"/outbox.csv?sep=tab"), http.StatusBadRequest)
 }
