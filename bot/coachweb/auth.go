@@ -7,15 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/cohort"
 )
-
-// dummyHash is compared against when the login is unknown, so that an
-// unknown login takes as long to refuse as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("darsi-no-such-coach"), bcrypt.DefaultCost)
 
 // maxLoginBody bounds the login form.
 const maxLoginBody = 4 << 10
@@ -32,6 +26,8 @@ type loginView struct {
 	Next, Login, Error string
 }
 
+// login checks a password through app.Coaching.LogIn, which takes as
+// long for an unknown login as for a wrong password.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
 	if err := r.ParseForm(); err != nil {
@@ -39,7 +35,6 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	login := strings.TrimSpace(r.PostForm.Get("login"))
-	key := strings.ToLower(login) // the rate limit's key
 	password := r.PostForm.Get("password")
 	next := safeNext(r.PostForm.Get("next"))
 	view := loginView{Next: next, Login: login}
@@ -49,46 +44,36 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.cfg.Now()
+	key := strings.ToLower(login) // the rate limit's key
 	if !h.fails.allow(key, now) {
 		view.Error = "Trop d'essais : réessaie dans quelques minutes."
 		h.render(w, r, http.StatusTooManyRequests, "login", view)
 		return
 	}
-	c, err := h.cfg.Coaching.Cohorts.Coach(r.Context(), login)
-	if err != nil && bot.KindOf(err) != bot.NotFound {
-		h.fail(w, r, err)
-		return
-	}
-	hash := c.PasswordHash
-	if err != nil || len(hash) == 0 {
-		hash = dummyHash
-	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || err != nil {
+	in, err := h.cfg.Coaching.LogIn(r.Context(), login, password)
+	if bot.KindOf(err) == bot.Forbidden {
 		h.fails.fail(key, now)
 		h.cfg.Log.Warn("coach login refused", "login", login)
 		view.Error = "Identifiant ou mot de passe incorrect."
 		h.render(w, r, http.StatusUnauthorized, "login", view)
 		return
 	}
-	h.fails.reset(key)
-	id := newSessionID()
-	expires := now.Add(h.cfg.SessionTTL)
-	if err := h.cfg.Coaching.Cohorts.PutSession(r.Context(), sessionHash(id), c.Login, expires); err != nil {
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	h.fails.reset(key)
 	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: id, Path: Prefix + "/",
-		Expires: expires, MaxAge: int(h.cfg.SessionTTL / time.Second),
+		Name: sessionCookie, Value: in.Token, Path: Prefix + "/",
+		Expires: in.End, MaxAge: int(in.End.Sub(now) / time.Second),
 		HttpOnly: true, Secure: secureCookie(r), SameSite: http.SameSiteLaxMode,
 	})
-	h.cfg.Log.Info("coach logged in", "login", c.Login)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" && len(ck.Value) <= 100 {
-		if err := h.cfg.Coaching.Cohorts.DeleteSession(r.Context(), sessionHash(ck.Value)); err != nil && bot.KindOf(err) != bot.NotFound {
+	if ck, err := r.Cookie(sessionCookie); err == nil {
+		if err := h.cfg.Coaching.LogOut(r.Context(), ck.Value); err != nil {
 			h.fail(w, r, err)
 			return
 		}

@@ -8,16 +8,12 @@
 // with no script at all, so that they work on any phone. Coaches log in with
 // a password (bcrypt) and get a session cookie; programs use the API with a
 // bearer token. A coach sees only their own cohorts (another's answers 404,
-// as if it did not exist); an admin sees every cohort.
+// as if it did not exist); an admin sees every cohort, and the audit log.
 package coachweb
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"embed"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"html/template"
 	"io/fs"
@@ -36,11 +32,8 @@ import (
 // Prefix is where the handler expects to be mounted.
 const Prefix = "/coach"
 
-// Defaults of Config.
-const (
-	DefaultSessionTTL = 12 * time.Hour
-	DefaultLocation   = "Africa/Casablanca"
-)
+// DefaultLocation is Config.Location's default.
+const DefaultLocation = "Africa/Casablanca"
 
 // sessionCookie names the dashboard's session cookie.
 const sessionCookie = "darsi_coach"
@@ -60,8 +53,6 @@ type Config struct {
 	// undelivered with its error code…) to the outbox page.
 	Deliveries Deliveries
 
-	// SessionTTL is how long a login lasts (default 12 hours).
-	SessionTTL time.Duration
 	// Location is the programme's time zone, for the times coaches type and
 	// read (default Africa/Casablanca).
 	Location *time.Location
@@ -91,9 +82,6 @@ func New(cfg Config) (*Handler, error) {
 	const op = "coachweb.New"
 	if cfg.Coaching == nil || cfg.Coaching.Outbox == nil {
 		return nil, bot.Errorf(op, bot.Invalid, "the coaching use cases, with an outbox, are required")
-	}
-	if cfg.SessionTTL <= 0 {
-		cfg.SessionTTL = DefaultSessionTTL
 	}
 	if cfg.Location == nil {
 		loc, err := time.LoadLocation(DefaultLocation)
@@ -130,7 +118,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "same-origin")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Cache-Control", "no-store")
-	h.h.ServeHTTP(w, r)
+	via := "dashboard"
+	if isAPI(r) {
+		via = "api"
+	}
+	addr, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		addr = ""
+	}
+	h.h.ServeHTTP(w, r.WithContext(app.WithOrigin(r.Context(), app.Origin{Via: via, Addr: addr})))
 }
 
 func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, Prefix+"/api/") }
@@ -153,12 +149,14 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/outbox", h.cohortPage(h.outboxPage))
 	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/outbox.csv", h.cohortPage(h.outboxCSV))
 	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/indicators", h.cohortPage(h.indicatorsPage))
+	m.HandleFunc("GET "+Prefix+"/audit", h.page(h.auditPage))
 
 	m.HandleFunc("GET "+Prefix+"/api/cohorts", h.api(h.apiCohorts))
 	m.HandleFunc("POST "+Prefix+"/api/cohorts", h.api(h.apiCreateCohort))
 	m.HandleFunc("GET "+Prefix+"/api/cohorts/{code}/learners", h.cohortAPI(h.apiLearners))
 	m.HandleFunc("POST "+Prefix+"/api/cohorts/{code}/reminders", h.cohortAPI(h.apiRemind))
 	m.HandleFunc("GET "+Prefix+"/api/cohorts/{code}/jobs", h.cohortAPI(h.apiJobs))
+	m.HandleFunc("GET "+Prefix+"/api/audit", h.api(h.apiAudit))
 	m.HandleFunc(Prefix+"/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no such API endpoint")
 	})
@@ -195,7 +193,7 @@ func (h *Handler) api(fn func(w http.ResponseWriter, r *http.Request, c cohort.C
 			writeJSONError(w, http.StatusUnauthorized, "missing bearer token")
 			return
 		}
-		c, err := h.cfg.Coaching.Cohorts.CoachByToken(r.Context(), cohort.TokenHash(token))
+		c, err := h.cfg.Coaching.CoachByToken(r.Context(), token)
 		if err != nil {
 			if bot.KindOf(err) == bot.NotFound {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="darsi", error="invalid_token"`)
@@ -209,32 +207,13 @@ func (h *Handler) api(fn func(w http.ResponseWriter, r *http.Request, c cohort.C
 	}
 }
 
-// sessionHash is how a session id is kept in the store: a leaked store
-// gives no usable cookie.
-func sessionHash(id string) string {
-	sum := sha256.Sum256([]byte("darsi-session:" + id))
-	return hex.EncodeToString(sum[:])
-}
-
 // sessionCoach returns the coach of the request's session, or NotFound.
 func (h *Handler) sessionCoach(r *http.Request) (cohort.Coach, error) {
-	const op = "coachweb.session"
 	ck, err := r.Cookie(sessionCookie)
-	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
-		return cohort.Coach{}, bot.Errorf(op, bot.NotFound, "no session")
-	}
-	login, err := h.cfg.Coaching.Cohorts.Session(r.Context(), sessionHash(ck.Value))
 	if err != nil {
-		return cohort.Coach{}, err
+		return cohort.Coach{}, bot.Errorf("coachweb.session", bot.NotFound, "no session")
 	}
-	return h.cfg.Coaching.Cohorts.Coach(r.Context(), login)
-}
-
-// newSessionID returns 32 random bytes, base64url.
-func newSessionID() string {
-	b := make([]byte, 32)
-	rand.Read(b) // never fails (crypto/rand)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return h.cfg.Coaching.SessionCoach(r.Context(), ck.Value)
 }
 
 // secureCookie says whether the cookie must be Secure: always, except over

@@ -80,7 +80,11 @@ type harness struct {
 	// cohorts and outbox are the store, by what the tests use it for.
 	cohorts cohort.Store
 	outbox  *boltstore.Store
-	now     time.Time
+	// coaching is the use cases the dashboard is a face on; h the
+	// dashboard itself, for requests from chosen addresses.
+	coaching *app.Coaching
+	h        *coachweb.Handler
+	now      time.Time
 }
 
 func newHarness(t *testing.T) *harness {
@@ -152,20 +156,18 @@ broadcast:
 		t.Fatal(err)
 	}
 	clock := func() time.Time { return x.now }
-	h, err := coachweb.New(coachweb.Config{
-		Coaching: &app.Coaching{
-			Cohorts: store, Members: store, Outbox: store,
-			Content:      func() *dialog.Content { return content(t) },
-			Policy:       &schedule.Policy{Templates: templates},
-			WhatsAppFrom: "whatsapp:+14155238886",
-			Now:          clock,
-		},
-		Deliveries: store,
-		Now:        clock,
-	})
+	x.coaching = &app.Coaching{
+		Cohorts: store, Members: store, Outbox: store, Audit: store,
+		Content:      func() *dialog.Content { return content(t) },
+		Policy:       &schedule.Policy{Templates: templates},
+		WhatsAppFrom: "whatsapp:+14155238886",
+		Now:          clock,
+	}
+	h, err := coachweb.New(coachweb.Config{Coaching: x.coaching, Deliveries: store, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
+	x.h = h
 	mux := http.NewServeMux()
 	mux.Handle("/coach/", h)
 	x.srv = httptest.NewServer(mux)

@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/cohort"
 )
 
 // utf8BOM starts every CSV file: without it, Excel reads UTF-8 as the
@@ -105,9 +106,9 @@ func writeCSV(w io.Writer, records [][]string, sep byte) error {
 }
 
 // sendCSV sends records as the download filename, with the separator the
-// request asks for (csvSeparator). Every CSV the dashboard sends goes
-// through it.
-func (h *Handler) sendCSV(w http.ResponseWriter, r *http.Request, filename string, records [][]string) {
+// request asks for (csvSeparator), and puts the export in the audit log.
+// Every CSV the dashboard sends goes through it.
+func (h *Handler) sendCSV(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort, filename string, records [][]string) {
 	sep, err := csvSeparator(r)
 	if err != nil {
 		h.fail(w, r, err)
@@ -116,4 +117,5 @@ func (h *Handler) sendCSV(w http.ResponseWriter, r *http.Request, filename strin
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
 	writeCSV(w, records, sep) // a client that went away gets no more
+	h.cfg.Coaching.RecordExport(r.Context(), c, co.Code, filename)
 }

@@ -266,7 +266,7 @@ func (h *Handler) learnersCSV(w http.ResponseWriter, r *http.Request, c cohort.C
 			strconv.Itoa(row.Step), strconv.Itoa(row.Steps), strconv.Itoa(row.Completed), avg, last,
 			strconv.FormatBool(row.Stuck), strconv.FormatBool(row.OptedOut)})
 	}
-	h.sendCSV(w, r, "darsi-"+co.Code+"-learners.csv", records)
+	h.sendCSV(w, r, c, co, "darsi-"+co.Code+"-learners.csv", records)
 }
 
 // --- reminders ---
@@ -477,7 +477,7 @@ func (h *Handler) outboxCSV(w http.ResponseWriter, r *http.Request, c cohort.Coa
 			strconv.Itoa(j.Attempts), j.Reason, strconv.FormatBool(j.Templated), j.DueAt.UTC().Format(time.RFC3339),
 			sent, j.CreatedBy, j.Text})
 	}
-	h.sendCSV(w, r, "darsi-"+co.Code+"-outbox.csv", records)
+	h.sendCSV(w, r, c, co, "darsi-"+co.Code+"-outbox.csv", records)
 }
 
 // --- indicators ---

@@ -1,0 +1,282 @@
+package coachweb_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/darsi-ma/darsi/bot/app"
+	"github.com/darsi-ma/darsi/bot/coachweb"
+	"github.com/darsi-ma/darsi/bot/cohort"
+	"github.com/darsi-ma/darsi/bot/dialog"
+)
+
+// loginFrom posts the login form straight to the dashboard's handler, as
+// if from the address remote, with the headers hdr.
+func (x *harness) loginFrom(remote, login, password string, hdr map[string]string) response {
+	x.t.Helper()
+	form := url.Values{"login": {login}, "password": {password}, "next": {"/coach/"}}
+	req := httptest.NewRequest(http.MethodPost, "http://darsi.test/coach/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.RemoteAddr = remote
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	x.h.ServeHTTP(rec, req)
+	return response{rec.Code, rec.Header(), rec.Body.String()}
+}
+
+func wantStatus(tb testing.TB, what string, r response, status int) {
+	tb.Helper()
+	if r.status != status {
+		tb.Errorf("%s: got status %d, want %d\n%s", what, r.status, status, clip(r.body))
+	}
+}
+
+// TestLoginTiming: an unknown login takes as long to refuse as a wrong
+// password for an account hashed at app.BcryptCost, through the real
+// handler. The medians of 10 tries each must be within 25%. A try takes a
+// quarter of a second, but over 3 s under the race detector: the test then
+// stops at 2 tries each, to stay within about 15 s.
+func TestLoginTiming(t *testing.T) {
+	if testing.Short() {
+		t.Skip("bcrypt at cost 12: about 5 s")
+	}
+	const tries, budget = 10, 10 * time.Second
+	x := newHarness(t)
+	// As app.Coaching.AddCoach stores it, less the time of hashing.
+	const hash = "$2a$12$Vizn33uHDEqORKpt4AyVX.78fMbYvZB.Si64nMIuL8XE0zVYE0N/2" // "correct horse battery"
+	if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost != app.BcryptCost {
+		t.Fatalf("the test's hash has cost %d (%v), want app.BcryptCost %d", cost, err, app.BcryptCost)
+	}
+	if err := x.cohorts.PutCoach(context.Background(), cohort.Coach{Login: "samira", Role: cohort.RoleCoach, PasswordHash: []byte(hash)}); err != nil {
+		t.Fatal(err)
+	}
+	timed := func(login string) time.Duration {
+		t.Helper()
+		x.now = x.now.Add(16 * time.Minute) // past any backoff, and its counts forgotten
+		start := time.Now()
+		r := x.loginFrom("203.0.113.5:1000", login, "wrong password!", nil)
+		took := time.Since(start)
+		wantStatus(t, "login "+login, r, http.StatusUnauthorized)
+		return took
+	}
+	var unknown, wrong []time.Duration
+	start := time.Now()
+	for i := 0; i < tries && (i < 2 || time.Since(start) < budget); i++ {
+		// Interleaved, so that a slow moment of the machine weighs on both.
+		unknown = append(unknown, timed(fmt.Sprintf("nobody%d", i)))
+		wrong = append(wrong, timed("samira"))
+	}
+	median := func(ds []time.Duration) time.Duration {
+		s := slices.Clone(ds)
+		slices.Sort(s)
+		return (s[(len(s)-1)/2] + s[len(s)/2]) / 2
+	}
+	mu, mw := median(unknown), median(wrong)
+	diff := float64(max(mu, mw)-min(mu, mw)) / float64(max(mu, mw))
+	t.Logf("median of %d tries each: unknown login %v, wrong password %v (%.1f%% apart)", len(unknown), mu, mw, 100*diff)
+	if diff >= 0.25 {
+		t.Errorf("unknown login %v, wrong password %v: %.0f%% apart, want under 25%%", mu, mw, 100*diff)
+	}
+}
+
+func TestSessionEndsOnPasswordChange(t *testing.T) {
+	x := newHarness(t)
+	ctx := context.Background()
+	b := x.browser()
+	b.login("fatima")
+	want(t, "logged in", b.get("/coach/"), http.StatusOK, "Couture Salé")
+	other := x.browser()
+	other.login("fatima")
+
+	if _, _, err := x.coaching.AddCoach(ctx, app.NewCoach{Login: "fatima", Role: cohort.RoleCoach, Password: []byte("a brand new password")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, br := range []*browser{b, other} {
+		r := br.get("/coach/")
+		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/coach/login") {
+			t.Errorf("a session opened before the password changed: got %d to %q, want 303 to the login page", r.status, r.header.Get("Location"))
+		}
+	}
+	want(t, "the old password", b.post("/coach/login", url.Values{"login": {"fatima"}, "password": {"pw-fatima"}}), http.StatusUnauthorized)
+	r := b.post("/coach/login", url.Values{"login": {"fatima"}, "password": {"a brand new password"}})
+	wantStatus(t, "the new password", r, http.StatusSeeOther)
+	want(t, "a session opened after", b.get("/coach/"), http.StatusOK, "Couture Salé")
+}
+
+func TestSessionEndsOnDisable(t *testing.T) {
+	x := newHarness(t)
+	ctx := context.Background()
+	b := x.browser()
+	b.login("youssef")
+	want(t, "logged in", b.get("/coach/"), http.StatusOK, "Épiciers Fès")
+	want(t, "the API", x.api("youssef", "GET", "/coach/api/cohorts", nil), http.StatusOK)
+
+	if _, err := x.coaching.DisableCoach(ctx, app.Operator, "youssef"); err != nil {
+		t.Fatal(err)
+	}
+	want(t, "a session opened before the account was disabled", b.get("/coach/"), http.StatusSeeOther)
+	want(t, "the API token of a disabled account", x.api("youssef", "GET", "/coach/api/cohorts", nil), http.StatusUnauthorized)
+	want(t, "the right password of a disabled account", b.post("/coach/login", url.Values{"login": {"youssef"}, "password": {"pw-youssef"}}),
+		http.StatusUnauthorized, "Identifiant ou mot de passe incorrect")
+	// Other coaches go on.
+	want(t, "fatima's API", x.api("fatima", "GET", "/coach/api/cohorts", nil), http.StatusOK)
+}
+
+// TestSessionIdle: a session ends after DARSI_SESSION_IDLE (the default,
+// 2 hours) without a request, and every request moves that end; it ends
+// after 12 hours whatever happens.
+func TestSessionIdle(t *testing.T) {
+	x := newHarness(t)
+	b := x.browser()
+	b.login("fatima")
+	for range 5 { // 10 hours of use, a request every two hours less a minute
+		x.now = x.now.Add(app.DefaultSessionIdle - time.Minute)
+		want(t, "a request inside the idle time", b.get("/coach/"), http.StatusOK, "Couture Salé")
+	}
+	x.now = x.now.Add(app.DefaultSessionIdle)
+	want(t, "a request after two idle hours", b.get("/coach/"), http.StatusSeeOther)
+
+	b.login("fatima")
+	for range 11 {
+		x.now = x.now.Add(time.Hour)
+		want(t, "an hourly request", b.get("/coach/"), http.StatusOK)
+	}
+	x.now = x.now.Add(time.Hour)
+	want(t, "a request 12 hours after the login", b.get("/coach/"), http.StatusSeeOther)
+}
+
+// TestAuditLog: what coaches and the operator change, and what they take
+// out, is in the audit log, which admins alone read, on a page and by
+// the API, without a phone number.
+func TestAuditLog(t *testing.T) {
+	x := newHarness(t)
+	ctx := context.Background()
+	fatima := x.browser()
+	fatima.login("fatima")
+	wantStatus(t, "create a cohort", fatima.post("/coach/cohorts", url.Values{"name": {"Tisserandes"}}), http.StatusSeeOther)
+	wantStatus(t, "a reminder", fatima.post("/coach/cohorts/"+fatimaCohort+"/remind",
+		url.Values{"text": {"Appelez-moi au +212 600 000 009 ou 0600000009"}, "action": {"queue"}}), http.StatusSeeOther)
+	want(t, "a broadcast by API", x.api("fatima", "POST", "/coach/api/cohorts/"+fatimaCohort+"/reminders",
+		map[string]string{"text": "Fête !", "kind": "broadcast"}), http.StatusAccepted)
+	wantStatus(t, "learners.csv", fatima.get("/coach/cohorts/"+fatimaCohort+"/learners.csv?sep=semicolon"), http.StatusOK)
+	wantStatus(t, "outbox.csv", fatima.get("/coach/cohorts/"+fatimaCohort+"/outbox.csv"), http.StatusOK)
+	wantStatus(t, "logout", fatima.post("/coach/logout", nil), http.StatusSeeOther)
+	if _, _, err := x.coaching.AddCoach(app.WithOrigin(ctx, app.Origin{Via: "cli"}),
+		app.NewCoach{Login: "samira", Role: cohort.RoleCoach, Password: []byte("long enough password")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.coaching.DisableCoach(ctx, app.Operator, "samira"); err != nil {
+		t.Fatal(err)
+	}
+	// A refused login is not an entry: it changes nothing, and anyone
+	// could fill the log with them.
+	fatima.post("/coach/login", url.Values{"login": {"fatima"}, "password": {"wrong"}})
+
+	admin := x.browser()
+	admin.login("amal")
+	var entries []cohort.AuditEntry
+	next := "/coach/api/audit?limit=3"
+	for next != "" {
+		r := x.api("amal", "GET", next, nil)
+		var page []cohort.AuditEntry
+		if r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &page) != nil {
+			t.Fatalf("GET %s: %d %s", next, r.status, r.body)
+		}
+		if total := r.header.Get("X-Total-Count"); total != "10" {
+			t.Errorf("GET %s: X-Total-Count %q, want 10", next, total)
+		}
+		entries = append(entries, page...)
+		next = ""
+		if link := r.header.Get("Link"); link != "" {
+			m := regexp.MustCompile(`^<([^>]+)>; rel="next"$`).FindStringSubmatch(link)
+			if m == nil {
+				t.Fatalf("Link %q", link)
+			}
+			next = m[1]
+		}
+	}
+	type seen struct{ actor, action, target, via string }
+	var got []seen
+	for _, e := range entries {
+		got = append(got, seen{e.Actor, e.Action, e.Target, e.Via})
+		// The learners' numbers, and those the reminder's text holds.
+		for _, number := range []string{"+212", "600000001", "600000002", "600000003", "5550000004", "600000006", "600 000 009", "600000009"} {
+			if text := strings.Join([]string{e.Actor, e.Target, e.Detail, e.Addr}, " "); strings.Contains(text, number) {
+				t.Errorf("audit entry %+v holds a phone number (%s)", e, number)
+			}
+		}
+		if e.Via != "cli" && e.Via != "" && e.Addr != "127.0.0.1" {
+			t.Errorf("audit entry %+v: address %q, want 127.0.0.1", e, e.Addr)
+		}
+	}
+	slices.Reverse(got)
+	created := got[1].target
+	wantSeen := []seen{
+		{"fatima", app.AuditLogin, "fatima", "dashboard"},
+		{"fatima", app.AuditCohortCreated, created, "dashboard"},
+		{"fatima", app.AuditReminder, fatimaCohort, "dashboard"},
+		{"fatima", app.AuditBroadcast, fatimaCohort, "api"},
+		{"fatima", app.AuditExport, fatimaCohort, "dashboard"},
+		{"fatima", app.AuditExport, fatimaCohort, "dashboard"},
+		{"fatima", app.AuditLogout, "fatima", "dashboard"},
+		{"", app.AuditCoachSaved, "samira", "cli"},
+		{"", app.AuditCoachDisabled, "samira", ""},
+		{"amal", app.AuditLogin, "amal", "dashboard"},
+	}
+	if !slices.Equal(got, wantSeen) {
+		t.Errorf("audit log, oldest first:\ngot  %v\nwant %v", got, wantSeen)
+	}
+	if !cohort.ValidCode(created) {
+		t.Errorf("the cohort.create entry names %q, want the new cohort's code", created)
+	}
+
+	page := admin.get("/coach/audit?limit=4")
+	want(t, "the audit page", page, http.StatusOK, `id="audit"`, `data-action="coach.disable"`, "samira", `id="next"`, "10 entrées")
+	if strings.Contains(page.body, `data-action="login"`) && strings.Count(page.body, "<tr data-action") != 4 {
+		t.Errorf("the audit page with limit=4 shows %d entries", strings.Count(page.body, "<tr data-action"))
+	}
+	want(t, "the admin's header links the log", admin.get("/coach/"), http.StatusOK, `href="/coach/audit"`)
+
+	coach := x.browser()
+	coach.login("youssef")
+	want(t, "a coach on the audit page", coach.get("/coach/audit"), http.StatusNotFound)
+	want(t, "a coach on the audit API", x.api("youssef", "GET", "/coach/api/audit", nil), http.StatusNotFound, `"error"`)
+	if r := coach.get("/coach/"); strings.Contains(r.body, `href="/coach/audit"`) {
+		t.Errorf("a coach's header links the audit log")
+	}
+	want(t, "the audit API without a token", x.api("", "GET", "/coach/api/audit", nil), http.StatusUnauthorized)
+	want(t, "the audit API with a bad cursor", x.api("amal", "GET", "/coach/api/audit?cursor=zz", nil), http.StatusBadRequest)
+}
+
+// TestAuditWithoutStore: a dashboard over a store that keeps no audit log
+// says so on the page (503), and the use cases still work.
+func TestAuditWithoutStore(t *testing.T) {
+	x := newHarness(t)
+	c := *x.coaching
+	c.Audit = nil
+	c.Content = func() *dialog.Content { return content(t) }
+	h, err := coachweb.New(coachweb.Config{Coaching: &c, Now: func() time.Time { return x.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "http://darsi.test/coach/api/audit", nil)
+	req.Header.Set("Authorization", "Bearer "+tokens["amal"])
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("the audit API without an audit log: got %d, want 503", rec.Code)
+	}
+}
