@@ -6,9 +6,10 @@
 //
 // Pages are rendered on the server with html/template from embedded files,
 // with no script at all, so that they work on any phone. Coaches log in with
-// a password (bcrypt) and get a session cookie; programs use the API with a
-// bearer token. A coach sees only their own cohorts (another's answers 404,
-// as if it did not exist); an admin sees every cohort, and the audit log.
+// a password (bcrypt, behind a backoff: throttle.go) and get a session
+// cookie; programs use the API with a bearer token. A coach sees only their
+// own cohorts (another's answers 404, as if it did not exist); an admin
+// sees every cohort, and the audit log.
 package coachweb
 
 import (
@@ -18,8 +19,8 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	_ "time/tzdata" // the program's time zone on any machine
@@ -53,6 +54,10 @@ type Config struct {
 	// undelivered with its error code…) to the outbox page.
 	Deliveries Deliveries
 
+	// PublicURL is the base URL the server is reached by
+	// (DARSI_PUBLIC_URL), "" when unknown: its scheme decides whether the
+	// session cookie is Secure (see secureCookie).
+	PublicURL string
 	// Location is the programme's time zone, for the times coaches type and
 	// read (default Africa/Casablanca).
 	Location *time.Location
@@ -67,7 +72,10 @@ type Handler struct {
 	mux   *http.ServeMux
 	h     http.Handler
 	pages map[string]*template.Template
-	fails *limiter
+	// throttle slows failed logins down.
+	throttle *throttle
+	// publicScheme is PublicURL's scheme, "" without one.
+	publicScheme string
 }
 
 //go:embed templates/*.html
@@ -77,11 +85,20 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // New returns the dashboard's handler. It fails with kind Invalid when a
-// required part of cfg is missing.
+// required part of cfg is missing, or PublicURL is not an http or https
+// URL.
 func New(cfg Config) (*Handler, error) {
 	const op = "coachweb.New"
 	if cfg.Coaching == nil || cfg.Coaching.Outbox == nil {
 		return nil, bot.Errorf(op, bot.Invalid, "the coaching use cases, with an outbox, are required")
+	}
+	scheme := ""
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, bot.Errorf(op, bot.Invalid, "public URL %q: want http:// or https:// and a host", cfg.PublicURL)
+		}
+		scheme = u.Scheme
 	}
 	if cfg.Location == nil {
 		loc, err := time.LoadLocation(DefaultLocation)
@@ -96,7 +113,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux(), fails: newLimiter(5, 15*time.Minute)}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), throttle: newThrottle(maxTracked), publicScheme: scheme}
 	if err := h.parseTemplates(); err != nil {
 		return nil, bot.E(op, bot.Internal, err)
 	}
@@ -122,9 +139,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if isAPI(r) {
 		via = "api"
 	}
-	addr, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		addr = ""
+	addr := ""
+	if a := clientAddr(r); a.IsValid() {
+		addr = a.String()
 	}
 	h.h.ServeHTTP(w, r.WithContext(app.WithOrigin(r.Context(), app.Origin{Via: via, Addr: addr})))
 }
@@ -214,24 +231,6 @@ func (h *Handler) sessionCoach(r *http.Request) (cohort.Coach, error) {
 		return cohort.Coach{}, bot.Errorf("coachweb.session", bot.NotFound, "no session")
 	}
 	return h.cfg.Coaching.SessionCoach(r.Context(), ck.Value)
-}
-
-// secureCookie says whether the cookie must be Secure: always, except over
-// plain http to the loopback (tests, a developer's machine).
-func secureCookie(r *http.Request) bool {
-	if r.TLS != nil {
-		return true
-	}
-	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	if host == "localhost" {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip == nil || !ip.IsLoopback()
 }
 
 // cohortPage wraps a page about the cohort named by the request's {code}:

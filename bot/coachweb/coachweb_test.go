@@ -350,40 +350,6 @@ func sessionCookie(t *testing.T, r response) *http.Cookie {
 	return nil
 }
 
-func TestSecureCookieBehindTLSOrOnAName(t *testing.T) {
-	x := newHarness(t)
-	h, err := coachweb.New(coachweb.Config{Coaching: &app.Coaching{Cohorts: x.store, Outbox: x.store, Members: x.store,
-		Content: func() *dialog.Content { return content(t) }}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	form := url.Values{"login": {"fatima"}, "password": {"pw-fatima"}}
-	req := httptest.NewRequest(http.MethodPost, "http://darsi.example.org/coach/login", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	ck := sessionCookie(t, response{rec.Code, rec.Header(), rec.Body.String()})
-	if !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode {
-		t.Errorf("cookie for darsi.example.org: %+v, want Secure, HttpOnly, SameSite=Lax", ck)
-	}
-}
-
-func TestLoginRateLimit(t *testing.T) {
-	x := newHarness(t)
-	b := x.browser()
-	for i := range 5 {
-		r := b.post("/coach/login", url.Values{"login": {"fatima"}, "password": {fmt.Sprint("guess", i)}})
-		want(t, "wrong password", r, http.StatusUnauthorized)
-	}
-	r := b.post("/coach/login", url.Values{"login": {"Fatima"}, "password": {"pw-fatima"}})
-	want(t, "sixth try, right password", r, http.StatusTooManyRequests, "Trop d")
-	// Another login is not held back.
-	b.login("youssef")
-	// After the window, the right password works again.
-	x.now = x.now.Add(16 * time.Minute)
-	b.login("fatima")
-}
-
 func TestCrossOriginRefused(t *testing.T) {
 	x := newHarness(t)
 	b := x.browser()

@@ -2,6 +2,7 @@ package coachweb_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,12 +10,14 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/coachweb"
 	"github.com/darsi-ma/darsi/bot/cohort"
@@ -37,11 +40,112 @@ func (x *harness) loginFrom(remote, login, password string, hdr map[string]strin
 	return response{rec.Code, rec.Header(), rec.Body.String()}
 }
 
+// wantRetryAfter fails tb unless r is a 429 whose Retry-After is secs.
+func wantRetryAfter(tb testing.TB, what string, r response, secs int) {
+	tb.Helper()
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") != strconv.Itoa(secs) {
+		tb.Errorf("%s: got %d with Retry-After %q, want 429 with Retry-After %d", what, r.status, r.header.Get("Retry-After"), secs)
+	}
+}
+
 func wantStatus(tb testing.TB, what string, r response, status int) {
 	tb.Helper()
 	if r.status != status {
 		tb.Errorf("%s: got status %d, want %d\n%s", what, r.status, status, clip(r.body))
 	}
+}
+
+// TestLoginBackoff: wrong passwords from one address slow that address
+// down, twice as long each time up to a minute, without locking the coach
+// out: another address logs in, and so does the right password after the
+// wait.
+func TestLoginBackoff(t *testing.T) {
+	x := newHarness(t)
+	const a, b = "203.0.113.5:40000", "198.51.100.7:40000"
+	for i := range 5 {
+		wantStatus(t, fmt.Sprintf("wrong password %d from A", i+1), x.loginFrom(a, "fatima", "guess", nil), http.StatusUnauthorized)
+	}
+	r := x.loginFrom(a, "fatima", "pw-fatima", nil)
+	wantRetryAfter(t, "the right password from A at once", r, 1)
+	if !strings.Contains(r.body, "Trop d") {
+		t.Errorf("the 429 page does not say why:\n%s", clip(r.body))
+	}
+	wantRetryAfter(t, "another login from A at once", x.loginFrom(a, "youssef", "pw-youssef", nil), 1)
+	wantStatus(t, "fatima from B", x.loginFrom(b, "fatima", "pw-fatima", nil), http.StatusSeeOther)
+
+	x.now = x.now.Add(time.Second)
+	wantStatus(t, "the right password from A after the wait", x.loginFrom(a, "fatima", "pw-fatima", nil), http.StatusSeeOther)
+
+	// Each further failure doubles the wait, up to a minute.
+	for _, wait := range []int{2, 4, 8, 16, 32, 60, 60} {
+		wantStatus(t, "a wrong password from A after the wait", x.loginFrom(a, "fatima", "guess", nil), http.StatusUnauthorized)
+		wantRetryAfter(t, fmt.Sprintf("the next try, %d s wait", wait), x.loginFrom(a, "fatima", "pw-fatima", nil), wait)
+		x.now = x.now.Add(time.Duration(wait)*time.Second - time.Millisecond)
+		wantRetryAfter(t, "a millisecond before the end of the wait", x.loginFrom(a, "fatima", "pw-fatima", nil), 1)
+		x.now = x.now.Add(time.Millisecond)
+	}
+	wantStatus(t, "the right password after a minute's wait", x.loginFrom(a, "fatima", "pw-fatima", nil), http.StatusSeeOther)
+
+	// A quarter of an hour without failures forgets them.
+	wantStatus(t, "a wrong password", x.loginFrom(a, "fatima", "guess", nil), http.StatusUnauthorized)
+	x.now = x.now.Add(15 * time.Minute)
+	wantStatus(t, "a wrong password after a quiet quarter hour", x.loginFrom(a, "fatima", "guess", nil), http.StatusUnauthorized)
+	wantStatus(t, "at once after", x.loginFrom(a, "fatima", "pw-fatima", nil), http.StatusSeeOther)
+}
+
+// TestLoginBackoffPerLogin: guesses at one login spread over many
+// addresses slow that login down, but not from where its coach logged in
+// before, nor other logins.
+func TestLoginBackoffPerLogin(t *testing.T) {
+	x := newHarness(t)
+	const home = "198.51.100.50:1000"
+	wantStatus(t, "youssef at home", x.loginFrom(home, "youssef", "pw-youssef", nil), http.StatusSeeOther)
+	for i := range 10 {
+		from := fmt.Sprintf("203.0.113.%d:1000", i+1)
+		wantStatus(t, "a guess from "+from, x.loginFrom(from, "youssef", "guess", nil), http.StatusUnauthorized)
+	}
+	wantRetryAfter(t, "youssef from a new address", x.loginFrom("192.0.2.77:1000", "youssef", "pw-youssef", nil), 1)
+	wantRetryAfter(t, "YOUSSEF (any case) from a new address", x.loginFrom("192.0.2.77:1000", "YOUSSEF", "pw-youssef", nil), 1)
+	wantStatus(t, "youssef at home", x.loginFrom(home, "youssef", "pw-youssef", nil), http.StatusSeeOther)
+	wantStatus(t, "fatima from a new address", x.loginFrom("192.0.2.77:1000", "fatima", "pw-fatima", nil), http.StatusSeeOther)
+	// The right password reset youssef's count.
+	wantStatus(t, "youssef from a new address after he logged in", x.loginFrom("192.0.2.78:1000", "youssef", "pw-youssef", nil), http.StatusSeeOther)
+}
+
+// TestLoginBackoffClientAddress: the address counted is the connection's;
+// an IPv6 client counts by its /64; X-Forwarded-For is believed from a
+// proxy on a private network only, and only its last address.
+func TestLoginBackoffClientAddress(t *testing.T) {
+	fail5 := func(x *harness, remote string, hdr map[string]string) {
+		t.Helper()
+		for range 5 {
+			wantStatus(t, "a guess from "+remote, x.loginFrom(remote, "fatima", "guess", hdr), http.StatusUnauthorized)
+		}
+	}
+	t.Run("IPv6 by /64", func(t *testing.T) {
+		x := newHarness(t)
+		fail5(x, "[2001:db8:1:2::1]:1000", nil)
+		wantRetryAfter(t, "the same /64", x.loginFrom("[2001:db8:1:2:ffff::9]:1000", "fatima", "pw-fatima", nil), 1)
+		wantStatus(t, "another /64", x.loginFrom("[2001:db8:1:3::1]:1000", "fatima", "pw-fatima", nil), http.StatusSeeOther)
+	})
+	t.Run("behind a private proxy", func(t *testing.T) {
+		x := newHarness(t)
+		const proxy = "10.0.0.2:5000"
+		fail5(x, proxy, map[string]string{"X-Forwarded-For": "198.51.100.20"})
+		wantRetryAfter(t, "the same client through the proxy", x.loginFrom(proxy, "fatima", "pw-fatima",
+			map[string]string{"X-Forwarded-For": "203.0.113.1, 198.51.100.20"}), 1)
+		wantStatus(t, "another client through the proxy", x.loginFrom(proxy, "fatima", "pw-fatima",
+			map[string]string{"X-Forwarded-For": "198.51.100.21"}), http.StatusSeeOther)
+		wantStatus(t, "a client claiming the throttled address first", x.loginFrom(proxy, "fatima", "pw-fatima",
+			map[string]string{"X-Forwarded-For": "198.51.100.20, 198.51.100.22"}), http.StatusSeeOther)
+	})
+	t.Run("X-Forwarded-For from the internet", func(t *testing.T) {
+		x := newHarness(t)
+		fail5(x, "203.0.113.9:1000", map[string]string{"X-Forwarded-For": "198.51.100.30"})
+		wantRetryAfter(t, "the same address claiming another", x.loginFrom("203.0.113.9:1000", "fatima", "pw-fatima",
+			map[string]string{"X-Forwarded-For": "198.51.100.31"}), 1)
+		wantStatus(t, "the address it claimed", x.loginFrom("198.51.100.30:1000", "fatima", "pw-fatima", nil), http.StatusSeeOther)
+	})
 }
 
 // TestLoginTiming: an unknown login takes as long to refuse as a wrong
@@ -156,6 +260,82 @@ func TestSessionIdle(t *testing.T) {
 	}
 	x.now = x.now.Add(time.Hour)
 	want(t, "a request 12 hours after the login", b.get("/coach/"), http.StatusSeeOther)
+}
+
+// TestSecureCookie: the session cookie is Secure when the server is
+// reached over https, by DARSI_PUBLIC_URL's scheme or else by the
+// request, and not over plain http from the loopback or a private
+// network, where a coach tries the dashboard.
+func TestSecureCookie(t *testing.T) {
+	x := newHarness(t)
+	remotes := map[string]string{"loopback": "127.0.0.1:50000", "LAN": "192.168.1.20:50000", "LAN IPv6": "[fd00::20]:50000",
+		"public": "203.0.113.9:50000"}
+	for _, tt := range []struct {
+		publicURL string
+		tls       bool
+		remote    string
+		want      bool
+	}{
+		{"https://darsi.example.org", false, "loopback", true},
+		{"https://darsi.example.org", false, "LAN", true},
+		{"https://darsi.example.org", false, "public", true},
+		{"https://darsi.example.org", true, "loopback", true},
+		{"https://darsi.example.org", true, "LAN", true},
+		{"https://darsi.example.org", true, "public", true},
+		{"http://192.168.1.2:8080", false, "loopback", false},
+		{"http://192.168.1.2:8080", false, "LAN", false},
+		{"http://192.168.1.2:8080", false, "public", false},
+		{"http://192.168.1.2:8080", true, "loopback", true},
+		{"http://192.168.1.2:8080", true, "LAN", true},
+		{"http://192.168.1.2:8080", true, "public", true},
+		{"", false, "loopback", false},
+		{"", false, "LAN", false},
+		{"", false, "LAN IPv6", false},
+		{"", false, "public", true},
+		{"", true, "loopback", true},
+		{"", true, "LAN", true},
+		{"", true, "public", true},
+	} {
+		name := fmt.Sprintf("public URL %q, from %s, TLS %v", tt.publicURL, tt.remote, tt.tls)
+		h, err := coachweb.New(coachweb.Config{Coaching: x.coaching, PublicURL: tt.publicURL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		form := url.Values{"login": {"fatima"}, "password": {"pw-fatima"}}
+		req := httptest.NewRequest(http.MethodPost, "http://darsi.test/coach/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.RemoteAddr = remotes[tt.remote]
+		if tt.tls {
+			req.TLS = &tls.ConnectionState{}
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		ck := sessionCookie(t, response{rec.Code, rec.Header(), rec.Body.String()})
+		if ck.Secure != tt.want {
+			t.Errorf("%s: got Secure %v, want %v", name, ck.Secure, tt.want)
+		}
+	}
+	// Behind a proxy on the private network, its X-Forwarded-Proto says
+	// what the browser used.
+	h, err := coachweb.New(coachweb.Config{Coaching: x.coaching})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for proto, secure := range map[string]bool{"https": true, "http": false, "": false} {
+		form := url.Values{"login": {"fatima"}, "password": {"pw-fatima"}}
+		req := httptest.NewRequest(http.MethodPost, "http://darsi.test/coach/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.RemoteAddr = "10.0.0.2:5000"
+		req.Header.Set("X-Forwarded-Proto", proto)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if ck := sessionCookie(t, response{rec.Code, rec.Header(), rec.Body.String()}); ck.Secure != secure {
+			t.Errorf("from a private proxy with X-Forwarded-Proto %q: got Secure %v, want %v", proto, ck.Secure, secure)
+		}
+	}
+	if _, err := coachweb.New(coachweb.Config{Coaching: x.coaching, PublicURL: "ftp://darsi.example.org"}); bot.KindOf(err) != bot.Invalid {
+		t.Errorf("an ftp public URL: got %v, want an Invalid error", err)
+	}
 }
 
 // TestAuditLog: what coaches and the operator change, and what they take
