@@ -61,7 +61,7 @@ func TestLogIn(t *testing.T) {
 	putCoach(t, s, "amina", "long enough password", cohort.RoleCoach)
 
 	for _, tt := range []struct{ login, password string }{
-		{"amina", "wrong password"}, {"nobody", "long enough password"}, {"", ""},
+		{"amina", "wrong password"}, {"nobody", "long enough password"},
 	} {
 		_, err := co.LogIn(ctx, tt.login, tt.password)
 		wantKindOf(t, "LogIn("+tt.login+", "+tt.password+")", err, bot.Forbidden)

@@ -150,14 +150,16 @@ func TestLoginBackoffClientAddress(t *testing.T) {
 
 // TestLoginTiming: an unknown login takes as long to refuse as a wrong
 // password for an account hashed at app.BcryptCost, through the real
-// handler. The medians of 10 tries each must be within 25%. A try takes a
-// quarter of a second, but over 3 s under the race detector: the test then
-// stops at 2 tries each, to stay within about 15 s.
+// handler. The medians of 10 tries each must be within 25%; a try takes a
+// quarter of a second. Under the race detector, which slows bcrypt down
+// some 15 times and unevenly, it does not run: make test runs it without.
 func TestLoginTiming(t *testing.T) {
 	if testing.Short() {
 		t.Skip("bcrypt at cost 12: about 5 s")
 	}
-	const tries, budget = 10, 10 * time.Second
+	if raceDetector {
+		t.Skip("timings under the race detector mean nothing: make test runs this test without it")
+	}
 	x := newHarness(t)
 	// As app.Coaching.AddCoach stores it, less the time of hashing.
 	const hash = "$2a$12$Vizn33uHDEqORKpt4AyVX.78fMbYvZB.Si64nMIuL8XE0zVYE0N/2" // "correct horse battery"
@@ -177,8 +179,7 @@ func TestLoginTiming(t *testing.T) {
 		return took
 	}
 	var unknown, wrong []time.Duration
-	start := time.Now()
-	for i := 0; i < tries && (i < 2 || time.Since(start) < budget); i++ {
+	for i := range 10 {
 		// Interleaved, so that a slow moment of the machine weighs on both.
 		unknown = append(unknown, timed(fmt.Sprintf("nobody%d", i)))
 		wrong = append(wrong, timed("samira"))
@@ -190,7 +191,7 @@ func TestLoginTiming(t *testing.T) {
 	}
 	mu, mw := median(unknown), median(wrong)
 	diff := float64(max(mu, mw)-min(mu, mw)) / float64(max(mu, mw))
-	t.Logf("median of %d tries each: unknown login %v, wrong password %v (%.1f%% apart)", len(unknown), mu, mw, 100*diff)
+	t.Logf("median of 10 tries each: unknown login %v, wrong password %v (%.1f%% apart)", mu, mw, 100*diff)
 	if diff >= 0.25 {
 		t.Errorf("unknown login %v, wrong password %v: %.0f%% apart, want under 25%%", mu, mw, 100*diff)
 	}
@@ -204,6 +205,8 @@ func TestSessionEndsOnPasswordChange(t *testing.T) {
 	want(t, "logged in", b.get("/coach/"), http.StatusOK, "Couture Salé")
 	other := x.browser()
 	other.login("fatima")
+	youssef := x.browser()
+	youssef.login("youssef")
 
 	if _, _, err := x.coaching.AddCoach(ctx, app.NewCoach{Login: "fatima", Role: cohort.RoleCoach, Password: []byte("a brand new password")}); err != nil {
 		t.Fatal(err)
@@ -214,10 +217,9 @@ func TestSessionEndsOnPasswordChange(t *testing.T) {
 			t.Errorf("a session opened before the password changed: got %d to %q, want 303 to the login page", r.status, r.header.Get("Location"))
 		}
 	}
-	want(t, "the old password", b.post("/coach/login", url.Values{"login": {"fatima"}, "password": {"pw-fatima"}}), http.StatusUnauthorized)
-	r := b.post("/coach/login", url.Values{"login": {"fatima"}, "password": {"a brand new password"}})
-	wantStatus(t, "the new password", r, http.StatusSeeOther)
-	want(t, "a session opened after", b.get("/coach/"), http.StatusOK, "Couture Salé")
+	// Other coaches' sessions go on. (app's TestSessionEnds logs in with
+	// the new password: each bcrypt at cost 12 is slow.)
+	want(t, "another coach's session", youssef.get("/coach/"), http.StatusOK, "Épiciers Fès")
 }
 
 func TestSessionEndsOnDisable(t *testing.T) {
