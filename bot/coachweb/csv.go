@@ -40,13 +40,13 @@ func csvSeparator(r *http.Request) (byte, error) {
 
 // formulaLike reports whether a spreadsheet could read s as a formula: its
 // first character past spaces is one of formulaStarts, or s opens with a
-// quote. A cell opening with a quote or the other separator than the
-// file's is the dangerous case when every cell is quoted: a spreadsheet
-// reading with the other separator takes the cell's own opening quote
-// for a closing one, and what follows that separator inside the cell for
-// a cell of its own.
+// quote or a line break. A cell opening with a quote, a line break or the
+// other separator than the file's is the dangerous case when every cell
+// is quoted: a spreadsheet reading with the other separator takes the
+// cell's own opening quote for a closing one, and what follows (the rest
+// of the cell, or of the line) for cells of their own, unquoted.
 func formulaLike(s string) bool {
-	if strings.HasPrefix(s, `"`) {
+	if strings.HasPrefix(s, `"`) || strings.HasPrefix(s, "\n") {
 		return true
 	}
 	for _, r := range s {
