@@ -97,7 +97,8 @@ func TestCompose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"server darsi-1:8080", "server darsi-2:8080", "client_max_body_size 64k", "location ~ ^/(metrics|debug/)"} {
+	for _, want := range []string{"server darsi-1:8080", "server darsi-2:8080", "client_max_body_size 64k", "location ~ ^/(metrics|debug/)",
+		"proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for"} {
 		if !strings.Contains(string(conf), want) {
 			t.Errorf("nginx.conf lacks %q", want)
 		}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"regexp"
@@ -43,9 +44,17 @@ type Coaching struct {
 	// StuckAfter flags a learner inside a lesson who has not written for
 	// that long (default 3 days).
 	StuckAfter time.Duration
+	// Audit keeps the audit log: every change a coach, an admin or the
+	// operator makes, and every export. Nil: entries go to Log only.
+	Audit cohort.AuditLog
+	// SessionTTL is how long a dashboard session lasts at most (default
+	// DefaultSessionTTL); SessionIdle how long it lasts without a request
+	// (default DefaultSessionIdle).
+	SessionTTL, SessionIdle time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Log records what coaches did (default: nowhere).
+	// Log records what coaches did, the audit log's entries among it
+	// (default: nowhere).
 	Log *slog.Logger
 	// Keys stand for learners in job ids; default: the Members store's
 	// (KeyHolder).
@@ -126,7 +135,9 @@ type NewCoach struct {
 // AddCoach creates or replaces the account, with a bcrypt hash of its
 // password and a new API token, which it returns once (only the token's
 // SHA-256 is stored). A replaced account keeps its creation time; its old
-// token stops working.
+// token stops working, every session opened before ends (its
+// SessionEpoch moves on), and a disabled account is enabled again. The
+// operator does it: the audit log says so.
 //
 // Errors: Invalid for a bad login, role or password, and the store's.
 func (c *Coaching) AddCoach(ctx context.Context, n NewCoach) (cohort.Coach, string, error) {
@@ -151,13 +162,16 @@ func (c *Coaching) AddCoach(ctx context.Context, n NewCoach) (cohort.Coach, stri
 		Login: login, Name: strings.TrimSpace(n.Name), Role: n.Role, PasswordHash: hash,
 		TokenHash: cohort.TokenHash(token), CreatedAt: c.now().UTC(),
 	}
+	detail := "new account, role " + string(co.Role)
 	old, err := c.Cohorts.Coach(ctx, login)
 	switch {
 	case err == nil:
 		co.CreatedAt = old.CreatedAt
+		co.SessionEpoch = old.SessionEpoch + 1
 		if co.Name == "" {
 			co.Name = old.Name
 		}
+		detail = "new password and token, every session ended, role " + string(co.Role)
 	case bot.KindOf(err) != bot.NotFound:
 		return cohort.Coach{}, "", err
 	}
@@ -167,7 +181,7 @@ func (c *Coaching) AddCoach(ctx context.Context, n NewCoach) (cohort.Coach, stri
 	if err := c.Cohorts.PutCoach(ctx, co); err != nil {
 		return cohort.Coach{}, "", err
 	}
-	c.log().Info("coach account saved", "login", login, "role", co.Role)
+	c.record(ctx, Operator, AuditCoachSaved, login, detail)
 	return co, token, nil
 }
 
@@ -213,7 +227,7 @@ func (c *Coaching) CreateCohort(ctx context.Context, actor cohort.Coach, name, o
 	if err != nil {
 		return cohort.Cohort{}, err
 	}
-	c.log().Info("cohort created", "code", co.Code, "coach", owner, "by", actor.Login)
+	c.record(ctx, actor, AuditCohortCreated, co.Code, "coach "+cmp.Or(owner, "none"))
 	return co, nil
 }
 

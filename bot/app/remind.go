@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -184,12 +185,26 @@ func (c *Coaching) Remind(ctx context.Context, actor cohort.Coach, r Reminder) (
 		res.Queued += n
 		res.Already += len(batch) - n
 		if err != nil {
+			c.recordReminder(ctx, actor, r.Kind, res)
 			return res, bot.E(op, bot.KindOf(err), err)
 		}
 	}
-	c.log().Info("reminder queued", "reminder", id, "cohort", co.Code, "by", by, "queued", res.Queued,
-		"already", res.Already, "due", res.DueAt)
+	c.recordReminder(ctx, actor, r.Kind, res)
 	return res, nil
+}
+
+// recordReminder puts a reminder that queued jobs in the audit log: its
+// id, never its text (a coach may type a phone number in it).
+func (c *Coaching) recordReminder(ctx context.Context, actor cohort.Coach, kind schedule.Kind, res Reminded) {
+	if res.Queued == 0 {
+		return // nothing changed
+	}
+	action := AuditReminder
+	if kind == schedule.Broadcast {
+		action = AuditBroadcast
+	}
+	c.record(ctx, actor, action, res.Cohort, fmt.Sprintf("%s: %d queued, %d already, due %s",
+		res.Reminder, res.Queued, res.Already, res.DueAt.Format(time.RFC3339)))
 }
 
 // Reachable reports whether a message the bot starts can reach the

@@ -190,7 +190,7 @@ type Deliveries interface {
 
 // Backend is everything one of Darsi's stores keeps: learners with their
 // cohort and due indexes, delivery statuses, cohorts with coaches and
-// sessions, the outbox and the send-rate limiter every replica shares. The embedded store and the Redis store
+// sessions and the audit log, the outbox and the send-rate limiter every replica shares. The embedded store and the Redis store
 // both implement all of it (their conformance suites check each part), so
 // that the command wires one store into every adapter without asking what
 // it can do.
@@ -201,6 +201,7 @@ type Backend interface {
 	DueIndex
 	Deliveries
 	cohort.Store
+	cohort.AuditLog
 	schedule.Outbox
 	schedule.Limiter
 }

@@ -1,21 +1,16 @@
 package coachweb
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/cohort"
 )
-
-// dummyHash is compared against when the login is unknown, so that an
-// unknown login takes as long to refuse as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("darsi-no-such-coach"), bcrypt.DefaultCost)
 
 // maxLoginBody bounds the login form.
 const maxLoginBody = 4 << 10
@@ -32,6 +27,9 @@ type loginView struct {
 	Next, Login, Error string
 }
 
+// login checks a password through app.Coaching.LogIn, which takes as
+// long for an unknown login as for a wrong password, behind the login
+// backoff (throttle.go).
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
 	if err := r.ParseForm(); err != nil {
@@ -39,7 +37,6 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	login := strings.TrimSpace(r.PostForm.Get("login"))
-	key := strings.ToLower(login) // the rate limit's key
 	password := r.PostForm.Get("password")
 	next := safeNext(r.PostForm.Get("next"))
 	view := loginView{Next: next, Login: login}
@@ -49,53 +46,45 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.cfg.Now()
-	if !h.fails.allow(key, now) {
-		view.Error = "Trop d'essais : réessaie dans quelques minutes."
+	key, addr := strings.ToLower(login), clientKey(clientAddr(r))
+	if wait := h.throttle.wait(key, addr, now); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		view.Error = fmt.Sprintf("Trop d'essais : réessaie dans %d s.", secs)
 		h.render(w, r, http.StatusTooManyRequests, "login", view)
 		return
 	}
-	c, err := h.cfg.Coaching.Cohorts.Coach(r.Context(), login)
-	if err != nil && bot.KindOf(err) != bot.NotFound {
-		h.fail(w, r, err)
-		return
-	}
-	hash := c.PasswordHash
-	if err != nil || len(hash) == 0 {
-		hash = dummyHash
-	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || err != nil {
-		h.fails.fail(key, now)
-		h.cfg.Log.Warn("coach login refused", "login", login)
+	in, err := h.cfg.Coaching.LogIn(r.Context(), login, password)
+	if bot.KindOf(err) == bot.Forbidden {
+		h.throttle.failed(key, addr, now)
+		h.cfg.Log.Warn("coach login refused", "login", login, "addr", addr)
 		view.Error = "Identifiant ou mot de passe incorrect."
 		h.render(w, r, http.StatusUnauthorized, "login", view)
 		return
 	}
-	h.fails.reset(key)
-	id := newSessionID()
-	expires := now.Add(h.cfg.SessionTTL)
-	if err := h.cfg.Coaching.Cohorts.PutSession(r.Context(), sessionHash(id), c.Login, expires); err != nil {
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	h.throttle.succeeded(key, addr)
 	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: id, Path: Prefix + "/",
-		Expires: expires, MaxAge: int(h.cfg.SessionTTL / time.Second),
-		HttpOnly: true, Secure: secureCookie(r), SameSite: http.SameSiteLaxMode,
+		Name: sessionCookie, Value: in.Token, Path: Prefix + "/",
+		Expires: in.End, MaxAge: int(in.End.Sub(now) / time.Second),
+		HttpOnly: true, Secure: h.secureCookie(r), SameSite: http.SameSiteLaxMode,
 	})
-	h.cfg.Log.Info("coach logged in", "login", c.Login)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" && len(ck.Value) <= 100 {
-		if err := h.cfg.Coaching.Cohorts.DeleteSession(r.Context(), sessionHash(ck.Value)); err != nil && bot.KindOf(err) != bot.NotFound {
+	if ck, err := r.Cookie(sessionCookie); err == nil {
+		if err := h.cfg.Coaching.LogOut(r.Context(), ck.Value); err != nil {
 			h.fail(w, r, err)
 			return
 		}
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: "", Path: Prefix + "/", MaxAge: -1,
-		HttpOnly: true, Secure: secureCookie(r), SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: h.secureCookie(r), SameSite: http.SameSiteLaxMode,
 	})
 	http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
 }
@@ -110,68 +99,6 @@ func safeNext(next string) string {
 }
 
 func queryEscape(s string) string { return url.QueryEscape(s) }
-
-// limiter counts failed logins per login: after max failures within
-// window, the login is refused until the window has passed since the first
-// of them. It keeps at most maxTracked logins.
-type limiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	seen   map[string]*failures
-}
-
-type failures struct {
-	n     int
-	first time.Time
-}
-
-const maxTracked = 10000
-
-func newLimiter(max int, window time.Duration) *limiter {
-	return &limiter{max: max, window: window, seen: map[string]*failures{}}
-}
-
-func (l *limiter) allow(login string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f, ok := l.seen[login]
-	if !ok {
-		return true
-	}
-	if now.Sub(f.first) >= l.window {
-		delete(l.seen, login)
-		return true
-	}
-	return f.n < l.max
-}
-
-func (l *limiter) fail(login string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f, ok := l.seen[login]
-	if !ok || now.Sub(f.first) >= l.window {
-		if len(l.seen) >= maxTracked {
-			for k, v := range l.seen { // drop the expired, or any one
-				if now.Sub(v.first) >= l.window || len(l.seen) >= maxTracked {
-					delete(l.seen, k)
-				}
-				if len(l.seen) < maxTracked/2 {
-					break
-				}
-			}
-		}
-		l.seen[login] = &failures{n: 1, first: now}
-		return
-	}
-	f.n++
-}
-
-func (l *limiter) reset(login string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.seen, login)
-}
 
 // coachName is what the header shows.
 func coachName(c cohort.Coach) string {

@@ -6,24 +6,21 @@
 //
 // Pages are rendered on the server with html/template from embedded files,
 // with no script at all, so that they work on any phone. Coaches log in with
-// a password (bcrypt) and get a session cookie; programs use the API with a
-// bearer token. A coach sees only their own cohorts (another's answers 404,
-// as if it did not exist); an admin sees every cohort.
+// a password (bcrypt, behind a backoff: throttle.go) and get a session
+// cookie; programs use the API with a bearer token. A coach sees only their
+// own cohorts (another's answers 404, as if it did not exist); an admin
+// sees every cohort, and the audit log.
 package coachweb
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"embed"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	_ "time/tzdata" // the program's time zone on any machine
@@ -36,11 +33,8 @@ import (
 // Prefix is where the handler expects to be mounted.
 const Prefix = "/coach"
 
-// Defaults of Config.
-const (
-	DefaultSessionTTL = 12 * time.Hour
-	DefaultLocation   = "Africa/Casablanca"
-)
+// DefaultLocation is Config.Location's default.
+const DefaultLocation = "Africa/Casablanca"
 
 // sessionCookie names the dashboard's session cookie.
 const sessionCookie = "darsi_coach"
@@ -60,8 +54,10 @@ type Config struct {
 	// undelivered with its error code…) to the outbox page.
 	Deliveries Deliveries
 
-	// SessionTTL is how long a login lasts (default 12 hours).
-	SessionTTL time.Duration
+	// PublicURL is the base URL the server is reached by
+	// (DARSI_PUBLIC_URL), "" when unknown: its scheme decides whether the
+	// session cookie is Secure (see secureCookie).
+	PublicURL string
 	// Location is the programme's time zone, for the times coaches type and
 	// read (default Africa/Casablanca).
 	Location *time.Location
@@ -76,7 +72,10 @@ type Handler struct {
 	mux   *http.ServeMux
 	h     http.Handler
 	pages map[string]*template.Template
-	fails *limiter
+	// throttle slows failed logins down.
+	throttle *throttle
+	// publicScheme is PublicURL's scheme, "" without one.
+	publicScheme string
 }
 
 //go:embed templates/*.html
@@ -86,14 +85,20 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // New returns the dashboard's handler. It fails with kind Invalid when a
-// required part of cfg is missing.
+// required part of cfg is missing, or PublicURL is not an http or https
+// URL.
 func New(cfg Config) (*Handler, error) {
 	const op = "coachweb.New"
 	if cfg.Coaching == nil || cfg.Coaching.Outbox == nil {
 		return nil, bot.Errorf(op, bot.Invalid, "the coaching use cases, with an outbox, are required")
 	}
-	if cfg.SessionTTL <= 0 {
-		cfg.SessionTTL = DefaultSessionTTL
+	scheme := ""
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, bot.Errorf(op, bot.Invalid, "public URL %q: want http:// or https:// and a host", cfg.PublicURL)
+		}
+		scheme = u.Scheme
 	}
 	if cfg.Location == nil {
 		loc, err := time.LoadLocation(DefaultLocation)
@@ -108,7 +113,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux(), fails: newLimiter(5, 15*time.Minute)}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), throttle: newThrottle(maxTracked), publicScheme: scheme}
 	if err := h.parseTemplates(); err != nil {
 		return nil, bot.E(op, bot.Internal, err)
 	}
@@ -130,7 +135,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "same-origin")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Cache-Control", "no-store")
-	h.h.ServeHTTP(w, r)
+	via := "dashboard"
+	if isAPI(r) {
+		via = "api"
+	}
+	addr := ""
+	if a := clientAddr(r); a.IsValid() {
+		addr = a.String()
+	}
+	h.h.ServeHTTP(w, r.WithContext(app.WithOrigin(r.Context(), app.Origin{Via: via, Addr: addr})))
 }
 
 func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, Prefix+"/api/") }
@@ -153,12 +166,14 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/outbox", h.cohortPage(h.outboxPage))
 	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/outbox.csv", h.cohortPage(h.outboxCSV))
 	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/indicators", h.cohortPage(h.indicatorsPage))
+	m.HandleFunc("GET "+Prefix+"/audit", h.page(h.auditPage))
 
 	m.HandleFunc("GET "+Prefix+"/api/cohorts", h.api(h.apiCohorts))
 	m.HandleFunc("POST "+Prefix+"/api/cohorts", h.api(h.apiCreateCohort))
 	m.HandleFunc("GET "+Prefix+"/api/cohorts/{code}/learners", h.cohortAPI(h.apiLearners))
 	m.HandleFunc("POST "+Prefix+"/api/cohorts/{code}/reminders", h.cohortAPI(h.apiRemind))
 	m.HandleFunc("GET "+Prefix+"/api/cohorts/{code}/jobs", h.cohortAPI(h.apiJobs))
+	m.HandleFunc("GET "+Prefix+"/api/audit", h.api(h.apiAudit))
 	m.HandleFunc(Prefix+"/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no such API endpoint")
 	})
@@ -195,7 +210,7 @@ func (h *Handler) api(fn func(w http.ResponseWriter, r *http.Request, c cohort.C
 			writeJSONError(w, http.StatusUnauthorized, "missing bearer token")
 			return
 		}
-		c, err := h.cfg.Coaching.Cohorts.CoachByToken(r.Context(), cohort.TokenHash(token))
+		c, err := h.cfg.Coaching.CoachByToken(r.Context(), token)
 		if err != nil {
 			if bot.KindOf(err) == bot.NotFound {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="darsi", error="invalid_token"`)
@@ -209,50 +224,13 @@ func (h *Handler) api(fn func(w http.ResponseWriter, r *http.Request, c cohort.C
 	}
 }
 
-// sessionHash is how a session id is kept in the store: a leaked store
-// gives no usable cookie.
-func sessionHash(id string) string {
-	sum := sha256.Sum256([]byte("darsi-session:" + id))
-	return hex.EncodeToString(sum[:])
-}
-
 // sessionCoach returns the coach of the request's session, or NotFound.
 func (h *Handler) sessionCoach(r *http.Request) (cohort.Coach, error) {
-	const op = "coachweb.session"
 	ck, err := r.Cookie(sessionCookie)
-	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
-		return cohort.Coach{}, bot.Errorf(op, bot.NotFound, "no session")
-	}
-	login, err := h.cfg.Coaching.Cohorts.Session(r.Context(), sessionHash(ck.Value))
 	if err != nil {
-		return cohort.Coach{}, err
+		return cohort.Coach{}, bot.Errorf("coachweb.session", bot.NotFound, "no session")
 	}
-	return h.cfg.Coaching.Cohorts.Coach(r.Context(), login)
-}
-
-// newSessionID returns 32 random bytes, base64url.
-func newSessionID() string {
-	b := make([]byte, 32)
-	rand.Read(b) // never fails (crypto/rand)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// secureCookie says whether the cookie must be Secure: always, except over
-// plain http to the loopback (tests, a developer's machine).
-func secureCookie(r *http.Request) bool {
-	if r.TLS != nil {
-		return true
-	}
-	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	if host == "localhost" {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip == nil || !ip.IsLoopback()
+	return h.cfg.Coaching.SessionCoach(r.Context(), ck.Value)
 }
 
 // cohortPage wraps a page about the cohort named by the request's {code}:

@@ -3,7 +3,6 @@ package coachweb
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -267,24 +266,7 @@ func (h *Handler) learnersCSV(w http.ResponseWriter, r *http.Request, c cohort.C
 			strconv.Itoa(row.Step), strconv.Itoa(row.Steps), strconv.Itoa(row.Completed), avg, last,
 			strconv.FormatBool(row.Stuck), strconv.FormatBool(row.OptedOut), row.Name})
 	}
-	writeCSV(w, "darsi-"+co.Code+"-learners.csv", records)
-}
-
-// writeCSV sends records as a CSV download. A cell that a spreadsheet
-// would read as a formula gets a leading quote.
-func writeCSV(w http.ResponseWriter, filename string, records [][]string) {
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
-	cw := csv.NewWriter(w)
-	for _, rec := range records {
-		for i, cell := range rec {
-			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
-				rec[i] = "'" + cell
-			}
-		}
-		cw.Write(rec)
-	}
-	cw.Flush()
+	h.sendCSV(w, r, c, co, "darsi-"+co.Code+"-learners.csv", records)
 }
 
 // --- reminders ---
@@ -495,7 +477,7 @@ func (h *Handler) outboxCSV(w http.ResponseWriter, r *http.Request, c cohort.Coa
 			strconv.Itoa(j.Attempts), j.Reason, strconv.FormatBool(j.Templated), j.DueAt.UTC().Format(time.RFC3339),
 			sent, j.CreatedBy, j.Text})
 	}
-	writeCSV(w, "darsi-"+co.Code+"-outbox.csv", records)
+	h.sendCSV(w, r, c, co, "darsi-"+co.Code+"-outbox.csv", records)
 }
 
 // --- indicators ---

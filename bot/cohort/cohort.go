@@ -32,6 +32,30 @@ type Coach struct {
 	PasswordHash []byte    `json:"password_hash"`        // bcrypt
 	TokenHash    string    `json:"token_hash,omitempty"` // SHA-256 of the API token, hex
 	CreatedAt    time.Time `json:"created_at"`
+	// SessionEpoch counts the changes that end every session of the
+	// account (a new password, a disabling): a session opened under
+	// another epoch is over, so that ending them all reads no session.
+	SessionEpoch int64 `json:"session_epoch,omitempty"`
+	// Disabled accounts are refused everywhere: password, API token and
+	// session.
+	Disabled bool `json:"disabled,omitempty"`
+}
+
+// Session is a coach's dashboard session as a store keeps it, under the
+// hash of the secret its cookie holds.
+type Session struct {
+	Login string `json:"login"`
+	// Epoch is the coach's SessionEpoch when the session was opened.
+	Epoch int64 `json:"epoch"`
+	// Seen is when the session last served a request (see app.Coaching
+	// for how often it is written).
+	Seen time.Time `json:"seen"`
+	// End is when the session ends whatever happens: its absolute
+	// lifetime.
+	End time.Time `json:"end"`
+	// Expires is when the store forgets the session: the earlier of End
+	// and the end of its idle time.
+	Expires time.Time `json:"expires"`
 }
 
 // Store keeps cohorts, coaches and dashboard sessions. Both stores
@@ -53,10 +77,19 @@ type Store interface {
 	// tokenHash, or NotFound.
 	CoachByToken(ctx context.Context, tokenHash string) (Coach, error)
 
-	// PutSession stores a dashboard session until expires.
-	PutSession(ctx context.Context, id, login string, expires time.Time) error
-	// Session returns the login of a live session, or NotFound.
-	Session(ctx context.Context, id string) (string, error)
-	// DeleteSession ends a session.
+	// PutSession stores a dashboard session under id, replacing any,
+	// until s.Expires (by the store's clock); one that has already
+	// expired is deleted instead. Invalid for an empty id or login.
+	PutSession(ctx context.Context, id string, s Session) error
+	// Session returns a session the store still keeps, or NotFound: one
+	// past its Expires, deleted, or stored by an earlier version of Darsi
+	// in another form.
+	Session(ctx context.Context, id string) (Session, error)
+	// RenewSession replaces a session the store still keeps, and only
+	// such a one: NotFound when it has been deleted or has expired, so
+	// that a renewal racing a logout never brings the session back.
+	RenewSession(ctx context.Context, id string, s Session) error
+	// DeleteSession ends a session; deleting one that is gone does
+	// nothing.
 	DeleteSession(ctx context.Context, id string) error
 }

@@ -39,10 +39,13 @@ func openCoaching(ctx context.Context, cfg Config) (*app.Coaching, func() error,
 // configuration sets them up: the commands and the dashboard share them.
 func newCoaching(cfg Config, s store, content func() *dialog.Content, log *slog.Logger) *app.Coaching {
 	return &app.Coaching{
-		Cohorts: s, Members: s, Outbox: s, Content: content, Keys: s.Keys(),
-		Policy: cfg.policy(), WhatsAppFrom: cfg.WhatsAppFrom, Log: log,
+		Cohorts: s, Members: s, Outbox: s, Audit: s, Content: content, Keys: s.Keys(),
+		Policy: cfg.policy(), WhatsAppFrom: cfg.WhatsAppFrom, SessionIdle: cfg.SessionIdle, Log: log,
 	}
 }
+
+// cliOrigin is where the audit log says the commands' changes come from.
+var cliOrigin = app.Origin{Via: "cli"}
 
 // parseInterleaved parses flags that may come before, between and after
 // the positional arguments, which it returns.
@@ -61,9 +64,12 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-const coachUsage = "usage: darsi coach add LOGIN [--name NAME] [--role coach|admin] < password"
+const coachUsage = "usage: darsi coach add LOGIN [--name NAME] [--role coach|admin] < password\n       darsi coach disable LOGIN"
 
 func coachCmd(ctx context.Context, cfg Config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "disable" {
+		return coachDisableCmd(ctx, cfg, args[1:], stderr)
+	}
 	if len(args) == 0 || args[0] != "add" {
 		return errors.New(coachUsage)
 	}
@@ -94,6 +100,31 @@ func coachCmd(ctx context.Context, cfg Config, args []string, stdin io.Reader, s
 	}
 	fmt.Fprintf(stderr, "coach %s (%s) saved. Their API token follows; it is shown once and stored only as a hash:\n", c.Login, c.Role)
 	fmt.Fprintln(stdout, token)
+	return nil
+}
+
+// coachDisableCmd locks an account out through app.Coaching.DisableCoach.
+func coachDisableCmd(ctx context.Context, cfg Config, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("coach disable", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.storeFlags(fs)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New(coachUsage)
+	}
+	co, closeStore, err := openCoaching(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	c, err := co.DisableCoach(ctx, app.Operator, pos[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "coach %s disabled: their password, API token and sessions no longer work; darsi coach add %s enables the account again with a new password\n", c.Login, c.Login)
 	return nil
 }
 

@@ -129,7 +129,7 @@ func TestCoachCommandsWhileServing(t *testing.T) {
 
 func TestCoachCommandsUsage(t *testing.T) {
 	for _, args := range [][]string{
-		{"coach"}, {"coach", "remove", "x"}, {"coach", "add"},
+		{"coach"}, {"coach", "remove", "x"}, {"coach", "add"}, {"coach", "disable"}, {"coach", "disable", "a", "b"},
 		{"cohort"}, {"cohort", "create"}, {"cohort", "list", "extra"},
 		{"remind"}, {"remind", "--cohort", "K7M2QX"}, {"remind", "--cohort", "K7M2QX", "--text", "x", "--at", "tomorrow"},
 	} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -83,6 +84,12 @@ func TestEraseLeavesNothing(t *testing.T) {
 				value = strings.Join(rdb.SMembers(ctx, key).Val(), "\n")
 			case "zset":
 				value = strings.Join(rdb.ZRange(ctx, key, 0, -1).Val(), "\n")
+			case "stream":
+				for _, m := range rdb.XRange(ctx, key, "-", "+").Val() {
+					for k, v := range m.Values {
+						value += fmt.Sprintf("%s\n%v\n", k, v)
+					}
+				}
 			default:
 				t.Errorf("key %s of type %s: not looked at", key, typ)
 			}

@@ -45,6 +45,7 @@ usage:
                                        --with-numbers gives them, logged)
   darsi export learner ID              one learner's whole record as JSON (ID: whatsapp:+212…); logged
   darsi coach add LOGIN [--name N] [--role coach|admin]   dashboard account; password on stdin; prints its API token
+  darsi coach disable LOGIN            lock an account out: password, token and every session
   darsi cohort create NAME [--coach LOGIN] [--json] [--poster FILE.svg]   a cohort: join code and wa.me link
   darsi cohort list [--json]           cohorts, their coaches and members
   darsi remind --cohort CODE --text TEXT [--at RFC3339] [--template KIND]   queue a reminder for every member
@@ -97,11 +98,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "export":
 		err = export(ctx, cfg, args[1:], stdout, stderr)
 	case "coach":
-		err = coachCmd(ctx, cfg, args[1:], stdin, stdout, stderr)
+		err = coachCmd(app.WithOrigin(ctx, cliOrigin), cfg, args[1:], stdin, stdout, stderr)
 	case "cohort":
-		err = cohortCmd(ctx, cfg, args[1:], stdout, stderr)
+		err = cohortCmd(app.WithOrigin(ctx, cliOrigin), cfg, args[1:], stdout, stderr)
 	case "remind":
-		err = remindCmd(ctx, cfg, args[1:], stdout, stderr)
+		err = remindCmd(app.WithOrigin(ctx, cliOrigin), cfg, args[1:], stdout, stderr)
 	case "probe":
 		err = probe(ctx, args[1:])
 	case "version":

@@ -223,7 +223,8 @@ func routes(cfg Config, a *app.App, s store, reg *prometheus.Registry, log *slog
 		mux.Handle("GET /{$}", sim)
 		mux.Handle("POST /sim/messages", sim)
 	}
-	coach, err := coachweb.New(coachweb.Config{Coaching: newCoaching(cfg, s, a.Content, log), Deliveries: s, Log: log})
+	coach, err := coachweb.New(coachweb.Config{Coaching: newCoaching(cfg, s, a.Content, log), Deliveries: s,
+		PublicURL: cfg.PublicURL, Log: log})
 	if err != nil {
 		log.Error("coach dashboard off", "err", err)
 	} else {

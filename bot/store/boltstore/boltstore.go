@@ -90,6 +90,9 @@ type Options struct {
 	// JobRetention is how long a job is kept after it ended (delivered,
 	// failed or cancelled). Default schedule.DefaultJobRetention.
 	JobRetention time.Duration
+	// AuditRetention is how long an audit entry is kept. Default
+	// cohort.DefaultAuditRetention.
+	AuditRetention time.Duration
 	// Now tells the time of applied records, of jobs' ends and of purges.
 	// Default time.Now.
 	Now func() time.Time
@@ -139,6 +142,9 @@ type Store struct {
 	// limiter is Allow's: in memory, since only this process sends
 	// through the file.
 	limiter schedule.LocalLimiter
+
+	// auditRetention is Options.AuditRetention.
+	auditRetention time.Duration
 }
 
 // errDuplicate ends the transaction of an Update whose message was already
@@ -217,7 +223,7 @@ func Open(path string, o Options) (*Store, error) {
 	}
 	s := &Store{db: db, path: path, keys: app.NewKeys(secret), lockWait: o.LockTimeout, compactIn: o.CompactAfter,
 		retention: o.Retention, deliveryRetention: o.DeliveryRetention, jobRetention: o.JobRetention,
-		now: o.Now, pagesize: 256, stop: make(chan struct{}), stopped: make(chan struct{})}
+		auditRetention: o.AuditRetention, now: o.Now, pagesize: 256, stop: make(chan struct{}), stopped: make(chan struct{})}
 	s.lastPurge = s.now()
 	purgeJobs := func() (int, error) { return s.purgeJobs(s.now()) }
 	for _, purge := range []func() (int, error){s.purge, s.purgeDeliveries, purgeJobs} {

@@ -27,18 +27,12 @@ var (
 	// coachTokensBucket maps the SHA-256 of a coach's API token to the
 	// login.
 	coachTokensBucket = []byte("coach_tokens")
-	// sessionsBucket maps a session id to a session as JSON.
+	// sessionsBucket maps a session id to a cohort.Session as JSON.
 	sessionsBucket = []byte("sessions")
 	// sessionsByExpiryBucket orders sessions by expiry, so that a purge
 	// reads only the expired ones: timeKey(expires) then the id.
 	sessionsByExpiryBucket = []byte("sessions_by_expiry")
 )
-
-// session is a dashboard session as stored.
-type session struct {
-	Login   string    `json:"login"`
-	Expires time.Time `json:"expires"`
-}
 
 func codeKey(code string) []byte { return []byte(strings.ToUpper(code)) }
 
@@ -242,35 +236,50 @@ func (s *Store) CoachByToken(ctx context.Context, tokenHash string) (cohort.Coac
 	return c, nil
 }
 
-// PutSession implements cohort.Store. A session that has already expired
-// is deleted instead; every call also purges the sessions that expired,
-// reading only those. Errors: Invalid for an empty id or login,
-// Unavailable for a closed store or a cancelled context, Internal for a
-// failed write.
-func (s *Store) PutSession(ctx context.Context, id, login string, expires time.Time) error {
-	const op = "boltstore.PutSession"
-	if id == "" || login == "" {
+// PutSession implements cohort.Store. Every call also purges the
+// sessions that expired, reading only those. Errors: Invalid for an empty
+// id or login, Unavailable for a closed store or a cancelled context,
+// Internal for a failed write.
+func (s *Store) PutSession(ctx context.Context, id string, ses cohort.Session) error {
+	return s.putSession(ctx, "boltstore.PutSession", id, ses, false)
+}
+
+// RenewSession implements cohort.Store. Errors: NotFound, and those of
+// PutSession.
+func (s *Store) RenewSession(ctx context.Context, id string, ses cohort.Session) error {
+	return s.putSession(ctx, "boltstore.RenewSession", id, ses, true)
+}
+
+// putSession stores ses under id; with renew, only in place of a session
+// that is still there.
+func (s *Store) putSession(ctx context.Context, op, id string, ses cohort.Session, renew bool) error {
+	if id == "" || ses.Login == "" {
 		return bot.Errorf(op, bot.Invalid, "session needs an id and a login")
 	}
-	v, err := json.Marshal(session{Login: login, Expires: expires})
+	v, err := json.Marshal(ses)
 	if err != nil {
 		return bot.E(op, bot.Internal, err)
 	}
 	now := s.now()
 	return s.cohortUpdate(ctx, op, [][]byte{sessionsBucket, sessionsByExpiryBucket}, func(tx *bolt.Tx) error {
+		if renew {
+			if _, err := liveSession(op, tx, id, now); err != nil {
+				return err
+			}
+		}
 		if err := deleteSession(tx, id); err != nil {
 			return err
 		}
 		if err := purgeSessions(tx, now); err != nil {
 			return err
 		}
-		if !expires.After(now) {
+		if !ses.Expires.After(now) {
 			return nil
 		}
 		if err := tx.Bucket(sessionsBucket).Put([]byte(id), v); err != nil {
 			return err
 		}
-		return tx.Bucket(sessionsByExpiryBucket).Put(append(timeKey(expires), id...), nil)
+		return tx.Bucket(sessionsByExpiryBucket).Put(append(timeKey(ses.Expires), id...), nil)
 	})
 }
 
@@ -281,7 +290,7 @@ func deleteSession(tx *bolt.Tx, id string) error {
 	if v == nil {
 		return nil
 	}
-	var old session
+	var old cohort.Session
 	if json.Unmarshal(v, &old) == nil {
 		if err := tx.Bucket(sessionsByExpiryBucket).Delete(append(timeKey(old.Expires), id...)); err != nil {
 			return err
@@ -311,33 +320,40 @@ func purgeSessions(tx *bolt.Tx, now time.Time) error {
 	return nil
 }
 
+// liveSession returns session id unless it is missing, past its expiry at
+// now, or of an earlier version's form (without an end): NotFound.
+func liveSession(op string, tx *bolt.Tx, id string, now time.Time) (cohort.Session, error) {
+	notFound := bot.Errorf(op, bot.NotFound, "no such session")
+	var v []byte
+	if b := tx.Bucket(sessionsBucket); b != nil {
+		v = b.Get([]byte(id))
+	}
+	if v == nil {
+		return cohort.Session{}, notFound
+	}
+	var ses cohort.Session
+	if err := json.Unmarshal(v, &ses); err != nil {
+		return cohort.Session{}, bot.Errorf(op, bot.Internal, "decode session: %w", err)
+	}
+	if ses.End.IsZero() || !ses.Expires.After(now) {
+		return cohort.Session{}, notFound
+	}
+	return ses, nil
+}
+
 // Session implements cohort.Store: a session past its expiry is not found,
-// whether or not a purge has deleted it yet. Errors: NotFound, Unavailable
-// for a closed store or a cancelled context, Internal for a record that
-// does not decode.
-func (s *Store) Session(ctx context.Context, id string) (string, error) {
+// whether or not a purge has deleted it yet, nor is one an earlier version
+// stored (it has no end). Errors: NotFound, Unavailable for a closed store
+// or a cancelled context, Internal for a record that does not decode.
+func (s *Store) Session(ctx context.Context, id string) (cohort.Session, error) {
 	const op = "boltstore.Session"
-	var ses session
+	var ses cohort.Session
 	err := s.cohortView(ctx, op, func(tx *bolt.Tx) error {
-		var v []byte
-		if b := tx.Bucket(sessionsBucket); b != nil {
-			v = b.Get([]byte(id))
-		}
-		if v == nil {
-			return bot.Errorf(op, bot.NotFound, "no such session")
-		}
-		if err := json.Unmarshal(v, &ses); err != nil {
-			return bot.Errorf(op, bot.Internal, "decode session: %w", err)
-		}
-		return nil
+		var err error
+		ses, err = liveSession(op, tx, id, s.now())
+		return err
 	})
-	if err != nil {
-		return "", err
-	}
-	if !ses.Expires.After(s.now()) {
-		return "", bot.Errorf(op, bot.NotFound, "no such session")
-	}
-	return ses.Login, nil
+	return ses, err
 }
 
 // DeleteSession implements cohort.Store; deleting a session that is gone

@@ -16,16 +16,19 @@ import (
 
 var _ cohort.Store = (*Store)(nil)
 
-// The keys of cohorts, coaches and sessions, where P is Options.Prefix:
+// The keys of cohorts, coaches, sessions and the audit log, where P is
+// Options.Prefix:
 //
 //	P{cohorts}:codes   a hash: the upper-case code of a cohort → the cohort as JSON
 //	P{coaches}:logins  a hash: login → the coach as JSON
 //	P{coaches}:tokens  a hash: the SHA-256 of a coach's API token → login
-//	Psession:<id>      a dashboard session: the login; expires with the session
+//	Psession:<id>      a dashboard session: a cohort.Session as JSON; expires
+//	                   with the session
+//	P{audit}:log       the audit log: a stream, trimmed to its retention
 //
 // The two coach hashes share a hash tag, so that one script keeps them in
 // step on Redis Cluster.
-type cohortKeys struct{ codes, logins, tokens, session string }
+type cohortKeys struct{ codes, logins, tokens, session, audit string }
 
 func (s *Store) cohortKeys() cohortKeys {
 	return cohortKeys{
@@ -33,6 +36,7 @@ func (s *Store) cohortKeys() cohortKeys {
 		logins:  s.prefix + "{coaches}:logins",
 		tokens:  s.prefix + "{coaches}:tokens",
 		session: s.prefix + "session:",
+		audit:   s.prefix + "{audit}:log",
 	}
 }
 
@@ -228,46 +232,82 @@ func decodeCoach(op, v string) (cohort.Coach, error) {
 }
 
 // PutSession implements cohort.Store in one round trip: the key expires at
-// expires, by this process's clock; a session that has already expired is
-// deleted instead. Errors: Invalid for an empty id or login, Unavailable
-// and Internal as for Update.
-func (s *Store) PutSession(ctx context.Context, id, login string, expires time.Time) error {
-	const op = "redisstore.PutSession"
-	if id == "" || login == "" {
-		return bot.Errorf(op, bot.Invalid, "session needs an id and a login")
-	}
-	if err := ctx.Err(); err != nil {
-		return bot.E(op, bot.Unavailable, err)
-	}
-	key := s.cohortKeys().session + escapeID(id)
-	ttl := time.Until(expires).Truncate(time.Millisecond)
-	var err error
-	if ttl <= 0 {
-		err = s.client.Del(ctx, key).Err()
-	} else {
-		err = s.client.Set(ctx, key, login, ttl).Err()
-	}
-	if err != nil {
-		return wrap(op, err)
-	}
-	return nil
+// s.Expires, by this process's clock; a session that has already expired
+// is deleted instead. Errors: Invalid for an empty id or login,
+// Unavailable and Internal as for Update.
+func (s *Store) PutSession(ctx context.Context, id string, ses cohort.Session) error {
+	_, err := s.putSession(ctx, "redisstore.PutSession", id, ses, "")
+	return err
 }
 
-// Session implements cohort.Store in one round trip. Errors: NotFound,
-// Unavailable and Internal as for Update.
-func (s *Store) Session(ctx context.Context, id string) (string, error) {
-	const op = "redisstore.Session"
-	if err := ctx.Err(); err != nil {
-		return "", bot.E(op, bot.Unavailable, err)
+// RenewSession implements cohort.Store in one round trip (SET … XX: only
+// a key that is still there is replaced). Errors: NotFound, and those of
+// PutSession.
+func (s *Store) RenewSession(ctx context.Context, id string, ses cohort.Session) error {
+	const op = "redisstore.RenewSession"
+	set, err := s.putSession(ctx, op, id, ses, "XX")
+	if err == nil && !set {
+		return bot.Errorf(op, bot.NotFound, "no such session")
 	}
-	login, err := s.client.Get(ctx, s.cohortKeys().session+escapeID(id)).Result()
+	return err
+}
+
+// putSession writes ses under id with SET in mode ("" or XX), or deletes
+// it when it has expired already, and says whether it set the key.
+func (s *Store) putSession(ctx context.Context, op, id string, ses cohort.Session, mode string) (bool, error) {
+	if id == "" || ses.Login == "" {
+		return false, bot.Errorf(op, bot.Invalid, "session needs an id and a login")
+	}
+	if err := ctx.Err(); err != nil {
+		return false, bot.E(op, bot.Unavailable, err)
+	}
+	v, err := json.Marshal(ses)
+	if err != nil {
+		return false, bot.E(op, bot.Internal, err)
+	}
+	key := s.cohortKeys().session + escapeID(id)
+	ttl := time.Until(ses.Expires).Truncate(time.Millisecond)
+	if ttl <= 0 {
+		return true, wrapOrNil(op, s.client.Del(ctx, key).Err())
+	}
+	_, err = s.client.SetArgs(ctx, key, v, redis.SetArgs{Mode: mode, TTL: ttl}).Result()
 	if errors.Is(err, redis.Nil) {
-		return "", bot.Errorf(op, bot.NotFound, "no such session")
+		return false, nil // XX, and the key was gone
 	}
 	if err != nil {
-		return "", wrap(op, err)
+		return false, wrap(op, err)
 	}
-	return login, nil
+	return true, nil
+}
+
+// Session implements cohort.Store in one round trip. A session an
+// earlier version stored (the login alone, not JSON) is not found.
+// Errors: NotFound, Unavailable as for Update, Internal for a value that
+// does not decode.
+func (s *Store) Session(ctx context.Context, id string) (cohort.Session, error) {
+	const op = "redisstore.Session"
+	notFound := bot.Errorf(op, bot.NotFound, "no such session")
+	if err := ctx.Err(); err != nil {
+		return cohort.Session{}, bot.E(op, bot.Unavailable, err)
+	}
+	v, err := s.client.Get(ctx, s.cohortKeys().session+escapeID(id)).Result()
+	if errors.Is(err, redis.Nil) {
+		return cohort.Session{}, notFound
+	}
+	if err != nil {
+		return cohort.Session{}, wrap(op, err)
+	}
+	if !strings.HasPrefix(v, "{") {
+		return cohort.Session{}, notFound
+	}
+	var ses cohort.Session
+	if err := json.Unmarshal([]byte(v), &ses); err != nil {
+		return cohort.Session{}, bot.Errorf(op, bot.Internal, "decode session: %w", err)
+	}
+	if ses.End.IsZero() {
+		return cohort.Session{}, notFound
+	}
+	return ses, nil
 }
 
 // DeleteSession implements cohort.Store in one round trip; deleting a

@@ -97,6 +97,9 @@ type Options struct {
 	// erased learner leaves against replays, and the keys of job ids.
 	// Empty: the store's own, made at its first use and kept in Redis.
 	Secret []byte
+	// AuditRetention is how long an audit entry is kept. Default
+	// cohort.DefaultAuditRetention.
+	AuditRetention time.Duration
 }
 
 // Store is an app.Store and app.Deliveries in Redis. It is safe for
@@ -122,6 +125,9 @@ type Store struct {
 	// dueStart and claimStart are where TakeDue and Claim start their
 	// visit of the buckets.
 	dueStart, claimStart atomic.Int64
+
+	// auditRetention is Options.AuditRetention.
+	auditRetention time.Duration
 }
 
 // Open connects to the Redis that rawURL names, checks that it answers and
@@ -212,6 +218,7 @@ func New(client redis.UniversalClient, o Options) *Store {
 		maxRetries:        o.MaxRetries,
 		scanCount:         scanCount,
 		trimEvery:         trimEvery,
+		auditRetention:    o.AuditRetention,
 	}
 	client.AddHook(tripCounter{&s.trips})
 	if len(o.Secret) > 0 {

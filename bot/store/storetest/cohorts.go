@@ -22,7 +22,9 @@ func RunCohorts(t *testing.T, open func(t *testing.T) cohort.Store) {
 		{"CohortInvalid", testCohortInvalid},
 		{"Coaches", testCoaches},
 		{"CoachTokenChanges", testCoachTokenChanges},
+		{"CoachDisabled", testCoachDisabled},
 		{"Sessions", testSessions},
+		{"SessionRenew", testSessionRenew},
 		{"SessionExpires", testSessionExpires},
 	}
 	for _, tt := range tests {
@@ -94,7 +96,8 @@ func testCohortInvalid(t *testing.T, s cohort.Store) {
 	ctx := context.Background()
 	wantKind(t, "CreateCohort without a code", s.CreateCohort(ctx, cohort.Cohort{Name: "x", Coach: "fatima"}), bot.Invalid)
 	wantKind(t, "PutCoach without a login", s.PutCoach(ctx, cohort.Coach{Name: "x"}), bot.Invalid)
-	wantKind(t, "PutSession without an id", s.PutSession(ctx, "", "fatima", time.Now().Add(time.Hour)), bot.Invalid)
+	wantKind(t, "PutSession without an id", s.PutSession(ctx, "", session("fatima", time.Now().Add(time.Hour))), bot.Invalid)
+	wantKind(t, "PutSession without a login", s.PutSession(ctx, "s1", session("", time.Now().Add(time.Hour))), bot.Invalid)
 }
 
 func coach(login, token string) cohort.Coach {
@@ -174,56 +177,126 @@ func testCoachTokenChanges(t *testing.T, s cohort.Store) {
 	wantKind(t, "CoachByToken of a revoked token", err, bot.NotFound)
 }
 
-func wantSession(tb testing.TB, s cohort.Store, id, login string) {
+// testCoachDisabled: the fields that end sessions and lock an account
+// out are kept.
+func testCoachDisabled(t *testing.T, s cohort.Store) {
+	ctx := context.Background()
+	c := coach("fatima", "abc")
+	c.SessionEpoch = 3
+	if err := s.PutCoach(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Coach(ctx, "fatima")
+	wantCoach(t, got, err, c)
+	c.SessionEpoch, c.Disabled, c.TokenHash = 4, true, ""
+	if err := s.PutCoach(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Coach(ctx, "fatima")
+	wantCoach(t, got, err, c)
+	_, err = s.CoachByToken(ctx, "abc")
+	wantKind(t, "CoachByToken of a disabled coach's former token", err, bot.NotFound)
+}
+
+// session returns a session of login opened a minute ago, which the store
+// forgets at expires and which ends an hour after that.
+func session(login string, expires time.Time) cohort.Session {
+	return cohort.Session{Login: login, Epoch: 2, Seen: expires.Add(-time.Minute).Truncate(time.Millisecond),
+		End: expires.Add(time.Hour).Truncate(time.Millisecond), Expires: expires.Truncate(time.Millisecond)}
+}
+
+// wantSession fails tb unless the store keeps session id as want; a zero
+// want means it must not be found.
+func wantSession(tb testing.TB, s cohort.Store, id string, want cohort.Session) {
 	tb.Helper()
 	got, err := s.Session(context.Background(), id)
-	if login == "" {
+	if want.Login == "" {
 		wantKind(tb, "Session("+id+")", err, bot.NotFound)
 		return
 	}
-	if err != nil || got != login {
-		tb.Errorf("Session(%s) = %q, %v; want %q", id, got, err, login)
+	if err != nil {
+		tb.Fatalf("Session(%s): got %v, want the session of %s", id, err, want.Login)
+	}
+	if diff := cmp.Diff(got, want, opts); diff != "" {
+		tb.Errorf("Session(%s) mismatch (-got +want):\n%s", id, diff)
 	}
 }
 
 func testSessions(t *testing.T, s cohort.Store) {
 	ctx := context.Background()
-	wantSession(t, s, "s1", "")
+	wantSession(t, s, "s1", cohort.Session{})
 	now := time.Now()
-	for id, login := range map[string]string{"s1": "fatima", "s2": "youssef"} {
-		if err := s.PutSession(ctx, id, login, now.Add(time.Hour)); err != nil {
+	sessions := map[string]cohort.Session{"s1": session("fatima", now.Add(time.Hour)), "s2": session("youssef", now.Add(time.Hour))}
+	for id, ses := range sessions {
+		if err := s.PutSession(ctx, id, ses); err != nil {
 			t.Fatalf("PutSession(%s): %v", id, err)
 		}
 	}
-	if err := s.PutSession(ctx, "old", "fatima", now.Add(-time.Second)); err != nil {
+	if err := s.PutSession(ctx, "old", session("fatima", now.Add(-time.Second))); err != nil {
 		t.Fatalf("PutSession of an expired session: %v", err)
 	}
-	wantSession(t, s, "s1", "fatima")
-	wantSession(t, s, "s2", "youssef")
-	wantSession(t, s, "old", "")
+	wantSession(t, s, "s1", sessions["s1"])
+	wantSession(t, s, "s2", sessions["s2"])
+	wantSession(t, s, "old", cohort.Session{})
 	if err := s.DeleteSession(ctx, "s1"); err != nil {
 		t.Fatalf("DeleteSession: %v", err)
 	}
-	wantSession(t, s, "s1", "")
-	wantSession(t, s, "s2", "youssef")
+	wantSession(t, s, "s1", cohort.Session{})
+	wantSession(t, s, "s2", sessions["s2"])
 	if err := s.DeleteSession(ctx, "s1"); err != nil {
-		t.Errorf("DeleteSession of a deleted session: %v", err)
+		t.Errorf("DeleteSession of a deleted session: got %v, want nil", err)
 	}
+	// Put again, a session is replaced.
+	again := session("youssef", now.Add(2*time.Hour))
+	again.Epoch = 3
+	if err := s.PutSession(ctx, "s2", again); err != nil {
+		t.Fatal(err)
+	}
+	wantSession(t, s, "s2", again)
+}
+
+// testSessionRenew: a renewal replaces a live session and never brings
+// back one that was deleted.
+func testSessionRenew(t *testing.T, s cohort.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	ses := session("fatima", now.Add(time.Hour))
+	if err := s.PutSession(ctx, "s1", ses); err != nil {
+		t.Fatal(err)
+	}
+	ses.Seen, ses.Expires = now.Truncate(time.Millisecond), now.Add(2*time.Hour).Truncate(time.Millisecond)
+	if err := s.RenewSession(ctx, "s1", ses); err != nil {
+		t.Fatalf("RenewSession of a live session: %v", err)
+	}
+	wantSession(t, s, "s1", ses)
+
+	if err := s.DeleteSession(ctx, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, "RenewSession of a deleted session", s.RenewSession(ctx, "s1", ses), bot.NotFound)
+	wantSession(t, s, "s1", cohort.Session{})
+	wantKind(t, "RenewSession of a session never stored", s.RenewSession(ctx, "s9", ses), bot.NotFound)
+	wantSession(t, s, "s9", cohort.Session{})
+	wantKind(t, "RenewSession without a login", s.RenewSession(ctx, "s9", session("", now.Add(time.Hour))), bot.Invalid)
 }
 
 // testSessionExpires waits for a session to expire on the store's own
 // clock: the real one.
 func testSessionExpires(t *testing.T, s cohort.Store) {
 	ctx := context.Background()
-	if err := s.PutSession(ctx, "s1", "fatima", time.Now().Add(time.Second)); err != nil {
+	ses := session("fatima", time.Now().Add(time.Second))
+	if err := s.PutSession(ctx, "s1", ses); err != nil {
 		t.Fatal(err)
 	}
-	wantSession(t, s, "s1", "fatima")
+	wantSession(t, s, "s1", ses)
 	time.Sleep(1200 * time.Millisecond)
-	wantSession(t, s, "s1", "")
+	wantSession(t, s, "s1", cohort.Session{})
+	wantKind(t, "RenewSession of an expired session", s.RenewSession(ctx, "s1", session("fatima", time.Now().Add(time.Hour))), bot.NotFound)
+	wantSession(t, s, "s1", cohort.Session{})
 	// A session put again after it expired lives again.
-	if err := s.PutSession(ctx, "s1", "fatima", time.Now().Add(time.Hour)); err != nil {
+	ses = session("fatima", time.Now().Add(time.Hour))
+	if err := s.PutSession(ctx, "s1", ses); err != nil {
 		t.Fatal(err)
 	}
-	wantSession(t, s, "s1", "fatima")
+	wantSession(t, s, "s1", ses)
 }

@@ -2,8 +2,8 @@
 // for each part of app.Backend: Run (app.Store), RunMembers (app.Members
 // and the cohorts' index Update keeps), RunDueIndex (app.DueIndex and the
 // due index Update keeps), RunDeliveries (app.Deliveries), RunCohorts
-// (cohort.Store), RunOutbox and RunOutboxRetention (schedule.Outbox) and
-// RunLimiter (schedule.Limiter). A store's own tests call each with a
+// (cohort.Store), RunAudit (cohort.AuditLog), RunOutbox and
+// RunOutboxRetention (schedule.Outbox) and RunLimiter (schedule.Limiter). A store's own tests call each with a
 // function that opens a fresh, empty store; the suites then check the
 // promises written on the interfaces, so that the embedded store and the
 // Redis store cannot drift apart.
