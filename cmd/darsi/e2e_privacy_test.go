@@ -54,7 +54,8 @@ func (s *seen) do(client *http.Client, req *http.Request, want int) string {
 // debug level and drives it as learners, Twilio and coaches do: learners
 // on WhatsApp and SMS join a cohort and take a lesson, one asks for their
 // data, one erases it; a coach reminds the cohort, Twilio reports the
-// deliveries; coaches and an admin read every page, CSV and API answer.
+// deliveries; coaches and an admin read every page, CSV and API answer,
+// the audit log included.
 // Then no response, page, CSV, callback URL Twilio was given, metric or
 // log line holds a full phone number.
 func TestNoNumberLeavesTheServer(t *testing.T) {
@@ -181,6 +182,9 @@ func TestNoNumberLeavesTheServer(t *testing.T) {
 			api(who.token, "GET", path, nil, http.StatusOK)
 		}
 	}
+	// The admin's audit log, on its page and in the API.
+	get("/coach/audit")
+	api(adminToken, "GET", "/coach/api/audit", nil, http.StatusOK)
 	for _, path := range []string{"/privacy", "/healthz", "/readyz"} {
 		get(path)
 	}
