@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"fmt"
-	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -162,7 +161,15 @@ func testLimiterRate(t *testing.T, s Limiter) {
 	want := perSecond * span.Seconds()
 	got := float64(allowed.Load())
 	t.Logf("%.0f allowed in %v at %d/s from %d senders", got, span, perSecond, senders)
-	if math.Abs(got-want) > want/10 {
-		t.Errorf("%.0f allowed in %v at %d/s, want within 10%% of %.0f", got, span, perSecond, want)
+	// Never more than the rate allows: that is what keeps a number within
+	// Twilio's limits, whatever the load. Fewer can happen when the machine
+	// is busy and the senders wake late from their retry sleeps, so the
+	// lower bound only catches a limiter that starves its senders; the
+	// exact grants are pinned on a fake clock by testLimiterRule.
+	if got > want+want/10 {
+		t.Errorf("%.0f allowed in %v at %d/s, want at most %.0f", got, span, perSecond, want+want/10)
+	}
+	if got < want/4 {
+		t.Errorf("%.0f allowed in %v at %d/s, want at least %.0f", got, span, perSecond, want/4)
 	}
 }
