@@ -3,7 +3,9 @@ package locale_test
 import (
 	"math"
 	"strconv"
+	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/darsi-ma/darsi/bot"
@@ -65,17 +67,72 @@ func FuzzDirectional(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s)
 	}
+	for _, s := range []string{
+		"تشتري 300 ÷ 20 = 15 درهم", "نعم: 1200 + 3000 − 3500 = 700 درهم.", "إيه: 1200 × 30 ÷ 100 = 360",
+		"الحصة: (400 + 100) ÷ 100 = 5", "((2 + 3) × 4)", "(مثلا 5) + 3", "20 × (3 + شي", "2) 3 + 4 = 7",
+		")(1)(", "(((1", "1)))", "الربح: −50 درهم", "= -2300", "20% × 30", "20٪", "بين 10-15", "03/12/2026",
+		"0600 00 00 01", "1200 DH", "12٫5 + 1٬200", "١٠ × ٢٠ = ٢٠٠", "300 + ٢٠ = 320", "اكتب OK أو STOP",
+		"\u2066300\u2069 ÷ \u206620 = 15\u2069", "\u200f\u2067سطر\u2069 (1 + 2)\n\n\u200f \u200f3",
+	} {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, lang := range bot.Langs {
 			once := locale.Directional(lang, s)
 			if twice := locale.Directional(lang, once); twice != once {
 				t.Fatalf("Directional(%s, %q) = %q, but applied twice = %q", lang, s, once, twice)
 			}
-			if lang.RTL() && !utf8.ValidString(once) {
+			if !lang.RTL() {
+				if once != s {
+					t.Fatalf("Directional(%s, %q) = %q, want it unchanged", lang, s, once)
+				}
+				continue
+			}
+			if !utf8.ValidString(once) {
 				t.Fatalf("Directional(%s, %q) = %q, not valid UTF-8", lang, s, once)
+			}
+			if got, want := stripMarks(once), stripMarks(strings.ToValidUTF8(s, "\uFFFD")); got != want {
+				t.Fatalf("Directional(%s, %q) = %q: without its marks %q, want %q", lang, s, once, got, want)
+			}
+			for _, line := range strings.Split(once, "\n") {
+				if strings.TrimSpace(line) != "" && !strings.HasPrefix(line, "\u200f") {
+					t.Fatalf("Directional(%s, %q): line %q does not start with RLM", lang, s, line)
+				}
+				open := false
+				for _, r := range line {
+					switch {
+					case r == '\u2066' && open, r == '\u2069' && !open:
+						t.Fatalf("Directional(%s, %q): isolates nested or unbalanced in %q", lang, s, line)
+					case r == '\u2066' || r == '\u2069':
+						open = !open
+					case r == '\u2067' || r == '\u2068':
+						t.Fatalf("Directional(%s, %q): %U in %q", lang, s, r, line)
+					case !open && r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+						t.Fatalf("Directional(%s, %q): %q outside an isolate in %q", lang, s, r, line)
+					}
+				}
+				if open {
+					t.Fatalf("Directional(%s, %q): an isolate left open in %q", lang, s, line)
+				}
 			}
 		}
 	})
+}
+
+// stripMarks removes what Directional adds: the isolates, and the RLMs
+// that start a line.
+func stripMarks(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r >= '\u2066' && r <= '\u2069' {
+			return -1
+		}
+		return r
+	}, s)
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimLeft(l, "\u200f")
+	}
+	return strings.Join(lines, "\n")
 }
 
 func BenchmarkNormalize(b *testing.B) {
