@@ -13,7 +13,9 @@ import (
 	"golang.org/x/text/unicode/bidi"
 
 	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/lesson"
 	"github.com/darsi-ma/darsi/bot/locale"
+	"github.com/darsi-ma/darsi/lessons"
 )
 
 // visual lays one line of an Arabic-script message out as a phone does:
@@ -357,5 +359,45 @@ func TestTranscriptSumsReadInOrder(t *testing.T) {
 	t.Logf("%d Arabic-script lines with an operator laid out, %d of them with a sum", lines, sums)
 	if sums < 10 {
 		t.Errorf("only %d lines with a sum in the Arabic-script transcripts; the test reads the wrong files", sums)
+	}
+}
+
+// TestLessonSumsReadInOrder lays out every Darija and Arabic text of every
+// lesson, the feedback of wrong answers included (transcripts play right
+// answers only), each variable filled with a number, and checks that every
+// block of figures in it reads in written order.
+func TestLessonSumsReadInOrder(t *testing.T) {
+	cat, err := lesson.Load(lessons.FS, "lessons")
+	if err != nil {
+		t.Fatalf("lesson.Load:\n%v", err)
+	}
+	texts := 0
+	for _, course := range cat.Courses {
+		for _, les := range course.Lessons {
+			for _, st := range les.Steps {
+				all := []lesson.Text{st.Say, st.Ask}
+				for _, o := range st.Options {
+					all = append(all, o.Text, o.Feedback)
+				}
+				for _, text := range all {
+					for _, lang := range []bot.Lang{bot.Darija, bot.Arabic} {
+						src := text.In(lang)
+						if !strings.ContainsAny(src, operators) {
+							continue
+						}
+						vars := map[string]string{}
+						for _, name := range lesson.Placeholders(src) {
+							vars[name] = "12.5"
+						}
+						out := locale.Directional(lang, lesson.Render(src, vars, nil))
+						texts++
+						t.Run(fmt.Sprintf("%s/%s/%s", les.ID, st.ID, lang), func(t *testing.T) { checkLaidOut(t, out) })
+					}
+				}
+			}
+		}
+	}
+	if texts == 0 {
+		t.Fatal("no lesson text with an operator")
 	}
 }
