@@ -2,6 +2,7 @@ package locale
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/bidi"
 
@@ -61,7 +62,9 @@ func Directional(lang bot.Lang, text string) string {
 	}, text)
 	var b strings.Builder
 	b.Grow(len(text) + 16)
-	var sc scratch
+	// A line has at most as many runes as the text: one allocation each.
+	n := utf8.RuneCountInString(text)
+	sc := scratch{rs: make([]runeAt, 0, n), runes: n}
 	for i, line := range strings.Split(text, "\n") {
 		if i > 0 {
 			b.WriteByte('\n')
@@ -80,6 +83,7 @@ func Directional(lang bot.Lang, text string) string {
 // scratch holds what isolateRuns needs for a line, reused from line to line.
 type scratch struct {
 	rs      []runeAt
+	runes   int     // the runes of the whole text, the most a line may hold
 	partner []int32 // the index of the parenthesis paired with this one; -1 for none
 	stack   []int32
 	spans   []span
@@ -102,7 +106,9 @@ func (sc *scratch) isolateRuns(b *strings.Builder, line string) {
 		rs = append(rs, runeAt{r, int32(i)})
 	}
 	sc.rs = rs
-	sc.pairParens()
+	if strings.ContainsAny(line, "()") {
+		sc.pairParens()
+	}
 	sc.spans = sc.spans[:0]
 	n := len(rs)
 	for i := 0; i < n; {
@@ -182,7 +188,7 @@ func (sc *scratch) runEnd(i int) int {
 func (sc *scratch) pairParens() {
 	n := len(sc.rs)
 	if cap(sc.partner) < n {
-		sc.partner = make([]int32, n)
+		sc.partner = make([]int32, n, max(n, sc.runes))
 	}
 	sc.partner = sc.partner[:n]
 	sc.stack = sc.stack[:0]

@@ -401,3 +401,15 @@ func TestLessonSumsReadInOrder(t *testing.T) {
 		t.Fatal("no lesson text with an operator")
 	}
 }
+
+// BenchmarkDirectional marks a lesson message with sums, amounts and Latin
+// words, as every Arabic-script reply is.
+func BenchmarkDirectional(b *testing.B) {
+	text := "لنبدأ بالمواد. تشتري فاطمة الطين والطلاء بـ 300 درهم وتصنع 20 طاجينا. 300 ÷ 20 = 15 درهم من المواد لكل طاجين.\n" +
+		"نعم: 1200 + 3000 − 3500 = 700 درهم. الحصة: (400 + 100) ÷ 100 = 5 دراهم (مثلا 20).\n" +
+		"1. 10 دراهم\n2. 200 درهم\n3. 0 درهم، فهو عملها الخاص\nزوروا ae.gov.ma أو اكتب STOP."
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		locale.Directional(bot.Arabic, text)
+	}
+}
