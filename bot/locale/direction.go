@@ -323,5 +323,10 @@ func isPercent(r rune) bool { return r == '%' || r == '٪' }
 
 // isJoiner reports whether r may stand between two parts of one run.
 func isJoiner(r rune) bool {
-	return strings.ContainsRune(" .,:/+%-_@?=&#−×÷*()٫٬٪", r)
+	switch r {
+	case ' ', '.', ',', ':', '/', '+', '%', '-', '_', '@', '?', '=', '&', '#',
+		'−', '×', '÷', '*', '(', ')', '٫', '٬', '٪':
+		return true
+	}
+	return false
 }
