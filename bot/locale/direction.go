@@ -13,6 +13,7 @@ import (
 const (
 	rlm = '\u200F' // RIGHT-TO-LEFT MARK
 	lri = '\u2066' // LEFT-TO-RIGHT ISOLATE
+	fsi = '\u2068' // FIRST STRONG ISOLATE
 	pdi = '\u2069' // POP DIRECTIONAL ISOLATE
 )
 
@@ -53,30 +54,127 @@ func Directional(lang bot.Lang, text string) string {
 	if !lang.RTL() {
 		return text
 	}
-	text = strings.ToValidUTF8(text, "\uFFFD")
-	text = strings.Map(func(r rune) rune {
+	return mark([]piece{{text: clean(text)}})
+}
+
+// DirectionalQuote is Directional for a message of ours, frame, that
+// quotes someone else's words at slot, as a coach's reminder does: the
+// frame gets its marks as Directional gives them, and so does each line of
+// words whose first strong character is right to left or that has none
+// (Arabic script, figures). A line of words that starts left to right
+// (French, Tamazight, Darija in Latin letters) goes in a first-strong
+// isolate, U+2068 (FSI) … U+2069 (PDI), so that it keeps its own direction
+// inside the right-to-left line; a line of them after the first starts
+// with RLM as every line does. Isolates in words are removed first, so that
+// none is nested or left open. For fr and zgh, and a frame without slot, it
+// is the frame with slot replaced by words.
+func DirectionalQuote(lang bot.Lang, frame, slot, words string) string {
+	before, after, ok := strings.Cut(frame, slot)
+	if !lang.RTL() || !ok {
+		return Directional(lang, strings.Replace(frame, slot, words, 1))
+	}
+	ps := []piece{{text: clean(before)}}
+	for i, line := range strings.Split(clean(words), "\n") {
+		if i > 0 {
+			ps = append(ps, piece{text: "\n"})
+		}
+		ps = append(ps, piece{text: line, quoted: startsLTR(line)})
+	}
+	ps = append(ps, piece{text: clean(after)})
+	return mark(ps)
+}
+
+// clean makes text valid UTF-8 and removes its isolates.
+func clean(text string) string {
+	return strings.Map(func(r rune) rune {
 		if r >= '\u2066' && r <= '\u2069' {
 			return -1
 		}
 		return r
-	}, text)
-	var b strings.Builder
-	b.Grow(len(text) + 16)
-	// A line has at most as many runes as the text: one allocation each.
-	n := utf8.RuneCountInString(text)
-	sc := scratch{rs: make([]runeAt, 0, n), runes: n}
-	for i, line := range strings.Split(text, "\n") {
-		if i > 0 {
-			b.WriteByte('\n')
+	}, strings.ToValidUTF8(text, "\uFFFD"))
+}
+
+// startsLTR reports whether the first strong character of s is left to
+// right.
+func startsLTR(s string) bool {
+	for _, r := range s {
+		switch bidiClass(r) {
+		case bidi.L:
+			return true
+		case bidi.R, bidi.AL:
+			return false
 		}
-		line = strings.TrimLeft(line, string(rlm))
-		if strings.TrimSpace(line) == "" {
-			b.WriteString(line)
-			continue
-		}
-		b.WriteRune(rlm)
-		sc.isolateRuns(&b, line)
 	}
+	return false
+}
+
+// A piece of a message: text to mark, or quoted words (one line of them)
+// to put in a first-strong isolate.
+type piece struct {
+	text   string
+	quoted bool
+}
+
+// mark writes the pieces of a message with the marks of Directional: an
+// RLM at the start of every line that is not blank, its left-to-right runs
+// isolated, quoted pieces in a first-strong isolate.
+func mark(ps []piece) string {
+	size := 0
+	for _, p := range ps {
+		size += len(p.text)
+	}
+	var b strings.Builder
+	b.Grow(size + 16)
+	// A line has at most as many runes as the message: one allocation each.
+	n := 0
+	for _, p := range ps {
+		n += utf8.RuneCountInString(p.text)
+	}
+	sc := scratch{rs: make([]runeAt, 0, n), runes: n}
+	// The pieces of the line being gathered; a piece may end it.
+	var line []piece
+	flush := func() {
+		// The RLMs that start the line are Directional's own: drop them.
+		start, blank := true, true
+		for i := range line {
+			if start {
+				line[i].text = strings.TrimLeft(line[i].text, string(rlm))
+				start = line[i].text == ""
+			}
+			if strings.TrimSpace(line[i].text) != "" {
+				blank = false
+			}
+		}
+		if !blank {
+			b.WriteRune(rlm)
+		}
+		for _, p := range line {
+			switch {
+			case blank:
+				b.WriteString(p.text)
+			case p.quoted && p.text != "":
+				b.WriteRune(fsi)
+				b.WriteString(p.text)
+				b.WriteRune(pdi)
+			case p.text != "":
+				sc.isolateRuns(&b, p.text)
+			}
+		}
+		line = line[:0]
+	}
+	for _, p := range ps {
+		for {
+			text, rest, nl := strings.Cut(p.text, "\n")
+			line = append(line, piece{text, p.quoted})
+			if !nl {
+				break
+			}
+			flush()
+			b.WriteByte('\n')
+			p.text = rest
+		}
+	}
+	flush()
 	return b.String()
 }
 

@@ -18,6 +18,8 @@ import (
 	"github.com/darsi-ma/darsi/lessons"
 )
 
+const fsi = "\u2068"
+
 // visual lays one line of an Arabic-script message out as a phone does:
 // golang.org/x/text/unicode/bidi resolves the direction of every character
 // (its runs are in logical order, each left to right or right to left), and
@@ -28,8 +30,9 @@ import (
 //
 // That is exact when the levels of the line are 1 and 2, which holds for
 // what Directional writes: a right-to-left paragraph (it starts with RLM),
-// isolates that hold no right-to-left letter and no two Arabic-Indic
-// characters in a row, and no other explicit mark. visual refuses any other
+// isolates (LRI, or FSI before left-to-right text) that hold no
+// right-to-left letter and no two Arabic-Indic characters in a row, and no
+// other explicit mark. visual refuses any other
 // line.
 func visual(line string) (string, error) {
 	if !strings.HasPrefix(line, rlm) {
@@ -64,10 +67,12 @@ func visual(line string) (string, error) {
 func levelsOneAndTwo(line string) error {
 	depth := 0
 	prevAN := false
-	for _, r := range line {
+	for i, r := range line {
 		p, _ := bidi.LookupRune(r)
 		switch c := p.Class(); {
-		case r == '\u2066':
+		case r == '\u2068' && !firstStrongL(line[i+len(fsi):]):
+			return errors.New("a first-strong isolate that is not left to right")
+		case r == '\u2066' || r == '\u2068':
 			if depth > 0 {
 				return errors.New("nested isolates")
 			}
@@ -77,7 +82,7 @@ func levelsOneAndTwo(line string) error {
 				return errors.New("PDI without LRI")
 			}
 			depth--
-		case c == bidi.LRE || c == bidi.RLE || c == bidi.LRO || c == bidi.RLO || c == bidi.PDF || c == bidi.RLI || c == bidi.FSI:
+		case c == bidi.LRE || c == bidi.RLE || c == bidi.LRO || c == bidi.RLO || c == bidi.PDF || c == bidi.RLI:
 			return fmt.Errorf("explicit mark %U", r)
 		case depth > 0 && (c == bidi.R || c == bidi.AL):
 			return fmt.Errorf("right-to-left %q inside an isolate", r)
@@ -92,8 +97,27 @@ func levelsOneAndTwo(line string) error {
 	return nil
 }
 
+// firstStrongL reports whether the first strong character of s, up to the
+// PDI that closes an isolate, is left to right: such a first-strong isolate
+// is laid out as a left-to-right one (rule X5c).
+func firstStrongL(s string) bool {
+	for _, r := range s {
+		if r == '\u2069' {
+			return false
+		}
+		p, _ := bidi.LookupRune(r)
+		switch p.Class() {
+		case bidi.L:
+			return true
+		case bidi.R, bidi.AL:
+			return false
+		}
+	}
+	return false
+}
+
 // unmark removes the invisible direction marks.
-var unmark = strings.NewReplacer(rlm, "", lri, "", pdi, "", "\u200e", "", "\u061c", "")
+var unmark = strings.NewReplacer(rlm, "", lri, "", fsi, "", pdi, "", "\u200e", "", "\u061c", "")
 
 // islands returns the stretches of a laid-out line that the eye reads as
 // one block of figures: digits, Latin letters and what goes between them in
@@ -180,7 +204,7 @@ func checkLaidOut(t *testing.T, out string) {
 	}
 }
 
-var marked = strings.NewReplacer(rlm, "{RLM}", lri, "{LRI}", pdi, "{PDI}")
+var marked = strings.NewReplacer(rlm, "{RLM}", lri, "{LRI}", fsi, "{FSI}", pdi, "{PDI}")
 
 func marks(s string) string { return marked.Replace(s) }
 
@@ -411,5 +435,41 @@ func BenchmarkDirectional(b *testing.B) {
 	b.SetBytes(int64(len(text)))
 	for b.Loop() {
 		locale.Directional(bot.Arabic, text)
+	}
+}
+
+// TestDirectionalQuote: a coach's words inside a frame of ours. Words in
+// Arabic script are marked like the frame, so that their sums read as
+// written; words that start left to right keep their direction in a
+// first-strong isolate, a line at a time; no isolate is nested.
+func TestDirectionalQuote(t *testing.T) {
+	const frame, slot = "رسالة من مدربك: \uE000", "\uE000"
+	iso := func(s string) string { return lri + s + pdi }
+	quote := func(s string) string { return fsi + s + pdi }
+	words := "Atelier demain à 10 h, apportez vos carnets."
+	tests := []struct {
+		lang         bot.Lang
+		frame, words string
+		want         string
+	}{
+		{bot.Arabic, frame, words, rlm + "رسالة من مدربك: " + quote(words)},
+		{bot.Darija, frame, "احسبوا 300 ÷ 20 = 15 قبل الورشة", rlm + "رسالة من مدربك: احسبوا " + iso("300 ÷ 20 = 15") + " قبل الورشة"},
+		{bot.Arabic, frame, "300 ÷ 20 = 15", rlm + "رسالة من مدربك: " + iso("300 ÷ 20 = 15")},
+		{bot.Arabic, frame, "Atelier demain\nغدا 10 + 5 = 15\n\nfin", rlm + "رسالة من مدربك: " + quote("Atelier demain") + "\n" +
+			rlm + "غدا " + iso("10 + 5 = 15") + "\n\n" + rlm + quote("fin")},
+		{bot.Arabic, frame, "\u2069Bonjour \u2066Amina\u2069", rlm + "رسالة من مدربك: " + quote("Bonjour Amina")},
+		{bot.Arabic, "\uE000\n(Darsi)", "Bonjour", rlm + quote("Bonjour") + "\n" + rlm + "(" + iso("Darsi") + ")"},
+		{bot.Arabic, "\u200f\uE000", "\u200fسلام", rlm + "سلام"},
+		{bot.Arabic, "بلا مكان", words, rlm + "بلا مكان"},
+		{bot.French, "Message de ton coach : \uE000", words, "Message de ton coach : " + words},
+	}
+	for _, tt := range tests {
+		got := locale.DirectionalQuote(tt.lang, tt.frame, slot, tt.words)
+		if got != tt.want {
+			t.Errorf("DirectionalQuote(%s, %q, %q) = %q, want %q", tt.lang, tt.frame, tt.words, marks(got), marks(tt.want))
+		}
+		if tt.lang.RTL() {
+			checkLaidOut(t, got)
+		}
 	}
 }

@@ -77,46 +77,62 @@ func FuzzDirectional(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		const frame, slot = "رسالة: \uE000 (1 + 2)\n\uE000", "\uE000"
 		for _, lang := range bot.Langs {
 			once := locale.Directional(lang, s)
 			if twice := locale.Directional(lang, once); twice != once {
 				t.Fatalf("Directional(%s, %q) = %q, but applied twice = %q", lang, s, once, twice)
 			}
+			quoted := locale.DirectionalQuote(lang, frame, slot, s)
 			if !lang.RTL() {
 				if once != s {
 					t.Fatalf("Directional(%s, %q) = %q, want it unchanged", lang, s, once)
 				}
+				if want := strings.Replace(frame, slot, s, 1); quoted != want {
+					t.Fatalf("DirectionalQuote(%s, %q) = %q, want %q", lang, s, quoted, want)
+				}
 				continue
 			}
-			if !utf8.ValidString(once) {
-				t.Fatalf("Directional(%s, %q) = %q, not valid UTF-8", lang, s, once)
-			}
-			if got, want := stripMarks(once), stripMarks(strings.ToValidUTF8(s, "\uFFFD")); got != want {
-				t.Fatalf("Directional(%s, %q) = %q: without its marks %q, want %q", lang, s, once, got, want)
-			}
-			for _, line := range strings.Split(once, "\n") {
-				if strings.TrimSpace(line) != "" && !strings.HasPrefix(line, "\u200f") {
-					t.Fatalf("Directional(%s, %q): line %q does not start with RLM", lang, s, line)
-				}
-				open := false
-				for _, r := range line {
-					switch {
-					case r == '\u2066' && open, r == '\u2069' && !open:
-						t.Fatalf("Directional(%s, %q): isolates nested or unbalanced in %q", lang, s, line)
-					case r == '\u2066' || r == '\u2069':
-						open = !open
-					case r == '\u2067' || r == '\u2068':
-						t.Fatalf("Directional(%s, %q): %U in %q", lang, s, r, line)
-					case !open && r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)):
-						t.Fatalf("Directional(%s, %q): %q outside an isolate in %q", lang, s, r, line)
-					}
-				}
-				if open {
-					t.Fatalf("Directional(%s, %q): an isolate left open in %q", lang, s, line)
-				}
-			}
+			valid := strings.ToValidUTF8(s, "\uFFFD")
+			checkMarks(t, "Directional", lang, s, once, valid)
+			checkMarks(t, "DirectionalQuote", lang, s, quoted, strings.Replace(frame, slot, valid, 1))
 		}
 	})
+}
+
+// checkMarks checks what Directional or DirectionalQuote wrote for an
+// Arabic-script language: valid UTF-8, an RLM at the start of every line
+// that is not blank, isolates balanced and never nested, no Latin letter or
+// ASCII digit outside one, and without its marks, the text.
+func checkMarks(t *testing.T, fn string, lang bot.Lang, in, out, text string) {
+	t.Helper()
+	if !utf8.ValidString(out) {
+		t.Fatalf("%s(%s, %q) = %q, not valid UTF-8", fn, lang, in, out)
+	}
+	if got, want := stripMarks(out), stripMarks(text); got != want {
+		t.Fatalf("%s(%s, %q) = %q: without its marks %q, want %q", fn, lang, in, out, got, want)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.TrimSpace(line) != "" && !strings.HasPrefix(line, "\u200f") {
+			t.Fatalf("%s(%s, %q): line %q does not start with RLM", fn, lang, in, line)
+		}
+		open := false
+		for _, r := range line {
+			switch {
+			case (r == '\u2066' || r == '\u2068') && open, r == '\u2069' && !open:
+				t.Fatalf("%s(%s, %q): isolates nested or unbalanced in %q", fn, lang, in, line)
+			case r == '\u2066' || r == '\u2068' || r == '\u2069':
+				open = !open
+			case r == '\u2067':
+				t.Fatalf("%s(%s, %q): %U in %q", fn, lang, in, r, line)
+			case !open && r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+				t.Fatalf("%s(%s, %q): %q outside an isolate in %q", fn, lang, in, r, line)
+			}
+		}
+		if open {
+			t.Fatalf("%s(%s, %q): an isolate left open in %q", fn, lang, in, line)
+		}
+	}
 }
 
 // stripMarks removes what Directional adds: the isolates, and the RLMs
