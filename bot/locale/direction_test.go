@@ -144,16 +144,17 @@ func islands(shown string) []string {
 }
 
 // inWrittenOrder reports how each block of figures of the laid-out line
-// reads against the text as written (marks removed): a block of European
-// digits or Latin letters is read left to right, so it must appear in the
-// text as it is shown; a block of Arabic-Indic digits only is read right to
-// left, token by token. Spaces are not compared.
+// reads against the text as written (marks removed): a block with European
+// digits or Latin letters (bidi classes L and EN) is read left to right, so
+// it must appear in the text as it is shown; a block of Arabic-Indic digits
+// only is read right to left, number by number. Spaces are not compared.
 func inWrittenOrder(written, shown string) error {
 	text := strings.ReplaceAll(unmark.Replace(written), " ", "")
 	for _, is := range islands(shown) {
 		read := strings.ReplaceAll(is, " ", "")
 		if !strings.ContainsFunc(is, func(r rune) bool {
-			return r < 0x80 && unicode.IsLetter(r) || unicode.IsDigit(r) && (r < 0x660 || r > 0x669)
+			p, _ := bidi.LookupRune(r)
+			return p.Class() == bidi.L || p.Class() == bidi.EN
 		}) {
 			read = rightToLeft(read)
 		}
@@ -260,16 +261,18 @@ func TestDirectionalExpressions(t *testing.T) {
 		{"١٠ × ٢٠ = ٢٠٠ درهم", rlm + "١٠ × ٢٠ = ٢٠٠ درهم"},
 		{"الثمن ١٢٫٥ درهم", rlm + "الثمن ١٢٫٥ درهم"},
 	}
-	// Figures, Arabic words and unpaired parentheses in one sum: it reads
-	// right to left as a whole, and the eye may take a block of its figures
-	// out of order (the layout check says so); the parentheses stay paired
-	// in every isolate all the same.
+	// Figures, Arabic words, Arabic-Indic digits and unpaired parentheses
+	// in one sum: it reads right to left as a whole, and the eye may take a
+	// block of its figures out of order (the layout check says so); the
+	// parentheses stay paired in every isolate all the same.
 	mixed := []struct {
 		in, want string
 	}{
 		{"(مثلا 5) + 3", rlm + "(مثلا " + iso("5") + ") + " + iso("3")},
 		{"20 × (3 + شي حاجة", rlm + iso("20") + " × (" + iso("3") + " + شي حاجة"},
 		{"2) 3 + 4 = 7", rlm + iso("2") + ") " + iso("3 + 4 = 7")},
+		// Both kinds of digits: Arabic-Indic ones never join an isolate.
+		{"300 + ٢٠ = 320", rlm + iso("300") + " + ٢٠ = " + iso("320")},
 	}
 	for i, tt := range append(tests, mixed...) {
 		for _, lang := range []bot.Lang{bot.Arabic, bot.Darija} {
