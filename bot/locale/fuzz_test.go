@@ -3,7 +3,9 @@ package locale_test
 import (
 	"math"
 	"strconv"
+	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/darsi-ma/darsi/bot"
@@ -65,17 +67,88 @@ func FuzzDirectional(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s)
 	}
+	for _, s := range []string{
+		"تشتري 300 ÷ 20 = 15 درهم", "نعم: 1200 + 3000 − 3500 = 700 درهم.", "إيه: 1200 × 30 ÷ 100 = 360",
+		"الحصة: (400 + 100) ÷ 100 = 5", "((2 + 3) × 4)", "(مثلا 5) + 3", "20 × (3 + شي", "2) 3 + 4 = 7",
+		")(1)(", "(((1", "1)))", "الربح: −50 درهم", "= -2300", "20% × 30", "20٪", "بين 10-15", "03/12/2026",
+		"0600 00 00 01", "1200 DH", "12٫5 + 1٬200", "١٠ × ٢٠ = ٢٠٠", "300 + ٢٠ = 320", "اكتب OK أو STOP",
+		"\u2066300\u2069 ÷ \u206620 = 15\u2069", "\u200f\u2067سطر\u2069 (1 + 2)\n\n\u200f \u200f3",
+	} {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, s string) {
+		const frame, slot = "رسالة: \uE000 (1 + 2)\n\uE000", "\uE000"
 		for _, lang := range bot.Langs {
 			once := locale.Directional(lang, s)
 			if twice := locale.Directional(lang, once); twice != once {
 				t.Fatalf("Directional(%s, %q) = %q, but applied twice = %q", lang, s, once, twice)
 			}
-			if lang.RTL() && !utf8.ValidString(once) {
-				t.Fatalf("Directional(%s, %q) = %q, not valid UTF-8", lang, s, once)
+			quoted := locale.DirectionalQuote(lang, frame, slot, s)
+			if !lang.RTL() {
+				if once != s {
+					t.Fatalf("Directional(%s, %q) = %q, want it unchanged", lang, s, once)
+				}
+				if want := strings.Replace(frame, slot, s, 1); quoted != want {
+					t.Fatalf("DirectionalQuote(%s, %q) = %q, want %q", lang, s, quoted, want)
+				}
+				continue
 			}
+			valid := strings.ToValidUTF8(s, "\uFFFD")
+			checkMarks(t, "Directional", lang, s, once, valid)
+			checkMarks(t, "DirectionalQuote", lang, s, quoted, strings.Replace(frame, slot, valid, 1))
 		}
 	})
+}
+
+// checkMarks checks what Directional or DirectionalQuote wrote for an
+// Arabic-script language: valid UTF-8, an RLM at the start of every line
+// that is not blank, isolates balanced and never nested, no Latin letter or
+// ASCII digit outside one, and without its marks, the text.
+func checkMarks(t *testing.T, fn string, lang bot.Lang, in, out, text string) {
+	t.Helper()
+	if !utf8.ValidString(out) {
+		t.Fatalf("%s(%s, %q) = %q, not valid UTF-8", fn, lang, in, out)
+	}
+	if got, want := stripMarks(out), stripMarks(text); got != want {
+		t.Fatalf("%s(%s, %q) = %q: without its marks %q, want %q", fn, lang, in, out, got, want)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.TrimSpace(line) != "" && !strings.HasPrefix(line, "\u200f") {
+			t.Fatalf("%s(%s, %q): line %q does not start with RLM", fn, lang, in, line)
+		}
+		open := false
+		for _, r := range line {
+			switch {
+			case (r == '\u2066' || r == '\u2068') && open, r == '\u2069' && !open:
+				t.Fatalf("%s(%s, %q): isolates nested or unbalanced in %q", fn, lang, in, line)
+			case r == '\u2066' || r == '\u2068' || r == '\u2069':
+				open = !open
+			case r == '\u2067':
+				t.Fatalf("%s(%s, %q): %U in %q", fn, lang, in, r, line)
+			case !open && r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+				t.Fatalf("%s(%s, %q): %q outside an isolate in %q", fn, lang, in, r, line)
+			}
+		}
+		if open {
+			t.Fatalf("%s(%s, %q): an isolate left open in %q", fn, lang, in, line)
+		}
+	}
+}
+
+// stripMarks removes what Directional adds: the isolates, and the RLMs
+// that start a line.
+func stripMarks(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r >= '\u2066' && r <= '\u2069' {
+			return -1
+		}
+		return r
+	}, s)
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimLeft(l, "\u200f")
+	}
+	return strings.Join(lines, "\n")
 }
 
 func BenchmarkNormalize(b *testing.B) {

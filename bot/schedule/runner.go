@@ -737,15 +737,10 @@ func render(texts *locale.Bundle, lang bot.Lang, j Job, own string, title func(b
 			id = msgBroadcast
 		}
 		// The coach may write French in an Arabic frame: the frame gets
-		// its direction marks, and the coach's words go in a first-strong
-		// isolate, so that each keeps its own direction.
+		// its direction marks, and the coach's words keep their own
+		// direction (locale.DirectionalQuote).
 		const slot = "\uE000"
-		body = locale.Directional(lang, texts.T(lang, id, map[string]any{"Text": slot}))
-		if lang.RTL() {
-			body = strings.Replace(body, slot, "\u2068"+text+"\u2069", 1)
-		} else {
-			body = strings.Replace(body, slot, text, 1)
-		}
+		body = locale.DirectionalQuote(lang, texts.T(lang, id, map[string]any{"Text": slot}), slot, text)
 	case Nudge, Review:
 		text = own
 		if text == "" && j.Kind == Nudge {

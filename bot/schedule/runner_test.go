@@ -862,3 +862,23 @@ func TestRenderIsolatesTheCoachsWords(t *testing.T) {
 		t.Errorf("French: %q", got)
 	}
 }
+
+// TestRenderMarksTheCoachsArabicWords: a coach's words in Arabic script are
+// marked like the frame, so that a sum in them reads as written, and no
+// isolate is nested in another.
+func TestRenderMarksTheCoachsArabicWords(t *testing.T) {
+	j := schedule.Job{Kind: schedule.Reminder, Text: "احسبوا 300 ÷ 20 = 15\nو 10 × 3 = 30 قبل الورشة"}
+	for _, lang := range []bot.Lang{bot.Darija, bot.Arabic} {
+		got, err := schedule.Render(texts(t), lang, j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(got, "\n")
+		if len(lines) != 2 || !strings.HasSuffix(lines[0], "احسبوا \u2066300 ÷ 20 = 15\u2069") || lines[1] != "\u200fو \u206610 × 3 = 30\u2069 قبل الورشة" {
+			t.Errorf("%s: %q, want each line with an RLM and each sum in one isolate", lang, got)
+		}
+		if strings.Contains(got, "\u2068") || strings.Count(got, "\u2066") != 2 || strings.Count(got, "\u2069") != 2 {
+			t.Errorf("%s: %q, want two isolates, none nested", lang, got)
+		}
+	}
+}
