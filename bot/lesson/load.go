@@ -42,6 +42,10 @@ func (ps Problems) Error() string {
 // CourseFile is the name of the file that describes a course.
 const CourseFile = "course.yaml"
 
+// GlossaryFile, at the top of the lesson folder, holds the terms and the
+// cast that lint checks texts against; it is not a lesson.
+const GlossaryFile = "glossary.yaml"
+
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 var indicatorPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 var varPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -64,7 +68,7 @@ func Load(fsys fs.FS, prefix string) (*Catalog, error) {
 			}
 			return nil
 		}
-		if ext := path.Ext(p); ext != ".yaml" && ext != ".yml" {
+		if ext := path.Ext(p); (ext != ".yaml" && ext != ".yml") || p == GlossaryFile {
 			return nil
 		}
 		data, err := fs.ReadFile(fsys, p)
