@@ -140,6 +140,8 @@ type Step struct {
 	// Sources name where the step's facts about law, tax or public
 	// schemes come from.
 	Sources []string
+	// Verified is the month (YYYY-MM) the sources were last checked.
+	Verified string
 
 	// Review marks a question as one of the lesson's key questions, which
 	// come back as spaced reviews.

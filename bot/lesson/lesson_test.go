@@ -145,6 +145,8 @@ func TestLoadProblems(t *testing.T) {
 		{"goto loop", head + "  - id: a\n" + say + "    goto: b\n  - id: b\n" + say + "    goto: a\n",
 			`c/l.yaml:6:5: step "a" starts a loop of gotos with no question: the lesson would never end`},
 		{"no steps", "course: c\nid: l\ntitle: {ary: a, ar: a, fr: a, zgh: a}\n", "c/l.yaml:1:1: lesson has no steps"},
+		{"verified not a month", head + "  - id: s\n" + say + "    sources: [\"Loi 31-08\"]\n    verified: \"2026-13\"\n",
+			`c/l.yaml:9:15: verified "2026-13": give the month the sources were checked, as YYYY-MM`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fsys := fstest.MapFS{

@@ -42,9 +42,14 @@ func (ps Problems) Error() string {
 // CourseFile is the name of the file that describes a course.
 const CourseFile = "course.yaml"
 
+// GlossaryFile, at the top of the lesson folder, holds the terms and the
+// cast that lint checks texts against; it is not a lesson.
+const GlossaryFile = "glossary.yaml"
+
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 var indicatorPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 var varPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var verifiedPattern = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])$`)
 
 // Load reads every course.yaml and lesson file (*.yaml) under fsys, validates
 // them together and returns the catalog. Names in problems are paths inside
@@ -64,7 +69,7 @@ func Load(fsys fs.FS, prefix string) (*Catalog, error) {
 			}
 			return nil
 		}
-		if ext := path.Ext(p); ext != ".yaml" && ext != ".yml" {
+		if ext := path.Ext(p); (ext != ".yaml" && ext != ".yml") || p == GlossaryFile {
 			return nil
 		}
 		data, err := fs.ReadFile(fsys, p)
@@ -135,7 +140,7 @@ func pos(n *yaml.Node) Pos { return Pos{n.Line, n.Column} }
 var keys = map[string][]string{
 	"course": {"course", "title", "drafts", "source", "order", "lessons"},
 	"lesson": {"course", "id", "minutes", "title", "drafts", "source", "steps"},
-	"step":   {"id", "say", "ask", "options", "input", "var", "min", "max", "calc", "survey", "goto", "example", "media", "sources", "review"},
+	"step":   {"id", "say", "ask", "options", "input", "var", "min", "max", "calc", "survey", "goto", "example", "media", "sources", "verified", "review"},
 	"option": {"text", "feedback", "correct", "value", "goto"},
 	"text":   {"ary", "ar", "fr", "zgh", FromKey},
 }
@@ -539,6 +544,12 @@ func (d *fileDecoder) step(n *yaml.Node) *Step {
 		"example": func(_, v *yaml.Node) { s.Example = d.str(v, "example"); exampleNode = v },
 		"media":   func(k, v *yaml.Node) { s.Media, s.MediaPos = d.media(v), pos(v) },
 		"sources": func(_, v *yaml.Node) { s.Sources = d.sources(v) },
+		"verified": func(_, v *yaml.Node) {
+			s.Verified = d.str(v, "verified")
+			if !verifiedPattern.MatchString(s.Verified) {
+				d.errorf(v, "verified %q: give the month the sources were checked, as YYYY-MM", s.Verified)
+			}
+		},
 		"review": func(_, v *yaml.Node) {
 			b, err := strconv.ParseBool(v.Value)
 			if err != nil || v.Kind != yaml.ScalarNode {
@@ -611,7 +622,7 @@ func (d *fileDecoder) step(n *yaml.Node) *Step {
 
 // only reports keys that do not belong to the step's kind.
 func (d *fileDecoder) only(n *yaml.Node, present map[string]bool, s *Step, allowed ...string) {
-	ok := map[string]bool{"id": true, "sources": true}
+	ok := map[string]bool{"id": true, "sources": true, "verified": true}
 	for _, a := range allowed {
 		ok[a] = true
 	}

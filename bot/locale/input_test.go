@@ -281,7 +281,7 @@ func TestLanguageNamed(t *testing.T) {
 		{"الفرنسية", bot.French, true},
 		{"francias", bot.French, true},
 		{"ⵜⴰⵎⴰⵣⵉⵖⵜ", bot.Tamazight, true},
-		{"ⵜⴰⵎⴰⵣⵉⵖⵜ / Tamaziɣt", bot.Tamazight, true},
+		{"ⵜⴰⵎⴰⵣⵉⵖⵜ / Tamaziɣt / تامازيغت", bot.Tamazight, true}, {"تامازيغت", bot.Tamazight, true},
 		{"Tamaziɣt", bot.Tamazight, true},
 		{"tamazight", bot.Tamazight, true},
 		{"tmazight", bot.Tamazight, true},

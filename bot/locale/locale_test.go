@@ -257,7 +257,7 @@ func TestT(t *testing.T) {
 		{bot.French, "NumberRange", map[string]any{"Min": "10", "Max": "12.5"}, "Donne un nombre entre 10 et 12.5."},
 		{bot.Darija, "NextLesson", map[string]any{"Title": "الثمن"}, "1 الدرس الجاي: الثمن"},
 		{bot.Arabic, "BackToMenu", nil, "0 القائمة"},
-		{bot.Tamazight, "LanguageName", nil, "ⵜⴰⵎⴰⵣⵉⵖⵜ / Tamaziɣt"},
+		{bot.Tamazight, "LanguageName", nil, "ⵜⴰⵎⴰⵣⵉⵖⵜ / Tamaziɣt / تامازيغت"},
 		{bot.Darija, "LanguageName", nil, "الدارجة / Darija"},
 		{bot.Arabic, "LanguageName", nil, "العربية"},
 		{bot.French, "LanguageName", nil, "Français"},
@@ -284,14 +284,14 @@ func TestN(t *testing.T) {
 		{bot.French, "LessonScore", 4, map[string]any{"Right": 3}, "Réponses justes : 3 sur 4 questions."},
 		{bot.French, "Progress", 0, map[string]any{"Total": 6}, "Tu as fini 0 leçon sur 6."},
 		{bot.French, "Progress", 2, map[string]any{"Total": 6}, "Tu as fini 2 leçons sur 6."},
-		{bot.Darija, "Progress", 1, map[string]any{"Total": 6}, "كملتو درس واحد من 6."},
-		{bot.Darija, "Progress", 2, map[string]any{"Total": 6}, "كملتو جوج دروس من 6."},
-		{bot.Darija, "Progress", 5, map[string]any{"Total": 6}, "كملتو 5 دروس من 6."},
-		{bot.Darija, "Progress", 12, map[string]any{"Total": 20}, "كملتو 12 درس من 20."},
+		{bot.Darija, "Progress", 1, map[string]any{"Total": 6}, "كملتي درس واحد من 6."},
+		{bot.Darija, "Progress", 2, map[string]any{"Total": 6}, "كملتي جوج دروس من 6."},
+		{bot.Darija, "Progress", 5, map[string]any{"Total": 6}, "كملتي 5 دروس من 6."},
+		{bot.Darija, "Progress", 12, map[string]any{"Total": 20}, "كملتي 12 درس من 20."},
 		{bot.Arabic, "LessonScore", 2, map[string]any{"Right": 1}, "أجبت بشكل صحيح عن 1 من أصل سؤالين."},
 		{bot.Arabic, "LessonScore", 0, map[string]any{"Right": 0}, "لم يطرح أي سؤال."},
-		{bot.Tamazight, "Progress", 1, map[string]any{"Total": 3}, "ⵜⴽⵎⵎⵍⴷ ⵢⴰⵏ ⵓⵙⵍⵎⴷ ⵖ 3."},
-		{bot.Tamazight, "Progress", 2, map[string]any{"Total": 3}, "ⵜⴽⵎⵎⵍⴷ 2 ⵉⵙⵍⵎⴷⵏ ⵖ 3."},
+		{bot.Tamazight, "Progress", 1, map[string]any{"Total": 3}, "ⵜⴽⵎⵎⵍⴷ ⵢⴰⵜ ⵜⵎⵙⵉⵔⵜ ⵖ 3."},
+		{bot.Tamazight, "Progress", 2, map[string]any{"Total": 3}, "ⵜⴽⵎⵎⵍⴷ 2 ⵜⵉⵎⵙⵉⵔⵉⵏ ⵖ 3."},
 		{"xx", "Progress", 2, nil, ""},
 	}
 	for _, tt := range tests {
@@ -355,8 +355,9 @@ func TestMessageFiles(t *testing.T) {
 
 var (
 	placeholder = regexp.MustCompile(`\{\{[^}]*\}\}`)
-	// latinOK are the Latin words allowed in Arabic and Tifinagh messages.
-	latinOK = regexp.MustCompile(`\b(Darsi|START|STOP|Darija|Tamaziɣt)\b`)
+	// latinOK are the Latin words allowed in Arabic and Tifinagh messages,
+	// and Tamazight's name in Arabic letters (its menu line).
+	latinOK = regexp.MustCompile(`\b(Darsi|START|STOP|Darija|Tamaziɣt)\b|تامازيغت`)
 )
 
 // TestScripts checks that each language is written in its script: Darija

@@ -49,7 +49,8 @@ func stamp(args []string, stdout, stderr io.Writer) int {
 			if err != nil {
 				return err
 			}
-			if d.IsDir() || (filepath.Ext(p) != ".yaml" && filepath.Ext(p) != ".yml") {
+			// The glossary holds terms and names, not translations.
+			if d.IsDir() || (filepath.Ext(p) != ".yaml" && filepath.Ext(p) != ".yml") || d.Name() == lesson.GlossaryFile {
 				return nil
 			}
 			data, err := os.ReadFile(p)
