@@ -235,7 +235,10 @@ type ExportedLearner struct {
 	// same in every export, job id and dashboard CSV of the deployment.
 	Key string `json:"key"`
 	// Name is the WhatsApp profile name the learner shared by consenting.
-	Name          string            `json:"name,omitempty"`
+	Name string `json:"name,omitempty"`
+	// BSUID is the learner's WhatsApp business-scoped user id beside their
+	// number (bot.Learner.BSUID), masked like ID.
+	BSUID         string            `json:"bsuid,omitempty"`
 	Channel       bot.Channel       `json:"channel"`
 	Lang          bot.Lang          `json:"lang"`
 	Consent       bool              `json:"consent"`
@@ -258,7 +261,7 @@ type ExportedLearner struct {
 // and without their key.
 func Export(l bot.Learner) ExportedLearner {
 	e := ExportedLearner{
-		ID: l.ID, Name: l.Name, Channel: l.Channel, Lang: l.Lang, Consent: l.Consent, OptedOut: l.OptedOut,
+		ID: l.ID, Name: l.Name, BSUID: l.BSUID, Channel: l.Channel, Lang: l.Lang, Consent: l.Consent, OptedOut: l.OptedOut,
 		Cohort: l.Cohort, Phase: l.Phase, Course: l.Course, Lesson: l.Lesson, Step: l.Step,
 		Completed: make([]bot.Completion, len(l.Completed)), Vars: l.Vars, Indicators: l.Indicators,
 		LastInboundAt: l.LastInboundAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(), Version: l.Version,
@@ -291,6 +294,9 @@ func (a *App) ExportLearners(ctx context.Context, w io.Writer, withNumbers bool)
 		e.Key = a.Keys.Learner(l.ID)
 		if !withNumbers {
 			e.ID = bot.Mask(l.ID)
+			if e.BSUID != "" {
+				e.BSUID = bot.Mask(e.BSUID)
+			}
 		}
 		return enc.Encode(e)
 	})
