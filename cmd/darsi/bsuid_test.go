@@ -263,3 +263,47 @@ func casablanca(t *testing.T) *time.Location {
 	}
 	return loc
 }
+
+// TestBSUIDRoundTrips measures Redis round trips per message: a BSUID
+// with a learner of its own costs what a number costs, and only a BSUID
+// without one pays for the alias lookup.
+func TestBSUIDRoundTrips(t *testing.T) {
+	cfg := defaultConfig(t)
+	cfg.Store = redisDB(t, bsuidDB)
+	ctx := context.Background()
+	s, err := cfg.openStore(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	trips := s.(interface{ RoundTrips() uint64 })
+	content, err := loadContent("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := app.New(s, content)
+	n := 0
+	handle := func(from, bsuid, text string) uint64 {
+		t.Helper()
+		n++
+		before := trips.RoundTrips()
+		if _, err := a.HandleInbound(ctx, bot.Inbound{ID: "SM" + strings.Repeat("0", 30) + string(rune('a'+n/10)) + string(rune('a'+n%10)),
+			From: from, BSUID: bsuid, Channel: bot.WhatsApp, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+		return trips.RoundTrips() - before
+	}
+	handle(pairedNumber, "", "salam")
+	number := handle(pairedNumber, "", "3")
+	handle(bsuidLearner, "", "salam")
+	own := handle(bsuidLearner, "", "3")
+	handle("whatsapp:+212600000066", "whatsapp:"+pairedBSUID, "salam")
+	aliased := handle("whatsapp:"+pairedBSUID, "", "3")
+	t.Logf("Redis round trips per message: number %d, BSUID with its own learner %d, BSUID paired with a number %d", number, own, aliased)
+	if own != number {
+		t.Errorf("a BSUID's own learner: %d round trips, a number's %d: want the same", own, number)
+	}
+	if aliased > number+2 {
+		t.Errorf("a paired BSUID: %d round trips, want at most %d (its read, the alias, the learner's update)", aliased, number+2)
+	}
+}
