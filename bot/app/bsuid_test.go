@@ -1,7 +1,9 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/darsi-ma/darsi/bot"
@@ -100,5 +102,34 @@ func TestBSUIDWithoutAliases(t *testing.T) {
 	handle(t, a, bot.Inbound{ID: "SM2", From: bsuidID, Text: "salam"})
 	if _, err := s.Get(context.Background(), bsuidID); err != nil {
 		t.Errorf("the BSUID's learner: %v, want one", err)
+	}
+}
+
+// TestExportMasksBSUIDs: without --with-numbers, an export shows a BSUID
+// learner's id and a learner's paired BSUID masked (MA.15…43); with it,
+// whole.
+func TestExportMasksBSUIDs(t *testing.T) {
+	a := newApp(t)
+	handle(t, a, bot.Inbound{ID: "SM1", From: bsuidID, Text: "salam"})
+	handle(t, a, bot.Inbound{ID: "SM2", From: bsuidPhone, BSUID: "whatsapp:MA.9902576394655801", Text: "salam"})
+	var full, masked bytes.Buffer
+	if err := a.ExportLearners(context.Background(), &full, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ExportLearners(context.Background(), &masked, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, whole := range []string{"1502576394655843", "9902576394655801", "600000009"} {
+		if strings.Contains(masked.String(), whole) {
+			t.Errorf("the default export shows %s: %s", whole, masked.String())
+		}
+		if !strings.Contains(full.String(), whole) {
+			t.Errorf("the export with numbers lacks %s: %s", whole, full.String())
+		}
+	}
+	for _, want := range []string{`"id":"whatsapp:MA.15…43"`, `"bsuid":"whatsapp:MA.99…01"`} {
+		if !strings.Contains(masked.String(), want) {
+			t.Errorf("the default export lacks %s: %s", want, masked.String())
+		}
 	}
 }
