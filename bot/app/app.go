@@ -51,8 +51,9 @@ type App struct {
 }
 
 // errNoLearner stops an update of a BSUID that has no learner: its alias is
-// looked up before a new learner is made.
-var errNoLearner = errors.New("no learner under this address")
+// looked up before a new learner is made. Of kind NotFound, so that store
+// metrics count it as such, not as a failure.
+var errNoLearner = bot.Errorf("app.HandleInbound", bot.NotFound, "no learner under this address")
 
 // New returns an App over store with the given lessons and texts.
 func New(store Store, content *dialog.Content) *App {
