@@ -1,6 +1,9 @@
 package bot
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Learner addresses. A WhatsApp or SMS learner is named by their address,
 // the channel and what Twilio calls them by:
@@ -89,7 +92,7 @@ func CheckAddress(id string) error {
 			return nil
 		}
 		if ValidBSUID(rest) {
-			return errors.New("a WhatsApp BSUID is not an SMS address: " + ErrAddress.Error())
+			return fmt.Errorf("%w: a WhatsApp BSUID is not an SMS address", ErrAddress)
 		}
 	default:
 		return ErrChannel

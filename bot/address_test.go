@@ -47,7 +47,7 @@ func TestCheckAddress(t *testing.T) {
 		{"", bot.ErrChannel},
 	} {
 		err := bot.CheckAddress(tc.id)
-		if (err == nil) != (tc.want == nil) || (tc.want == bot.ErrChannel && !errors.Is(err, bot.ErrChannel)) {
+		if (err == nil) != (tc.want == nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
 			t.Errorf("CheckAddress(%q) = %v, want %v", tc.id, err, tc.want)
 		}
 		if err != nil && strings.Contains(err.Error(), "1502576394655843") {
