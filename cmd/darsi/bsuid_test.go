@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,7 +79,11 @@ func bsuidScenario(t *testing.T, cfg Config) {
 		t.Fatal(err)
 	}
 	cfg.TwilioAuthToken, cfg.Simulator = e2eToken, "off"
-	srv := httptest.NewServer(routes(cfg, a, s, nil, discardLog()))
+	// Every log line of the webhook and the outbox, at debug level: none
+	// may name a BSUID or a number whole.
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv := httptest.NewServer(routes(cfg, a, s, nil, log))
 	t.Cleanup(srv.Close)
 
 	var sent []url.Values
@@ -148,7 +155,7 @@ func bsuidScenario(t *testing.T, cfg Config) {
 	}
 	runner, err := schedule.NewRunner(schedule.Config{Outbox: s, Learners: s, Sender: sender, Text: a.Content().Text,
 		Deliveries: s, Limiter: s, Policy: *cfg.policy(), WhatsAppFrom: waSender, Worker: "test",
-		Now: func() time.Time { return clock }})
+		Now: func() time.Time { return clock }, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,6 +261,34 @@ func bsuidScenario(t *testing.T, cfg Config) {
 	if err := s.Learners(ctx, func(bot.Learner) error { n++; return nil }); err != nil || n != 0 {
 		t.Errorf("%d learners in the store at the end, %v; want none", n, err)
 	}
+	text := logs.String()
+	if !strings.Contains(text, "MA.15…43") {
+		t.Errorf("the logs never name the BSUID learner masked:\n%s", text)
+	}
+	for _, whole := range []string{"1502576394655843", "9902576394655801", "212600000055"} {
+		if strings.Contains(text, whole) {
+			t.Errorf("the logs name %s whole", whole)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer that the server's goroutines may write to
+// while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func casablanca(t *testing.T) *time.Location {
