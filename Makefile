@@ -45,6 +45,7 @@ build:
 ## fuzz: each fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
 fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckAddress$$' -fuzztime $(FUZZTIME) ./bot
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime $(FUZZTIME) ./bot/locale
 	$(GO) test -run '^$$' -fuzz '^FuzzParseNumber$$' -fuzztime $(FUZZTIME) ./bot/locale
 	$(GO) test -run '^$$' -fuzz '^FuzzDirectional$$' -fuzztime $(FUZZTIME) ./bot/locale

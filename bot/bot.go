@@ -104,6 +104,12 @@ type Learner struct {
 	// ProfileName), kept once they agreed to the data terms: coaches see
 	// it beside a masked number.
 	Name string `json:"name,omitempty"`
+	// BSUID is the address the learner also has on WhatsApp by their
+	// business-scoped user id ("whatsapp:MA.…"), learnt from a message that
+	// carried it beside their number (Twilio's ExternalUserId): a later
+	// message from that address alone reaches this learner (see
+	// app.Aliases). Empty for a learner known by their BSUID alone.
+	BSUID string `json:"bsuid,omitempty"`
 
 	Phase Phase `json:"phase,omitempty"`
 	// Resume is the phase to return to after a detour (language, erase).
@@ -190,8 +196,12 @@ type Inbound struct {
 	Media       []Media
 	Payload     string // a WhatsApp quick-reply button's payload
 	ProfileName string
-	Latitude    string
-	Longitude   string
+	// BSUID is the sender's address by their WhatsApp business-scoped user
+	// id ("whatsapp:MA.…") when the message came from their number and
+	// carried it too; empty otherwise.
+	BSUID     string
+	Latitude  string
+	Longitude string
 	// JoinCohort is set by the caller when the message asks to join a
 	// cohort (a join code alone, or after a join word): what the code
 	// turned out to be. The engine applies it; nil means no join.
@@ -223,10 +233,18 @@ func Texts(rs []Reply) []string {
 	return out
 }
 
-// Mask hides most of a phone number or learner ID for logs:
-// "whatsapp:+212600000001" becomes "whatsapp:+2126******01".
+// Mask hides most of a phone number or learner ID for logs and coaches:
+// "whatsapp:+212600000001" becomes "whatsapp:+2126******01", and a BSUID
+// keeps its country and four characters: "whatsapp:MA.1502576394655843"
+// becomes "whatsapp:MA.15…43".
 func Mask(id string) string {
 	ch, number := SplitLearnerID(id)
+	if ValidBSUID(number) {
+		if ch == "" {
+			return maskBSUID(number)
+		}
+		return string(ch) + ":" + maskBSUID(number)
+	}
 	r := []rune(number)
 	if len(r) > 6 {
 		for i := 5; i < len(r)-2; i++ {

@@ -27,9 +27,13 @@ func TestDeliveryStatusAfter(t *testing.T) {
 
 func TestMask(t *testing.T) {
 	for in, want := range map[string]string{
-		"whatsapp:+212600000001": "whatsapp:+2126******01",
-		"+212600000001":          "+2126******01",
-		"sms:12345":              "sms:*****",
+		"whatsapp:+212600000001":               "whatsapp:+2126******01",
+		"+212600000001":                        "+2126******01",
+		"sms:12345":                            "sms:*****",
+		"whatsapp:MA.1502576394655843":         "whatsapp:MA.15…43",
+		"MA.1502576394655843":                  "MA.15…43",
+		"whatsapp:US.ENT.11815799212886844830": "whatsapp:US.EN…30",
+		"whatsapp:MA.1234":                     "whatsapp:MA.…",
 	} {
 		if got := Mask(in); got != want {
 			t.Errorf("Mask(%q): got %q, want %q", in, got, want)

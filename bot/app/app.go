@@ -43,13 +43,26 @@ type App struct {
 	// Keys stand for learners where their number must not appear (job
 	// ids); New takes the store's when it keeps them (KeyHolder).
 	Keys Keys
+	// Aliases finds the learner a WhatsApp BSUID stands for, when a
+	// message comes from a BSUID without a learner of its own; nil: a
+	// BSUID is always its own learner. New takes the store's when it
+	// keeps them. Set it before the first message.
+	Aliases Aliases
 }
+
+// errNoLearner stops an update of a BSUID that has no learner: its alias is
+// looked up before a new learner is made. Of kind NotFound, so that store
+// metrics count it as such, not as a failure.
+var errNoLearner = bot.Errorf("app.HandleInbound", bot.NotFound, "no learner under this address")
 
 // New returns an App over store with the given lessons and texts.
 func New(store Store, content *dialog.Content) *App {
 	a := &App{store: store, Now: time.Now}
 	if h, ok := store.(KeyHolder); ok {
 		a.Keys = h.Keys()
+	}
+	if al, ok := store.(Aliases); ok {
+		a.Aliases = al
 	}
 	a.content.Store(content)
 	return a
@@ -84,12 +97,29 @@ func (a *App) HandleInbound(ctx context.Context, in bot.Inbound) (Result, error)
 	// The store may call the update more than once; the outcome of its
 	// last call is the one saved.
 	var out dialog.Outcome
-	res, err := a.store.Update(ctx, in.From, in.ID, func(l *bot.Learner) (Change, error) {
-		out = dialog.Step(*l, in, now, c)
-		a.Outreach.afterMessage(&out.Learner, out.Events, now, c)
-		*l = out.Learner
-		return Change{Replies: out.Replies, Erase: out.Erased()}, nil
-	})
+	apply := func(id string, mustExist bool) (Result, error) {
+		return a.store.Update(ctx, id, in.ID, func(l *bot.Learner) (Change, error) {
+			if mustExist && l.Version == 0 {
+				return Change{}, errNoLearner
+			}
+			out = dialog.Step(*l, in, now, c)
+			if in.BSUID != "" && !out.Erased() {
+				// The learner's BSUID, which Twilio sent with their
+				// number: the store pairs them (Aliases).
+				out.Learner.BSUID = in.BSUID
+			}
+			a.Outreach.afterMessage(&out.Learner, out.Events, now, c)
+			*l = out.Learner
+			return Change{Replies: out.Replies, Erase: out.Erased()}, nil
+		})
+	}
+	var res Result
+	var err error
+	if a.Aliases != nil && bot.IsBSUID(in.From) {
+		res, err = a.applyBSUID(ctx, in, apply)
+	} else {
+		res, err = apply(in.From, false)
+	}
 	if err != nil || res.Duplicate {
 		// What the first delivery did was observed and queued then.
 		return res, err
@@ -100,6 +130,32 @@ func (a *App) HandleInbound(ctx context.Context, in bot.Inbound) (Result, error)
 		}
 	}
 	return res, nil
+}
+
+// applyBSUID applies a message from a BSUID address: to the BSUID's own
+// learner when there is one (the ordinary case, which costs nothing more),
+// else to the learner whose number it was paired with (Aliases), else to a
+// new learner under the BSUID. A replay of an erased learner's message by
+// the BSUID is a duplicate that brings no one back.
+func (a *App) applyBSUID(ctx context.Context, in bot.Inbound, apply func(id string, mustExist bool) (Result, error)) (Result, error) {
+	res, err := apply(in.From, true)
+	if !errors.Is(err, errNoLearner) {
+		return res, err
+	}
+	id, replay, err := a.Aliases.Alias(ctx, in.From, in.ID)
+	switch {
+	case replay:
+		return Result{Duplicate: true}, nil
+	case err == nil:
+		// The paired learner, unless they were erased in between: then
+		// the BSUID is a new learner of its own.
+		if res, err := apply(id, true); !errors.Is(err, errNoLearner) {
+			return res, err
+		}
+	case bot.KindOf(err) != bot.NotFound:
+		return Result{}, err
+	}
+	return apply(in.From, false)
 }
 
 // NewEventCounter returns a hook for App.Observe that counts the events of
@@ -180,7 +236,10 @@ type ExportedLearner struct {
 	// same in every export, job id and dashboard CSV of the deployment.
 	Key string `json:"key"`
 	// Name is the WhatsApp profile name the learner shared by consenting.
-	Name          string            `json:"name,omitempty"`
+	Name string `json:"name,omitempty"`
+	// BSUID is the learner's WhatsApp business-scoped user id beside their
+	// number (bot.Learner.BSUID), masked like ID.
+	BSUID         string            `json:"bsuid,omitempty"`
 	Channel       bot.Channel       `json:"channel"`
 	Lang          bot.Lang          `json:"lang"`
 	Consent       bool              `json:"consent"`
@@ -203,7 +262,7 @@ type ExportedLearner struct {
 // and without their key.
 func Export(l bot.Learner) ExportedLearner {
 	e := ExportedLearner{
-		ID: l.ID, Name: l.Name, Channel: l.Channel, Lang: l.Lang, Consent: l.Consent, OptedOut: l.OptedOut,
+		ID: l.ID, Name: l.Name, BSUID: l.BSUID, Channel: l.Channel, Lang: l.Lang, Consent: l.Consent, OptedOut: l.OptedOut,
 		Cohort: l.Cohort, Phase: l.Phase, Course: l.Course, Lesson: l.Lesson, Step: l.Step,
 		Completed: make([]bot.Completion, len(l.Completed)), Vars: l.Vars, Indicators: l.Indicators,
 		LastInboundAt: l.LastInboundAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(), Version: l.Version,
@@ -236,6 +295,9 @@ func (a *App) ExportLearners(ctx context.Context, w io.Writer, withNumbers bool)
 		e.Key = a.Keys.Learner(l.ID)
 		if !withNumbers {
 			e.ID = bot.Mask(l.ID)
+			if e.BSUID != "" {
+				e.BSUID = bot.Mask(e.BSUID)
+			}
 		}
 		return enc.Encode(e)
 	})

@@ -188,6 +188,27 @@ type Deliveries interface {
 	Delivery(ctx context.Context, sid string) (bot.Delivery, error)
 }
 
+// Aliases finds the learner a WhatsApp business-scoped user id (BSUID)
+// stands for: a learner known by their number whose record holds the
+// BSUID address in Learner.BSUID (learnt from a message that carried both).
+// Update keeps the pair in the same atomic write as the record, under a
+// keyed hash of the BSUID (app.Keys), never under the number: a learner
+// whose BSUID changes leaves the old one, and an erased learner leaves only
+// the keyed hash of their own key, for as long as their message ids are
+// kept against replays. A BSUID belongs to one number (WhatsApp gives a
+// new number a new BSUID); should two learners hold the same, which one it
+// reaches is not defined.
+type Aliases interface {
+	// Alias returns the id of the learner whose Learner.BSUID is bsuid
+	// (an address, "whatsapp:MA.…"), or an error of kind NotFound. When
+	// the learner who held it was erased, within the retention of their
+	// message ids, and msgID is one of the messages applied to them, it
+	// returns replay set, and no id: a replay of their request, which must
+	// bring no one back. It is meant for a BSUID that has no learner of its
+	// own, and costs the Redis store one round trip (two for a replay).
+	Alias(ctx context.Context, bsuid, msgID string) (id string, replay bool, err error)
+}
+
 // Backend is everything one of Darsi's stores keeps: learners with their
 // cohort and due indexes, delivery statuses, cohorts with coaches and
 // sessions and the audit log, the outbox and the send-rate limiter every replica shares. The embedded store and the Redis store
@@ -197,6 +218,7 @@ type Deliveries interface {
 type Backend interface {
 	Store
 	KeyHolder
+	Aliases
 	Members
 	DueIndex
 	Deliveries

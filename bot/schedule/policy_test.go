@@ -47,6 +47,16 @@ func TestPolicyDecide(t *testing.T) {
 		// Held to 07:00 UTC, by when a window opened at 05:00 the day
 		// before has closed: the template, not the free text the due time
 		// would allow.
+		// A BSUID learner: Casablanca's quiet hours from the BSUID's
+		// country, a free text inside the window, never SMS.
+		{"BSUID, held by Casablanca's quiet hours", bot.Learner{ID: "whatsapp:MA.1502576394655843", Channel: bot.WhatsApp, Lang: bot.Darija, LastInboundAt: noon},
+			reminder, noon.Add(12 * time.Hour), schedule.RouteFree, "", time.Date(2026, 6, 2, 7, 0, 0, 0, time.UTC), false},
+		// 06:30 UTC is 08:30 in Paris, where a French BSUID lives: not
+		// held, as it would be in Casablanca (07:30 there).
+		{"BSUID of France, Paris hours", bot.Learner{ID: "whatsapp:FR.1502576394655843", Channel: bot.WhatsApp, Lang: bot.French, LastInboundAt: noon},
+			reminder, noon.Add(20*time.Hour + 30*time.Minute), schedule.RouteFree, "", noon.Add(20*time.Hour + 30*time.Minute), false},
+		{"BSUID of Morocco at the same time: held", bot.Learner{ID: "whatsapp:MA.1502576394655843", Channel: bot.WhatsApp, Lang: bot.French, LastInboundAt: noon},
+			reminder, noon.Add(20*time.Hour + 30*time.Minute), schedule.RouteFree, "", time.Date(2026, 6, 2, 7, 0, 0, 0, time.UTC), false},
 		{"held past the window's end", wa(bot.French, 5*time.Hour), reminder, noon.Add(12 * time.Hour), schedule.RouteTemplate, "", time.Date(2026, 6, 2, 7, 0, 0, 0, time.UTC), false},
 	}
 	for _, tt := range tests {

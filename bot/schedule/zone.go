@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/darsi-ma/darsi/bot"
@@ -45,10 +46,41 @@ var zones = func() map[string]*time.Location {
 	return m
 }()
 
+//go:generate go run ./internal/zonegen -o zones_gen.go
+
+// countryZones caches the locations of zoneByCountry as they are asked
+// for: country code to *time.Location.
+var countryZones sync.Map
+
+// CountryZone returns the time zone of an ISO 3166 country ("MA" is
+// Africa/Casablanca), the first the tz database's zone1970.tab lists for it
+// (zones_gen.go, made by internal/zonegen), or nil for a code it does not
+// know.
+func CountryZone(cc string) *time.Location {
+	if loc, ok := countryZones.Load(cc); ok {
+		return loc.(*time.Location)
+	}
+	name, ok := zoneByCountry[cc]
+	if !ok {
+		return nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err) // time/tzdata is embedded, and the test loads every zone: cannot happen
+	}
+	countryZones.Store(cc, loc)
+	return loc
+}
+
 // ZoneOf returns the time zone of a learner from the country of their
-// phone number ("whatsapp:+33…" is in Paris), or nil for the default
-// (Africa/Casablanca) when the number says nothing known.
+// phone number ("whatsapp:+33…" is in Paris), or for a learner known by
+// their WhatsApp BSUID from its country code ("whatsapp:MA.…" is in
+// Casablanca, see CountryZone); nil for the default (Africa/Casablanca)
+// when the address says nothing known.
 func ZoneOf(l bot.Learner) *time.Location {
+	if cc := bot.Country(l.ID); cc != "" {
+		return CountryZone(cc)
+	}
 	id := l.ID
 	if i := strings.IndexByte(id, ':'); i >= 0 {
 		id = id[i+1:]

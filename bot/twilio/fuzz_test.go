@@ -20,7 +20,9 @@ import (
 func FuzzParseInbound(f *testing.F) {
 	for _, p := range []string{waText, waVoiceNote, waImage, waLocation, waButton, smsText,
 		"From=%2B1", "From=whatsapp%3A%2B2126&Body=%00%FF", "From=whatsapp:+212600000001", "MediaUrl9=x&From=%2B12345678",
-		"From=WHATSAPP%3A%2B212600000001&MessageSid=", "a=1&&b=%zz&From"} {
+		"From=WHATSAPP%3A%2B212600000001&MessageSid=", "a=1&&b=%zz&From",
+		"From=whatsapp%3AMA.1502576394655843", "From=whatsapp%3A%2B212600000001&ExternalUserId=MA.1502576394655843",
+		"From=whatsapp%3AUS.ENT.1&ExternalUserId=x", "From=MA.1"} {
 		f.Add(p)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
@@ -38,9 +40,12 @@ func FuzzParseInbound(f *testing.F) {
 		if in.Channel != bot.WhatsApp && in.Channel != bot.SMS {
 			t.Fatalf("channel %q", in.Channel)
 		}
-		ch, number := bot.SplitLearnerID(in.From)
-		if ch != in.Channel || !strings.HasPrefix(number, "+") || len(number) < 8 || len(number) > 16 {
+		ch, _ := bot.SplitLearnerID(in.From)
+		if ch != in.Channel || bot.CheckAddress(in.From) != nil {
 			t.Fatalf("learner ID %q on channel %q", in.From, in.Channel)
+		}
+		if in.BSUID != "" && (!bot.IsBSUID(in.BSUID) || bot.IsBSUID(in.From) || in.Channel != bot.WhatsApp) {
+			t.Fatalf("BSUID %q beside %q", in.BSUID, in.From)
 		}
 		if len(in.Media) > 10 {
 			t.Fatalf("%d media", len(in.Media))

@@ -26,7 +26,13 @@ const whatsappPrefix = "whatsapp:"
 
 // ParseInbound turns the parameters of Twilio's inbound-message webhook into
 // a bot.Inbound. From "whatsapp:+2126…" gives the WhatsApp channel, a plain
-// E.164 number gives SMS; the learner ID is bot.LearnerID of the two.
+// E.164 number gives SMS, and "whatsapp:MA.1502576394655843" a WhatsApp
+// learner known by their business-scoped user id (BSUID) instead of their
+// number; the learner ID is bot.LearnerID of the two (see bot.CheckAddress).
+// A WhatsApp message from a number that carries the sender's BSUID in
+// ExternalUserId ("MA.…", or "whatsapp:MA.…") sets Inbound.BSUID, so that
+// the application remembers the pair; on a message from a BSUID, or by SMS,
+// ExternalUserId says nothing more and is not read.
 //
 // The body is passed through as it came, invalid UTF-8 and NUL bytes
 // included: cleaning text is the engine's job. NumMedia is only a hint;
@@ -36,8 +42,10 @@ const whatsappPrefix = "whatsapp:"
 // left zero for the caller to set.
 //
 // Errors are of kind Invalid: From missing, on another channel (such as
-// "messenger:"), or not an E.164 number; a MessageSid longer than 100
-// characters.
+// "messenger:"), or neither an E.164 number nor a BSUID (a BSUID by SMS
+// included); an ExternalUserId on a WhatsApp message from a number that is
+// not a BSUID; a MessageSid longer than 100 characters. They never repeat
+// the address whole.
 func ParseInbound(form url.Values) (bot.Inbound, error) {
 	const op = "twilio.ParseInbound"
 	from := form.Get("From")
@@ -62,6 +70,16 @@ func ParseInbound(form url.Values) (bot.Inbound, error) {
 		Latitude:    form.Get("Latitude"),
 		Longitude:   form.Get("Longitude"),
 	}
+	if ext := form.Get("ExternalUserId"); ext != "" && ch == bot.WhatsApp && !bot.ValidBSUID(number) {
+		bsuid, ok := cutWhatsApp(ext)
+		if !ok {
+			bsuid = ext
+		}
+		if !bot.ValidBSUID(bsuid) {
+			return bot.Inbound{}, bot.Errorf(op, bot.Invalid, "ExternalUserId %q: not a WhatsApp BSUID", bot.Mask(truncate(ext, 40)))
+		}
+		in.BSUID = bot.LearnerID(bot.WhatsApp, bsuid)
+	}
 	for i := range maxMedia {
 		n := strconv.Itoa(i)
 		u := form.Get("MediaUrl" + n)
@@ -73,33 +91,33 @@ func ParseInbound(form url.Values) (bot.Inbound, error) {
 	return in, nil
 }
 
-// address splits a Twilio address such as "whatsapp:+212600000001" into its
-// channel and E.164 number.
+// address splits a Twilio address such as "whatsapp:+212600000001" or
+// "whatsapp:MA.1502576394655843" into its channel and what follows: an
+// E.164 number, or for WhatsApp a BSUID.
 func address(s string) (bot.Channel, string, error) {
 	ch, number := bot.SMS, s
-	if len(s) >= len(whatsappPrefix) && strings.EqualFold(s[:len(whatsappPrefix)], whatsappPrefix) {
-		ch, number = bot.WhatsApp, s[len(whatsappPrefix):]
+	if rest, ok := cutWhatsApp(s); ok {
+		ch, number = bot.WhatsApp, rest
 	}
-	if !e164(number) {
-		if strings.Contains(number, ":") {
-			return "", "", fmt.Errorf("From %q: channel not supported", bot.Mask(s))
-		}
-		return "", "", fmt.Errorf("From %q: not an E.164 number", bot.Mask(s))
+	switch err := bot.CheckAddress(bot.LearnerID(ch, number)); {
+	case err == nil:
+		return ch, number, nil
+	case ch == bot.SMS && strings.Contains(number, ":"):
+		return "", "", fmt.Errorf("From %q: channel not supported", bot.Mask(truncate(s, 40)))
+	case ch == bot.SMS && bot.ValidBSUID(number):
+		return "", "", fmt.Errorf("From %q: a BSUID without the whatsapp: channel", bot.Mask(s))
+	case ch == bot.WhatsApp:
+		return "", "", fmt.Errorf("From %q: not an E.164 number or a WhatsApp BSUID", bot.Mask(truncate(s, 40)))
 	}
-	return ch, number, nil
+	return "", "", fmt.Errorf("From %q: not an E.164 number", bot.Mask(truncate(s, 40)))
 }
 
-// e164 reports whether s looks like "+" and 7 to 15 digits, the first not 0.
-func e164(s string) bool {
-	if len(s) < 8 || len(s) > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9' {
-		return false
+// cutWhatsApp returns what follows "whatsapp:" (in any case) in s.
+func cutWhatsApp(s string) (string, bool) {
+	if len(s) >= len(whatsappPrefix) && strings.EqualFold(s[:len(whatsappPrefix)], whatsappPrefix) {
+		return s[len(whatsappPrefix):], true
 	}
-	for i := 2; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return "", false
 }
 
 // channelLabel names the channel of a From address for metrics, without

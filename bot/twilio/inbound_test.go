@@ -34,6 +34,25 @@ func TestParseInbound(t *testing.T) {
 			want: bot.Inbound{From: "sms:+212600000001", Channel: bot.SMS}},
 		{name: "repeated From: first wins", form: "From=%2B212600000001&From=%2B212600000002",
 			want: bot.Inbound{From: "sms:+212600000001", Channel: bot.SMS}},
+		{name: "whatsapp BSUID", form: "From=whatsapp%3AMA.1502576394655843&MessageSid=SM5&Body=salam",
+			want: bot.Inbound{ID: "SM5", From: "whatsapp:MA.1502576394655843", Channel: bot.WhatsApp, Text: "salam"}},
+		{name: "whatsapp parent BSUID", form: "From=whatsapp%3AUS.ENT.11815799212886844830",
+			want: bot.Inbound{From: "whatsapp:US.ENT.11815799212886844830", Channel: bot.WhatsApp}},
+		{name: "number with ExternalUserId", form: "From=whatsapp%3A%2B212600000001&ExternalUserId=MA.1502576394655843",
+			want: bot.Inbound{From: "whatsapp:+212600000001", Channel: bot.WhatsApp, BSUID: "whatsapp:MA.1502576394655843"}},
+		{name: "number with ExternalUserId and channel", form: "From=whatsapp%3A%2B212600000001&ExternalUserId=whatsapp%3AMA.1502576394655843",
+			want: bot.Inbound{From: "whatsapp:+212600000001", Channel: bot.WhatsApp, BSUID: "whatsapp:MA.1502576394655843"}},
+		{name: "BSUID with ExternalUserId: From is the learner", form: "From=whatsapp%3AMA.1502576394655843&ExternalUserId=MA.99",
+			want: bot.Inbound{From: "whatsapp:MA.1502576394655843", Channel: bot.WhatsApp}},
+		{name: "sms with ExternalUserId: not read", form: "From=%2B212600000001&ExternalUserId=garbage",
+			want: bot.Inbound{From: "sms:+212600000001", Channel: bot.SMS}},
+		{name: "ExternalUserId malformed", form: "From=whatsapp%3A%2B212600000001&ExternalUserId=MA-1502576394655843", wantErr: true},
+		{name: "ExternalUserId a number", form: "From=whatsapp%3A%2B212600000001&ExternalUserId=%2B212600000001", wantErr: true},
+		{name: "BSUID by SMS", form: "From=MA.1502576394655843", wantErr: true},
+		{name: "BSUID lower-case country", form: "From=whatsapp%3Ama.1502576394655843", wantErr: true},
+		{name: "BSUID empty part", form: "From=whatsapp%3AMA..1502576394655843", wantErr: true},
+		{name: "BSUID too long", form: "From=whatsapp%3AMA." + strings.Repeat("7", 129), wantErr: true},
+		{name: "BSUID with a space", form: "From=whatsapp%3AMA.150257+6394655843", wantErr: true},
 		{name: "no From", form: "Body=hi", wantErr: true},
 		{name: "whatsapp without number", form: "From=whatsapp%3A", wantErr: true},
 		{name: "short code", form: "From=12345", wantErr: true},
@@ -50,7 +69,7 @@ func TestParseInbound(t *testing.T) {
 				if err == nil || bot.KindOf(err) != bot.Invalid {
 					t.Errorf("got %+v, %v; want an error of kind invalid", got, err)
 				}
-				if err != nil && strings.Contains(err.Error(), "600000001") {
+				if err != nil && (strings.Contains(err.Error(), "600000001") || strings.Contains(err.Error(), "2576394655843")) {
 					t.Errorf("error shows the phone number: %v", err)
 				}
 				return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -357,6 +358,8 @@ func validate(m bot.Outbound) error {
 	switch {
 	case m.To == "":
 		return errors.New("message has no recipient")
+	case !recipient(m.To):
+		return fmt.Errorf("recipient %q is neither whatsapp: and an E.164 number or a BSUID, nor an E.164 number", bot.Mask(truncate(m.To, 40)))
 	case m.From == "" && m.MessagingServiceSID == "":
 		return errors.New("message has neither From nor MessagingServiceSID")
 	case m.Body == "" && len(m.MediaURL) == 0 && m.ContentSID == "":
@@ -367,6 +370,16 @@ func validate(m bot.Outbound) error {
 		return errors.New("ContentVariables without ContentSID")
 	}
 	return nil
+}
+
+// recipient reports whether to is an address Twilio sends to: a WhatsApp
+// learner's ("whatsapp:+212…" or "whatsapp:MA.…", a BSUID) or an SMS
+// number ("+212…").
+func recipient(to string) bool {
+	if rest, ok := cutWhatsApp(to); ok {
+		return bot.CheckAddress(bot.LearnerID(bot.WhatsApp, rest)) == nil
+	}
+	return bot.ValidE164(to)
 }
 
 // contentVariables encodes template variables as Twilio wants them: a JSON

@@ -65,6 +65,16 @@ func TestSend(t *testing.T) {
 			want: twiliotest.FakeMessage{To: learner, From: waSender, Body: "Regarde", MediaURL: []string{"https://cdn.example.org/a.jpg"}},
 		},
 		{
+			name: "to a BSUID",
+			msg:  bot.Outbound{To: "whatsapp:MA.1502576394655843", From: waSender, Body: "Rappel"},
+			want: twiliotest.FakeMessage{To: "whatsapp:MA.1502576394655843", From: waSender, Body: "Rappel"},
+		},
+		{
+			name: "to a parent BSUID",
+			msg:  bot.Outbound{To: "whatsapp:US.ENT.11815799212886844830", From: waSender, Body: "Rappel"},
+			want: twiliotest.FakeMessage{To: "whatsapp:US.ENT.11815799212886844830", From: waSender, Body: "Rappel"},
+		},
+		{
 			name: "messaging service, SMS",
 			msg:  bot.Outbound{To: "+33612345678", MessagingServiceSID: "MG0123456789abcdef0123456789abcdef", Body: "Rappel"},
 			want: twiliotest.FakeMessage{To: "+33612345678", MessagingServiceSID: "MG0123456789abcdef0123456789abcdef", Body: "Rappel"},
@@ -251,6 +261,9 @@ func TestSendInvalid(t *testing.T) {
 	for name, m := range map[string]bot.Outbound{
 		"no recipient":           {From: waSender, Body: "x"},
 		"no sender":              {To: learner, Body: "x"},
+		"malformed BSUID":        {To: "whatsapp:MA..1502576394655843", From: waSender, Body: "x"},
+		"BSUID by SMS":           {To: "MA.1502576394655843", From: "+15550000000", Body: "x"},
+		"not a number":           {To: "whatsapp:0612345678", From: waSender, Body: "x"},
 		"nothing to send":        {To: learner, From: waSender},
 		"template with body":     {To: learner, From: waSender, ContentSID: "HX1", Body: "x"},
 		"variables, no template": {To: learner, From: waSender, Body: "x", ContentVariables: map[string]string{"1": "a"}},

@@ -122,6 +122,13 @@ func TestStatusCallback(t *testing.T) {
 			name: "no job", target: "/twilio/status", body: statusBody("delivered"), wantStatus: 200,
 			want: &bot.Delivery{SID: statusSID, To: "whatsapp:+212600000001", Status: bot.StatusDelivered, UpdatedAt: fixedNow},
 		},
+		{
+			name: "to a BSUID", target: "/twilio/status?job=j3",
+			body:       statusBody("read", "To", "whatsapp:MA.1502576394655843"),
+			wantStatus: 200,
+			want: &bot.Delivery{SID: statusSID, To: "whatsapp:MA.1502576394655843", Status: bot.StatusRead,
+				JobID: "j3", UpdatedAt: fixedNow},
+		},
 		{name: "bad signature", target: "/twilio/status?job=j1", body: statusBody("delivered"), signature: "AAAA", wantStatus: 403},
 		{name: "no signature", target: "/twilio/status?job=j1", body: statusBody("delivered"), signature: "-", wantStatus: 403},
 		{

@@ -199,6 +199,22 @@ func TestWebhookPayloads(t *testing.T) {
 			wantTwiML: okTwiML,
 		},
 		{
+			name:       "whatsapp from a BSUID",
+			body:       with(waText, "From", "whatsapp:MA.1502576394655843", "WaId", "\x7f"),
+			wantStatus: 200,
+			wantInbound: &bot.Inbound{ID: "SM0a1b2c3d4e5f60718293a4b5c6d7e8f9", From: "whatsapp:MA.1502576394655843",
+				Channel: bot.WhatsApp, Text: "Salam", ProfileName: "Amina"},
+			wantTwiML: okTwiML,
+		},
+		{
+			name:       "whatsapp from a number with its BSUID",
+			body:       with(waText, "ExternalUserId", "MA.1502576394655843"),
+			wantStatus: 200,
+			wantInbound: &bot.Inbound{ID: "SM0a1b2c3d4e5f60718293a4b5c6d7e8f9", From: amina, Channel: bot.WhatsApp,
+				Text: "Salam", ProfileName: "Amina", BSUID: "whatsapp:MA.1502576394655843"},
+			wantTwiML: okTwiML,
+		},
+		{
 			name:       "sms text",
 			body:       smsText,
 			wantStatus: 200,
@@ -485,6 +501,9 @@ func TestWebhookBadInput(t *testing.T) {
 		{name: "From not a number", body: with(waText, "From", "whatsapp:amina"), wantStatus: 400},
 		{name: "From unencoded plus", body: strings.Replace(smsText, "From=%2B", "From=+", 1), wantStatus: 400},
 		{name: "From on another channel", body: with(waText, "From", "messenger:1234567890"), wantStatus: 400},
+		{name: "From a malformed BSUID", body: with(waText, "From", "whatsapp:MA.15025763-94655843"), wantStatus: 400},
+		{name: "From a BSUID by SMS", body: with(smsText, "From", "MA.1502576394655843"), wantStatus: 400},
+		{name: "ExternalUserId malformed", body: with(waText, "ExternalUserId", "MA."), wantStatus: 400},
 		{name: "no From and no signature", body: with(waText, "From", "\x7f"), signature: "-", wantStatus: 403},
 		{name: "store down", body: waText, handle: unavailable, wantStatus: 503, wantInbound: amina},
 		{

@@ -32,15 +32,20 @@ const (
 	eraseNumber = "+212600000077"
 	eraseMarker = "Zellige4242"
 	eraseName   = "Aminatou Ouzzine"
+	// eraseBSUID is the learner's WhatsApp BSUID, which their messages
+	// carry (ExternalUserId) and some come from alone.
+	eraseBSUID = "MA.7702576394655877"
 )
 
 // TestEraseLeavesNothing takes a learner through what leaves traces (a
 // cohort, a lesson with a text answer, a reminder sent and delivered,
-// nudges and a review queued), erases them, then looks at everything the
-// store keeps: every key and value of Redis, every byte of the embedded
-// store's file after its compaction. Neither the number nor what the
-// learner typed is anywhere. Replaying the learner's signed requests
-// afterwards brings no one back.
+// nudges and a review queued, messages from their WhatsApp BSUID beside
+// their number and from the BSUID alone), erases them, then looks at
+// everything the store keeps: every key and value of Redis, every byte of
+// the embedded store's file after its compaction. Neither the number, nor
+// the BSUID, nor what the learner typed is anywhere. Replaying the
+// learner's signed requests afterwards, by number and by BSUID, brings no
+// one back.
 func TestEraseLeavesNothing(t *testing.T) {
 	t.Run("embedded", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "darsi.db")
@@ -54,7 +59,7 @@ func TestEraseLeavesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, secret := range []string{strings.TrimPrefix(eraseNumber, "+"), eraseMarker, eraseName} {
+		for _, secret := range []string{strings.TrimPrefix(eraseNumber, "+"), eraseMarker, eraseName, eraseBSUID[3:]} {
 			if strings.Contains(string(raw), secret) {
 				t.Errorf("the store's file holds %q after the erase", secret)
 			}
@@ -93,7 +98,7 @@ func TestEraseLeavesNothing(t *testing.T) {
 			default:
 				t.Errorf("key %s of type %s: not looked at", key, typ)
 			}
-			for _, secret := range []string{strings.TrimPrefix(eraseNumber, "+"), eraseMarker, eraseName} {
+			for _, secret := range []string{strings.TrimPrefix(eraseNumber, "+"), eraseMarker, eraseName, eraseBSUID[3:]} {
 				if strings.Contains(key, secret) || strings.Contains(value, secret) {
 					t.Errorf("key %s holds %q after the erase", key, secret)
 				}
@@ -145,7 +150,9 @@ func eraseScenario(t *testing.T, cfg Config) store {
 	srv := httptest.NewServer(routes(cfg, a, s, nil, discardLog()))
 	t.Cleanup(srv.Close)
 	var sent []url.Values
-	send := func(body string) {
+	// send posts a message from the learner's number, which carries their
+	// BSUID, or when byBSUID from the BSUID alone.
+	sendAs := func(byBSUID bool, body string) {
 		t.Helper()
 		sid := make([]byte, 16)
 		rand.Read(sid)
@@ -153,18 +160,24 @@ func eraseScenario(t *testing.T, cfg Config) store {
 			"MessageSid": {"SM" + hex.EncodeToString(sid)}, "AccountSid": {"AC00000000000000000000000000000000"},
 			"From": {"whatsapp:" + eraseNumber}, "To": {"whatsapp:+14155238886"}, "Body": {body},
 			"NumMedia": {"0"}, "WaId": {strings.TrimPrefix(eraseNumber, "+")}, "ProfileName": {eraseName},
+			"ExternalUserId": {eraseBSUID},
+		}
+		if byBSUID {
+			form.Set("From", "whatsapp:"+eraseBSUID)
+			form.Del("WaId")
+			form.Del("ExternalUserId")
 		}
 		post(t, srv.URL, form)
 		sent = append(sent, form)
 	}
 	// Onboarding, the cohort, a lesson with the marker as the product's
-	// name, to its end.
-	for _, body := range []string{"salam", "3", "1", co.Code, "menu", "1", "2", "3", eraseMarker, "300", "20"} {
-		send(body)
+	// name, to its end; some of it from the BSUID alone.
+	for i, body := range []string{"salam", "3", "1", co.Code, "menu", "1", "2", "3", eraseMarker, "300", "20"} {
+		sendAs(i == 4 || i == 8, body)
 	}
 	learner := bot.LearnerID(bot.WhatsApp, eraseNumber)
 	l, err := s.Get(ctx, learner)
-	if err != nil || !l.Done("costing-1") || l.Cohort != co.Code || l.Vars["product"] != eraseMarker || l.Name != eraseName {
+	if err != nil || !l.Done("costing-1") || l.Cohort != co.Code || l.Vars["product"] != eraseMarker || l.Name != eraseName || l.BSUID != "whatsapp:"+eraseBSUID {
 		t.Fatalf("before the erase: %+v, %v; want costing-1 done in cohort %s, the product %s", l, err, co.Code, eraseMarker)
 	}
 
@@ -196,9 +209,9 @@ func eraseScenario(t *testing.T, cfg Config) store {
 		t.Fatalf("before the erase, the cohort's jobs: %v, %v; want 1 delivered, a nudge and a review queued", counts, err)
 	}
 
-	// The erase, as the learner asks for it.
-	send("effacer mes données")
-	send("1")
+	// The erase, as the learner asks for it, by the BSUID alone.
+	sendAs(true, "effacer mes données")
+	sendAs(true, "1")
 	if _, err := s.Get(ctx, learner); bot.KindOf(err) != bot.NotFound {
 		t.Fatalf("after the erase: %v, want no learner", err)
 	}
@@ -217,8 +230,10 @@ func eraseScenario(t *testing.T, cfg Config) store {
 	for _, form := range sent {
 		post(t, srv.URL, form)
 	}
-	if l, err := s.Get(ctx, learner); bot.KindOf(err) != bot.NotFound {
-		t.Errorf("after replaying the learner's requests: %+v, %v; want no learner", l, err)
+	for _, id := range []string{learner, "whatsapp:" + eraseBSUID} {
+		if l, err := s.Get(ctx, id); bot.KindOf(err) != bot.NotFound {
+			t.Errorf("after replaying the learner's requests: %+v, %v; want no learner", l, err)
+		}
 	}
 	return s
 }

@@ -55,20 +55,22 @@ func exportLearner(ctx context.Context, cfg Config, args []string, stdout, stder
 	return nil
 }
 
-// learnerChannels are the channels a learner's address may name.
-var learnerChannels = []bot.Channel{bot.WhatsApp, bot.SMS, bot.Chat, bot.Sim}
-
 // checkLearnerID checks that id is a learner's address as the store keys
 // learners: a channel (whatsapp, sms, chat or sim), a colon, and an E.164
-// number, such as whatsapp:+212600000001. Its error shows id masked.
+// number, such as whatsapp:+212600000001, or for WhatsApp a BSUID, such as
+// whatsapp:MA.1502576394655843 (bot.CheckAddress). Its error shows id
+// masked.
 func checkLearnerID(id string) error {
 	ch, number := bot.SplitLearnerID(id)
-	known := false
-	for _, c := range learnerChannels {
-		known = known || ch == c
+	ok := false
+	switch ch {
+	case bot.WhatsApp, bot.SMS:
+		ok = bot.CheckAddress(id) == nil
+	case bot.Chat, bot.Sim:
+		ok = e164.MatchString(number)
 	}
-	if !known || !e164.MatchString(number) {
-		return fmt.Errorf("export learner %q: want the learner's address: whatsapp, sms, chat or sim, a colon and an E.164 number, such as whatsapp:+212600000001", bot.Mask(id))
+	if !ok {
+		return fmt.Errorf("export learner %q: want the learner's address: whatsapp, sms, chat or sim, a colon and an E.164 number, such as whatsapp:+212600000001, or whatsapp: and a BSUID, such as whatsapp:MA.1502576394655843", bot.Mask(id))
 	}
 	return nil
 }

@@ -87,6 +87,9 @@ func TestExportLearnerRefuses(t *testing.T) {
 		{"letters", []string{"export", "learner", "whatsapp:+2126555123ab", "--store", store}, "want the learner's address"},
 		{"empty", []string{"export", "learner", "", "--store", store}, "want the learner's address"},
 		{"unknown learner", []string{"export", "learner", "whatsapp:" + number, "--store", store}, "no learner " + bot.Mask("whatsapp:"+number)},
+		{"malformed BSUID", []string{"export", "learner", "whatsapp:MA..55512345", "--store", store}, "want the learner's address"},
+		{"BSUID by SMS", []string{"export", "learner", "sms:MA.655512345", "--store", store}, "want the learner's address"},
+		{"unknown BSUID", []string{"export", "learner", "whatsapp:MA.655512345", "--store", store}, "no learner whatsapp:MA.65…45"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := darsi(t, "", tc.args...)

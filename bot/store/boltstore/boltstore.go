@@ -197,7 +197,7 @@ func Open(path string, o Options) (*Store, error) {
 	secret := o.Secret
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{learnersBucket, appliedBucket, appliedByTimeBucket, deliveriesBucket,
-			membersBucket, cohortCountsBucket, dueBucket, dueAtBucket, metaBucket, learnerJobsBucket} {
+			membersBucket, cohortCountsBucket, dueBucket, dueAtBucket, metaBucket, learnerJobsBucket, aliasesBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -310,6 +310,9 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 			after = nil
 		}
 		if err := reindex(tx, id, before, after); err != nil {
+			return bot.E(op, bot.Internal, err)
+		}
+		if err := realias(tx, s.keys, id, lk, before, after); err != nil {
 			return bot.E(op, bot.Internal, err)
 		}
 
@@ -604,6 +607,11 @@ func (s *Store) purge() (int, error) {
 		}
 		total += n
 		if n < purgeBatch {
+			// The tombstones of erased learners' aliases go with the last
+			// of their message records.
+			if err := s.update(purgeAliases); err != nil {
+				return total, wrap(op, err)
+			}
 			return total, nil
 		}
 	}

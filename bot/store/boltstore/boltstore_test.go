@@ -713,3 +713,43 @@ func TestTakeDueDropsGoneLearners(t *testing.T) {
 		t.Errorf("%d entries in the due index for %d learners, want 1 for 1 (the gone learner's dropped)", entries, learners)
 	}
 }
+
+func TestAliases(t *testing.T) {
+	storetest.RunAliases(t, func(t *testing.T) storetest.AliasStore {
+		return open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	})
+}
+
+// TestAliasTombstonePurged: an erased learner's alias stays as a tombstone
+// while their message records do, then goes with the last of them.
+func TestAliasTombstonePurged(t *testing.T) {
+	const id, bsuid = "whatsapp:+212600000001", "whatsapp:MA.1502576394655843"
+	c := &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	s := open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{Now: c.Now, Retention: 48 * time.Hour})
+	ctx := context.Background()
+	if _, err := s.Update(ctx, id, "SM1", func(l *bot.Learner) (app.Change, error) { l.BSUID = bsuid; return app.Change{}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, id, "SM2", func(*bot.Learner) (app.Change, error) { return app.Change{Erase: true}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	aliases := func() int {
+		n := 0
+		s.view(func(tx *bolt.Tx) error { n = tx.Bucket(aliasesBucket).Stats().KeyN; return nil })
+		return n
+	}
+	if _, replay, _ := s.Alias(ctx, bsuid, "SM1"); !replay || aliases() != 1 {
+		t.Fatalf("after the erase: replay %v, %d aliases; want a replay and the tombstone", replay, aliases())
+	}
+	c.Advance(24 * time.Hour)
+	if _, err := s.purge(); err != nil || aliases() != 1 {
+		t.Fatalf("a day later: %d aliases, %v; want the tombstone kept", aliases(), err)
+	}
+	c.Advance(25 * time.Hour)
+	if _, err := s.purge(); err != nil || aliases() != 0 {
+		t.Fatalf("after the retention: %d aliases, %v; want none", aliases(), err)
+	}
+	if _, replay, err := s.Alias(ctx, bsuid, "SM1"); replay || bot.KindOf(err) != bot.NotFound {
+		t.Errorf("after the retention: replay %v, %v; want NotFound", replay, err)
+	}
+}

@@ -21,11 +21,11 @@ var (
 
 // indexArgs returns what a learner's change from before to after moves in
 // their indexes, as updateScript takes it (ARGV[10] on): the due index,
-// the cohort left and the one joined, and the cohorts' counter moves. A
-// nil before is a new learner, a nil after an erased one. A change that
-// moves nothing returns "", "", "": the common message costs no index
-// write.
-func indexArgs(before, after *bot.Learner) []any {
+// the cohort left and the one joined, the learner's alias (aliasArgs: lk is
+// the learner's key), and the cohorts' counter moves. A nil before is a new
+// learner, a nil after an erased one. A change that moves nothing returns
+// empty values: the common message costs no index write.
+func (s *Store) indexArgs(before, after *bot.Learner, lk string) []any {
 	var atBefore, atAfter time.Time
 	var cohortBefore, cohortAfter string
 	if before != nil {
@@ -51,7 +51,7 @@ func indexArgs(before, after *bot.Learner) []any {
 			join = escapeID(cohortAfter)
 		}
 	}
-	args := []any{due, leave, join}
+	args := append([]any{due, leave, join}, s.aliasArgs(before, after, lk)...)
 	for _, d := range app.CountDeltas(before, after) {
 		args = append(args, escapeID(d.Cohort), d.Name, d.Delta)
 	}
@@ -329,7 +329,7 @@ func (s *Store) Import(ctx context.Context, learners []bot.Learner) error {
 				}
 				k := s.keysOf(l.ID, "")
 				args := append([]any{"", encodeLearner(l, rand.Uint64()), "", s.retention.Milliseconds(), k.msgPrefix, "", "0", k.member, k.bucket},
-					indexArgs(nil, l)...)
+					s.indexArgs(nil, l, k.key)...)
 				updateScript.EvalSha(ctx, p, []string{k.learner, k.index, k.due}, args...)
 			}
 			return nil

@@ -36,6 +36,11 @@ const DefaultBuckets = 16
 //	                until it expires with the last of them
 //	PB:lj:K         the jobs addressed to the learner (ids by creation
 //	                time, ms), so that an erase removes them
+//	PB:a:H          the learner whose record holds a BSUID (see
+//	                aliases.go): H is the BSUID's key (app.Keys), the
+//	                bucket the learner's; an erased learner's is a
+//	                tombstone, ~ and their key, until their message index
+//	                expires
 //	PB:due          the due index: learners by Outreach.At (ms)
 //	PB:cm:C         the cohort's members in the bucket (a set of ids)
 //	PB:cc:C         the cohort's counters over those members (a hash)

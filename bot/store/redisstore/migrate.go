@@ -131,7 +131,7 @@ func (s *Store) migrateLearner(ctx context.Context, key string) error {
 	}
 	k := s.keysOf(id, "")
 	value := encodeLearner(&l, rand.Uint64())
-	args := append([]any{"", value, "", s.retention.Milliseconds(), k.msgPrefix, "", "0", k.member, k.bucket}, indexArgs(nil, &l)...)
+	args := append([]any{"", value, "", s.retention.Milliseconds(), k.msgPrefix, "", "0", k.member, k.bucket}, s.indexArgs(nil, &l, k.key)...)
 	res, err := updateScript.Run(ctx, s.client, []string{k.learner, k.index, k.due}, args...).Slice()
 	if err != nil {
 		return err

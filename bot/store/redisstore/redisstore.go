@@ -397,7 +397,7 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 			record = encodeReplies(ch.Replies, rand.Uint64())
 		}
 		args := append([]any{old, value, record, s.retention.Milliseconds(), k.msgPrefix, k.msgHash, s.trimIndex(), k.member, k.bucket},
-			indexArgs(before, after)...)
+			s.indexArgs(before, after, k.key)...)
 		res, err := updateScript.Run(ctx, s.client, scriptKeys, args...).Slice()
 		if err != nil {
 			// Whether it was written is unknown: read next time.

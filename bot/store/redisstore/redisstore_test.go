@@ -109,6 +109,10 @@ func TestConformanceSmallScans(t *testing.T) {
 	})
 }
 
+func TestAliases(t *testing.T) {
+	storetest.RunAliases(t, func(t *testing.T) storetest.AliasStore { return open(t, Options{}) })
+}
+
 func TestDeliveries(t *testing.T) {
 	storetest.RunDeliveries(t, func(t *testing.T) app.Deliveries { return open(t, Options{}) })
 }
@@ -176,6 +180,9 @@ func TestCluster(t *testing.T) {
 	})
 	t.Run("Deliveries", func(t *testing.T) {
 		storetest.RunDeliveries(t, func(t *testing.T) app.Deliveries { return open(t, 0) })
+	})
+	t.Run("Aliases", func(t *testing.T) {
+		storetest.RunAliases(t, func(t *testing.T) storetest.AliasStore { return open(t, 0) })
 	})
 	t.Run("Members", func(t *testing.T) {
 		storetest.RunMembers(t, func(t *testing.T) storetest.MembersStore { return open(t, 0) })
@@ -603,7 +610,7 @@ func TestScriptResent(t *testing.T) {
 			if old != "" {
 				before = &bot.Learner{Cohort: "K7M2QX"}
 			}
-			args := append([]any{old, value, record, 60000, k.msgPrefix, msgID, "0", k.member, k.bucket}, indexArgs(before, l)...)
+			args := append([]any{old, value, record, 60000, k.msgPrefix, msgID, "0", k.member, k.bucket}, s.indexArgs(before, l, k.key)...)
 			res, err := updateScript.Run(ctx, s.client, keys, args...).Slice()
 			if err != nil {
 				t.Fatal(err)
@@ -810,4 +817,53 @@ func BenchmarkUpdateParallel(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// TestAliasKeys: the alias is one key in the learner's bucket whose name
+// holds neither the number nor the BSUID; an erase leaves a tombstone that
+// expires with the learner's message index, and holds neither either.
+func TestAliasKeys(t *testing.T) {
+	const id, bsuid = "whatsapp:+212600000001", "whatsapp:MA.1502576394655843"
+	s := open(t, Options{Retention: time.Hour})
+	ctx := context.Background()
+	aliasKeys := func() map[string]string {
+		keys, err := s.client.Keys(ctx, globEscape(s.prefix)+"*:a:*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, k := range keys {
+			m[k] = s.client.Get(ctx, k).Val()
+			for _, secret := range []string{"212600000001", "1502576394655843"} {
+				if strings.Contains(k, secret) {
+					t.Errorf("alias key %s names %s", k, secret)
+				}
+			}
+		}
+		return m
+	}
+	if _, err := s.Update(ctx, id, "SM1", func(l *bot.Learner) (app.Change, error) { l.BSUID = bsuid; return app.Change{}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	k := s.keysOf(id, "")
+	want := k.bucket + "a:" + s.Keys().Learner(bsuid)
+	if got := aliasKeys(); len(got) != 1 || got[want] != escapeID(id) {
+		t.Fatalf("alias keys %v, want %s holding the learner", got, want)
+	}
+	if _, err := s.Update(ctx, id, "SM2", func(*bot.Learner) (app.Change, error) { return app.Change{Erase: true}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	got := aliasKeys()
+	if len(got) != 1 || got[want] != "~"+k.key {
+		t.Fatalf("after the erase: %v, want the tombstone ~%s", got, k.key)
+	}
+	for _, v := range got {
+		if strings.Contains(v, "212600000001") || strings.Contains(v, "1502576394655843") {
+			t.Errorf("the tombstone holds %q", v)
+		}
+	}
+	ttl, index := s.client.PTTL(ctx, want).Val(), s.client.PTTL(ctx, k.index).Val()
+	if ttl <= 0 || ttl > time.Hour || index-ttl > time.Second {
+		t.Errorf("the tombstone expires in %v, the message index in %v: want both within the hour, together", ttl, index)
+	}
 }

@@ -26,7 +26,14 @@ import "github.com/redis/go-redis/v9"
 //	ARGV[10] the due index: "" unchanged, "-" out of it, else the score
 //	ARGV[11] the cohort the learner leaves, "" for none
 //	ARGV[12] the cohort the learner joins, "" for none
-//	ARGV[13…] counter moves, three values each: cohort, counter, delta
+//	ARGV[13] the alias the learner leaves (the keyed hash of their former
+//	         BSUID), "" for none: deleted if it still names them, or, on
+//	         an erase, made a tombstone (~ and the learner's key) that
+//	         lives as long as the message index, against replays
+//	ARGV[14] the alias the learner takes (the keyed hash of their BSUID),
+//	         "" for none: set to them
+//	ARGV[15] the learner's key (app.Keys.Learner), for the tombstone
+//	ARGV[16…] counter moves, three values each: cohort, counter, delta
 //
 // It returns {1} when written, {0, current} when the learner changed since
 // it was read (current is the stored value, "" for none, on which Update
@@ -101,7 +108,19 @@ elseif ARGV[10] ~= '' then
 end
 if ARGV[11] ~= '' then redis.call('SREM', ARGV[9] .. 'cm:' .. ARGV[11], ARGV[8]) end
 if ARGV[12] ~= '' then redis.call('SADD', ARGV[9] .. 'cm:' .. ARGV[12], ARGV[8]) end
-for i = 13, #ARGV, 3 do
+if ARGV[13] ~= '' then
+  local a = ARGV[9] .. 'a:' .. ARGV[13]
+  if redis.call('GET', a) == ARGV[8] then
+    local pttl = redis.call('PTTL', KEYS[2])
+    if ARGV[2] == '' and pttl > 0 then
+      redis.call('SET', a, '~' .. ARGV[15], 'PX', pttl)
+    else
+      redis.call('DEL', a)
+    end
+  end
+end
+if ARGV[14] ~= '' then redis.call('SET', ARGV[9] .. 'a:' .. ARGV[14], ARGV[8]) end
+for i = 16, #ARGV, 3 do
   local k = ARGV[9] .. 'cc:' .. ARGV[i]
   if redis.call('HINCRBY', k, ARGV[i+1], ARGV[i+2]) == 0 then redis.call('HDEL', k, ARGV[i+1]) end
 end
