@@ -83,7 +83,7 @@ func TestStampThenStale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const from, to = "Le coût complet d'une pièce", "Le vrai coût d'une pièce"
+	const from, to = "Le prix de revient d'une pièce", "Le vrai coût d'une pièce"
 	if !strings.Contains(string(data), from) {
 		t.Fatalf("costing-2 has no %q", from)
 	}
