@@ -464,7 +464,7 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 			return
 		}
 		a.sent = true
-		d, err := r.cfg.Sender.Send(work, m)
+		d, err := r.send(work, a, m)
 		if err == nil {
 			a.j.Status, a.j.SID, a.j.SentAt, a.j.Templated = Sent, d.SID, r.cfg.Now(), useTemplate
 			a.j.Reason = ""
@@ -554,6 +554,18 @@ func (r *Runner) wait(ctx context.Context, log *slog.Logger, a *attempt, from, m
 		case <-t.C:
 		}
 	}
+}
+
+// send hands m to Twilio, giving up before the claim's lease runs out: a
+// send still in flight when another claim of the job could start would
+// race that claim's look in Twilio's list, and the learner could get the
+// message twice. A send given up this way counts as a timeout, so the
+// next claim looks for it first.
+func (r *Runner) send(ctx context.Context, a *attempt, m bot.Outbound) (bot.Delivery, error) {
+	left := a.claimed.Add(r.cfg.Lease - r.cfg.Lease/10).Sub(r.cfg.Now())
+	ctx, cancel := context.WithTimeout(ctx, max(left, time.Millisecond))
+	defer cancel()
+	return r.cfg.Sender.Send(ctx, m)
 }
 
 // lookup looks in Twilio's list for a message an earlier claim of the job

@@ -882,3 +882,35 @@ func TestRenderMarksTheCoachsArabicWords(t *testing.T) {
 		}
 	}
 }
+
+// TestSendEndsWithinTheLease: a send that Twilio is slow to answer is
+// given up before the claim's lease runs out, so that no other claim of
+// the job can start while it is still in flight; the next claim finds the
+// message in Twilio's list instead of sending it again.
+func TestSendEndsWithinTheLease(t *testing.T) {
+	e := newEnv(t)
+	l := e.whatsApp(1, bot.French, time.Hour)
+	e.enqueue(reminder("r", l, "hello"))
+	cfg := e.config()
+	cfg.Lease = 600 * time.Millisecond
+	e.fake.SetDelay(1500 * time.Millisecond) // longer than the lease, shorter than the sender's timeout
+	start := time.Now()
+	e.drain(e.runner(cfg))
+	if took := time.Since(start); took >= cfg.Lease+cfg.Lease/2 {
+		t.Errorf("the claim took %v with a %v lease; want the send given up within the lease", took, cfg.Lease)
+	}
+	e.fake.SetDelay(0)
+	j := e.job("r")
+	if j.Status != schedule.Queued || j.ClaimedAt.IsZero() {
+		t.Fatalf("after the given-up send: %s, ClaimedAt %s; want queued, ClaimedAt kept", j.Status, j.ClaimedAt)
+	}
+	time.Sleep(time.Second) // the slow request reaches the fake Twilio meanwhile
+	e.clock.Set(j.DueAt)
+	e.drain(e.runner(cfg))
+	if n := e.sender.lookups.Load(); n != 1 {
+		t.Errorf("%d lookups, want 1", n)
+	}
+	if ms := e.sentTo(l.ID); len(ms) != 1 {
+		t.Errorf("got %d messages, want 1", len(ms))
+	}
+}
