@@ -548,8 +548,15 @@ func TestRateLimit(t *testing.T) {
 	}
 	measured := float64(jobs-1) / last.Sub(first).Seconds()
 	t.Logf("%d messages in %s: %.1f a second (setting %d)", jobs, last.Sub(first), measured, rate)
-	if measured < rate*0.9 || measured > rate*1.1 {
-		t.Errorf("measured %.1f messages a second, want %d ± 10%%", measured, rate)
+	// Never faster than the setting: that is what keeps a sender within
+	// Twilio's limits. Slower happens when the machine is busy; the lower
+	// bound only catches a runner that waits far longer than the limiter
+	// asks.
+	if measured > rate*1.1 {
+		t.Errorf("measured %.1f messages a second, want at most %d + 10%%", measured, rate)
+	}
+	if measured < rate*0.5 {
+		t.Errorf("measured %.1f messages a second, want at least half of %d", measured, rate)
 	}
 }
 
