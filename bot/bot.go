@@ -73,6 +73,7 @@ const (
 	PhaseLesson   Phase = "lesson"   // inside a lesson, at Position.Step
 	PhaseDone     Phase = "done"     // a lesson just ended
 	PhaseErase    Phase = "erase"    // asked to confirm that their data be deleted
+	PhaseAsk      Phase = "ask"      // asked for their question to their coach
 )
 
 // Position is a place in the curriculum.
@@ -117,6 +118,10 @@ type Learner struct {
 	Right int `json:"right,omitempty"`
 	// Misses counts consecutive inputs the bot did not understand.
 	Misses int `json:"misses,omitempty"`
+	// Unclear is the last message the bot did not understand, kept (cut
+	// short) after the second miss in a row, when the bot offers to pass
+	// it on to the learner's coach; the next message understood clears it.
+	Unclear string `json:"unclear,omitempty"`
 
 	// Review is the question of a spaced review the outbox sent and the
 	// learner has not answered yet, as "lesson/step".

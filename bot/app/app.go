@@ -43,6 +43,11 @@ type App struct {
 	// Keys stand for learners where their number must not appear (job
 	// ids); New takes the store's when it keeps them (KeyHolder).
 	Keys Keys
+	// Inbox is where questions to coaches are filed (see
+	// dialog.CoachAsked); nil: a question is answered but kept nowhere.
+	// New takes the store's when it keeps one. Set it before the first
+	// message.
+	Inbox Inbox
 }
 
 // New returns an App over store with the given lessons and texts.
@@ -50,6 +55,9 @@ func New(store Store, content *dialog.Content) *App {
 	a := &App{store: store, Now: time.Now}
 	if h, ok := store.(KeyHolder); ok {
 		a.Keys = h.Keys()
+	}
+	if in, ok := store.(Inbox); ok {
+		a.Inbox = in
 	}
 	a.content.Store(content)
 	return a
@@ -90,8 +98,17 @@ func (a *App) HandleInbound(ctx context.Context, in bot.Inbound) (Result, error)
 		*l = out.Learner
 		return Change{Replies: out.Replies, Erase: out.Erased()}, nil
 	})
-	if err != nil || res.Duplicate {
-		// What the first delivery did was observed and queued then.
+	if err != nil {
+		return res, err
+	}
+	if res.Duplicate {
+		// What the first delivery did was observed and queued then; a
+		// question it carried may have failed to be filed.
+		return res, a.refileQuestion(ctx, in, c)
+	}
+	// A question to the learner's coach is filed once the learner is
+	// saved: the only turn that costs the store a second write.
+	if err := a.fileQuestions(ctx, out.Learner, in.ID, out.Events); err != nil {
 		return res, err
 	}
 	if a.Observe != nil {

@@ -202,6 +202,7 @@ type Backend interface {
 	Deliveries
 	cohort.Store
 	cohort.AuditLog
+	Inbox
 	schedule.Outbox
 	schedule.Limiter
 }

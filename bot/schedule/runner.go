@@ -694,10 +694,11 @@ func (r *Runner) sender(ch bot.Channel) (from, msid string) {
 
 // Locale message IDs of the outbox (locales/*.yaml).
 const (
-	msgReminder  = "OutboxReminder"
-	msgBroadcast = "OutboxBroadcast"
-	msgNudge     = "OutboxNudge"
-	msgReview    = "OutboxReview"
+	msgReminder   = "OutboxReminder"
+	msgBroadcast  = "OutboxBroadcast"
+	msgCoachReply = "OutboxCoachReply"
+	msgNudge      = "OutboxNudge"
+	msgReview     = "OutboxReview"
 )
 
 // compose returns the job's own text (the coach's words, or the bot's for
@@ -727,14 +728,17 @@ func Render(text *locale.Bundle, lang bot.Lang, j Job) (string, error) {
 
 func render(texts *locale.Bundle, lang bot.Lang, j Job, own string, title func(bot.Lang, string) string) (text, body string, err error) {
 	switch j.Kind {
-	case Reminder, Broadcast:
+	case Reminder, Broadcast, CoachReply:
 		text = strings.TrimSpace(j.Text)
 		if text == "" {
 			return "", "", errors.New("empty text")
 		}
 		id := msgReminder
-		if j.Kind == Broadcast {
+		switch j.Kind {
+		case Broadcast:
 			id = msgBroadcast
+		case CoachReply:
+			id = msgCoachReply
 		}
 		// The coach may write French in an Arabic frame: the frame gets
 		// its direction marks, and the coach's words go in a first-strong

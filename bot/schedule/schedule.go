@@ -27,6 +27,9 @@ const (
 	Broadcast Kind = "broadcast" // a program's message to every learner (or a cohort)
 	Nudge     Kind = "nudge"     // an inactive learner is invited back
 	Review    Kind = "review"    // a question of a finished lesson comes back
+	// CoachReply is a coach's answer to a learner's question; its
+	// template, outside the window, is coach_reply.
+	CoachReply Kind = "coach_reply"
 )
 
 // Status is where a job stands.

@@ -66,7 +66,8 @@ func encodeLearner(l *bot.Learner, token uint64) []byte {
 	// Fields added later come last and only when set (or when a later one
 	// is), so that values written before them still decode.
 	o := &l.Outreach
-	hasName := l.Name != ""
+	hasUnclear := l.Unclear != ""
+	hasName := l.Name != "" || hasUnclear
 	hasOutreach := !o.At.IsZero() || o.Nudges != 0 || len(o.Reviews) > 0 || hasName
 	if l.Review != "" || hasOutreach {
 		b = appendString(b, l.Review)
@@ -83,6 +84,9 @@ func encodeLearner(l *bot.Learner, token uint64) []byte {
 	}
 	if hasName {
 		b = appendString(b, l.Name)
+	}
+	if hasUnclear {
+		b = appendString(b, l.Unclear)
 	}
 	return b
 }
@@ -140,6 +144,9 @@ func decodeLearner(v, id string) (bot.Learner, error) {
 	}
 	if d.err == nil && d.i < len(d.v) {
 		l.Name = d.string()
+	}
+	if d.err == nil && d.i < len(d.v) {
+		l.Unclear = d.string()
 	}
 	if err := d.done(); err != nil {
 		return bot.Learner{}, fmt.Errorf("decode learner: %w", err)

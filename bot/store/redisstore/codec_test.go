@@ -47,6 +47,7 @@ func TestLearnerRoundTrip(t *testing.T) {
 	cases := map[string]bot.Learner{
 		"new":     {ID: "sms:+1"},
 		"typical": typical(time.Date(2025, 3, 14, 9, 26, 53, 589793238, casa)),
+		"unclear": {ID: "whatsapp:+212600000002", Phase: bot.PhaseAsk, Misses: 2, Unclear: "pas clair\nوالو"},
 		"edges": {
 			ID:       "sim:{x}%7B",
 			Tries:    -1,
