@@ -167,6 +167,9 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/outbox.csv", h.cohortPage(h.outboxCSV))
 	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/indicators", h.cohortPage(h.indicatorsPage))
 	m.HandleFunc("GET "+Prefix+"/audit", h.page(h.auditPage))
+	m.HandleFunc("GET "+Prefix+"/inbox", h.page(h.inboxPage))
+	m.HandleFunc("GET "+Prefix+"/inbox/{key}", h.page(h.threadPage))
+	m.HandleFunc("POST "+Prefix+"/inbox/{key}", h.page(h.answer))
 
 	m.HandleFunc("GET "+Prefix+"/api/cohorts", h.api(h.apiCohorts))
 	m.HandleFunc("POST "+Prefix+"/api/cohorts", h.api(h.apiCreateCohort))
@@ -174,6 +177,9 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST "+Prefix+"/api/cohorts/{code}/reminders", h.cohortAPI(h.apiRemind))
 	m.HandleFunc("GET "+Prefix+"/api/cohorts/{code}/jobs", h.cohortAPI(h.apiJobs))
 	m.HandleFunc("GET "+Prefix+"/api/audit", h.api(h.apiAudit))
+	m.HandleFunc("GET "+Prefix+"/api/inbox", h.api(h.apiInbox))
+	m.HandleFunc("GET "+Prefix+"/api/inbox/{key}", h.api(h.apiThread))
+	m.HandleFunc("POST "+Prefix+"/api/inbox/{key}/answers", h.api(h.apiAnswer))
 	m.HandleFunc(Prefix+"/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no such API endpoint")
 	})

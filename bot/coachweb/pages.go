@@ -31,6 +31,9 @@ type view struct {
 	Cohort *cohort.Cohort
 	Tab    string
 	Body   any
+	// Unread counts the threads with unread questions the coach answers:
+	// every page shows it.
+	Unread int
 }
 
 func (h *Handler) parseTemplates() error {
@@ -48,8 +51,10 @@ func (h *Handler) parseTemplates() error {
 			}
 			return "—"
 		},
-		"admin": func(c *cohort.Coach) bool { return c != nil && c.Role == cohort.RoleAdmin },
-		"name":  func(c *cohort.Coach) string { return coachName(*c) },
+		"admin":  func(c *cohort.Coach) bool { return c != nil && c.Role == cohort.RoleAdmin },
+		"name":   func(c *cohort.Coach) string { return coachName(*c) },
+		"status": statusWord,
+		"mask":   bot.Mask,
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -95,6 +100,14 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request, status int, name 
 	if !ok {
 		h.fail(w, r, bot.Errorf("coachweb.show", bot.Internal, "no template %q", name))
 		return
+	}
+	if v.Coach != nil {
+		n, err := h.cfg.Coaching.Unread(r.Context(), *v.Coach)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		v.Unread = n
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
