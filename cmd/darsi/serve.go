@@ -76,6 +76,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	a := app.New(measureStore(s, reg), content)
 	a.Keys = s.Keys() // the measuring wrapper hides the store's
 	a.Cohorts = s     // learners join cohorts by code
+	a.Inbox = s       // and ask their coach
 	a.Observe = app.NewEventCounter(reg)
 	// Any replica delivers the outbox's due jobs.
 	runner, err := outboxRunner(cfg, s, a, log, reg)
