@@ -46,6 +46,25 @@ func (h *Handler) lessonTitle(id string) string {
 	return id
 }
 
+// stepOf says where a step stands in its lesson, in words: "étape 2 sur
+// 9"; "" when the lessons no longer have it.
+func (h *Handler) stepOf(lessonID, stepID string) string {
+	c := h.cfg.Coaching.Content()
+	if c == nil || c.Lessons == nil || stepID == "" {
+		return ""
+	}
+	l := c.Lessons.Lesson(lessonID)
+	if l == nil {
+		return ""
+	}
+	for i, st := range l.Steps {
+		if st.ID == stepID {
+			return "étape " + strconv.Itoa(i+1) + " sur " + strconv.Itoa(len(l.Steps))
+		}
+	}
+	return ""
+}
+
 // courseTitle is a course's title in French, or its id.
 func (h *Handler) courseTitle(id string) string {
 	if id == "" {
@@ -119,6 +138,7 @@ func (h *Handler) inboxPage(w http.ResponseWriter, r *http.Request, c cohort.Coa
 type messageRow struct {
 	app.InboxMessage
 	Lesson, Course string // titles in French
+	Step           string // where the step stands in the lesson, in words
 	Status         string // an answer's status, in words
 	StatusClass    schedule.Status
 	Reason         string
@@ -156,6 +176,7 @@ func (h *Handler) showThread(w http.ResponseWriter, r *http.Request, c cohort.Co
 		row := messageRow{InboxMessage: m}
 		if m.Context != nil {
 			row.Lesson, row.Course = h.lessonTitle(m.Context.Lesson), h.courseTitle(m.Context.Course)
+			row.Step = h.stepOf(m.Context.Lesson, m.Context.Step)
 		}
 		if m.Job != "" {
 			if st, ok := t.Status[m.Job]; ok {
