@@ -133,7 +133,11 @@ type Learner struct {
 
 	Vars       map[string]string `json:"vars,omitempty"`
 	Indicators map[string]string `json:"indicators,omitempty"`
-	Completed  []Completion      `json:"completed,omitempty"`
+	// Followups are the answers to surveys asked again weeks after a
+	// course (a course's followup), one per indicator, the latest kept:
+	// Indicators holds the answers given at the end of the course.
+	Followups []FollowupAnswer `json:"followups,omitempty"`
+	Completed []Completion     `json:"completed,omitempty"`
 
 	LastInboundAt time.Time `json:"last_inbound_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
@@ -158,6 +162,18 @@ type Outreach struct {
 	// Reviews are the spaced reviews not asked yet.
 	Reviews []PendingReview `json:"reviews,omitempty"`
 }
+
+// FollowupAnswer is a learner's answer to a follow-up survey.
+type FollowupAnswer struct {
+	Survey string    `json:"survey"` // the indicator
+	Value  string    `json:"value"`
+	At     time.Time `json:"at"`
+}
+
+// FollowupPrefix marks the Step of a PendingReview that is a follow-up
+// survey rather than a review, and a Learner.Review that awaits the
+// answer to one.
+const FollowupPrefix = "followup:"
 
 // PendingReview is a spaced review waiting for its time: a lesson's key
 // question, asked again.

@@ -197,21 +197,23 @@ type ExportedLearner struct {
 	// same in every export, job id and dashboard CSV of the deployment.
 	Key string `json:"key"`
 	// Name is the WhatsApp profile name the learner shared by consenting.
-	Name          string            `json:"name,omitempty"`
-	Channel       bot.Channel       `json:"channel"`
-	Lang          bot.Lang          `json:"lang"`
-	Consent       bool              `json:"consent"`
-	OptedOut      bool              `json:"opted_out"`
-	Cohort        string            `json:"cohort"`
-	Phase         bot.Phase         `json:"phase"`
-	Course        string            `json:"course"`
-	Lesson        string            `json:"lesson"`
-	Step          string            `json:"step"`
-	Completed     []bot.Completion  `json:"completed"`
-	Vars          map[string]string `json:"vars"`
-	Indicators    map[string]string `json:"indicators"`
-	LastInboundAt time.Time         `json:"last_inbound_at"`
-	UpdatedAt     time.Time         `json:"updated_at"`
+	Name       string            `json:"name,omitempty"`
+	Channel    bot.Channel       `json:"channel"`
+	Lang       bot.Lang          `json:"lang"`
+	Consent    bool              `json:"consent"`
+	OptedOut   bool              `json:"opted_out"`
+	Cohort     string            `json:"cohort"`
+	Phase      bot.Phase         `json:"phase"`
+	Course     string            `json:"course"`
+	Lesson     string            `json:"lesson"`
+	Step       string            `json:"step"`
+	Completed  []bot.Completion  `json:"completed"`
+	Vars       map[string]string `json:"vars"`
+	Indicators map[string]string `json:"indicators"`
+	// Followups are the answers to follow-up surveys, dated.
+	Followups     []bot.FollowupAnswer `json:"followups"`
+	LastInboundAt time.Time            `json:"last_inbound_at"`
+	UpdatedAt     time.Time            `json:"updated_at"`
 	// Version counts the changes saved to the learner.
 	Version int64 `json:"version"`
 }
@@ -237,6 +239,11 @@ func Export(l bot.Learner) ExportedLearner {
 	}
 	if e.Indicators == nil {
 		e.Indicators = map[string]string{}
+	}
+	e.Followups = make([]bot.FollowupAnswer, len(l.Followups))
+	for i, f := range l.Followups {
+		f.At = f.At.UTC()
+		e.Followups[i] = f
 	}
 	return e
 }

@@ -274,7 +274,9 @@ func (t *turn) handle(in bot.Inbound) {
 	// Anything else drops the review and is handled as usual.
 	if review := t.l.Review; review != "" {
 		t.l.Review = ""
-		if t.l.Phase != bot.PhaseLesson && intent == locale.NoIntent && t.answerReview(review, text) {
+		// A follow-up survey takes yes and no for its options too.
+		followup := strings.HasPrefix(review, bot.FollowupPrefix) && (intent == locale.Yes || intent == locale.No)
+		if t.l.Phase != bot.PhaseLesson && (intent == locale.NoIntent || followup) && t.answerReview(review, text) {
 			return
 		}
 	}
@@ -586,6 +588,7 @@ func clone(l bot.Learner) bot.Learner {
 	l.Vars = cloneMap(l.Vars)
 	l.Indicators = cloneMap(l.Indicators)
 	l.Completed = append([]bot.Completion(nil), l.Completed...)
+	l.Followups = append([]bot.FollowupAnswer(nil), l.Followups...)
 	return l
 }
 

@@ -40,13 +40,16 @@ const (
 	// CoachAsked: the learner passed Question on to their coach (the
 	// caller files it in the coach's inbox).
 	CoachAsked EventKind = "coach_asked"
+	// FollowupAnswered: the learner answered the follow-up survey of
+	// indicator Survey with Value, weeks after the course.
+	FollowupAnswered EventKind = "followup_answered"
 )
 
 // EventKinds lists every kind of event, so that a metric can show each one
 // before it first happens.
 var EventKinds = []EventKind{
 	LessonCompleted, OptedOut, OptedIn, CohortJoined, Erased, ReviewAnswered, ConsentGiven, LanguageChosen,
-	DataRequested, CoachAsked,
+	DataRequested, CoachAsked, FollowupAnswered,
 }
 
 // Event is one thing that happened to the learner in a step, for the
@@ -69,6 +72,8 @@ type Event struct {
 	Lang bot.Lang
 	// Question: CoachAsked, as the learner wrote it.
 	Question string
+	// Survey and Value: FollowupAnswered.
+	Survey, Value string
 }
 
 // String returns the event on one line, its kind then its fields as
@@ -95,6 +100,9 @@ func (e Event) String() string {
 		add("lang", string(e.Lang))
 	case CoachAsked:
 		add("question", strconv.Quote(e.Question))
+	case FollowupAnswered:
+		add("survey", e.Survey)
+		add("value", e.Value)
 	}
 	return strings.Join(parts, " ")
 }

@@ -37,7 +37,7 @@ func TestFollowupProblems(t *testing.T) {
 		"followup:\n  - {weeks: 0, survey: revenue}\n": "followup weeks \"0\": want a whole number of weeks from 1 to 104",
 		"followup:\n  - {weeks: 6}\n":                  "a followup needs weeks and survey",
 		"followup:\n  - {weeks: 6, survey: x, y: 1}\n": "y",
-		"followup: 6\n":                                "followup must be a list",
+		"followup: 6\n": "followup must be a list",
 	} {
 		dir := t.TempDir()
 		if err := os.CopyFS(dir, os.DirFS("testdata/good")); err != nil {

@@ -246,10 +246,10 @@ type Course struct {
 	// completed the course, so that an outcome is measured when it can
 	// have changed (course.yaml's followup).
 	Followups []Followup
-	Drafts  []bot.Lang
-	Order   float64 // courses are listed by order, then id
-	File    string
-	Source  bot.Lang // see Lesson.Source
+	Drafts    []bot.Lang
+	Order     float64 // courses are listed by order, then id
+	File      string
+	Source    bot.Lang // see Lesson.Source
 	// Keys are the course's titles, normalised for matching.
 	Keys []string
 }

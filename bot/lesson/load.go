@@ -148,10 +148,10 @@ func pos(n *yaml.Node) Pos { return Pos{n.Line, n.Column} }
 var keys = map[string][]string{
 	"course":   {"course", "title", "drafts", "source", "order", "lessons", "followup"},
 	"followup": {"weeks", "survey"},
-	"lesson": {"course", "id", "minutes", "title", "drafts", "source", "steps"},
-	"step":   {"id", "say", "ask", "options", "input", "var", "min", "max", "calc", "survey", "goto", "example", "media", "sources", "review"},
-	"option": {"text", "feedback", "correct", "value", "goto"},
-	"text":   {"ary", "ar", "fr", "zgh", FromKey},
+	"lesson":   {"course", "id", "minutes", "title", "drafts", "source", "steps"},
+	"step":     {"id", "say", "ask", "options", "input", "var", "min", "max", "calc", "survey", "goto", "example", "media", "sources", "review"},
+	"option":   {"text", "feedback", "correct", "value", "goto"},
+	"text":     {"ary", "ar", "fr", "zgh", FromKey},
 }
 
 // fields walks a mapping node, calling each key's handler; unknown keys are

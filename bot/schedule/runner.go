@@ -374,7 +374,7 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 	case l.OptedOut:
 		r.fail(work, log, a, "opted out")
 		return
-	case j.Kind == Review && l.Phase == bot.PhaseLesson:
+	case (j.Kind == Review || j.Kind == Followup) && l.Phase == bot.PhaseLesson:
 		// A review's question would cut into the lesson: later.
 		hold := r.cfg.ReviewHold
 		if hold <= 0 {
@@ -705,7 +705,7 @@ const (
 // nudges and reviews) and the message body in the learner's language.
 func (r *Runner) compose(l bot.Learner, lang bot.Lang, j Job) (text, body string, err error) {
 	var own string
-	if r.cfg.Compose != nil && (j.Kind == Nudge || j.Kind == Review) {
+	if r.cfg.Compose != nil && (j.Kind == Nudge || j.Kind == Review || j.Kind == Followup) {
 		own, _ = r.cfg.Compose(l, j)
 	}
 	return render(r.cfg.Text, lang, j, own, r.lessonTitle)
@@ -750,7 +750,7 @@ func render(texts *locale.Bundle, lang bot.Lang, j Job, own string, title func(b
 		} else {
 			body = strings.Replace(body, slot, text, 1)
 		}
-	case Nudge, Review:
+	case Nudge, Review, Followup:
 		text = own
 		if text == "" && j.Kind == Nudge {
 			text = texts.T(lang, msgNudge, nil)

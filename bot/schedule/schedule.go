@@ -30,6 +30,9 @@ const (
 	// CoachReply is a coach's answer to a learner's question; its
 	// template, outside the window, is coach_reply.
 	CoachReply Kind = "coach_reply"
+	// Followup asks a course's survey again weeks after the learner
+	// completed it.
+	Followup Kind = "followup"
 )
 
 // Status is where a job stands.
