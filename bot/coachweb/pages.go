@@ -2,6 +2,7 @@ package coachweb
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"html/template"
@@ -502,7 +503,7 @@ type indicatorsView struct {
 }
 
 type outcomeChart struct {
-	Key   string
+	app.Outcome
 	Chart template.HTML
 }
 
@@ -530,12 +531,65 @@ func (h *Handler) indicatorsPage(w http.ResponseWriter, r *http.Request, c cohor
 		scores = append(scores, column{Label: labels[i] + " %", N: n})
 	}
 	v.Scores = columns("Scores aux quiz", scores)
-	for _, o := range ind.Outcomes {
+	v.Outcomes = outcomeCharts(ind.Outcomes)
+	h.show(w, r, http.StatusOK, "indicators", view{Coach: &c, Title: "Indicateurs — " + co.Name, Cohort: &co, Tab: "indicators", Body: v})
+}
+
+// outcomeCharts draws each outcome's answers at the end of the course, in
+// the coach's words; the page puts the follow-up's beside them.
+func outcomeCharts(os []app.Outcome) []outcomeChart {
+	var out []outcomeChart
+	for _, o := range os {
 		var bars []hbar
 		for _, vc := range o.Values {
-			bars = append(bars, hbar{Label: vc.Value, Total: vc.N, Part: -1})
+			bars = append(bars, hbar{Label: vc.Label, Total: vc.N, Part: -1})
 		}
-		v.Outcomes = append(v.Outcomes, outcomeChart{Key: o.Key, Chart: hbars(o.Key, bars, "")})
+		out = append(out, outcomeChart{Outcome: o, Chart: hbars(cmp.Or(o.Question, o.Key), bars, "")})
 	}
-	h.show(w, r, http.StatusOK, "indicators", view{Coach: &c, Title: "Indicateurs — " + co.Name, Cohort: &co, Tab: "indicators", Body: v})
+	return out
+}
+
+// outcomeRecords are outcomes as CSV rows: one per indicator and answer,
+// with the counts at the end of the course and at the follow-up.
+func outcomeRecords(cohortName string, os []app.Outcome) [][]string {
+	records := [][]string{{"cohort", "indicator", "question", "value", "answer", "baseline", "followup", "baseline_total", "followup_total"}}
+	for _, o := range os {
+		for _, vc := range o.Values {
+			records = append(records, []string{cohortName, o.Key, o.Question, vc.Value, vc.Label, strconv.Itoa(vc.N),
+				strconv.Itoa(vc.Followup), strconv.Itoa(o.Baseline), strconv.Itoa(o.Followup)})
+		}
+	}
+	return records
+}
+
+func (h *Handler) outcomesCSV(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
+	os, err := h.cfg.Coaching.Outcomes(r.Context(), c, co.Code)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.sendCSV(w, r, c, co, "darsi-"+co.Code+"-outcomes.csv", outcomeRecords(co.Code, os))
+}
+
+type allOutcomesView struct {
+	Outcomes []outcomeChart
+}
+
+// allOutcomesPage shows the outcomes over every cohort the coach sees.
+func (h *Handler) allOutcomesPage(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
+	os, err := h.cfg.Coaching.Outcomes(r.Context(), c, "")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.show(w, r, http.StatusOK, "outcomes", view{Coach: &c, Title: "Résultats déclarés", Body: allOutcomesView{Outcomes: outcomeCharts(os)}})
+}
+
+func (h *Handler) allOutcomesCSV(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
+	os, err := h.cfg.Coaching.Outcomes(r.Context(), c, "")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.sendCSV(w, r, c, cohort.Cohort{}, "darsi-outcomes.csv", outcomeRecords("", os))
 }
