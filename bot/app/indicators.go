@@ -27,7 +27,11 @@ type Progress struct {
 	Phase     string    `json:"phase"`
 	Course    string    `json:"course"`
 	Lesson    string    `json:"lesson"`
+	// LessonT is the lesson's title in French, the dashboard's language;
+	// LessonOwn its title in the learner's language, when that is
+	// another.
 	LessonT   string    `json:"lesson_title"`
+	LessonOwn string    `json:"lesson_title_own,omitempty"`
 	Step      int       `json:"step"`  // 1-based place in the lesson; 0 outside one
 	Steps     int       `json:"steps"` // the lesson's steps
 	Completed int       `json:"completed"`
@@ -78,9 +82,9 @@ func (c *Coaching) progress(l bot.Learner, content *dialog.Content, now time.Tim
 		r.Phase = "new"
 	}
 	if les := cat.Lesson(l.Lesson); les != nil {
-		r.LessonT = les.Title.In(schedule.LangOf(l))
-		if r.LessonT == "" {
-			r.LessonT = les.Title.In(bot.French)
+		r.LessonT = les.Title.In(bot.French)
+		if own := les.Title.In(schedule.LangOf(l)); own != r.LessonT {
+			r.LessonOwn = own
 		}
 		r.Steps = len(les.Steps)
 		if l.Phase == bot.PhaseLesson {

@@ -22,6 +22,21 @@ var statusWords = map[schedule.Status]string{
 	schedule.Cancelled: "annulé",
 }
 
+// phaseWords are where a learner stands, outside a lesson, in a coach's
+// words.
+var phaseWords = map[string]string{
+	"new": "pas encore commencé", "language": "choisit sa langue", "consent": "n'a pas encore accepté",
+	"menu": "au menu des cours", "done": "vient de finir une leçon", "erase": "demande d'effacement",
+	"ask": "écrit une question", "lesson": "dans une leçon",
+}
+
+func phaseWord(p string) string {
+	if w, ok := phaseWords[p]; ok {
+		return w
+	}
+	return p
+}
+
 // statusWord says a job's status in a coach's words.
 func statusWord(s schedule.Status) string {
 	if w, ok := statusWords[s]; ok {

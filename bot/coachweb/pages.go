@@ -55,6 +55,7 @@ func (h *Handler) parseTemplates() error {
 		"admin":  func(c *cohort.Coach) bool { return c != nil && c.Role == cohort.RoleAdmin },
 		"name":   func(c *cohort.Coach) string { return coachName(*c) },
 		"status": statusWord,
+		"phase":  phaseWord,
 		"mask":   bot.Mask,
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
