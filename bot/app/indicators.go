@@ -21,12 +21,12 @@ import (
 type Progress struct {
 	Learner string `json:"learner"` // masked
 	// Name is the WhatsApp profile name the learner shared by consenting.
-	Name      string    `json:"name,omitempty"`
-	Channel   string    `json:"channel"`
-	Lang      bot.Lang  `json:"lang"`
-	Phase     string    `json:"phase"`
-	Course    string    `json:"course"`
-	Lesson    string    `json:"lesson"`
+	Name    string   `json:"name,omitempty"`
+	Channel string   `json:"channel"`
+	Lang    bot.Lang `json:"lang"`
+	Phase   string   `json:"phase"`
+	Course  string   `json:"course"`
+	Lesson  string   `json:"lesson"`
 	// LessonT is the lesson's title in French, the dashboard's language;
 	// LessonOwn its title in the learner's language, when that is
 	// another.
