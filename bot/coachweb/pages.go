@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -296,11 +298,37 @@ type remindView struct {
 	Free, Templated, Skipped int
 	Members                  int
 	Sending                  int // the members who will get it
+	// Choices are the configured WhatsApp templates, by kind.
+	Choices []templateChoice
+}
+
+// templateChoice is a kind of template the remind form offers.
+type templateChoice struct {
+	Kind, Langs string
+}
+
+// templateChoices lists the kinds of template the policy knows, with
+// their languages.
+func (h *Handler) templateChoices() []templateChoice {
+	p := h.cfg.Coaching.Policy
+	if p == nil || p.Templates == nil {
+		return nil
+	}
+	kinds := p.Templates.Kinds()
+	var out []templateChoice
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
+		var names []string
+		for _, l := range kinds[k] {
+			names = append(names, langNames[l])
+		}
+		out = append(out, templateChoice{Kind: k, Langs: strings.Join(names, ", ")})
+	}
+	return out
 }
 
 func (h *Handler) remindPage(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
 	h.show(w, r, http.StatusOK, "remind", view{Coach: &c, Title: "Rappel — " + co.Name, Cohort: &co, Tab: "remind",
-		Body: remindView{Kind: string(schedule.Reminder)}})
+		Body: remindView{Kind: string(schedule.Reminder), Choices: h.templateChoices()}})
 }
 
 // remind previews a reminder, or queues it (action=queue), through the
@@ -312,7 +340,8 @@ func (h *Handler) remind(w http.ResponseWriter, r *http.Request, c cohort.Coach,
 		return
 	}
 	f := r.PostForm
-	v := remindView{Kind: f.Get("kind"), Text: f.Get("text"), At: f.Get("at"), Template: strings.TrimSpace(f.Get("template"))}
+	v := remindView{Kind: f.Get("kind"), Text: f.Get("text"), At: f.Get("at"), Template: strings.TrimSpace(f.Get("template")),
+		Choices: h.templateChoices()}
 	if v.Kind == "" {
 		v.Kind = string(schedule.Reminder)
 	}

@@ -18,6 +18,9 @@ func TestPlainWords(t *testing.T) {
 	if strings.Contains(learners.body, ">menu<") {
 		t.Errorf("the learners page shows a raw phase:\n%s", clip(learners.body))
 	}
+	// The template is chosen from the configured ones, with their languages.
+	want(t, "remind form", b.get("/coach/cohorts/"+fatimaCohort+"/remind"), http.StatusOK, `<select name="template" id="template">`,
+		`<option value="coach_reply">coach_reply — Français</option>`, `<option value="reminder">reminder — `)
 	none := b.get("/coach/cohorts/" + fatimaCohort + "/outbox?queued=0")
 	want(t, "nothing queued", none, http.StatusOK, `class="warn" role="alert" id="queued">Aucun message programmé`)
 	if strings.Contains(none.body, `class="ok"`) {
