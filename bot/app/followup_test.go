@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,6 +105,14 @@ func TestFollowupSixWeeksLater(t *testing.T) {
 	}
 	if l.Indicators[f.Survey] != baseline {
 		t.Errorf("the baseline became %q, want %q kept", l.Indicators[f.Survey], baseline)
+	}
+	// The learner's summary of their data lists the follow-up, dated.
+	res, err := a.HandleInbound(ctx, bot.Inbound{ID: "SM-mydata", From: who, Channel: bot.WhatsApp, Text: "mes données"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all := strings.Join(bot.Texts(res.Replies), "\n"); !strings.Contains(all, "(suivi du "+l.Followups[0].At.Format("02/01/2006")+")") {
+		t.Errorf("the summary of the learner's data lacks the follow-up:\n%s", all)
 	}
 	counts, err := s.CohortCounts(ctx, cohort.Code)
 	if err != nil {
