@@ -73,6 +73,7 @@ const (
 	PhaseLesson   Phase = "lesson"   // inside a lesson, at Position.Step
 	PhaseDone     Phase = "done"     // a lesson just ended
 	PhaseErase    Phase = "erase"    // asked to confirm that their data be deleted
+	PhaseAsk      Phase = "ask"      // asked for their question to their coach
 )
 
 // Position is a place in the curriculum.
@@ -123,6 +124,10 @@ type Learner struct {
 	Right int `json:"right,omitempty"`
 	// Misses counts consecutive inputs the bot did not understand.
 	Misses int `json:"misses,omitempty"`
+	// Unclear is the last message the bot did not understand, kept (cut
+	// short) after the second miss in a row, when the bot offers to pass
+	// it on to the learner's coach; the next message understood clears it.
+	Unclear string `json:"unclear,omitempty"`
 
 	// Review is the question of a spaced review the outbox sent and the
 	// learner has not answered yet, as "lesson/step".
@@ -134,7 +139,11 @@ type Learner struct {
 
 	Vars       map[string]string `json:"vars,omitempty"`
 	Indicators map[string]string `json:"indicators,omitempty"`
-	Completed  []Completion      `json:"completed,omitempty"`
+	// Followups are the answers to surveys asked again weeks after a
+	// course (a course's followup), one per indicator, the latest kept:
+	// Indicators holds the answers given at the end of the course.
+	Followups []FollowupAnswer `json:"followups,omitempty"`
+	Completed []Completion     `json:"completed,omitempty"`
 
 	LastInboundAt time.Time `json:"last_inbound_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
@@ -159,6 +168,18 @@ type Outreach struct {
 	// Reviews are the spaced reviews not asked yet.
 	Reviews []PendingReview `json:"reviews,omitempty"`
 }
+
+// FollowupAnswer is a learner's answer to a follow-up survey.
+type FollowupAnswer struct {
+	Survey string    `json:"survey"` // the indicator
+	Value  string    `json:"value"`
+	At     time.Time `json:"at"`
+}
+
+// FollowupPrefix marks the Step of a PendingReview that is a follow-up
+// survey rather than a review, and a Learner.Review that awaits the
+// answer to one.
+const FollowupPrefix = "followup:"
 
 // PendingReview is a spaced review waiting for its time: a lesson's key
 // question, asked again.

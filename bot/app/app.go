@@ -48,6 +48,11 @@ type App struct {
 	// BSUID is always its own learner. New takes the store's when it
 	// keeps them. Set it before the first message.
 	Aliases Aliases
+	// Inbox is where questions to coaches are filed (see
+	// dialog.CoachAsked); nil: a question is answered but kept nowhere.
+	// New takes the store's when it keeps one. Set it before the first
+	// message.
+	Inbox Inbox
 }
 
 // errNoLearner stops an update of a BSUID that has no learner: its alias is
@@ -63,6 +68,9 @@ func New(store Store, content *dialog.Content) *App {
 	}
 	if al, ok := store.(Aliases); ok {
 		a.Aliases = al
+	}
+	if in, ok := store.(Inbox); ok {
+		a.Inbox = in
 	}
 	a.content.Store(content)
 	return a
@@ -120,8 +128,17 @@ func (a *App) HandleInbound(ctx context.Context, in bot.Inbound) (Result, error)
 	} else {
 		res, err = apply(in.From, false)
 	}
-	if err != nil || res.Duplicate {
-		// What the first delivery did was observed and queued then.
+	if err != nil {
+		return res, err
+	}
+	if res.Duplicate {
+		// What the first delivery did was observed and queued then; a
+		// question it carried may have failed to be filed.
+		return res, a.refileQuestion(ctx, in, c)
+	}
+	// A question to the learner's coach is filed once the learner is
+	// saved: the only turn that costs the store a second write.
+	if err := a.fileQuestions(ctx, out.Learner, in.ID, out.Events); err != nil {
 		return res, err
 	}
 	if a.Observe != nil {
@@ -253,7 +270,9 @@ type ExportedLearner struct {
 	Vars          map[string]string `json:"vars"`
 	Indicators    map[string]string `json:"indicators"`
 	LastInboundAt time.Time         `json:"last_inbound_at"`
-	UpdatedAt     time.Time         `json:"updated_at"`
+	// Followups are the answers to follow-up surveys, dated.
+	Followups []bot.FollowupAnswer `json:"followups"`
+	UpdatedAt time.Time            `json:"updated_at"`
 	// Version counts the changes saved to the learner.
 	Version int64 `json:"version"`
 }
@@ -279,6 +298,11 @@ func Export(l bot.Learner) ExportedLearner {
 	}
 	if e.Indicators == nil {
 		e.Indicators = map[string]string{}
+	}
+	e.Followups = make([]bot.FollowupAnswer, len(l.Followups))
+	for i, f := range l.Followups {
+		f.At = f.At.UTC()
+		e.Followups[i] = f
 	}
 	return e
 }

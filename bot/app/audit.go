@@ -16,7 +16,8 @@ const (
 	AuditCohortCreated = "cohort.create"
 	AuditReminder      = "reminder.queue"
 	AuditBroadcast     = "broadcast.queue"
-	AuditExport        = "export" // data handed out, such as a CSV file
+	AuditExport        = "export"       // data handed out, such as a CSV file
+	AuditAnswer        = "inbox.answer" // a coach answered a learner's question (target: the thread's key)
 )
 
 // Origin is where a call to a use case comes from, as the audit log

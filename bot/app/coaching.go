@@ -28,8 +28,17 @@ type Coaching struct {
 	// Members lists each cohort's members and counts, from the store's
 	// indexes.
 	Members Members
-	// Outbox is where reminders are queued; nil: they cannot be.
+	// Outbox is where reminders and answers are queued; nil: they cannot
+	// be.
 	Outbox schedule.Outbox
+	// Threads is the inbox: learners' questions and coaches' answers;
+	// nil: there is none.
+	Threads Inbox
+	// Learners reads a learner, for the answer to a question; nil: answers
+	// cannot be sent.
+	Learners interface {
+		Get(ctx context.Context, id string) (bot.Learner, error)
+	}
 	// Content returns the lessons and texts in use (they may be reloaded).
 	Content func() *dialog.Content
 	// Policy is how the outbox routes a message (quiet hours, WhatsApp's

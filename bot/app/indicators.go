@@ -2,11 +2,15 @@ package app
 
 import (
 	"cmp"
+	"context"
+	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/cohort"
 	"github.com/darsi-ma/darsi/bot/dialog"
 	"github.com/darsi-ma/darsi/bot/lesson"
 	"github.com/darsi-ma/darsi/bot/schedule"
@@ -17,13 +21,17 @@ import (
 type Progress struct {
 	Learner string `json:"learner"` // masked
 	// Name is the WhatsApp profile name the learner shared by consenting.
-	Name      string    `json:"name,omitempty"`
-	Channel   string    `json:"channel"`
-	Lang      bot.Lang  `json:"lang"`
-	Phase     string    `json:"phase"`
-	Course    string    `json:"course"`
-	Lesson    string    `json:"lesson"`
+	Name    string   `json:"name,omitempty"`
+	Channel string   `json:"channel"`
+	Lang    bot.Lang `json:"lang"`
+	Phase   string   `json:"phase"`
+	Course  string   `json:"course"`
+	Lesson  string   `json:"lesson"`
+	// LessonT is the lesson's title in French, the dashboard's language;
+	// LessonOwn its title in the learner's language, when that is
+	// another.
 	LessonT   string    `json:"lesson_title"`
+	LessonOwn string    `json:"lesson_title_own,omitempty"`
 	Step      int       `json:"step"`  // 1-based place in the lesson; 0 outside one
 	Steps     int       `json:"steps"` // the lesson's steps
 	Completed int       `json:"completed"`
@@ -74,9 +82,9 @@ func (c *Coaching) progress(l bot.Learner, content *dialog.Content, now time.Tim
 		r.Phase = "new"
 	}
 	if les := cat.Lesson(l.Lesson); les != nil {
-		r.LessonT = les.Title.In(schedule.LangOf(l))
-		if r.LessonT == "" {
-			r.LessonT = les.Title.In(bot.French)
+		r.LessonT = les.Title.In(bot.French)
+		if own := les.Title.In(schedule.LangOf(l)); own != r.LessonT {
+			r.LessonOwn = own
 		}
 		r.Steps = len(les.Steps)
 		if l.Phase == bot.PhaseLesson {
@@ -121,16 +129,140 @@ type WeekCount struct {
 	Active int
 }
 
-// Outcome counts the answers to one self-reported indicator.
+// Outcome counts the answers to one self-reported indicator: at the end
+// of the course (the baseline) and to its follow-up survey, weeks later.
 type Outcome struct {
-	Key    string
-	Values []ValueCount
+	Key string `json:"indicator"`
+	// Question is the survey's question in French, "" when no lesson asks
+	// it any more.
+	Question string `json:"question"`
+	// Baseline and Followup count the answers of each kind.
+	Baseline int          `json:"baseline"`
+	Followup int          `json:"followup"`
+	Values   []ValueCount `json:"values"`
 }
 
-// ValueCount is one answer and how many gave it.
+// ValueCount is one answer and how many gave it: N at the end of the
+// course, Followup to the follow-up survey.
 type ValueCount struct {
-	Value string
-	N     int
+	Value    string `json:"value"`
+	Label    string `json:"label"` // the option's text in French
+	N        int    `json:"baseline"`
+	Followup int    `json:"followup"`
+}
+
+// outcomes turns answer counts (baseline and follow-up, by indicator and
+// value) into Outcomes, sorted by indicator, values by baseline count,
+// with the survey's words in French.
+func outcomes(cat *lesson.Catalog, base, follow map[string]map[string]int) []Outcome {
+	keys := map[string]bool{}
+	for k := range base {
+		keys[k] = true
+	}
+	for k := range follow {
+		keys[k] = true
+	}
+	var out []Outcome
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		o := Outcome{Key: k}
+		st := surveyStep(cat, k)
+		if st != nil {
+			o.Question = st.Ask.In(bot.French)
+		}
+		values := map[string]bool{}
+		for v := range base[k] {
+			values[v] = true
+		}
+		for v := range follow[k] {
+			values[v] = true
+		}
+		for v := range values {
+			vc := ValueCount{Value: v, Label: v, N: base[k][v], Followup: follow[k][v]}
+			if st != nil {
+				for _, opt := range st.Options {
+					if opt.Value == v {
+						vc.Label = opt.Text.In(bot.French)
+					}
+				}
+			}
+			o.Baseline += vc.N
+			o.Followup += vc.Followup
+			o.Values = append(o.Values, vc)
+		}
+		slices.SortFunc(o.Values, func(a, b ValueCount) int {
+			if a.N != b.N {
+				return b.N - a.N
+			}
+			return cmp.Compare(a.Value, b.Value)
+		})
+		out = append(out, o)
+	}
+	return out
+}
+
+// surveyStep is the first survey step of the catalog that sets the
+// indicator.
+func surveyStep(cat *lesson.Catalog, indicator string) *lesson.Step {
+	for _, c := range cat.Courses {
+		for _, les := range c.Lessons {
+			for _, st := range les.Steps {
+				if st.Kind == lesson.Survey && st.Survey == indicator {
+					return st
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Outcomes counts the answers to self-reported indicators, at the end of
+// the course and weeks later, in the cohort code, or in every cohort actor
+// sees when code is "": from the stores' counters, one read per cohort.
+//
+// Errors: NotFound for a cohort actor may not see, and the stores'.
+func (c *Coaching) Outcomes(ctx context.Context, actor cohort.Coach, code string) ([]Outcome, error) {
+	var codes []string
+	if code != "" {
+		co, err := c.Cohort(ctx, actor, code)
+		if err != nil {
+			return nil, err
+		}
+		codes = []string{co.Code}
+	} else {
+		cs, err := c.ListCohorts(ctx, actor, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, co := range cs {
+			codes = append(codes, co.Code)
+		}
+	}
+	base, follow := map[string]map[string]int{}, map[string]map[string]int{}
+	for _, code := range codes {
+		counts, err := c.Members.CohortCounts(ctx, code)
+		if err != nil {
+			return nil, err
+		}
+		for name, n := range counts {
+			into := base
+			rest, ok := strings.CutPrefix(name, CountAnswer)
+			if !ok {
+				if rest, ok = strings.CutPrefix(name, CountFollowup); !ok {
+					continue
+				}
+				into = follow
+			}
+			k, v, ok := strings.Cut(rest, "=")
+			if !ok || n <= 0 {
+				continue
+			}
+			if into[k] == nil {
+				into[k] = map[string]int{}
+			}
+			into[k][v] += int(n)
+		}
+	}
+	return outcomes(c.Content().Lessons, base, follow), nil
 }
 
 // weeks is how many weeks the activity chart shows.
@@ -145,7 +277,7 @@ func (c *Coaching) Indicators(members []bot.Learner) Indicators {
 	ind := Indicators{Members: len(members)}
 	started := map[string]int{}
 	finished := map[string]int{}
-	outcomes := map[string]map[string]int{}
+	answers, followups := map[string]map[string]int{}, map[string]map[string]int{}
 
 	// Weeks start on Monday, in the program's time zone.
 	today := now.In(loc)
@@ -213,10 +345,16 @@ func (c *Coaching) Indicators(members []bot.Learner) Indicators {
 			ind.Weeks[w].Active++
 		}
 		for k, v := range l.Indicators {
-			if outcomes[k] == nil {
-				outcomes[k] = map[string]int{}
+			if answers[k] == nil {
+				answers[k] = map[string]int{}
 			}
-			outcomes[k][v]++
+			answers[k][v]++
+		}
+		for _, f := range l.Followups {
+			if followups[f.Survey] == nil {
+				followups[f.Survey] = map[string]int{}
+			}
+			followups[f.Survey][f.Value]++
 		}
 	}
 
@@ -244,23 +382,6 @@ func (c *Coaching) Indicators(members []bot.Learner) Indicators {
 		ind.Funnel = append(ind.Funnel, FunnelStep{Lesson: id, Title: id, Started: started[id], Finished: finished[id]})
 	}
 
-	keys := make([]string, 0, len(outcomes))
-	for k := range outcomes {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		o := Outcome{Key: k}
-		for v, n := range outcomes[k] {
-			o.Values = append(o.Values, ValueCount{Value: v, N: n})
-		}
-		slices.SortFunc(o.Values, func(a, b ValueCount) int {
-			if a.N != b.N {
-				return b.N - a.N
-			}
-			return cmp.Compare(a.Value, b.Value)
-		})
-		ind.Outcomes = append(ind.Outcomes, o)
-	}
+	ind.Outcomes = outcomes(content.Lessons, answers, followups)
 	return ind
 }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/dialog"
+	"github.com/darsi-ma/darsi/bot/lesson"
 	"github.com/darsi-ma/darsi/bot/schedule"
 )
 
@@ -94,18 +96,22 @@ func (o *Outreach) afterMessage(l *bot.Learner, events []dialog.Event, now time.
 		if les == nil {
 			continue
 		}
-		keys := les.KeyQuestions()
-		if len(keys) == 0 {
-			continue
-		}
 		// The key questions take turns.
-		for i, d := range o.Reviews {
-			l.Outreach.Reviews = append(l.Outreach.Reviews, bot.PendingReview{Lesson: e.Lesson, Step: keys[i%len(keys)].ID, At: now.Add(d)})
+		if keys := les.KeyQuestions(); len(keys) > 0 {
+			for i, d := range o.Reviews {
+				l.Outreach.Reviews = append(l.Outreach.Reviews, bot.PendingReview{Lesson: e.Lesson, Step: keys[i%len(keys)].ID, At: now.Add(d)})
+			}
+		}
+		// The last lesson of a course: its follow-up surveys, weeks
+		// later.
+		if co := c.Lessons.Course(les.Course); co != nil && courseDone(l, co.Lessons) {
+			for _, f := range co.Followups {
+				l.Outreach.Reviews = append(l.Outreach.Reviews, bot.PendingReview{Lesson: f.Lesson,
+					Step: bot.FollowupPrefix + f.Step, At: now.Add(f.After)})
+			}
 		}
 	}
-	if n := len(l.Outreach.Reviews); n > maxPendingReviews {
-		l.Outreach.Reviews = l.Outreach.Reviews[n-maxPendingReviews:]
-	}
+	l.Outreach.Reviews = trimReviews(l.Outreach.Reviews)
 	next := o.next(l, now)
 	if next.IsZero() || l.Outreach.At.IsZero() || next.Before(l.Outreach.At) {
 		l.Outreach.At = next
@@ -168,6 +174,10 @@ func (o *Outreach) due(l *bot.Learner, now time.Time, keys Keys) []schedule.Job 
 			r := l.Outreach.Reviews[first]
 			j := job("review-"+who+"-"+r.Lesson+"-"+strconv.FormatInt(r.At.Unix(), 10), schedule.Review)
 			j.Lesson, j.Step = r.Lesson, r.Step
+			if step, ok := strings.CutPrefix(r.Step, bot.FollowupPrefix); ok {
+				j = job("followup-"+who+"-"+r.Lesson+"-"+strconv.FormatInt(r.At.Unix(), 10), schedule.Followup)
+				j.Lesson, j.Step = r.Lesson, step
+			}
 			jobs = append(jobs, j)
 			l.Outreach.Reviews = append(l.Outreach.Reviews[:first:first], l.Outreach.Reviews[first+1:]...)
 			// The other due reviews wait: one question at a time.
@@ -349,3 +359,50 @@ func (a *App) change(ctx context.Context, learnerID string, fn func(l *bot.Learn
 
 // errNoChange tells the store to write nothing.
 var errNoChange = bot.Errorf("app.change", bot.NotFound, "nothing to change")
+
+// courseDone reports whether l completed every lesson of a course.
+func courseDone(l *bot.Learner, lessons []*lesson.Lesson) bool {
+	for _, les := range lessons {
+		if !l.Done(les.ID) {
+			return false
+		}
+	}
+	return len(lessons) > 0
+}
+
+// isFollowup reports whether a pending review is a follow-up survey.
+func isFollowup(r bot.PendingReview) bool { return strings.HasPrefix(r.Step, bot.FollowupPrefix) }
+
+// maxPendingFollowups bounds the follow-up surveys a learner waits for.
+const maxPendingFollowups = 12
+
+// trimReviews keeps the last maxPendingReviews reviews and the last
+// maxPendingFollowups follow-ups: reviews of later lessons never push a
+// follow-up weeks away out.
+func trimReviews(rs []bot.PendingReview) []bot.PendingReview {
+	reviews, followups := 0, 0
+	for _, r := range rs {
+		if isFollowup(r) {
+			followups++
+		} else {
+			reviews++
+		}
+	}
+	if reviews <= maxPendingReviews && followups <= maxPendingFollowups {
+		return rs
+	}
+	var out []bot.PendingReview
+	for _, r := range rs {
+		if isFollowup(r) {
+			if followups > maxPendingFollowups {
+				followups--
+				continue
+			}
+		} else if reviews > maxPendingReviews {
+			reviews--
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}

@@ -98,6 +98,9 @@ const (
 	// CountAnswer + an indicator's key + "=" + a value: members whose
 	// answer to the self-reported indicator is the value.
 	CountAnswer = "answer:"
+	// CountFollowup + an indicator's key + "=" + a value: members whose
+	// answer to the indicator's follow-up survey is the value.
+	CountFollowup = "followup:"
 )
 
 // Counters are what one learner adds to their cohort's Counts; nil for a
@@ -120,6 +123,9 @@ func Counters(l *bot.Learner) Counts {
 	}
 	for k, v := range l.Indicators {
 		c[CountAnswer+k+"="+v] = 1
+	}
+	for _, f := range l.Followups {
+		c[CountFollowup+f.Survey+"="+f.Value] = 1
 	}
 	return c
 }
@@ -224,6 +230,7 @@ type Backend interface {
 	Deliveries
 	cohort.Store
 	cohort.AuditLog
+	Inbox
 	schedule.Outbox
 	schedule.Limiter
 }

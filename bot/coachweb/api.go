@@ -213,3 +213,22 @@ func (h *Handler) apiJobs(w http.ResponseWriter, r *http.Request, c cohort.Coach
 	paged(w, r, next, limit, total)
 	writeJSON(w, http.StatusOK, rows)
 }
+
+// apiOutcomes answers the outcomes over every cohort the coach sees: per
+// indicator, the answers at the end of the course (baseline) and to the
+// follow-up survey, with their counts.
+func (h *Handler) apiOutcomes(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
+	h.writeOutcomes(w, r, c, "")
+}
+
+func (h *Handler) writeOutcomes(w http.ResponseWriter, r *http.Request, c cohort.Coach, code string) {
+	os, err := h.cfg.Coaching.Outcomes(r.Context(), c, code)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	if os == nil {
+		os = []app.Outcome{}
+	}
+	writeJSON(w, http.StatusOK, os)
+}

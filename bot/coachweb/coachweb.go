@@ -166,7 +166,13 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/outbox", h.cohortPage(h.outboxPage))
 	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/outbox.csv", h.cohortPage(h.outboxCSV))
 	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/indicators", h.cohortPage(h.indicatorsPage))
+	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/outcomes.csv", h.cohortPage(h.outcomesCSV))
+	m.HandleFunc("GET "+Prefix+"/outcomes", h.page(h.allOutcomesPage))
+	m.HandleFunc("GET "+Prefix+"/outcomes.csv", h.page(h.allOutcomesCSV))
 	m.HandleFunc("GET "+Prefix+"/audit", h.page(h.auditPage))
+	m.HandleFunc("GET "+Prefix+"/inbox", h.page(h.inboxPage))
+	m.HandleFunc("GET "+Prefix+"/inbox/{key}", h.page(h.threadPage))
+	m.HandleFunc("POST "+Prefix+"/inbox/{key}", h.page(h.answer))
 
 	m.HandleFunc("GET "+Prefix+"/api/cohorts", h.api(h.apiCohorts))
 	m.HandleFunc("POST "+Prefix+"/api/cohorts", h.api(h.apiCreateCohort))
@@ -174,6 +180,13 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST "+Prefix+"/api/cohorts/{code}/reminders", h.cohortAPI(h.apiRemind))
 	m.HandleFunc("GET "+Prefix+"/api/cohorts/{code}/jobs", h.cohortAPI(h.apiJobs))
 	m.HandleFunc("GET "+Prefix+"/api/audit", h.api(h.apiAudit))
+	m.HandleFunc("GET "+Prefix+"/api/inbox", h.api(h.apiInbox))
+	m.HandleFunc("GET "+Prefix+"/api/outcomes", h.api(h.apiOutcomes))
+	m.HandleFunc("GET "+Prefix+"/api/cohorts/{code}/outcomes", h.cohortAPI(func(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
+		h.writeOutcomes(w, r, c, co.Code)
+	}))
+	m.HandleFunc("GET "+Prefix+"/api/inbox/{key}", h.api(h.apiThread))
+	m.HandleFunc("POST "+Prefix+"/api/inbox/{key}/answers", h.api(h.apiAnswer))
 	m.HandleFunc(Prefix+"/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no such API endpoint")
 	})

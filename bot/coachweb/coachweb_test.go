@@ -151,13 +151,15 @@ broadcast:
   fr: {sid: HX00000000000000000000000000000004, vars: {"1": text}}
   ary: {sid: HX00000000000000000000000000000005, vars: {"1": text}}
   zgh: {sid: HX00000000000000000000000000000006, vars: {"1": text}}
+coach_reply:
+  fr: {sid: HX00000000000000000000000000000007, vars: {"1": text}}
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := func() time.Time { return x.now }
 	x.coaching = &app.Coaching{
-		Cohorts: store, Members: store, Outbox: store, Audit: store,
+		Cohorts: store, Members: store, Outbox: store, Audit: store, Threads: store, Learners: store,
 		Content:      func() *dialog.Content { return content(t) },
 		Policy:       &schedule.Policy{Templates: templates},
 		WhatsAppFrom: "whatsapp:+14155238886",

@@ -2,11 +2,14 @@ package coachweb
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +34,9 @@ type view struct {
 	Cohort *cohort.Cohort
 	Tab    string
 	Body   any
+	// Unread counts the threads with unread questions the coach answers:
+	// every page shows it.
+	Unread int
 }
 
 func (h *Handler) parseTemplates() error {
@@ -48,8 +54,11 @@ func (h *Handler) parseTemplates() error {
 			}
 			return "—"
 		},
-		"admin": func(c *cohort.Coach) bool { return c != nil && c.Role == cohort.RoleAdmin },
-		"name":  func(c *cohort.Coach) string { return coachName(*c) },
+		"admin":  func(c *cohort.Coach) bool { return c != nil && c.Role == cohort.RoleAdmin },
+		"name":   func(c *cohort.Coach) string { return coachName(*c) },
+		"status": statusWord,
+		"phase":  phaseWord,
+		"mask":   bot.Mask,
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -95,6 +104,14 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request, status int, name 
 	if !ok {
 		h.fail(w, r, bot.Errorf("coachweb.show", bot.Internal, "no template %q", name))
 		return
+	}
+	if v.Coach != nil {
+		n, err := h.cfg.Coaching.Unread(r.Context(), *v.Coach)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		v.Unread = n
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
@@ -281,11 +298,37 @@ type remindView struct {
 	Free, Templated, Skipped int
 	Members                  int
 	Sending                  int // the members who will get it
+	// Choices are the configured WhatsApp templates, by kind.
+	Choices []templateChoice
+}
+
+// templateChoice is a kind of template the remind form offers.
+type templateChoice struct {
+	Kind, Langs string
+}
+
+// templateChoices lists the kinds of template the policy knows, with
+// their languages.
+func (h *Handler) templateChoices() []templateChoice {
+	p := h.cfg.Coaching.Policy
+	if p == nil || p.Templates == nil {
+		return nil
+	}
+	kinds := p.Templates.Kinds()
+	var out []templateChoice
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
+		var names []string
+		for _, l := range kinds[k] {
+			names = append(names, langNames[l])
+		}
+		out = append(out, templateChoice{Kind: k, Langs: strings.Join(names, ", ")})
+	}
+	return out
 }
 
 func (h *Handler) remindPage(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
 	h.show(w, r, http.StatusOK, "remind", view{Coach: &c, Title: "Rappel — " + co.Name, Cohort: &co, Tab: "remind",
-		Body: remindView{Kind: string(schedule.Reminder)}})
+		Body: remindView{Kind: string(schedule.Reminder), Choices: h.templateChoices()}})
 }
 
 // remind previews a reminder, or queues it (action=queue), through the
@@ -297,7 +340,8 @@ func (h *Handler) remind(w http.ResponseWriter, r *http.Request, c cohort.Coach,
 		return
 	}
 	f := r.PostForm
-	v := remindView{Kind: f.Get("kind"), Text: f.Get("text"), At: f.Get("at"), Template: strings.TrimSpace(f.Get("template"))}
+	v := remindView{Kind: f.Get("kind"), Text: f.Get("text"), At: f.Get("at"), Template: strings.TrimSpace(f.Get("template")),
+		Choices: h.templateChoices()}
 	if v.Kind == "" {
 		v.Kind = string(schedule.Reminder)
 	}
@@ -489,7 +533,7 @@ type indicatorsView struct {
 }
 
 type outcomeChart struct {
-	Key   string
+	app.Outcome
 	Chart template.HTML
 }
 
@@ -517,12 +561,65 @@ func (h *Handler) indicatorsPage(w http.ResponseWriter, r *http.Request, c cohor
 		scores = append(scores, column{Label: labels[i] + " %", N: n})
 	}
 	v.Scores = columns("Scores aux quiz", scores)
-	for _, o := range ind.Outcomes {
+	v.Outcomes = outcomeCharts(ind.Outcomes)
+	h.show(w, r, http.StatusOK, "indicators", view{Coach: &c, Title: "Indicateurs — " + co.Name, Cohort: &co, Tab: "indicators", Body: v})
+}
+
+// outcomeCharts draws each outcome's answers at the end of the course, in
+// the coach's words; the page puts the follow-up's beside them.
+func outcomeCharts(os []app.Outcome) []outcomeChart {
+	var out []outcomeChart
+	for _, o := range os {
 		var bars []hbar
 		for _, vc := range o.Values {
-			bars = append(bars, hbar{Label: vc.Value, Total: vc.N, Part: -1})
+			bars = append(bars, hbar{Label: vc.Label, Total: vc.N, Part: -1})
 		}
-		v.Outcomes = append(v.Outcomes, outcomeChart{Key: o.Key, Chart: hbars(o.Key, bars, "")})
+		out = append(out, outcomeChart{Outcome: o, Chart: hbars(cmp.Or(o.Question, o.Key), bars, "")})
 	}
-	h.show(w, r, http.StatusOK, "indicators", view{Coach: &c, Title: "Indicateurs — " + co.Name, Cohort: &co, Tab: "indicators", Body: v})
+	return out
+}
+
+// outcomeRecords are outcomes as CSV rows: one per indicator and answer,
+// with the counts at the end of the course and at the follow-up.
+func outcomeRecords(cohortName string, os []app.Outcome) [][]string {
+	records := [][]string{{"cohort", "indicator", "question", "value", "answer", "baseline", "followup", "baseline_total", "followup_total"}}
+	for _, o := range os {
+		for _, vc := range o.Values {
+			records = append(records, []string{cohortName, o.Key, o.Question, vc.Value, vc.Label, strconv.Itoa(vc.N),
+				strconv.Itoa(vc.Followup), strconv.Itoa(o.Baseline), strconv.Itoa(o.Followup)})
+		}
+	}
+	return records
+}
+
+func (h *Handler) outcomesCSV(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
+	os, err := h.cfg.Coaching.Outcomes(r.Context(), c, co.Code)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.sendCSV(w, r, c, co, "darsi-"+co.Code+"-outcomes.csv", outcomeRecords(co.Code, os))
+}
+
+type allOutcomesView struct {
+	Outcomes []outcomeChart
+}
+
+// allOutcomesPage shows the outcomes over every cohort the coach sees.
+func (h *Handler) allOutcomesPage(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
+	os, err := h.cfg.Coaching.Outcomes(r.Context(), c, "")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.show(w, r, http.StatusOK, "outcomes", view{Coach: &c, Title: "Résultats déclarés", Body: allOutcomesView{Outcomes: outcomeCharts(os)}})
+}
+
+func (h *Handler) allOutcomesCSV(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
+	os, err := h.cfg.Coaching.Outcomes(r.Context(), c, "")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.sendCSV(w, r, c, cohort.Cohort{}, "darsi-outcomes.csv", outcomeRecords("", os))
 }

@@ -74,6 +74,7 @@ func Step(l bot.Learner, in bot.Inbound, now time.Time, c *Content) Outcome {
 	t.handle(in)
 	if !t.missed {
 		l.Misses = 0
+		l.Unclear = ""
 	}
 	// The name the learner shows on WhatsApp, once they agreed that their
 	// data be kept (coaches see it).
@@ -116,7 +117,8 @@ type turn struct {
 	now     time.Time
 	replies []bot.Reply
 	events  []Event
-	missed  bool // the message was not understood
+	missed  bool   // the message was not understood
+	text    string // the message, cleaned (cleanText)
 	// neutral marks replies written in every language at once (the
 	// language menu): they get no direction marks of one language.
 	neutral map[int]bool
@@ -186,6 +188,7 @@ func (t *turn) handle(in bot.Inbound) {
 	if p := cleanText(in.Payload); p != "" {
 		text = p
 	}
+	t.text = text
 	b := t.c.Text
 	intent := b.Intent(text)
 
@@ -241,6 +244,23 @@ func (t *turn) handle(in bot.Inbound) {
 		return
 	}
 
+	// The question a learner was asked for, unless they typed a keyword
+	// instead (which leaves the question and does what it says).
+	if t.l.Phase == bot.PhaseAsk {
+		if intent == locale.NoIntent {
+			if rest, ok := b.CoachWord(text); ok && rest != "" {
+				text = rest
+			}
+			t.askCoach(text)
+			return
+		}
+		t.l.Phase, t.l.Resume = t.l.Resume, ""
+	}
+	if rest, ok := b.CoachWord(text); ok {
+		t.askCoach(rest)
+		return
+	}
+
 	// A number typed at a number question is an answer, even "0", which is
 	// otherwise the menu.
 	if st := t.currentStep(); st != nil && st.Kind == lesson.Input && st.InputKind == "number" {
@@ -254,7 +274,9 @@ func (t *turn) handle(in bot.Inbound) {
 	// Anything else drops the review and is handled as usual.
 	if review := t.l.Review; review != "" {
 		t.l.Review = ""
-		if t.l.Phase != bot.PhaseLesson && intent == locale.NoIntent && t.answerReview(review, text) {
+		// A follow-up survey takes yes and no for its options too.
+		followup := strings.HasPrefix(review, bot.FollowupPrefix) && (intent == locale.Yes || intent == locale.No)
+		if t.l.Phase != bot.PhaseLesson && (intent == locale.NoIntent || followup) && t.answerReview(review, text) {
 			return
 		}
 	}
@@ -460,6 +482,10 @@ func (t *turn) miss(hint string) {
 	t.missed = true
 	t.l.Misses++
 	t.say(t.tr(hint, nil))
+	if t.l.Misses == offerCoachAfter && t.l.Consent && t.text != "" {
+		t.l.Unclear = cut(t.text, maxUnclear)
+		t.say(t.tr("AskCoachOffer", nil))
+	}
 	if t.l.Misses >= missesBeforeHelp {
 		t.say(t.tr("Help", nil))
 		t.l.Misses = 0
@@ -493,6 +519,8 @@ func (t *turn) prompt() {
 		t.say(t.doneMenu())
 	case bot.PhaseErase:
 		t.say(t.tr("EraseAsk", nil))
+	case bot.PhaseAsk:
+		t.say(t.tr("AskCoachWhat", nil))
 	}
 }
 
@@ -560,6 +588,7 @@ func clone(l bot.Learner) bot.Learner {
 	l.Vars = cloneMap(l.Vars)
 	l.Indicators = cloneMap(l.Indicators)
 	l.Completed = append([]bot.Completion(nil), l.Completed...)
+	l.Followups = append([]bot.FollowupAnswer(nil), l.Followups...)
 	return l
 }
 

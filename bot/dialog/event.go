@@ -37,13 +37,19 @@ const (
 	// DataRequested: the learner asked what Darsi keeps about them and
 	// got the summary.
 	DataRequested EventKind = "data_requested"
+	// CoachAsked: the learner passed Question on to their coach (the
+	// caller files it in the coach's inbox).
+	CoachAsked EventKind = "coach_asked"
+	// FollowupAnswered: the learner answered the follow-up survey of
+	// indicator Survey with Value, weeks after the course.
+	FollowupAnswered EventKind = "followup_answered"
 )
 
 // EventKinds lists every kind of event, so that a metric can show each one
 // before it first happens.
 var EventKinds = []EventKind{
 	LessonCompleted, OptedOut, OptedIn, CohortJoined, Erased, ReviewAnswered, ConsentGiven, LanguageChosen,
-	DataRequested,
+	DataRequested, CoachAsked, FollowupAnswered,
 }
 
 // Event is one thing that happened to the learner in a step, for the
@@ -64,6 +70,10 @@ type Event struct {
 	Right  bool
 	// Lang: LanguageChosen.
 	Lang bot.Lang
+	// Question: CoachAsked, as the learner wrote it.
+	Question string
+	// Survey and Value: FollowupAnswered.
+	Survey, Value string
 }
 
 // String returns the event on one line, its kind then its fields as
@@ -88,6 +98,11 @@ func (e Event) String() string {
 		add("right", strconv.FormatBool(e.Right))
 	case LanguageChosen:
 		add("lang", string(e.Lang))
+	case CoachAsked:
+		add("question", strconv.Quote(e.Question))
+	case FollowupAnswered:
+		add("survey", e.Survey)
+		add("value", e.Value)
 	}
 	return strings.Join(parts, " ")
 }

@@ -150,7 +150,7 @@ func (t *turn) figures() []string {
 // surveys lists the learner's answers to the lessons' closing surveys,
 // each with its question and the option chosen, in the learner's language.
 func (t *turn) surveys() []string {
-	if len(t.l.Indicators) == 0 {
+	if len(t.l.Indicators) == 0 && len(t.l.Followups) == 0 {
 		return []string{t.tr("MyDataNoSurveys", nil)}
 	}
 	lines := []string{t.tr("MyDataSurveys", nil)}
@@ -167,6 +167,18 @@ func (t *turn) surveys() []string {
 			answer = t.render(o.Text)
 		}
 		lines = append(lines, t.answerLine(t.question(st.Ask), answer))
+	}
+	// The answers to follow-up surveys, weeks after a course, dated.
+	for _, f := range t.l.Followups {
+		question, answer := f.Survey, f.Value
+		if st, o := t.surveyOption(f.Survey, f.Value); st != nil {
+			question = t.question(st.Ask)
+			if o != nil {
+				answer = t.render(o.Text)
+			}
+		}
+		lines = append(lines, t.tr("MyDataFollowup", map[string]any{"Question": question, "Answer": answer,
+			"Date": f.At.UTC().Format("02/01/2006")}))
 	}
 	return lines
 }

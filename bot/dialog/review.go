@@ -11,6 +11,12 @@ import (
 // ReviewOf names a review question as Learner.Review keeps it.
 func ReviewOf(lessonID, stepID string) string { return lessonID + "/" + stepID }
 
+// FollowupOf names a follow-up survey's question as Learner.Review keeps
+// it while the learner's answer is awaited.
+func FollowupOf(lessonID, stepID string) string {
+	return bot.FollowupPrefix + ReviewOf(lessonID, stepID)
+}
+
 // ReviewQuestion returns the question of a spaced review in lang (the
 // question and its numbered options, without direction marks: the sender
 // adds them to the whole message), or false when the lesson or the
@@ -24,13 +30,14 @@ func ReviewQuestion(c *Content, lang bot.Lang, review string, vars map[string]st
 }
 
 func reviewStep(c *Content, review string) *lesson.Step {
+	review, followup := strings.CutPrefix(review, bot.FollowupPrefix)
 	lessonID, stepID, ok := strings.Cut(review, "/")
 	les := c.Lessons.Lesson(lessonID)
 	if !ok || les == nil {
 		return nil
 	}
 	st, _ := les.Step(stepID)
-	if st == nil || st.Kind != lesson.Question {
+	if st == nil || (!followup && st.Kind != lesson.Question) || (followup && st.Kind != lesson.Survey) {
 		return nil
 	}
 	return st
@@ -54,6 +61,10 @@ func (t *turn) answerReview(review, text string) bool {
 		return false
 	}
 	o := st.Options[n-1]
+	if st.Kind == lesson.Survey {
+		t.answerFollowup(st, o)
+		return true
+	}
 	t.emit(Event{Kind: ReviewAnswered, Review: review, Right: o.Correct})
 	if o.Correct {
 		t.feedback(o, "Correct")
@@ -63,4 +74,22 @@ func (t *turn) answerReview(review, text string) bool {
 	}
 	t.prompt()
 	return true
+}
+
+// answerFollowup records the answer to a follow-up survey, dated, in
+// place of an earlier answer to the same survey, thanks the learner and
+// repeats where they stand. The answer given at the end of the course
+// stays in Indicators: both are measured.
+func (t *turn) answerFollowup(st *lesson.Step, o lesson.Option) {
+	f := bot.FollowupAnswer{Survey: st.Survey, Value: o.Value, At: t.now.UTC()}
+	kept := t.l.Followups[:0]
+	for _, x := range t.l.Followups {
+		if x.Survey != f.Survey {
+			kept = append(kept, x)
+		}
+	}
+	t.l.Followups = append(kept, f)
+	t.emit(Event{Kind: FollowupAnswered, Survey: f.Survey, Value: f.Value})
+	t.say(t.tr("FollowupThanks", nil))
+	t.prompt()
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/expr-lang/expr/vm"
 
@@ -112,6 +113,16 @@ type Formula struct {
 	Source  string
 	Program *vm.Program
 	Pos     Pos
+}
+
+// Followup is a survey of a course asked again After the learner
+// completed the course: the survey step Step of lesson Lesson, which sets
+// the indicator Survey.
+type Followup struct {
+	After  time.Duration
+	Lesson string
+	Step   string
+	Survey string
 }
 
 // Step is one message of a lesson.
@@ -233,10 +244,14 @@ type Course struct {
 	ID      string
 	Title   Text
 	Lessons []*Lesson
-	Drafts  []bot.Lang
-	Order   float64 // courses are listed by order, then id
-	File    string
-	Source  bot.Lang // see Lesson.Source
+	// Followups are the surveys asked again weeks after a learner
+	// completed the course, so that an outcome is measured when it can
+	// have changed (course.yaml's followup).
+	Followups []Followup
+	Drafts    []bot.Lang
+	Order     float64 // courses are listed by order, then id
+	File      string
+	Source    bot.Lang // see Lesson.Source
 	// Keys are the course's titles, normalised for matching.
 	Keys []string
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -115,7 +116,19 @@ type courseFile struct {
 	ids    []string
 	idsPos []Pos
 	pos    Pos
+	// followups as written: resolved to their steps once the lessons
+	// are loaded.
+	followups []followupFile
 }
+
+type followupFile struct {
+	weeks  int
+	survey string
+	pos    Pos
+}
+
+// maxFollowupWeeks bounds how long after a course a follow-up may come.
+const maxFollowupWeeks = 104
 
 // fileDecoder decodes one file's nodes, recording problems with positions.
 type fileDecoder struct {
@@ -138,11 +151,12 @@ func pos(n *yaml.Node) Pos { return Pos{n.Line, n.Column} }
 // that a test can hold the JSON Schemas in lessons/schema, which give
 // editors completion, to exactly these keys; fields holds the handlers to it.
 var keys = map[string][]string{
-	"course": {"course", "title", "drafts", "source", "order", "lessons"},
-	"lesson": {"course", "id", "minutes", "title", "drafts", "source", "steps"},
-	"step":   {"id", "say", "ask", "options", "input", "var", "min", "max", "calc", "survey", "goto", "example", "media", "sources", "verified", "review"},
-	"option": {"text", "feedback", "correct", "value", "goto"},
-	"text":   {"ary", "ar", "fr", "zgh", FromKey},
+	"course":   {"course", "title", "drafts", "source", "order", "lessons", "followup"},
+	"followup": {"weeks", "survey"},
+	"lesson":   {"course", "id", "minutes", "title", "drafts", "source", "steps"},
+	"step":     {"id", "say", "ask", "options", "input", "var", "min", "max", "calc", "survey", "goto", "example", "media", "sources", "verified", "review"},
+	"option":   {"text", "feedback", "correct", "value", "goto"},
+	"text":     {"ary", "ar", "fr", "zgh", FromKey},
 }
 
 // fields walks a mapping node, calling each key's handler; unknown keys are
@@ -427,6 +441,31 @@ func (d *fileDecoder) course(n *yaml.Node) *courseFile {
 		"order": func(_, v *yaml.Node) {
 			if o := d.number(v, "order"); o != nil {
 				c.Order = *o
+			}
+		},
+		"followup": func(_, v *yaml.Node) {
+			if v.Kind != yaml.SequenceNode {
+				d.errorf(v, "followup must be a list of {weeks, survey}")
+				return
+			}
+			for _, e := range v.Content {
+				f := followupFile{pos: pos(e)}
+				d.fields(e, "followup", map[string]func(k, v *yaml.Node){
+					"weeks": func(_, v *yaml.Node) {
+						w, err := strconv.Atoi(v.Value)
+						if v.Kind != yaml.ScalarNode || err != nil || w < 1 || w > maxFollowupWeeks {
+							d.errorf(v, "followup weeks %q: want a whole number of weeks from 1 to %d", v.Value, maxFollowupWeeks)
+							return
+						}
+						f.weeks = w
+					},
+					"survey": func(_, v *yaml.Node) { f.survey = d.str(v, "followup survey") },
+				})
+				if f.weeks == 0 || f.survey == "" {
+					d.errorf(e, "a followup needs weeks and survey (the indicator of a survey step of the course)")
+					continue
+				}
+				c.followups = append(c.followups, f)
 			}
 		},
 		"lessons": func(_, v *yaml.Node) {
@@ -748,6 +787,24 @@ func (l *loader) link() *Catalog {
 				c.Lessons = append(c.Lessons, les)
 				cat.lessons[id] = les
 			}
+		}
+		for _, f := range cf.followups {
+			var found *Step
+			var in *Lesson
+			for _, les := range c.Lessons {
+				for _, st := range les.Steps {
+					if st.Kind == Survey && st.Survey == f.survey && found == nil {
+						found, in = st, les
+					}
+				}
+			}
+			if found == nil {
+				l.probs = append(l.probs, Problem{File: cf.File, Pos: f.pos,
+					Msg: fmt.Sprintf("followup survey %q: no survey step of course %q asks it", f.survey, cf.ID)})
+				continue
+			}
+			c.Followups = append(c.Followups, Followup{After: time.Duration(f.weeks) * 7 * 24 * time.Hour,
+				Lesson: in.ID, Step: found.ID, Survey: f.survey})
 		}
 		cat.courses[c.ID] = &c
 		cat.Courses = append(cat.Courses, &c)

@@ -162,7 +162,7 @@ func TestSchemaKeys(t *testing.T) {
 		langs = append(langs, string(l))
 	}
 	objects := slices.Sorted(maps.Keys(keys))
-	if want := []string{"course", "lesson", "option", "step", "text"}; !slices.Equal(objects, want) {
+	if want := []string{"course", "followup", "lesson", "option", "step", "text"}; !slices.Equal(objects, want) {
 		t.Errorf("keys declares objects %q, want %q", objects, want)
 	}
 	for what, ks := range keys {
@@ -180,6 +180,7 @@ func TestSchemaKeys(t *testing.T) {
 		schema map[string]any
 	}{
 		{"course", s.courseDoc},
+		{"followup", schemaObject(t, schemaObject(t, schemaObject(t, s.courseDoc, "properties"), "followup"), "items")},
 		{"lesson", s.lessonDoc},
 		{"step", schemaObject(t, lessonDefs, "step")},
 		{"option", schemaObject(t, lessonDefs, "option")},

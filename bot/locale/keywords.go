@@ -206,6 +206,48 @@ func (b *Bundle) JoinWord(text string) (rest string, ok bool) {
 // maxJoinWords bounds the words of a join phrase ("je rejoins").
 const maxJoinWords = 3
 
+// CoachWord reports whether a message starts with a coach word ("coach",
+// "mon coach", "المدرب", and the Darija and Tamazight words of
+// keywords.yaml's coach list), and returns the rest of the message as the
+// learner typed it (line breaks kept), without the punctuation that joins
+// it to the word: "Coach : combien ?" gives "combien ?". A coach word
+// matches as a join word does: whole words, after Normalize, with one typo
+// allowed from 5 letters on. "coach" alone gives "" and true.
+func (b *Bundle) CoachWord(text string) (rest string, ok bool) {
+	if b.coaches == nil {
+		return "", false
+	}
+	// The byte offsets where each of the first words ends.
+	var ends []int
+	inWord := false
+	for i, r := range text {
+		space := unicode.IsSpace(r)
+		if inWord && space {
+			ends = append(ends, i)
+			if len(ends) == maxJoinWords {
+				break
+			}
+		}
+		inWord = !space
+	}
+	if inWord && len(ends) < maxJoinWords {
+		ends = append(ends, len(text))
+	}
+	for n := len(ends); n >= 1; n-- {
+		key := matchKey(text[:ends[n-1]])
+		if len(strings.Fields(key)) != n {
+			continue // a word was only punctuation
+		}
+		if _, ok := b.coaches.match(key); ok {
+			rest = strings.TrimLeftFunc(text[ends[n-1]:], func(r rune) bool {
+				return unicode.IsSpace(r) || strings.ContainsRune(":,;.-–—،؛!", r)
+			})
+			return strings.TrimSpace(rest), true
+		}
+	}
+	return "", false
+}
+
 // keywordFile is the shape of keywords.yaml.
 type keywordFile struct {
 	Intents   map[string]map[string][]string `yaml:"intents"`
@@ -213,6 +255,9 @@ type keywordFile struct {
 	NotTypos  []string                       `yaml:"not_typos"`
 	// Join lists, by group, the words a join code may follow.
 	Join map[string][]string `yaml:"join"`
+	// Coach lists, by group, the words that pass a message on to the
+	// learner's coach.
+	Coach map[string][]string `yaml:"coach"`
 }
 
 // loadKeywords reads keywords.yaml into b, adding names, the languages'
@@ -333,6 +378,36 @@ func (b *Bundle) loadKeywords(data []byte, names map[bot.Lang]string) []error {
 	}
 	if len(kf.Join) == 0 {
 		add("join: no join words")
+	}
+
+	b.coaches = newMatcher[bool]()
+	for _, g := range sortedKeys(kf.Coach) {
+		if !slices.Contains(keywordGroups, g) {
+			add("coach: unknown group %q (want one of %v)", g, keywordGroups)
+			continue
+		}
+		for _, w := range kf.Coach[g] {
+			key := matchKey(w)
+			switch {
+			case key == "":
+				add("coach: %s: %q is empty once normalised", g, w)
+			case len(strings.Fields(key)) > maxJoinWords:
+				add("coach: %s: %q has more than %d words", g, w, maxJoinWords)
+			default:
+				if in, ok := b.intents.exact[key]; ok {
+					add("coach: %s: %q is also a keyword of %s", g, w, in)
+				} else if lang, ok := b.names.exact[key]; ok {
+					add("coach: %s: %q is also a name of %s", g, w, lang)
+				} else if _, ok := b.joins.exact[key]; ok {
+					add("coach: %s: %q is also a join word", g, w)
+				} else {
+					b.coaches.add(key, true)
+				}
+			}
+		}
+	}
+	if len(kf.Coach) == 0 {
+		add("coach: no coach words")
 	}
 
 	for _, w := range kf.NotTypos {

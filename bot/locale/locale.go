@@ -69,6 +69,7 @@ type Bundle struct {
 	intents *matcher[Intent]
 	names   *matcher[bot.Lang]
 	joins   *matcher[bool] // join words (JoinWord)
+	coaches *matcher[bool] // coach words (CoachWord)
 	// static holds, by language, the messages with neither placeholders
 	// nor plural forms, rendered once at Load: most of what a turn says,
 	// so that a message does not run go-i18n's templates for them.

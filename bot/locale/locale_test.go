@@ -487,7 +487,7 @@ func TestMessagesFitOneBody(t *testing.T) {
 	long := strings.Repeat("x", 200)
 	data := map[string]any{}
 	for _, f := range []string{"Answer", "Code", "Controller", "Done", "Example", "Label", "Max", "Min", "N", "Name",
-		"Old", "Question", "Right", "Score", "Text", "Title", "Total", "Value"} {
+		"Old", "Question", "Right", "Score", "Text", "Title", "Total", "Value", "Date"} {
 		data[f] = long
 	}
 	for _, lang := range bot.Langs {

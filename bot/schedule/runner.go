@@ -374,7 +374,7 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 	case l.OptedOut:
 		r.fail(work, log, a, "opted out")
 		return
-	case j.Kind == Review && l.Phase == bot.PhaseLesson:
+	case (j.Kind == Review || j.Kind == Followup) && l.Phase == bot.PhaseLesson:
 		// A review's question would cut into the lesson: later.
 		hold := r.cfg.ReviewHold
 		if hold <= 0 {
@@ -706,17 +706,18 @@ func (r *Runner) sender(ch bot.Channel) (from, msid string) {
 
 // Locale message IDs of the outbox (locales/*.yaml).
 const (
-	msgReminder  = "OutboxReminder"
-	msgBroadcast = "OutboxBroadcast"
-	msgNudge     = "OutboxNudge"
-	msgReview    = "OutboxReview"
+	msgReminder   = "OutboxReminder"
+	msgBroadcast  = "OutboxBroadcast"
+	msgCoachReply = "OutboxCoachReply"
+	msgNudge      = "OutboxNudge"
+	msgReview     = "OutboxReview"
 )
 
 // compose returns the job's own text (the coach's words, or the bot's for
 // nudges and reviews) and the message body in the learner's language.
 func (r *Runner) compose(l bot.Learner, lang bot.Lang, j Job) (text, body string, err error) {
 	var own string
-	if r.cfg.Compose != nil && (j.Kind == Nudge || j.Kind == Review) {
+	if r.cfg.Compose != nil && (j.Kind == Nudge || j.Kind == Review || j.Kind == Followup) {
 		own, _ = r.cfg.Compose(l, j)
 	}
 	return render(r.cfg.Text, lang, j, own, r.lessonTitle)
@@ -739,21 +740,24 @@ func Render(text *locale.Bundle, lang bot.Lang, j Job) (string, error) {
 
 func render(texts *locale.Bundle, lang bot.Lang, j Job, own string, title func(bot.Lang, string) string) (text, body string, err error) {
 	switch j.Kind {
-	case Reminder, Broadcast:
+	case Reminder, Broadcast, CoachReply:
 		text = strings.TrimSpace(j.Text)
 		if text == "" {
 			return "", "", errors.New("empty text")
 		}
 		id := msgReminder
-		if j.Kind == Broadcast {
+		switch j.Kind {
+		case Broadcast:
 			id = msgBroadcast
+		case CoachReply:
+			id = msgCoachReply
 		}
 		// The coach may write French in an Arabic frame: the frame gets
 		// its direction marks, and the coach's words keep their own
 		// direction (locale.DirectionalQuote).
 		const slot = "\uE000"
 		body = locale.DirectionalQuote(lang, texts.T(lang, id, map[string]any{"Text": slot}), slot, text)
-	case Nudge, Review:
+	case Nudge, Review, Followup:
 		text = own
 		if text == "" && j.Kind == Nudge {
 			text = texts.T(lang, msgNudge, nil)

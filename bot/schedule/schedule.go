@@ -27,6 +27,12 @@ const (
 	Broadcast Kind = "broadcast" // a program's message to every learner (or a cohort)
 	Nudge     Kind = "nudge"     // an inactive learner is invited back
 	Review    Kind = "review"    // a question of a finished lesson comes back
+	// CoachReply is a coach's answer to a learner's question; its
+	// template, outside the window, is coach_reply.
+	CoachReply Kind = "coach_reply"
+	// Followup asks a course's survey again weeks after the learner
+	// completed it.
+	Followup Kind = "followup"
 )
 
 // Status is where a job stands.

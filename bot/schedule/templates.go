@@ -205,3 +205,19 @@ func (t *Templates) Len() int {
 	}
 	return len(t.byKey)
 }
+
+// Kinds returns, by kind of message, the languages it has a template in,
+// kinds and languages sorted.
+func (t *Templates) Kinds() map[string][]bot.Lang {
+	out := map[string][]bot.Lang{}
+	if t == nil {
+		return out
+	}
+	for _, tp := range t.byKey {
+		out[tp.Kind] = append(out[tp.Kind], tp.Lang)
+	}
+	for k := range out {
+		slices.Sort(out[k])
+	}
+	return out
+}

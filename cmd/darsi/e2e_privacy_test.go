@@ -127,6 +127,7 @@ func TestNoNumberLeavesTheServer(t *testing.T) {
 		}
 	}
 	say(learners[0], "mes données")
+	say(learners[1], "coach est-ce que je peux payer en deux fois ?")
 	say(learners[3], "effacer mes données")
 	say(learners[3], "1")
 
@@ -182,6 +183,18 @@ func TestNoNumberLeavesTheServer(t *testing.T) {
 			api(who.token, "GET", path, nil, http.StatusOK)
 		}
 	}
+	// The coach's inbox and the question's thread, on pages and in the API.
+	var threads []struct{ Key string }
+	json.Unmarshal([]byte(api(coachToken, "GET", "/coach/api/inbox", nil, http.StatusOK)), &threads)
+	if len(threads) != 1 {
+		t.Fatalf("the coach's inbox holds %d threads, want the question", len(threads))
+	}
+	login("fatima", coachPW)
+	get("/coach/inbox")
+	get("/coach/inbox/" + threads[0].Key)
+	api(coachToken, "GET", "/coach/api/inbox/"+threads[0].Key, nil, http.StatusOK)
+	login("amal", adminPW)
+
 	// The admin's audit log, on its page and in the API.
 	get("/coach/audit")
 	api(adminToken, "GET", "/coach/api/audit", nil, http.StatusOK)

@@ -38,14 +38,14 @@ const (
 )
 
 // TestEraseLeavesNothing takes a learner through what leaves traces (a
-// cohort, a lesson with a text answer, a reminder sent and delivered,
-// nudges and a review queued, messages from their WhatsApp BSUID beside
-// their number and from the BSUID alone), erases them, then looks at
-// everything the store keeps: every key and value of Redis, every byte of
-// the embedded store's file after its compaction. Neither the number, nor
-// the BSUID, nor what the learner typed is anywhere. Replaying the
-// learner's signed requests afterwards, by number and by BSUID, brings no
-// one back.
+// cohort, a lesson with a text answer, a question to their coach and its
+// answer, a reminder sent and delivered, nudges and a review queued,
+// messages from their WhatsApp BSUID beside their number and from the
+// BSUID alone), erases them, then looks at everything the store keeps:
+// every key and value of Redis, every byte of the embedded store's file
+// after its compaction. Neither the number, nor the BSUID, nor what the
+// learner typed is anywhere. Replaying the learner's signed requests
+// afterwards, by number and by BSUID, brings no one back.
 func TestEraseLeavesNothing(t *testing.T) {
 	t.Run("embedded", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "darsi.db")
@@ -89,6 +89,8 @@ func TestEraseLeavesNothing(t *testing.T) {
 				value = strings.Join(rdb.SMembers(ctx, key).Val(), "\n")
 			case "zset":
 				value = strings.Join(rdb.ZRange(ctx, key, 0, -1).Val(), "\n")
+			case "list":
+				value = strings.Join(rdb.LRange(ctx, key, 0, -1).Val(), "\n")
 			case "stream":
 				for _, m := range rdb.XRange(ctx, key, "-", "+").Val() {
 					for k, v := range m.Values {
@@ -181,6 +183,16 @@ func eraseScenario(t *testing.T, cfg Config) store {
 		t.Fatalf("before the erase: %+v, %v; want costing-1 done in cohort %s, the product %s", l, err, co.Code, eraseMarker)
 	}
 
+	// A question to the coach, with the marker, and its answer.
+	sendAs(false, "coach "+eraseMarker+" : combien ?")
+	key := s.Keys().Learner(learner)
+	if th, err := s.InboxThread(ctx, key); err != nil || len(th.Messages) != 1 {
+		t.Fatalf("the question in the inbox: %+v, %v", th, err)
+	}
+	if _, err := coaching.Answer(ctx, app.Operator, key, eraseMarker+" : 20 DH de plus"); err != nil {
+		t.Fatalf("answer: %v", err)
+	}
+
 	// A reminder, sent and delivered; then, days later, a nudge and a
 	// review queued.
 	res, err := coaching.Remind(ctx, app.Operator, app.Reminder{Cohort: co.Code, Text: "Atelier demain"})
@@ -188,10 +200,13 @@ func eraseScenario(t *testing.T, cfg Config) store {
 		t.Fatalf("remind: %+v, %v", res, err)
 	}
 	claimed, err := s.Claim(ctx, "w", clock.Add(time.Minute), time.Minute, 10)
-	if err != nil || len(claimed) != 1 {
-		t.Fatalf("claim: %d, %v", len(claimed), err)
+	if err != nil || len(claimed) != 2 {
+		t.Fatalf("claim: %d, %v; want the answer and the reminder", len(claimed), err)
 	}
 	j := claimed[0]
+	if j.Kind != schedule.Reminder {
+		j = claimed[1]
+	}
 	j.Status, j.SID, j.SentAt = schedule.Sent, "SM0123456789abcdef0123456789abcdef", clock
 	if err := s.Settle(ctx, j); err != nil {
 		t.Fatal(err)
@@ -223,6 +238,9 @@ func eraseScenario(t *testing.T, cfg Config) store {
 	}
 	if _, err := s.Delivery(ctx, j.SID); bot.KindOf(err) != bot.NotFound {
 		t.Errorf("the reminder's delivery record after the erase: %v, want none", err)
+	}
+	if _, err := s.InboxThread(ctx, key); bot.KindOf(err) != bot.NotFound {
+		t.Errorf("the thread with the coach after the erase: %v, want none", err)
 	}
 
 	// Every request the learner sent, replayed byte for byte: no one comes

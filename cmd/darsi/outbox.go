@@ -56,7 +56,7 @@ func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg promet
 		// A review asks its lesson's key question again; the learner's
 		// next message answers it.
 		Compose: func(l bot.Learner, j schedule.Job) (string, bool) {
-			if j.Kind != schedule.Review {
+			if j.Kind != schedule.Review && j.Kind != schedule.Followup {
 				return "", false
 			}
 			c := content()
@@ -64,21 +64,33 @@ func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg promet
 			if !lang.Valid() {
 				lang = bot.French
 			}
-			q, ok := dialog.ReviewQuestion(c, lang, dialog.ReviewOf(j.Lesson, j.Step), l.Vars)
+			of, frame := dialog.ReviewOf(j.Lesson, j.Step), "OutboxReviewAsk"
+			if j.Kind == schedule.Followup {
+				of, frame = dialog.FollowupOf(j.Lesson, j.Step), "OutboxFollowupAsk"
+			}
+			q, ok := dialog.ReviewQuestion(c, lang, of, l.Vars)
 			if !ok {
 				return "", false
 			}
 			title := j.Lesson
 			if les := c.Lessons.Lesson(j.Lesson); les != nil {
 				title = les.Title.In(lang)
+				if co := c.Lessons.Course(les.Course); co != nil && j.Kind == schedule.Followup {
+					title = co.Title.In(lang)
+				}
 			}
-			return c.Text.T(lang, "OutboxReviewAsk", map[string]any{"Title": title}) + "\n" + q, true
+			return c.Text.T(lang, frame, map[string]any{"Title": title}) + "\n" + q, true
 		},
 		AfterSend: func(ctx context.Context, j schedule.Job) error {
-			if j.Kind != schedule.Review || j.Step == "" {
+			switch {
+			case j.Step == "":
 				return nil
+			case j.Kind == schedule.Review:
+				return a.ReviewSent(ctx, j.Learner, dialog.ReviewOf(j.Lesson, j.Step))
+			case j.Kind == schedule.Followup:
+				return a.ReviewSent(ctx, j.Learner, dialog.FollowupOf(j.Lesson, j.Step))
 			}
-			return a.ReviewSent(ctx, j.Learner, dialog.ReviewOf(j.Lesson, j.Step))
+			return nil
 		},
 		OptedOut:   a.OptOut,
 		Logger:     log,

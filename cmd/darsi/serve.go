@@ -77,6 +77,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	a.Keys = s.Keys() // the measuring wrapper hides the store's
 	a.Cohorts = s     // learners join cohorts by code
 	a.Aliases = s     // a BSUID reaches the learner it was paired with
+	a.Inbox = s       // learners ask their coach
 	a.Observe = app.NewEventCounter(reg)
 	// Any replica delivers the outbox's due jobs.
 	runner, err := outboxRunner(cfg, s, a, log, reg)

@@ -93,6 +93,9 @@ type Options struct {
 	// AuditRetention is how long an audit entry is kept. Default
 	// cohort.DefaultAuditRetention.
 	AuditRetention time.Duration
+	// InboxRetention is how long a thread of the inbox is kept after its
+	// last message. Default app.DefaultInboxRetention.
+	InboxRetention time.Duration
 	// Now tells the time of applied records, of jobs' ends and of purges.
 	// Default time.Now.
 	Now func() time.Time
@@ -145,6 +148,8 @@ type Store struct {
 
 	// auditRetention is Options.AuditRetention.
 	auditRetention time.Duration
+	// inboxRetention is Options.InboxRetention.
+	inboxRetention time.Duration
 }
 
 // errDuplicate ends the transaction of an Update whose message was already
@@ -223,7 +228,7 @@ func Open(path string, o Options) (*Store, error) {
 	}
 	s := &Store{db: db, path: path, keys: app.NewKeys(secret), lockWait: o.LockTimeout, compactIn: o.CompactAfter,
 		retention: o.Retention, deliveryRetention: o.DeliveryRetention, jobRetention: o.JobRetention,
-		auditRetention: o.AuditRetention, now: o.Now, pagesize: 256, stop: make(chan struct{}), stopped: make(chan struct{})}
+		auditRetention: o.AuditRetention, inboxRetention: o.InboxRetention, now: o.Now, pagesize: 256, stop: make(chan struct{}), stopped: make(chan struct{})}
 	s.lastPurge = s.now()
 	purgeJobs := func() (int, error) { return s.purgeJobs(s.now()) }
 	for _, purge := range []func() (int, error){s.purge, s.purgeDeliveries, purgeJobs} {
@@ -332,6 +337,10 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 				return bot.E(op, bot.Internal, err)
 			}
 			if err := b.forgetLearner(tx, lk); err != nil {
+				return bot.E(op, bot.Internal, err)
+			}
+			// And their thread with their coach.
+			if err := forgetThread(tx, lk); err != nil {
 				return bot.E(op, bot.Internal, err)
 			}
 			if err := markErased(tx, s.now()); err != nil {

@@ -66,7 +66,9 @@ func encodeLearner(l *bot.Learner, token uint64) []byte {
 	// Fields added later come last and only when set (or when a later one
 	// is), so that values written before them still decode.
 	o := &l.Outreach
-	hasBSUID := l.BSUID != ""
+	hasFollowups := len(l.Followups) > 0
+	hasUnclear := l.Unclear != "" || hasFollowups
+	hasBSUID := l.BSUID != "" || hasUnclear
 	hasName := l.Name != "" || hasBSUID
 	hasOutreach := !o.At.IsZero() || o.Nudges != 0 || len(o.Reviews) > 0 || hasName
 	if l.Review != "" || hasOutreach {
@@ -87,6 +89,17 @@ func encodeLearner(l *bot.Learner, token uint64) []byte {
 	}
 	if hasBSUID {
 		b = appendString(b, l.BSUID)
+	}
+	if hasUnclear {
+		b = appendString(b, l.Unclear)
+	}
+	if hasFollowups {
+		b = binary.AppendUvarint(b, uint64(len(l.Followups)))
+		for _, f := range l.Followups {
+			b = appendString(b, f.Survey)
+			b = appendString(b, f.Value)
+			b = appendTime(b, f.At)
+		}
 	}
 	return b
 }
@@ -147,6 +160,20 @@ func decodeLearner(v, id string) (bot.Learner, error) {
 	}
 	if d.err == nil && d.i < len(d.v) {
 		l.BSUID = d.string()
+	}
+	if d.err == nil && d.i < len(d.v) {
+		l.Unclear = d.string()
+	}
+	if d.err == nil && d.i < len(d.v) {
+		if n := d.count(); n > 0 {
+			l.Followups = make([]bot.FollowupAnswer, n)
+			for i := range l.Followups {
+				f := &l.Followups[i]
+				f.Survey = d.string()
+				f.Value = d.string()
+				f.At = d.time()
+			}
+		}
 	}
 	if err := d.done(); err != nil {
 		return bot.Learner{}, fmt.Errorf("decode learner: %w", err)

@@ -49,6 +49,7 @@ func TestLearnerRoundTrip(t *testing.T) {
 		// A field added later, set alone: those before it are written empty.
 		"BSUID, nothing after the version": {ID: "whatsapp:+212600000001", BSUID: "whatsapp:MA.1502576394655843", Version: 3},
 		"typical":                          typical(time.Date(2025, 3, 14, 9, 26, 53, 589793238, casa)),
+		"unclear":                          {ID: "whatsapp:+212600000002", Phase: bot.PhaseAsk, Misses: 2, Unclear: "pas clair\nوالو"},
 		"edges": {
 			ID:       "sim:{x}%7B",
 			Tries:    -1,

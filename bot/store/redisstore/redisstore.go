@@ -100,6 +100,9 @@ type Options struct {
 	// AuditRetention is how long an audit entry is kept. Default
 	// cohort.DefaultAuditRetention.
 	AuditRetention time.Duration
+	// InboxRetention is how long a thread of the inbox is kept after its
+	// last message. Default app.DefaultInboxRetention.
+	InboxRetention time.Duration
 }
 
 // Store is an app.Store and app.Deliveries in Redis. It is safe for
@@ -128,6 +131,8 @@ type Store struct {
 
 	// auditRetention is Options.AuditRetention.
 	auditRetention time.Duration
+	// inboxRetention is Options.InboxRetention.
+	inboxRetention time.Duration
 }
 
 // Open connects to the Redis that rawURL names, checks that it answers and
@@ -219,6 +224,7 @@ func New(client redis.UniversalClient, o Options) *Store {
 		scanCount:         scanCount,
 		trimEvery:         trimEvery,
 		auditRetention:    o.AuditRetention,
+		inboxRetention:    o.InboxRetention,
 	}
 	client.AddHook(tripCounter{&s.trips})
 	if len(o.Secret) > 0 {
@@ -412,6 +418,10 @@ func (s *Store) Update(ctx context.Context, id, msgID string, fn func(l *bot.Lea
 				// and what they sent go too.
 				if err := s.forgetJobs(ctx, k); err != nil {
 					return app.Result{}, wrap(op, fmt.Errorf("erased, but not their jobs: %w", err))
+				}
+				// And their thread with their coach.
+				if err := s.forgetThread(ctx, k.key); err != nil {
+					return app.Result{}, wrap(op, fmt.Errorf("erased, but not their thread: %w", err))
 				}
 			}
 			return app.Result{Replies: ch.Replies}, nil

@@ -295,8 +295,9 @@ func TestRoundTrips(t *testing.T) {
 	if l, err := s.Get(ctx, amina); err != nil || l.Vars["n"] != "5" {
 		t.Errorf("after both replicas: n = %q (%v), want 5 (an update was lost)", l.Vars["n"], err)
 	}
-	// An erase also looks for the learner's jobs: one more.
-	trips("erase", "SM6", erase, 2)
+	// An erase also looks for the learner's jobs, and removes their
+	// thread with their coach: two more.
+	trips("erase", "SM6", erase, 3)
 	trips("after erase", "SM7", count, 1)
 
 	forgetful := open(t, Options{Remember: -1})
