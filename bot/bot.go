@@ -4,6 +4,7 @@
 package bot
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -211,11 +212,14 @@ type Inbound struct {
 	// message delivered twice with the same ID is applied once.
 	ID string
 	// From is the learner's ID (see LearnerID).
-	From        string
-	Channel     Channel
-	Text        string
-	Media       []Media
-	Payload     string // a WhatsApp quick-reply button's payload
+	From    string
+	Channel Channel
+	Text    string
+	Media   []Media
+	// Payload is what a tapped WhatsApp button or list row carries
+	// (Twilio's ButtonPayload or ListId): for Darsi's own choices, the
+	// option's id (see ChoicePayload), whatever the button said.
+	Payload     string
 	ProfileName string
 	// BSUID is the sender's address by their WhatsApp business-scoped user
 	// id ("whatsapp:MA.…") when the message came from their number and
@@ -243,6 +247,74 @@ type JoinCohort struct {
 type Reply struct {
 	Text  string `json:"text"`
 	Media string `json:"media,omitempty"` // a URL
+	// Choice is set when the reply asks the learner to pick one of a few
+	// options: Text still holds the question with its numbered options (as
+	// SMS and TwiML send it), and a channel that can show buttons or a
+	// list sends Choice instead.
+	Choice *Choice `json:"choice,omitempty"`
+}
+
+// Choice is a question with options a learner may tap instead of typing
+// their number.
+type Choice struct {
+	// Scope names the question for as long as its options mean the same:
+	// "lang", "menu", or a lesson step as "lesson/step". A tap answers the
+	// question of its scope only.
+	Scope string `json:"scope"`
+	Lang  Lang   `json:"lang,omitempty"` // "" for the language menu, in every language
+	// Body is the question without its numbered options, and Options the
+	// options in order, as the learner reads them (direction marks added).
+	Body    string         `json:"body"`
+	Options []ChoiceOption `json:"options"`
+	// Button opens a list of options (WhatsApp's list picker).
+	Button string `json:"button,omitempty"`
+}
+
+// ChoiceOption is one option of a Choice.
+type ChoiceOption struct {
+	// ID is what a tap on the option sends back (see ChoicePayload): the
+	// scope and the option's number, never its wording.
+	ID    string `json:"id"`
+	Title string `json:"title"`
+}
+
+// choicePrefix starts the payload of Darsi's options.
+const choicePrefix = "darsi:"
+
+// maxPayload bounds a payload Darsi reads: Twilio's ids are at most 200
+// characters.
+const maxPayload = 200
+
+// ChoicePayload is the id of option n (from 1) of the question scope:
+// "darsi:<scope>#<n>".
+func ChoicePayload(scope string, n int) string {
+	return choicePrefix + scope + "#" + strconv.Itoa(n)
+}
+
+// ParseChoicePayload is the inverse of ChoicePayload. It reports false for
+// anything else: a payload of someone else's button, a malformed one.
+func ParseChoicePayload(p string) (scope string, n int, ok bool) {
+	if len(p) > maxPayload || !strings.HasPrefix(p, choicePrefix) {
+		return "", 0, false
+	}
+	i := strings.LastIndexByte(p, '#')
+	if i < len(choicePrefix) {
+		return "", 0, false
+	}
+	scope, num := p[len(choicePrefix):i], p[i+1:]
+	if scope == "" || len(num) == 0 || len(num) > 2 || num[0] == '0' {
+		return "", 0, false
+	}
+	for i := 0; i < len(num); i++ {
+		if num[i] < '0' || num[i] > '9' {
+			return "", 0, false
+		}
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 1 {
+		return "", 0, false
+	}
+	return scope, n, true
 }
 
 // Texts returns the text of each reply.

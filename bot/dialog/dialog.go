@@ -148,8 +148,54 @@ func (t *turn) finish() []bot.Reply {
 			continue
 		}
 		t.replies[i].Text = locale.Directional(t.lang(), t.replies[i].Text)
+		if c := t.replies[i].Choice; c != nil {
+			c.Body = locale.Directional(t.lang(), c.Body)
+			for j := range c.Options {
+				c.Options[j].Title = locale.Directional(t.lang(), c.Options[j].Title)
+			}
+		}
 	}
 	return t.replies
+}
+
+// scope names the question the learner is expected to answer now (see
+// bot.Choice), "" when it is none with options to tap.
+func (t *turn) scope() string {
+	switch t.l.Phase {
+	case bot.PhaseNew, bot.PhaseLanguage:
+		return scopeLanguage
+	case bot.PhaseMenu:
+		return scopeMenu
+	case bot.PhaseLesson:
+		if st := t.currentStep(); st != nil && (st.Kind == lesson.Question || st.Kind == lesson.Survey) {
+			return StepScope(t.l.Lesson, st.ID)
+		}
+	}
+	return ""
+}
+
+// Scopes of the choices outside lessons.
+const (
+	scopeLanguage = "lang"
+	scopeMenu     = "menu"
+)
+
+// StepScope is the scope of the choice of a lesson's step.
+func StepScope(lessonID, stepID string) string { return lessonID + "/" + stepID }
+
+// choice adds c to the last reply, with an option per title.
+func (t *turn) choice(scope, body string, titles []string) {
+	if len(t.replies) == 0 {
+		return
+	}
+	c := &bot.Choice{Scope: scope, Body: strings.TrimSpace(body), Button: t.tr("ChoiceButton", nil)}
+	if scope != scopeLanguage {
+		c.Lang = t.lang()
+	}
+	for i, title := range titles {
+		c.Options = append(c.Options, bot.ChoiceOption{ID: bot.ChoicePayload(scope, i+1), Title: strings.TrimSpace(title)})
+	}
+	t.replies[len(t.replies)-1].Choice = c
 }
 
 // maxName bounds a learner's profile name.
@@ -186,7 +232,16 @@ func cleanText(s string) string {
 func (t *turn) handle(in bot.Inbound) {
 	text := cleanText(in.Text)
 	if p := cleanText(in.Payload); p != "" {
-		text = p
+		if scope, n, ok := bot.ParseChoicePayload(p); ok {
+			// A tap on one of our options answers by its number, whatever
+			// the button said; a tap on an older question's button is
+			// read as the words it carried (ButtonText, the Body).
+			if scope == t.scope() {
+				text = strconv.Itoa(n)
+			}
+		} else {
+			text = p
+		}
 	}
 	t.text = text
 	b := t.c.Text
@@ -502,6 +557,7 @@ func (t *turn) prompt() {
 		}
 		t.neutral[len(t.replies)] = true
 		t.replies = append(t.replies, bot.Reply{Text: t.languageMenu()})
+		t.languageChoice()
 	case bot.PhaseConsent:
 		// The notice comes with every asking: the learner agrees to what
 		// it says, in the language they read it in.
@@ -509,6 +565,13 @@ func (t *turn) prompt() {
 		t.say(t.tr("ConsentAsk", nil))
 	case bot.PhaseMenu:
 		t.say(t.menu())
+		if courses := t.c.Lessons.Courses; len(courses) > 0 {
+			titles := make([]string, len(courses))
+			for i, c := range courses {
+				titles[i] = c.Title.In(t.lang())
+			}
+			t.choice(scopeMenu, t.tr("MenuIntro", nil), titles)
+		}
 	case bot.PhaseLesson:
 		if st := t.currentStep(); st != nil {
 			t.ask(st)
@@ -540,6 +603,22 @@ func (t *turn) languageMenu() string {
 		b.WriteString(t.c.Text.T(lang, "LanguageName", nil))
 	}
 	return b.String()
+}
+
+// languageChoice adds the language menu's options to the last reply: each
+// language by its own name, under the question in every language.
+func (t *turn) languageChoice() {
+	var body, button []string
+	titles := make([]string, len(bot.Langs))
+	for i, lang := range bot.Langs {
+		body = append(body, t.c.Text.T(lang, "ChooseLanguage", nil))
+		titles[i] = t.c.Text.T(lang, "LanguageName", nil)
+		if lang == bot.French || lang == bot.Arabic {
+			button = append(button, t.c.Text.T(lang, "ChoiceButton", nil))
+		}
+	}
+	t.choice(scopeLanguage, strings.Join(body, " / "), titles)
+	t.replies[len(t.replies)-1].Choice.Button = strings.Join(button, " / ")
 }
 
 func (t *turn) menu() string {

@@ -65,8 +65,29 @@ func renderIn(lang bot.Lang, text lesson.Text, vars map[string]string) string {
 	})
 }
 
-// ask sends the step's question with its numbered options.
-func (t *turn) ask(st *lesson.Step) { t.sayWith(prompt(t.lang(), st, t.l.Vars), st) }
+// ask sends the step's question with its numbered options, and the
+// options to tap when the step has some.
+func (t *turn) ask(st *lesson.Step) {
+	t.sayWith(prompt(t.lang(), st, t.l.Vars), st)
+	if len(st.Options) == 0 || (st.Kind != lesson.Question && st.Kind != lesson.Survey) {
+		return
+	}
+	// Options to tap are made once per text and shared by every learner:
+	// a question that shows the learner's own figures keeps numbered lines.
+	if strings.Contains(st.Ask.In(t.lang()), "{{") {
+		return
+	}
+	for _, o := range st.Options {
+		if strings.Contains(o.Text.In(t.lang()), "{{") {
+			return
+		}
+	}
+	titles := make([]string, len(st.Options))
+	for i, o := range st.Options {
+		titles[i] = t.render(o.Text)
+	}
+	t.choice(StepScope(t.l.Lesson, st.ID), t.render(st.Ask), titles)
+}
 
 // prompt is the message of a step that waits: its question and numbered
 // options.
