@@ -233,4 +233,24 @@ type Backend interface {
 	Inbox
 	schedule.Outbox
 	schedule.Limiter
+	Contents
+}
+
+// Content is the interactive WhatsApp content of a choice (see bot.Choice)
+// as Twilio's Content API made it: the hash of what it says, and its SID.
+type Content struct {
+	Hash string `json:"hash"`
+	SID  string `json:"sid"`
+}
+
+// Contents keeps the content of each choice's slot (its question and
+// language, such as "costing-1/q1|fr"), so that every replica sends the
+// same one. A slot holds one content: an edited text's new content
+// replaces the old one, so the store holds at most one per question and
+// language.
+type Contents interface {
+	// Content returns the slot's content, or an error of kind NotFound.
+	Content(ctx context.Context, slot string) (Content, error)
+	// PutContent records the slot's content, replacing any other.
+	PutContent(ctx context.Context, slot string, c Content) error
 }

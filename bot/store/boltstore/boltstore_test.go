@@ -64,6 +64,12 @@ func TestDeliveries(t *testing.T) {
 	})
 }
 
+func TestContents(t *testing.T) {
+	storetest.RunContents(t, func(t *testing.T) app.Contents {
+		return open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})
+	})
+}
+
 func TestOutbox(t *testing.T) {
 	storetest.RunOutbox(t, func(t *testing.T) schedule.Outbox {
 		return open(t, filepath.Join(t.TempDir(), "darsi.db"), Options{})

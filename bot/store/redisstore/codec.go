@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -196,6 +197,17 @@ func encodeReplies(rs []bot.Reply, token uint64) []byte {
 		b = appendString(b, r.Text)
 		b = appendString(b, r.Media)
 	}
+	// The choices, when a reply has one, after the replies: a record
+	// written before choices existed reads the same.
+	if slices.ContainsFunc(rs, func(r bot.Reply) bool { return r.Choice != nil }) {
+		for _, r := range rs {
+			var c []byte
+			if r.Choice != nil {
+				c, _ = json.Marshal(r.Choice)
+			}
+			b = appendString(b, string(c))
+		}
+	}
 	return b
 }
 
@@ -209,6 +221,16 @@ func decodeReplies(v string) ([]bot.Reply, error) {
 		for i := range rs {
 			rs[i].Text = d.string()
 			rs[i].Media = d.string()
+		}
+		if d.err == nil && d.i < len(d.v) {
+			for i := range rs {
+				if c := d.string(); c != "" && d.err == nil {
+					rs[i].Choice = new(bot.Choice)
+					if err := json.Unmarshal([]byte(c), rs[i].Choice); err != nil {
+						return nil, fmt.Errorf("decode applied message: choice: %w", err)
+					}
+				}
+			}
 		}
 	}
 	if err := d.done(); err != nil {

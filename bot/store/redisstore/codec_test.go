@@ -143,6 +143,8 @@ func TestRepliesRoundTrip(t *testing.T) {
 		nil,
 		{{Text: "مرحبا! اختار اللغة:\n1 الدارجة / Darija"}, {Text: "Regarde :", Media: "https://example.org/m/cout.jpg"}},
 		{{}},
+		{{Text: "1. Oui\n2. Non"}, {Text: "Choisis :\n1. A\n2. B", Choice: &bot.Choice{Scope: "costing-1/q", Lang: bot.French, Body: "Choisis :",
+			Options: []bot.ChoiceOption{{ID: "darsi:costing-1/q#1", Title: "A"}, {ID: "darsi:costing-1/q#2", Title: "B"}}}}},
 	} {
 		got, err := decodeReplies(string(encodeReplies(want, 3)))
 		if err != nil {

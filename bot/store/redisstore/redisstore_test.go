@@ -140,6 +140,10 @@ func TestOutbox(t *testing.T) {
 	storetest.RunOutbox(t, func(t *testing.T) schedule.Outbox { return open(t, Options{}) })
 }
 
+func TestContents(t *testing.T) {
+	storetest.RunContents(t, func(t *testing.T) app.Contents { return open(t, Options{}) })
+}
+
 func TestCohorts(t *testing.T) {
 	storetest.RunCohorts(t, func(t *testing.T) cohort.Store { return open(t, Options{}) })
 }
@@ -202,6 +206,9 @@ func TestCluster(t *testing.T) {
 	})
 	t.Run("Outbox", func(t *testing.T) {
 		storetest.RunOutbox(t, func(t *testing.T) schedule.Outbox { return open(t, 0) })
+	})
+	t.Run("Contents", func(t *testing.T) {
+		storetest.RunContents(t, func(t *testing.T) app.Contents { return open(t, 0) })
 	})
 	t.Run("Cohorts", func(t *testing.T) {
 		storetest.RunCohorts(t, func(t *testing.T) cohort.Store { return open(t, 0) })
