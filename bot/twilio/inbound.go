@@ -34,6 +34,9 @@ const whatsappPrefix = "whatsapp:"
 // the application remembers the pair; on a message from a BSUID, or by SMS,
 // ExternalUserId says nothing more and is not read.
 //
+// A tapped button or list row arrives as ButtonPayload or ListId (with
+// its words in ButtonText or ListTitle, and in Body): it becomes Payload.
+//
 // The body is passed through as it came, invalid UTF-8 and NUL bytes
 // included: cleaning text is the engine's job. NumMedia is only a hint;
 // every MediaUrlN present (N < 10) becomes a Media. Unknown parameters are
@@ -65,7 +68,7 @@ func ParseInbound(form url.Values) (bot.Inbound, error) {
 		From:        bot.LearnerID(ch, number),
 		Channel:     ch,
 		Text:        form.Get("Body"),
-		Payload:     form.Get("ButtonPayload"),
+		Payload:     firstOf(form, "ButtonPayload", "ListId"),
 		ProfileName: form.Get("ProfileName"),
 		Latitude:    form.Get("Latitude"),
 		Longitude:   form.Get("Longitude"),

@@ -52,6 +52,14 @@ type failure struct{ code, status int }
 // Fake is a fake Twilio REST API on an httptest server. It is safe for
 // concurrent use.
 //
+// It also serves the Content API's POST and GET /v1/Content (see
+// createContent), and a Messages.json send with ContentSid: a SID that is
+// not "HX" and 32 hex digits gets 21655; one of the fake's contents that
+// breaks WhatsApp's limits on a session message (1 to 3 quick replies of
+// at most 20 characters, at most 10 list items of at most 24, a body of at
+// most 1,024) gets 63021; a SID of the right shape the fake never made
+// stands for an approved template, and is sent.
+//
 // It serves POST and GET /2010-04-01/Accounts/{AccountSid}/Messages.json
 // with HTTP Basic auth (the account SID and auth token given to Start or
 // NewFake).
@@ -70,6 +78,7 @@ type Fake struct {
 
 	mu       sync.Mutex
 	msgs     []*FakeMessage
+	contents []*FakeContent
 	fails    map[string][]failure
 	delay    time.Duration
 	pageSize int
@@ -96,6 +105,8 @@ func Start(accountSID, authToken string) *Fake {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Messages.json", f.create)
 	mux.HandleFunc("GET /2010-04-01/Accounts/{sid}/Messages.json", f.list)
+	mux.HandleFunc("POST /v1/Content", f.createContent)
+	mux.HandleFunc("GET /v1/Content", f.listContents)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
 	})
@@ -304,6 +315,24 @@ func (f *Fake) create(w http.ResponseWriter, r *http.Request) {
 	}
 
 	f.mu.Lock()
+	if m.ContentSID != "" {
+		c := f.content(m.ContentSID)
+		switch {
+		case c == nil && !contentSIDFormat(m.ContentSID):
+			f.mu.Unlock()
+			writeError(w, http.StatusBadRequest, 21655, "The ContentSid is Invalid")
+			return
+		case c != nil:
+			if problem := sessionProblem(c); problem != "" {
+				f.mu.Unlock()
+				writeError(w, http.StatusBadRequest, 63021, "Channel invalid content error: "+problem)
+				return
+			}
+			// A content's message reads as its body in listings, as
+			// Twilio's do.
+			m.Body = c.Body
+		}
+	}
 	if q := f.fails[m.To]; len(q) > 0 {
 		fail := q[0]
 		if len(q) == 1 {
@@ -520,6 +549,15 @@ func (m *FakeMessage) clone() FakeMessage {
 	c.MediaURL = slices.Clone(m.MediaURL)
 	c.ContentVariables = maps.Clone(m.ContentVariables)
 	return c
+}
+
+// contentSIDFormat reports whether s is "HX" and 32 hex digits.
+func contentSIDFormat(s string) bool {
+	if len(s) != 34 || s[:2] != "HX" {
+		return false
+	}
+	_, err := hex.DecodeString(s[2:])
+	return err == nil
 }
 
 func newSID() string {
