@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/darsi-ma/darsi/bot"
@@ -33,6 +34,11 @@ const (
 	// Followup asks a course's survey again weeks after the learner
 	// completed it.
 	Followup Kind = "followup"
+	// Reply is one reply of a turn that went over REST (one with an
+	// interactive message, which TwiML cannot carry): never held by quiet
+	// hours, not behind the rate of the others, and sent only after the
+	// reply before it (After) went.
+	Reply Kind = "reply"
 )
 
 // Status is where a job stands.
@@ -69,6 +75,12 @@ type Job struct {
 	// Lesson and Step name a review's question.
 	Lesson string `json:"lesson,omitempty"`
 	Step   string `json:"step,omitempty"`
+	// Media, Choice and After are a reply's (Text is its text): its media
+	// link, its options to tap, and the id of the reply that goes before
+	// it ("" for a turn's first).
+	Media  string      `json:"media,omitempty"`
+	Choice *bot.Choice `json:"choice,omitempty"`
+	After  string      `json:"after,omitempty"`
 
 	DueAt     time.Time `json:"due_at"`
 	CreatedAt time.Time `json:"created_at"`
@@ -103,6 +115,32 @@ type Filter struct {
 // DefaultJobRetention is how long a store keeps a job after it ended
 // (delivered, failed or cancelled), for coaches to see.
 const DefaultJobRetention = 30 * 24 * time.Hour
+
+// ReplyIDPrefix starts the id of every reply (see ReplyID).
+const ReplyIDPrefix = "reply-"
+
+// ReplyID is the id of reply i (from 0) of the turn of message msgID
+// from the learner whose key is learnerKey (app.Keys.Learner: never their
+// number): a retried webhook queues the same jobs, which are then stored
+// once.
+func ReplyID(learnerKey, msgID string, i int) string {
+	return ReplyIDPrefix + learnerKey + "-" + msgID + "-" + strconv.Itoa(i)
+}
+
+// ReplyRetention is how long a store keeps a reply (Kind Reply) after it
+// ended: replies are the conversation's, kept against Twilio's retries of
+// the webhook (7 days at most), not for coaches.
+const ReplyRetention = 3 * 24 * time.Hour
+
+// RetentionEnd is the time from which a store counts the retention of j,
+// which ended at end, under a job retention of keep: end itself, or for a
+// reply, as much earlier as makes it go after ReplyRetention.
+func RetentionEnd(j *Job, end time.Time, keep time.Duration) time.Time {
+	if (j.Kind == Reply || strings.HasPrefix(j.ID, ReplyIDPrefix)) && keep > ReplyRetention {
+		return end.Add(-(keep - ReplyRetention))
+	}
+	return end
+}
 
 // Outbox keeps jobs durably. The Redis store and the embedded store
 // implement it; both pass the conformance suite in package
@@ -147,6 +185,14 @@ type Outbox interface {
 
 	// Cancel cancels a job that is still Queued.
 	Cancel(ctx context.Context, id string) error
+
+	// ClaimJob claims the job id as Claim would if it were the only one
+	// due (Queued and due at now, or Claimed with its lease run out), and
+	// returns it with true; otherwise it returns the job as it stands
+	// with false. The replica that took a webhook delivers its replies
+	// with it, one after the other. Errors: NotFound when there is no
+	// such job, and Claim's.
+	ClaimJob(ctx context.Context, worker, id string, now time.Time, lease time.Duration) (Job, bool, error)
 }
 
 // Check reports what Enqueue refuses in a job: no ID, no learner, no due

@@ -54,7 +54,7 @@ func (m *Memory) ended(s *memJob) {
 	case !s.Status.Final():
 		s.endedAt = time.Time{}
 	case s.endedAt.IsZero():
-		s.endedAt = m.now()
+		s.endedAt = schedule.RetentionEnd(&s.Job, m.now(), schedule.DefaultJobRetention)
 	}
 }
 
@@ -157,6 +157,35 @@ func (m *Memory) Claim(ctx context.Context, worker string, now time.Time, lease 
 		out[i] = j.Job
 	}
 	return out, nil
+}
+
+// ClaimJob implements schedule.Outbox.
+func (m *Memory) ClaimJob(ctx context.Context, worker, id string, now time.Time, lease time.Duration) (schedule.Job, bool, error) {
+	const op = "scheduletest.Memory.ClaimJob"
+	if err := schedule.CheckClaim(ctx, op, worker, lease); err != nil {
+		return schedule.Job{}, false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j := m.jobs[id]
+	if j == nil {
+		return schedule.Job{}, false, bot.Errorf(op, bot.NotFound, "no job %s", id)
+	}
+	switch {
+	case j.Status == schedule.Queued && !j.DueAt.After(now),
+		j.Status == schedule.Claimed && !j.LeaseUntil.After(now):
+	default:
+		return j.Job, false, nil
+	}
+	j.Status = schedule.Claimed
+	j.Worker = worker
+	j.LeaseUntil = now.Add(lease)
+	j.Attempts++
+	if j.ClaimedAt.IsZero() {
+		j.ClaimedAt = now
+	}
+	j.UpdatedAt = now
+	return j.Job, true, nil
 }
 
 // Settle implements schedule.Outbox: it saves j as given (Sent, Failed or

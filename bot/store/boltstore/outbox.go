@@ -92,6 +92,9 @@ type outboxBuckets struct {
 	jobs, due, all, cohort, ended, counts, learners *bolt.Bucket
 	now                                             time.Time
 	keys                                            app.Keys
+	// keep is the store's job retention: a reply's end is dated back so
+	// that it goes after schedule.ReplyRetention (0: not dated back).
+	keep time.Duration
 }
 
 func writeBuckets(tx *bolt.Tx, now time.Time, keys app.Keys) (outboxBuckets, error) {
@@ -146,7 +149,7 @@ func (b outboxBuckets) put(old, r *jobRecord) error {
 	case old != nil && old.Status.Final() && !old.EndedAt.IsZero():
 		r.EndedAt = old.EndedAt
 	case r.EndedAt.IsZero():
-		r.EndedAt = b.now
+		r.EndedAt = schedule.RetentionEnd(&r.Job, b.now, b.keep)
 	}
 	var was jobKeys
 	if old != nil {
@@ -261,6 +264,7 @@ func (s *Store) updateOutbox(ctx context.Context, op string, fn func(b outboxBuc
 			return bot.E(op, bot.Unavailable, err)
 		}
 		b, err := writeBuckets(tx, s.now(), s.keys)
+		b.keep = s.jobRetention
 		if err != nil {
 			return err
 		}
@@ -372,6 +376,50 @@ func (s *Store) Claim(ctx context.Context, worker string, now time.Time, lease t
 		return nil, err
 	}
 	return claimed, nil
+}
+
+// ClaimJob implements schedule.Outbox in one write transaction.
+func (s *Store) ClaimJob(ctx context.Context, worker, id string, now time.Time, lease time.Duration) (schedule.Job, bool, error) {
+	const op = "boltstore.ClaimJob"
+	if err := schedule.CheckClaim(ctx, op, worker, lease); err != nil {
+		return schedule.Job{}, false, err
+	}
+	var (
+		got     schedule.Job
+		claimed bool
+	)
+	err := s.updateOutbox(ctx, op, func(b outboxBuckets) error {
+		old, err := b.get(id)
+		if err != nil {
+			return bot.E(op, bot.Internal, err)
+		}
+		if old == nil {
+			return bot.Errorf(op, bot.NotFound, "no job %s", id)
+		}
+		got, claimed = old.Job, false
+		switch {
+		case old.Status == schedule.Queued && !old.DueAt.After(now),
+			old.Status == schedule.Claimed && !old.LeaseUntil.After(now):
+		default:
+			return nil
+		}
+		r := *old
+		r.Status, r.Worker = schedule.Claimed, worker
+		r.Attempts++
+		if r.ClaimedAt.IsZero() {
+			r.ClaimedAt = now
+		}
+		r.LeaseUntil, r.UpdatedAt = now.Add(lease), now
+		if err := b.put(old, &r); err != nil {
+			return err
+		}
+		got, claimed = r.Job, true
+		return nil
+	})
+	if err != nil {
+		return schedule.Job{}, false, err
+	}
+	return got, claimed, nil
 }
 
 // anyDue reports whether a claim at now may find a job. It errs on the
@@ -618,6 +666,7 @@ func (s *Store) purgeJobs(now time.Time) (int, error) {
 				return nil // no job has ended: nothing to create
 			}
 			b, err := writeBuckets(tx, s.now(), s.keys)
+			b.keep = s.jobRetention
 			if err != nil {
 				return err
 			}

@@ -411,6 +411,17 @@ func encodeJob(j *schedule.Job) []byte {
 	for _, t := range []time.Time{j.DueAt, j.CreatedAt, j.SentAt} {
 		b = appendTime(b, t)
 	}
+	// A reply's media, choice and the reply before it, after the rest: a
+	// job written before replies existed reads the same.
+	if j.Media != "" || j.Choice != nil || j.After != "" {
+		var c []byte
+		if j.Choice != nil {
+			c, _ = json.Marshal(j.Choice)
+		}
+		for _, s := range []string{j.Media, string(c), j.After} {
+			b = appendString(b, s)
+		}
+	}
 	return b
 }
 
@@ -428,6 +439,16 @@ func decodeJobValue(v string, j *schedule.Job) error {
 	j.DueAt = d.time()
 	j.CreatedAt = d.time()
 	j.SentAt = d.time()
+	if d.err == nil && d.i < len(d.v) {
+		j.Media = d.string()
+		if c := d.string(); c != "" && d.err == nil {
+			j.Choice = new(bot.Choice)
+			if err := json.Unmarshal([]byte(c), j.Choice); err != nil {
+				return fmt.Errorf("decode job: choice: %w", err)
+			}
+		}
+		j.After = d.string()
+	}
 	if err := d.done(); err != nil {
 		return fmt.Errorf("decode job: %w", err)
 	}

@@ -312,6 +312,24 @@ func (s *Store) claimBuckets(ctx context.Context, byBucket map[int][]any, worker
 	return jobs, nil
 }
 
+// ClaimJob implements schedule.Outbox in one round trip, two when the job
+// is not claimed (its state is read then).
+func (s *Store) ClaimJob(ctx context.Context, worker, id string, now time.Time, lease time.Duration) (schedule.Job, bool, error) {
+	const op = "redisstore.ClaimJob"
+	if err := schedule.CheckClaim(ctx, op, worker, lease); err != nil {
+		return schedule.Job{}, false, err
+	}
+	jobs, err := s.claimBuckets(ctx, map[int][]any{s.bucketOf(id): {id}}, worker, now, lease)
+	if err != nil {
+		return schedule.Job{}, false, err
+	}
+	if len(jobs) == 1 {
+		return jobs[0], true, nil
+	}
+	j, err := s.Job(ctx, id)
+	return j, false, err
+}
+
 // PurgeJobs removes the jobs that ended before now minus the job
 // retention, in every bucket, as Claim does in the buckets it visits: for
 // tests and maintenance. Errors: Unavailable and Internal as for Update.
@@ -341,7 +359,7 @@ func (s *Store) Settle(ctx context.Context, j schedule.Job) error {
 	}
 	tag := s.jobTag(j.ID)
 	res, err := settleScript.Run(ctx, s.client, []string{tag + "jd"}, tag, j.ID, j.Worker, score(j.DueAt), score(j.LeaseUntil),
-		time.Now().UnixMilli(), jobValue(&j, "", "", "")).Slice()
+		schedule.RetentionEnd(&j, time.Now(), s.jobRetention).UnixMilli(), jobValue(&j, "", "", "")).Slice()
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -376,7 +394,8 @@ func (s *Store) Delivered(ctx context.Context, id string, status bot.DeliverySta
 	now := time.Now()
 	prev := status.Replaces()
 	args := make([]any, 0, 6+len(prev))
-	args = append(args, tag, id, string(status), errorCode, formatTime(now), now.UnixMilli())
+	ended := schedule.RetentionEnd(&schedule.Job{ID: id}, now, s.jobRetention)
+	args = append(args, tag, id, string(status), errorCode, formatTime(now), ended.UnixMilli())
 	for _, p := range prev {
 		args = append(args, string(p))
 	}

@@ -46,6 +46,8 @@ func RunOutbox(t *testing.T, open func(t *testing.T) schedule.Outbox) {
 		{"Counts", testOutboxCounts},
 		{"Cancel", testOutboxCancel},
 		{"CancelledContext", testOutboxCancelledContext},
+		{"ClaimJob", testOutboxClaimJob},
+		{"ReplyRoundTrip", testOutboxReplyRoundTrip},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -882,5 +884,60 @@ func testOutboxCounts(t *testing.T, s schedule.Outbox) {
 	want := map[schedule.Status]int{schedule.Queued: 2, schedule.Delivered: 2, schedule.Failed: 2, schedule.Cancelled: 1}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("counts of every job at the end (-got +want):\n%s", diff)
+	}
+}
+
+// testOutboxClaimJob: ClaimJob claims one job by its id when Claim could
+// take it, once; otherwise it returns the job as it stands.
+func testOutboxClaimJob(t *testing.T, s schedule.Outbox) {
+	ctx := context.Background()
+	enqueue(t, s, job("now", t0), job("later", t0.Add(time.Hour)))
+	if _, _, err := s.ClaimJob(ctx, "w1", "none", t0, lease); bot.KindOf(err) != bot.NotFound {
+		t.Fatalf("ClaimJob of no job: %v, want NotFound", err)
+	}
+	if _, _, err := s.ClaimJob(ctx, "", "now", t0, lease); bot.KindOf(err) != bot.Invalid {
+		t.Fatalf("ClaimJob without a worker: %v, want Invalid", err)
+	}
+	got, ok, err := s.ClaimJob(ctx, "w1", "now", t0, lease)
+	if err != nil || !ok || got.Status != schedule.Claimed || got.Worker != "w1" || got.Attempts != 1 || !got.ClaimedAt.Equal(t0) {
+		t.Fatalf("ClaimJob = %+v, %v, %v", got, ok, err)
+	}
+	// Taken: neither a second ClaimJob nor Claim gets it.
+	if again, ok, err := s.ClaimJob(ctx, "w2", "now", t0, lease); err != nil || ok || again.Worker != "w1" {
+		t.Fatalf("second ClaimJob = %+v, %v, %v", again, ok, err)
+	}
+	if jobs := claim(t, s, "w2", t0, 5); len(jobs) != 0 {
+		t.Fatalf("Claim took %d jobs, want none", len(jobs))
+	}
+	if _, ok, _ := s.ClaimJob(ctx, "w2", "later", t0, lease); ok {
+		t.Fatal("ClaimJob took a job not due")
+	}
+	// Its lease ran out: another worker takes it over.
+	over, ok, err := s.ClaimJob(ctx, "w2", "now", t0.Add(2*lease), lease)
+	if err != nil || !ok || over.Worker != "w2" || over.Attempts != 2 || !over.ClaimedAt.Equal(t0) {
+		t.Fatalf("take-over = %+v, %v, %v", over, ok, err)
+	}
+	over.Status, over.SID, over.SentAt, over.UpdatedAt = schedule.Sent, "SM1", t0.Add(2*lease), t0.Add(2*lease)
+	over.LeaseUntil = time.Time{}
+	settle(t, s, over)
+	if sent, ok, err := s.ClaimJob(ctx, "w3", "now", t0.Add(time.Hour), lease); err != nil || ok || sent.Status != schedule.Sent || sent.SID != "SM1" {
+		t.Fatalf("ClaimJob of a sent job = %+v, %v, %v", sent, ok, err)
+	}
+}
+
+// testOutboxReplyRoundTrip: a reply's media, choice and the reply before
+// it are kept.
+func testOutboxReplyRoundTrip(t *testing.T, s schedule.Outbox) {
+	j := job(schedule.ReplyID("L0123456789abcdef0123", "SM0123456789abcdef0123456789abcdef", 1), t0)
+	j.Kind, j.Cohort, j.Template, j.Lesson, j.Step = schedule.Reply, "", "", "", ""
+	j.Text = "Qu'est-ce qui entre dans le coût ?\n1. La matière\n2. Tout"
+	j.Media = "https://darsi.example.org/media/costing/tagine.jpg"
+	j.After = schedule.ReplyID("L0123456789abcdef0123", "SM0123456789abcdef0123456789abcdef", 0)
+	j.Choice = &bot.Choice{Scope: "costing-1/what-counts", Lang: bot.French, Body: "Qu'est-ce qui entre dans le coût ?",
+		Options: []bot.ChoiceOption{{ID: "darsi:costing-1/what-counts#1", Title: "La matière"}, {ID: "darsi:costing-1/what-counts#2", Title: "Tout"}}}
+	enqueue(t, s, j)
+	got := getJob(t, s, j.ID)
+	if diff := cmp.Diff(got.Choice, j.Choice); diff != "" || got.Media != j.Media || got.After != j.After || got.Text != j.Text || got.Kind != schedule.Reply {
+		t.Fatalf("reply read back as %+v (choice -got +want:\n%s)", got, diff)
 	}
 }

@@ -37,6 +37,7 @@ func RunOutboxRetention(t *testing.T, open func(t *testing.T) (schedule.Outbox, 
 	}{
 		{"EndedJobsExpire", testRetentionEndedJobsExpire},
 		{"FromTheEnd", testRetentionFromTheEnd},
+		{"Replies", testRetentionReplies},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,5 +158,42 @@ func testRetentionFromTheEnd(t *testing.T, s schedule.Outbox, expire Expire) {
 	gone(t, s, "late")
 	if got := wantCounts(t, s); len(got) != 0 {
 		t.Errorf("counts after every retention = %v, want none", got)
+	}
+}
+
+// testRetentionReplies: a reply that ended goes schedule.ReplyRetention
+// after, while a reminder that ended with it stays for the job retention;
+// a reply ended by a delivery callback goes as soon.
+func testRetentionReplies(t *testing.T, s schedule.Outbox, expire Expire) {
+	begin := time.Now()
+	reply := func(i int) schedule.Job {
+		j := job(schedule.ReplyID("L0123456789abcdef0123", "SM0123456789abcdef0123456789abcdef", i), begin)
+		j.Kind, j.Cohort, j.Template = schedule.Reply, "", ""
+		return j
+	}
+	r0, r1 := reply(0), reply(1)
+	r1.After = r0.ID
+	enqueue(t, s, r0, r1, job("reminder", begin))
+	for _, c := range claim(t, s, "w1", begin, 3) {
+		c.UpdatedAt = time.Now()
+		if c.ID == r0.ID {
+			c.Status, c.Reason = schedule.Failed, "21610"
+		} else {
+			c.Status, c.SID, c.SentAt = schedule.Sent, "SM-"+c.ID, c.UpdatedAt
+		}
+		settle(t, s, c)
+	}
+	delivered(t, s, r1.ID, bot.StatusDelivered, 0)
+	delivered(t, s, "reminder", bot.StatusDelivered, 0)
+	end := time.Now()
+
+	expire(begin.Add(schedule.ReplyRetention - retentionMargin))
+	getJob(t, s, r0.ID)
+	getJob(t, s, r1.ID)
+	expire(end.Add(schedule.ReplyRetention + retentionMargin))
+	gone(t, s, r0.ID)
+	gone(t, s, r1.ID)
+	if got := getJob(t, s, "reminder"); got.Status != schedule.Delivered {
+		t.Errorf("the reminder is %s after a reply's retention, want delivered and kept", got.Status)
 	}
 }
