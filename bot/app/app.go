@@ -17,6 +17,7 @@ import (
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/cohort"
 	"github.com/darsi-ma/darsi/bot/dialog"
+	"github.com/darsi-ma/darsi/bot/schedule"
 )
 
 // App runs the conversation for every learner.
@@ -325,4 +326,32 @@ func (a *App) ExportLearners(ctx context.Context, w io.Writer, withNumbers bool)
 		}
 		return enc.Encode(e)
 	})
+}
+
+// ReplyJobs returns the outbox jobs that send a turn's replies over REST
+// (see schedule.Reply), due at now, in order: each one's id comes from the
+// learner's key, the message's id and the reply's place, so that a
+// message delivered twice queues them once, and each names the one before
+// it, which must go first.
+func (a *App) ReplyJobs(in bot.Inbound, replies []bot.Reply, now time.Time) []schedule.Job {
+	key := a.Keys.Learner(in.From)
+	jobs := make([]schedule.Job, len(replies))
+	for i, r := range replies {
+		jobs[i] = schedule.Job{
+			ID:        schedule.ReplyID(key, in.ID, i),
+			Kind:      schedule.Reply,
+			Learner:   in.From,
+			Text:      r.Text,
+			Media:     r.Media,
+			Choice:    r.Choice,
+			DueAt:     now,
+			CreatedAt: now,
+			UpdatedAt: now,
+			CreatedBy: "darsi",
+		}
+		if i > 0 {
+			jobs[i].After = jobs[i-1].ID
+		}
+	}
+	return jobs
 }

@@ -87,6 +87,12 @@ func (p *Policy) Decide(l bot.Learner, j Job, due time.Time) Decision {
 		d.Route, d.Skip = RouteSkip, SkipUnreachable
 		return d
 	}
+	if j.Kind == Reply {
+		// A reply answers the learner's message of a moment ago: the
+		// window is open, and quiet hours do not hold an answer.
+		d.Route = RouteFree
+		return d
+	}
 	if next := p.Quiet.Next(due, p.zone(l)); next.After(due) {
 		d.SendAt, d.Held = next, true
 	}

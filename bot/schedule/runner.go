@@ -69,6 +69,9 @@ func reason(se *bot.SendError) string {
 	return "twilio unreachable"
 }
 
+// replyWait is how long a reply waits for the reply before it to go.
+const replyWait = time.Second
+
 // Defaults of Config.
 const (
 	DefaultLease       = 45 * time.Second
@@ -121,6 +124,10 @@ type Config struct {
 	// STOP to the sender), so that the conversation records it and no
 	// other job is tried. Its error is logged.
 	OptedOut func(ctx context.Context, learner string) error
+	// Content returns the SID of the interactive content of a reply's
+	// choice (making it on first use), ok false when the choice keeps its
+	// numbered lines. Nil: replies go as text.
+	Content func(ctx context.Context, c *bot.Choice) (sid string, ok bool, err error)
 	// ReviewHold is how long a review waits when it falls due while its
 	// learner is inside a lesson; default 1 h.
 	ReviewHold time.Duration
@@ -262,7 +269,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	for range r.cfg.Concurrency {
 		wg.Go(func() {
 			for c := range work {
-				r.deliver(ctx, c.j, c.at)
+				r.deliver(ctx, c.j, c.at, false)
 			}
 		})
 	}
@@ -329,7 +336,7 @@ func (r *Runner) RunOnce(ctx context.Context) (int, error) {
 	for range min(r.cfg.Concurrency, len(jobs)) {
 		wg.Go(func() {
 			for j := range work {
-				r.deliver(ctx, j, now)
+				r.deliver(ctx, j, now, false)
 			}
 		})
 	}
@@ -352,10 +359,50 @@ type attempt struct {
 	sent bool
 }
 
-// deliver handles one claimed job and settles it. ctx ending stops it
-// before a send, never during one.
-func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
+// DeliverReplies sends the replies of one turn (their ids, in order) at
+// once, one after the other, each only after Twilio accepted the one
+// before: the replica that took the webhook calls it. A reply another
+// replica holds, or one that went back to the queue (an error to retry),
+// stops it: the runner of every replica sends the rest, in order (see
+// Job.After). It returns how many replies it sent.
+func (r *Runner) DeliverReplies(ctx context.Context, ids []string) int {
+	sent := 0
+	for _, id := range ids {
+		now := r.cfg.Now()
+		j, ok, err := r.cfg.Outbox.ClaimJob(ctx, r.cfg.Worker, id, now, r.cfg.Lease)
+		if err != nil {
+			r.log.Warn("outbox: claiming a reply", "job", id, "err", err)
+			return sent
+		}
+		if !ok {
+			if j.Status == Sent || j.Status.Final() {
+				continue // sent (or given up) by an earlier delivery
+			}
+			return sent
+		}
+		switch r.deliver(ctx, j, now, true) {
+		case Sent, Delivered:
+			sent++
+		case Failed:
+		default:
+			return sent
+		}
+	}
+	return sent
+}
+
+// deliver handles one claimed job and settles it, and returns the status
+// it settled it in. ctx ending stops it before a send, never during one.
+// inOrder is set when the caller knows the reply before it went.
+func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time, inOrder bool) Status {
 	a := &attempt{j: j, claimed: claimed, earlier: j.Attempts > 1 && j.ClaimedAt.Before(claimed)}
+	r.work(ctx, a, inOrder)
+	return a.j.Status
+}
+
+// work is deliver's: it settles a.j.
+func (r *Runner) work(ctx context.Context, a *attempt, inOrder bool) {
+	j := a.j
 	// The send and the Settle run to the end even when the runner stops:
 	// a send cut short may still have gone out, and only Settle says so.
 	work := context.WithoutCancel(ctx)
@@ -383,6 +430,20 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 		a.j.Status, a.j.DueAt, a.j.Reason = Queued, r.cfg.Now().Add(hold), "the learner is in a lesson"
 		r.settle(work, log, a, resultHeld)
 		return
+	case j.Kind == Reply && j.After != "" && !inOrder:
+		// The reply before must have gone first.
+		prev, err := r.cfg.Outbox.Job(work, j.After)
+		switch {
+		case bot.KindOf(err) == bot.NotFound:
+			// Gone (retention, an erase): nothing to wait for.
+		case err != nil:
+			r.retry(work, log, a, "the reply before: "+err.Error())
+			return
+		case prev.Status != Sent && !prev.Status.Final():
+			a.j.Status, a.j.DueAt, a.j.Reason = Queued, r.cfg.Now().Add(replyWait), "after the reply before"
+			r.settle(work, log, a, resultHeld)
+			return
+		}
 	case j.Kind == Nudge && !j.CreatedAt.IsZero() && l.LastInboundAt.After(j.CreatedAt):
 		// The learner wrote since the nudge was queued: a newer pair of
 		// nudges is queued from that message.
@@ -416,6 +477,22 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 		return
 	}
 	m := bot.Outbound{To: to, From: from, MessagingServiceSID: msid}
+	// A reply with a choice goes as its content when there is one.
+	var content string
+	if j.Kind == Reply {
+		if j.Media != "" {
+			m.MediaURL = []string{j.Media}
+		}
+		if j.Choice != nil && r.cfg.Content != nil && ch == bot.WhatsApp {
+			sid, ok, err := r.cfg.Content(work, j.Choice)
+			switch {
+			case err != nil:
+				log.Warn("outbox: the reply's content, sent as text instead", "err", err)
+			case ok:
+				content = sid
+			}
+		}
+	}
 	if r.cfg.PublicURL != "" {
 		m.StatusCallback = r.cfg.PublicURL + "/twilio/status?job=" + url.QueryEscape(j.ID)
 	}
@@ -435,6 +512,8 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 			switch {
 			case d.Body == "":
 				return true // Twilio did not say: any unowned message may be it
+			case content != "" && d.Body == j.Choice.Body:
+				return true
 			case !useTemplate:
 				return d.Body == body
 			}
@@ -455,12 +534,18 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 	}
 
 	for {
-		if useTemplate {
+		switch {
+		case useTemplate:
 			m.Body, m.ContentSID, m.ContentVariables = "", tp.SID, r.fill(tp, l, lang, j, text, body)
-		} else {
+		case content != "":
+			m.Body, m.ContentSID, m.ContentVariables = "", content, nil
+		default:
 			m.Body, m.ContentSID, m.ContentVariables = body, "", nil
 		}
-		if !r.wait(ctx, log, a, from, msid) {
+		// Replies go in their own lane: they answer the learner's
+		// messages, so the inbound rate bounds them, and they do not
+		// wait behind reminders.
+		if j.Kind != Reply && !r.wait(ctx, log, a, from, msid) {
 			return
 		}
 		a.sent = true
@@ -492,9 +577,20 @@ func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time) {
 			}
 			r.retry(work, log, a, reason(se)+": "+se.Error())
 			return
-		case bot.NeedsTemplate:
+		case bot.Permanent, bot.NeedsTemplate:
+			if content != "" && se.Class == bot.Permanent {
+				// Twilio refused the content (63021, 21655): the
+				// numbered lines say the same.
+				log.Warn("outbox: the reply's content refused, sending it as text", "err", se)
+				a.sent, content = false, ""
+				continue
+			}
+			if se.Class == bot.Permanent {
+				r.fail(work, log, a, reason(se)+": "+se.Error())
+				return
+			}
 			a.sent = false
-			if !useTemplate {
+			if j.Kind != Reply && !useTemplate {
 				if tp, useTemplate = r.cfg.Policy.Template(j, lang); useTemplate {
 					log.Info("outbox: window closed at Twilio, sending the template")
 					continue
@@ -757,6 +853,11 @@ func render(texts *locale.Bundle, lang bot.Lang, j Job, own string, title func(b
 		// direction (locale.DirectionalQuote).
 		const slot = "\uE000"
 		body = locale.DirectionalQuote(lang, texts.T(lang, id, map[string]any{"Text": slot}), slot, text)
+	case Reply:
+		text, body = j.Text, j.Text
+		if strings.TrimSpace(text) == "" && j.Media == "" {
+			return "", "", errors.New("empty reply")
+		}
 	case Nudge, Review, Followup:
 		text = own
 		if text == "" && j.Kind == Nudge {

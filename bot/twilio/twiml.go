@@ -189,3 +189,37 @@ func prefixLen(s string, max int) int {
 	}
 	return len(s)
 }
+
+// RESTMessages returns the messages a turn's replies go as over the REST
+// API, in order, when one of them is interactive (see Interactive): runs
+// of replies without an interactive choice are joined and split as TwiML
+// does (see TwiML); a reply with one is a message of its own, after its
+// media alone when it has some (a content carries no media), with its
+// choice and its numbered lines, which go instead if the content cannot.
+func RESTMessages(replies []bot.Reply) []bot.Reply {
+	var out, run []bot.Reply
+	flush := func() {
+		for _, m := range group(run) {
+			out = append(out, bot.Reply{Text: m.Text, Media: m.Media})
+		}
+		run = run[:0]
+	}
+	for _, r := range replies {
+		if ContentType(r.Choice) == "" {
+			r.Choice = nil
+			run = append(run, r)
+			continue
+		}
+		if r.Media != "" {
+			run = append(run, bot.Reply{Media: r.Media})
+		}
+		flush()
+		r.Media = ""
+		if chunks := split(newlines.Replace(r.Text), bot.MaxBody); len(chunks) > 0 {
+			r.Text = chunks[0]
+		}
+		out = append(out, r)
+	}
+	flush()
+	return out
+}

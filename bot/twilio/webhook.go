@@ -32,6 +32,15 @@ type Inbound interface {
 
 var _ Inbound = (*app.App)(nil)
 
+// Replier sends a turn's replies over the REST API: the webhook hands it a
+// turn whose replies TwiML cannot carry (an interactive message). It must
+// send each reply once however often the same message comes (Twilio
+// retries, replicas), and in order; it may send after it returned, and an
+// error makes the webhook answer 503, so that Twilio retries.
+type Replier interface {
+	SendReplies(ctx context.Context, in bot.Inbound, replies []bot.Reply) error
+}
+
 // Defaults of WebhookConfig.
 const (
 	DefaultMaxBody        = 64 << 10
@@ -68,6 +77,11 @@ type WebhookConfig struct {
 	Registerer prometheus.Registerer
 	// Now is the clock that stamps deliveries. Nil: time.Now.
 	Now func() time.Time
+	// Replies, when set, sends the turns of WhatsApp learners whose
+	// replies include an interactive message (DARSI_INTERACTIVE): the
+	// webhook then answers with an empty TwiML response. Nil: every turn
+	// goes as TwiML, choices as their numbered lines.
+	Replies Replier
 }
 
 // Webhook serves Twilio's inbound-message webhook and status callbacks.
@@ -82,6 +96,7 @@ type Webhook struct {
 	log        *slog.Logger
 	metrics    *metrics
 	now        func() time.Time
+	replies    Replier
 }
 
 // NewWebhook returns a webhook that hands verified messages to a and
@@ -99,6 +114,7 @@ func NewWebhook(a Inbound, d app.Deliveries, cfg WebhookConfig) *Webhook {
 		log:        cfg.Log,
 		metrics:    newMetrics(cfg.Registerer),
 		now:        cfg.Now,
+		replies:    cfg.Replies,
 	}
 	if w.maxBody <= 0 {
 		w.maxBody = DefaultMaxBody
@@ -180,6 +196,22 @@ func (w *Webhook) messages(rw http.ResponseWriter, r *http.Request) {
 	}
 
 	replies := w.absoluteMedia(r, res.Replies)
+	rest := w.replies != nil && in.Channel == bot.WhatsApp && Interactive(replies)
+	if rest {
+		// TwiML cannot carry a content: every reply of the turn goes
+		// over REST, in order, and the webhook answers with nothing.
+		if err := w.replies.SendReplies(ctx, in, replies); err != nil {
+			status := httpstatus.Of(err)
+			if errors.Is(err, context.DeadlineExceeded) || status < 500 {
+				status = http.StatusServiceUnavailable
+			}
+			w.metrics.inbound.WithLabelValues(ch, outcomeError).Inc()
+			w.log.Error("twilio webhook: replies over REST", "status", status, "sid", in.ID, "from", bot.Mask(in.From), "err", err)
+			http.Error(rw, http.StatusText(status), status)
+			return
+		}
+		replies = nil
+	}
 	body, err := TwiML(replies)
 	if err != nil {
 		w.metrics.inbound.WithLabelValues(ch, outcomeError).Inc()
@@ -195,7 +227,7 @@ func (w *Webhook) messages(rw http.ResponseWriter, r *http.Request) {
 	w.metrics.inbound.WithLabelValues(ch, outcome).Inc()
 	w.metrics.replies.WithLabelValues(ch).Add(float64(len(res.Replies)))
 	w.log.Info("twilio webhook", "sid", in.ID, "from", bot.Mask(in.From), "outcome", outcome,
-		"replies", len(res.Replies), "duration", time.Since(start))
+		"replies", len(res.Replies), "rest", rest, "duration", time.Since(start))
 
 	rw.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	rw.WriteHeader(http.StatusOK)

@@ -51,6 +51,10 @@ type Config struct {
 	WhatsAppFrom        string // TWILIO_WHATSAPP_FROM: "whatsapp:+…"
 	SMSFrom             string // TWILIO_SMS_FROM
 	MessagingServiceSID string // TWILIO_MESSAGING_SERVICE_SID
+	// Interactive (DARSI_INTERACTIVE): auto sends WhatsApp learners
+	// buttons and lists to tap when Twilio and a WhatsApp sender are
+	// configured; off keeps numbered lines everywhere.
+	Interactive string
 
 	QuietHours       schedule.Quiet      // DARSI_QUIET_HOURS
 	SendRate         int                 // DARSI_SEND_RATE: messages a second per sender
@@ -183,6 +187,9 @@ var settings = []setting{
 	{name: "TWILIO_MESSAGING_SERVICE_SID", want: "MG and 32 hexadecimal digits",
 		set:  func(c *Config, v string) error { c.MessagingServiceSID = v; return matchOrEmpty(v, serviceSID) },
 		show: func(c *Config) string { return c.MessagingServiceSID }},
+	{name: "DARSI_INTERACTIVE", def: "auto", want: "auto or off",
+		set:  func(c *Config, v string) error { c.Interactive = v; return oneOf(v, "auto", "off") },
+		show: func(c *Config) string { return c.Interactive }},
 	{name: "DARSI_QUIET_HOURS", def: "21:00-08:00,Fri 12:30-14:30",
 		want: "comma-separated local-time ranges such as 21:00-08:00,Fri 12:30-14:30",
 		set: func(c *Config, v string) (err error) {
@@ -368,6 +375,13 @@ func (c *Config) simulatorOn() bool {
 		return false
 	}
 	return c.TwilioAuthToken == ""
+}
+
+// interactiveOn reports whether WhatsApp learners get buttons and lists
+// to tap (DARSI_INTERACTIVE): auto, with Twilio and a WhatsApp sender (or
+// a Messaging Service) configured.
+func (c *Config) interactiveOn() bool {
+	return c.Interactive != "off" && c.twilioSends() && (c.WhatsAppFrom != "" || c.MessagingServiceSID != "")
 }
 
 // twilioSends reports whether the bot can send messages of its own over

@@ -60,6 +60,7 @@ func settingCases(t *testing.T) map[string]struct{ good, bad []string } {
 		"TWILIO_API_BASE_URL":          {good: []string{"https://api.twilio.com", "http://127.0.0.1:9999/twilio"}, bad: []string{"api.twilio.com"}},
 		"TWILIO_WHATSAPP_FROM":         {good: []string{"whatsapp:+212522000000", "+14155238886"}, bad: []string{"whatsapp:0522000000", "+212 522"}},
 		"TWILIO_SMS_FROM":              {good: []string{"+15550000000", "12345", "Darsi"}, bad: []string{"+0123", "a-b"}},
+		"DARSI_INTERACTIVE":            {good: []string{"auto", "off"}, bad: []string{"on", "yes", "OFF"}},
 		"TWILIO_MESSAGING_SERVICE_SID": {good: []string{"MG0123456789abcdef0123456789abcdef"}, bad: []string{"MG1"}},
 		"DARSI_QUIET_HOURS":            {good: []string{"22:00-07:00", "21:00-08:00,Fri 12:30-14:30"}, bad: []string{"22h-7h", "00:00-24:00"}},
 		"DARSI_SEND_RATE":              {good: []string{"1", "80"}, bad: []string{"fast", "0", "-3", "2.5"}},

@@ -33,7 +33,12 @@ func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg promet
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	content := a.Content
+	var contents func(ctx context.Context, c *bot.Choice) (string, bool, error)
+	if cfg.interactiveOn() {
+		contents = (&twilio.Contents{Store: st, API: sender}).Content
+	}
 	return schedule.NewRunner(schedule.Config{
+		Content:             contents,
 		Outbox:              st,
 		Learners:            st,
 		Sender:              sender,

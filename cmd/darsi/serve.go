@@ -123,8 +123,15 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	var replies []twilio.Replier
+	if runner != nil && cfg.interactiveOn() {
+		lane := &replyLane{app: a, outbox: s, runner: runner, log: log}
+		defer lane.Wait()
+		replies = append(replies, lane)
+		log.Info("interactive messages on: buttons and lists for WhatsApp learners")
+	}
 	srv := &http.Server{
-		Handler:           routes(cfg, a, s, reg, log),
+		Handler:           routes(cfg, a, s, reg, log, replies...),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      15 * time.Second,
@@ -186,7 +193,10 @@ func adminRoutes(reg *prometheus.Registry) http.Handler {
 
 // routes wires the public HTTP interface. reg may be nil: it registers
 // the webhook's metrics, served on the admin listener.
-func routes(cfg Config, a *app.App, s store, reg *prometheus.Registry, log *slog.Logger) http.Handler {
+//
+// replies, when given, sends the turns with interactive messages over
+// REST (DARSI_INTERACTIVE).
+func routes(cfg Config, a *app.App, s store, reg *prometheus.Registry, log *slog.Logger, replies ...twilio.Replier) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
@@ -202,13 +212,17 @@ func routes(cfg Config, a *app.App, s store, reg *prometheus.Registry, log *slog
 		w.Write([]byte("ready\n"))
 	})
 
-	webhook := twilio.NewWebhook(a, app.DeliveryReports{Deliveries: s, Outbox: s}, twilio.WebhookConfig{
+	wcfg := twilio.WebhookConfig{
 		AuthToken:  cfg.TwilioAuthToken,
 		AccountSID: cfg.TwilioAccountSID,
 		PublicURL:  cfg.PublicURL,
 		Log:        log,
 		Registerer: registerer(reg),
-	})
+	}
+	if len(replies) > 0 {
+		wcfg.Replies = replies[0]
+	}
+	webhook := twilio.NewWebhook(a, app.DeliveryReports{Deliveries: s, Outbox: s}, wcfg)
 	mux.Handle("POST /twilio/messages", webhook.Messages())
 	mux.Handle("POST /twilio/status", webhook.Status())
 	// What Darsi keeps about learners and their rights, for anyone.
