@@ -410,7 +410,17 @@ func (r *Runner) work(ctx context.Context, a *attempt, inOrder bool) {
 
 	ch, to := recipient(j.Learner)
 
-	l, err := r.cfg.Learners.Get(work, j.Learner)
+	var (
+		l   bot.Learner
+		err error
+	)
+	if j.Kind == Reply && inOrder {
+		// The replies of a turn the replica just saved: the learner wrote
+		// a moment ago, and the replies say what the turn made of it.
+		l = bot.Learner{ID: j.Learner, Channel: ch, LastInboundAt: j.CreatedAt}
+	} else {
+		l, err = r.cfg.Learners.Get(work, j.Learner)
+	}
 	switch {
 	case bot.KindOf(err) == bot.NotFound:
 		r.fail(work, log, a, "no learner")
