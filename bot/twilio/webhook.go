@@ -202,7 +202,7 @@ func (w *Webhook) messages(rw http.ResponseWriter, r *http.Request) {
 		// over REST, in order, and the webhook answers with nothing.
 		if err := w.replies.SendReplies(ctx, in, replies); err != nil {
 			status := httpstatus.Of(err)
-			if errors.Is(err, context.DeadlineExceeded) || status < 500 {
+			if errors.Is(err, context.DeadlineExceeded) {
 				status = http.StatusServiceUnavailable
 			}
 			w.metrics.inbound.WithLabelValues(ch, outcomeError).Inc()
