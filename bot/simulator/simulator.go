@@ -58,6 +58,9 @@ type Request struct {
 	From string `json:"from"` // an E.164 number, such as +212600000001
 	Text string `json:"text"`
 	ID   string `json:"id,omitempty"` // idempotency key chosen by the page
+	// Payload is the id of an option the learner clicked, as WhatsApp's
+	// ButtonPayload carries it; Text then holds the option's words.
+	Payload string `json:"payload,omitempty"`
 }
 
 // Response carries the bot's replies.
@@ -82,8 +85,8 @@ func (h *Handler) message(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, Response{Error: "from must be a phone number such as +212600000001"})
 		return
 	}
-	if len(req.ID) > 100 {
-		writeJSON(w, http.StatusBadRequest, Response{Error: "id too long"})
+	if len(req.ID) > 100 || len(req.Payload) > 200 {
+		writeJSON(w, http.StatusBadRequest, Response{Error: "id or payload too long"})
 		return
 	}
 	res, err := h.app.HandleInbound(r.Context(), bot.Inbound{
@@ -91,6 +94,7 @@ func (h *Handler) message(w http.ResponseWriter, r *http.Request) {
 		From:    bot.LearnerID(bot.Sim, req.From),
 		Channel: bot.Sim,
 		Text:    req.Text,
+		Payload: req.Payload,
 	})
 	if err != nil {
 		h.log.Error("simulator message", "err", err)

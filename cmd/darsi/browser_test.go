@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -205,7 +204,10 @@ func TestBrowserSimulator(t *testing.T) {
 
 			// turns[k] holds the bubbles that message k brought.
 			var turns [][]pageBubble
-			send := func(text string, click bool) {
+			// exchange sends text (with payload, a button's id) through
+			// submit and checks what the page shows against the server's
+			// answer.
+			exchange := func(text, payload string, submit chromedp.Action[chromedp.Void]) {
 				t.Helper()
 				n, err := chromedp.Run(bctx, chromedp.Evaluate[int](answered))
 				if err != nil {
@@ -213,13 +215,6 @@ func TestBrowserSimulator(t *testing.T) {
 				}
 				shown := len(bubbles(t))
 				seen := len(rec.exchanges())
-				submit := chromedp.SendKeys(chromedp.ID("text"), text+"\n") // Enter submits
-				if click {
-					submit = chromedp.Steps(
-						chromedp.SendKeys(chromedp.ID("text"), text),
-						chromedp.Click(chromedp.CSS(`#send button[type="submit"]`)),
-					)
-				}
 				if err := chromedp.Do(bctx, submit); err != nil {
 					t.Fatalf("type %q: %v", text, err)
 				}
@@ -234,8 +229,8 @@ func TestBrowserSimulator(t *testing.T) {
 					t.Fatalf("message %q: the page made %d requests, want 1", text, len(ex)-seen)
 				}
 				last := ex[len(ex)-1]
-				if last.req.From != from || last.req.Text != text || last.req.ID == "" {
-					t.Fatalf("page sent %+v, want from %s, text %q and an id", last.req, from, text)
+				if last.req.From != from || last.req.Text != text || last.req.ID == "" || last.req.Payload != payload {
+					t.Fatalf("page sent %+v, want from %s, text %q, payload %q and an id", last.req, from, text, payload)
 				}
 				all := bubbles(t)
 				turn := all[shown:]
@@ -249,6 +244,10 @@ func TestBrowserSimulator(t *testing.T) {
 				}
 				for k, r := range last.resp.Replies {
 					want := r.Text
+					if r.Choice != nil {
+						// The question, its options as buttons below.
+						want = r.Choice.Body
+					}
 					if r.Media != "" {
 						want += "\n" + r.Media
 					}
@@ -258,9 +257,41 @@ func TestBrowserSimulator(t *testing.T) {
 				}
 				turns = append(turns, bots)
 			}
+			send := func(text string, click bool) {
+				t.Helper()
+				submit := chromedp.SendKeys(chromedp.ID("text"), text+"\n") // Enter submits
+				if click {
+					submit = chromedp.Steps(
+						chromedp.SendKeys(chromedp.ID("text"), text),
+						chromedp.Click(chromedp.CSS(`#send button[type="submit"]`)),
+					)
+				}
+				exchange(text, "", submit)
+			}
+			// tap clicks option n of the last question's buttons.
+			tap := func(n int) {
+				t.Helper()
+				last := rec.exchanges()
+				c := last[len(last)-1].resp.Replies[len(last[len(last)-1].resp.Replies)-1].Choice
+				if c == nil || len(c.Options) < n {
+					t.Fatalf("no option %d to tap in %+v", n, c)
+				}
+				sel := fmt.Sprintf(`[...document.querySelectorAll("#log .choices")].pop().children[%d]`, n-1)
+				label, err := chromedp.Run(bctx, chromedp.Evaluate[string](sel+".textContent"))
+				if err != nil || label != c.Options[n-1].Title {
+					t.Fatalf("button %d reads %q (%v), want %q", n, label, err, c.Options[n-1].Title)
+				}
+				title := strings.Map(func(r rune) rune {
+					if r == '\u200e' || r == '\u200f' || (r >= '\u2066' && r <= '\u2069') {
+						return -1
+					}
+					return r
+				}, c.Options[n-1].Title)
+				exchange(title, c.Options[n-1].ID, chromedp.Evaluate[chromedp.Void](sel+".click()"))
+			}
 
 			send("salam", false)
-			send(strconv.Itoa(i+1), true) // the language, with the button
+			tap(i + 1) // the language, by its button
 			send("1", false)              // consent
 			send("1", false)              // the course
 			takeLesson(t, store, a, bot.LearnerID(bot.Sim, from), lang, func(text string) { send(text, false) })
