@@ -291,9 +291,9 @@ func TestBrowserSimulator(t *testing.T) {
 			}
 
 			send("salam", false)
-			tap(i + 1) // the language, by its button
-			send("1", false)              // consent
-			send("1", false)              // the course
+			tap(i + 1)       // the language, by its button
+			send("1", false) // consent
+			send("1", false) // the course
 			takeLesson(t, store, a, bot.LearnerID(bot.Sim, from), lang, func(text string) { send(text, false) })
 
 			all := bubbles(t)
