@@ -52,7 +52,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./bot/lesson
 	$(GO) test -run '^$$' -fuzz '^FuzzStamp$$' -fuzztime $(FUZZTIME) ./bot/lesson
 	$(GO) test -run '^$$' -fuzz '^FuzzStep$$' -fuzztime $(FUZZTIME) ./bot/dialog
-	$(GO) test -run '^$$$$' -fuzz '^FuzzChoicePayload$$$$' -fuzztime $(FUZZTIME) ./bot/dialog
+	$(GO) test -run '^$$' -fuzz '^FuzzChoicePayload$$' -fuzztime $(FUZZTIME) ./bot/dialog
 	$(GO) test -run '^$$' -fuzz '^FuzzParseInbound$$' -fuzztime $(FUZZTIME) ./bot/twilio
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifySignature$$' -fuzztime $(FUZZTIME) ./bot/twilio
 	$(GO) test -run '^$$' -fuzz '^FuzzSignatureFastPath$$' -fuzztime $(FUZZTIME) ./bot/twilio
