@@ -276,6 +276,9 @@ type ChoiceOption struct {
 	// scope and the option's number, never its wording.
 	ID    string `json:"id"`
 	Title string `json:"title"`
+	// Description is said under the title in a list (WhatsApp's list
+	// picker shows it), such as a language's name in other scripts.
+	Description string `json:"description,omitempty"`
 }
 
 // choicePrefix starts the payload of Darsi's options.

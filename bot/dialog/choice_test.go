@@ -3,7 +3,9 @@ package dialog
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/lesson"
@@ -36,6 +38,11 @@ func TestTapAnswersLikeTyping(t *testing.T) {
 			choice := lastChoice(t, first)
 			if choice.Scope != scopeLanguage || len(choice.Options) != len(bot.Langs) {
 				t.Fatalf("language menu choice %+v", choice)
+			}
+			for _, o := range choice.Options {
+				if n := utf8.RuneCountInString(o.Title); n > maxRow || (o.Description != "" && strings.Contains(o.Title, " / ")) {
+					t.Errorf("language row %q (%d characters, described %q): want at most %d, the other scripts under it", o.Title, n, o.Description, maxRow)
+				}
 			}
 			n := slices.Index(bot.Langs, lang) + 1
 			play := func(ch *chatter, tap bool, n int, prev *bot.Choice) Outcome {

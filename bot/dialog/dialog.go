@@ -618,8 +618,20 @@ func (t *turn) languageChoice() {
 		}
 	}
 	t.choice(scopeLanguage, strings.Join(body, " / "), titles)
-	t.replies[len(t.replies)-1].Choice.Button = strings.Join(button, " / ")
+	c := t.replies[len(t.replies)-1].Choice
+	c.Button = strings.Join(button, " / ")
+	// A name in several scripts ("ⵜⴰⵎⴰⵣⵉⵖⵜ / Tamaziɣt / …") is too long
+	// for a list's row: its first script is the row, the others are said
+	// under it.
+	for i, o := range c.Options {
+		if first, rest, ok := strings.Cut(o.Title, " / "); ok && utf8.RuneCountInString(o.Title) > maxRow {
+			c.Options[i].Title, c.Options[i].Description = first, rest
+		}
+	}
 }
+
+// maxRow is the most characters a row of WhatsApp's list shows.
+const maxRow = 24
 
 func (t *turn) menu() string {
 	courses := t.c.Lessons.Courses

@@ -30,29 +30,31 @@ const (
 	MaxListItems       = 10
 	MaxListItem        = 24
 	MaxListButton      = 20
+	MaxListDescription = 72
 	MaxContentBody     = 1024
 )
 
 // ContentType returns the content a choice goes out as on WhatsApp:
-// QuickReply for 2 to 3 options whose titles fit 20 characters,
-// ListPicker for 4 to 10 options of at most 24 characters with a button of
-// at most 20; "" for anything else, which keeps its numbered lines. The
+// QuickReply for 2 to 3 options whose titles fit 20 characters (and have
+// no description), ListPicker for 4 to 10 options of at most 24 characters
+// (descriptions of at most 72) with a button of at most 20; "" for anything else, which keeps its numbered lines. The
 // body must fit 1,024 characters. Characters are counted as Twilio does,
 // direction marks included.
 func ContentType(c *bot.Choice) string {
 	if c == nil || c.Body == "" || utf8.RuneCountInString(c.Body) > MaxContentBody {
 		return ""
 	}
-	longest := 0
+	longest, described := 0, false
 	for _, o := range c.Options {
 		n := utf8.RuneCountInString(o.Title)
-		if n == 0 || o.ID == "" {
+		if n == 0 || o.ID == "" || utf8.RuneCountInString(o.Description) > MaxListDescription {
 			return ""
 		}
 		longest = max(longest, n)
+		described = described || o.Description != ""
 	}
 	switch n := len(c.Options); {
-	case n >= MinQuickReplies && n <= MaxQuickReplies && longest <= MaxQuickReplyTitle:
+	case n >= MinQuickReplies && n <= MaxQuickReplies && longest <= MaxQuickReplyTitle && !described:
 		return QuickReply
 	case n >= MinListItems && n <= MaxListItems && longest <= MaxListItem &&
 		c.Button != "" && utf8.RuneCountInString(c.Button) <= MaxListButton:
@@ -86,10 +88,10 @@ func ContentHash(c *bot.Choice) string {
 		h.Write([]byte{0})
 	}
 	for _, o := range c.Options {
-		h.Write([]byte(o.ID))
-		h.Write([]byte{0})
-		h.Write([]byte(o.Title))
-		h.Write([]byte{0})
+		for _, s := range []string{o.ID, o.Title, o.Description} {
+			h.Write([]byte(s))
+			h.Write([]byte{0})
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
@@ -124,7 +126,7 @@ func ContentRequest(c *bot.Choice) (contentapi.ContentCreateRequest, error) {
 	case ListPicker:
 		l := &contentapi.TwilioListPicker{Body: c.Body, Button: c.Button}
 		for _, o := range c.Options {
-			l.Items = append(l.Items, contentapi.ListItem{Item: o.Title, Id: o.ID})
+			l.Items = append(l.Items, contentapi.ListItem{Item: o.Title, Id: o.ID, Description: o.Description})
 		}
 		req.Types.TwilioListPicker = l
 	default:

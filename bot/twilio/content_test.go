@@ -53,6 +53,20 @@ func TestContentType(t *testing.T) {
 			t.Errorf("%s: ContentType = %q, want %q", tc.name, got, tc.want)
 		}
 	}
+	described := choice("q", bot.French, "Q ?", "a", "b", "c", "d")
+	described.Options[3].Description = strings.Repeat("d", 72)
+	if got := twilio.ContentType(described); got != twilio.ListPicker {
+		t.Errorf("list with a description of 72: %q", got)
+	}
+	described.Options[3].Description += "d"
+	if got := twilio.ContentType(described); got != "" {
+		t.Errorf("list with a description of 73: %q", got)
+	}
+	twoDescribed := choice("q", bot.French, "Q ?", "a", "b")
+	twoDescribed.Options[1].Description = "more"
+	if got := twilio.ContentType(twoDescribed); got != "" {
+		t.Errorf("quick replies with a description (buttons have none): %q", got)
+	}
 	noButton := choice("q", bot.French, "Q ?", "a", "b", "c", "d")
 	noButton.Button = ""
 	if got := twilio.ContentType(noButton); got != "" {

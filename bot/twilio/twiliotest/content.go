@@ -27,8 +27,9 @@ type FakeContent struct {
 	At      time.Time
 }
 
-// FakeOption is a quick reply or a row of a list picker.
-type FakeOption struct{ ID, Title string }
+// FakeOption is a quick reply or a row of a list picker (with its
+// description).
+type FakeOption struct{ ID, Title, Description string }
 
 // WhatsApp's limits on a session message that the fake enforces when a
 // content is sent: Twilio's error 63021 when one is broken.
@@ -38,6 +39,7 @@ const (
 	maxListItems           = 10
 	maxListItem            = 24
 	maxListButton          = 20
+	maxListDescription     = 72
 	maxContentBody         = 1024
 )
 
@@ -78,8 +80,9 @@ type contentRequest struct {
 			ID    string `json:"id"`
 		} `json:"actions"`
 		Items []struct {
-			Item string `json:"item"`
-			ID   string `json:"id"`
+			Item        string `json:"item"`
+			ID          string `json:"id"`
+			Description string `json:"description"`
 		} `json:"items"`
 	} `json:"types"`
 }
@@ -139,7 +142,7 @@ func (f *Fake) createContent(w http.ResponseWriter, r *http.Request) {
 					invalid("items: an item and an id are required")
 					return
 				}
-				c.Options = append(c.Options, FakeOption{ID: it.ID, Title: it.Item})
+				c.Options = append(c.Options, FakeOption{ID: it.ID, Title: it.Item, Description: it.Description})
 			}
 		default:
 			invalid("type " + typ + " is not supported by the fake")
@@ -232,7 +235,7 @@ func (f *Fake) contentResource(c *FakeContent) map[string]any {
 	case "twilio/list-picker":
 		var items []map[string]string
 		for _, o := range c.Options {
-			items = append(items, map[string]string{"item": o.Title, "id": o.ID})
+			items = append(items, map[string]string{"item": o.Title, "id": o.ID, "description": o.Description})
 		}
 		t["items"], t["button"] = items, c.Button
 	}
@@ -271,6 +274,9 @@ func sessionProblem(c *FakeContent) string {
 		for _, o := range c.Options {
 			if n(o.Title) > maxListItem {
 				return "a list item is longer than 24 characters"
+			}
+			if n(o.Description) > maxListDescription {
+				return "a list item's description is longer than 72 characters"
 			}
 		}
 	}
