@@ -40,6 +40,8 @@ func TestAskCoachOverWebhook(t *testing.T) {
 	fake := twiliotest.NewFake(t, e2eAccount, e2eToken)
 	t.Setenv("TWILIO_API_BASE_URL", fake.URL)
 	t.Setenv("TWILIO_WHATSAPP_FROM", "whatsapp:+14155238886")
+	// Conversations by TwiML: this test counts what the outbox sends.
+	t.Setenv("DARSI_INTERACTIVE", "off")
 	t.Setenv("DARSI_QUIET_HOURS", notQuietNow(t))
 	t.Setenv("DARSI_TEMPLATES", templates)
 	r := startReplica(t, store)
