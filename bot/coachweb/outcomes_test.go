@@ -27,11 +27,11 @@ func TestOutcomes(t *testing.T) {
 	b := x.browser()
 	b.login("fatima")
 	page := b.get("/coach/cohorts/" + fatimaCohort + "/indicators")
-	want(t, "indicators", page, http.StatusOK, "Depuis que tu calcules tes coûts", "Fin du cours", "Suivi, des semaines après",
+	want(t, "indicators", page, http.StatusOK, "Depuis que tu calcules tes prix de revient", "Fin du cours", "Suivi, des semaines après",
 		`<tr data-value="yes"><td>Oui</td><td class="baseline">1</td><td class="followup">0</td></tr>`,
 		`<td class="followup">1</td></tr>`, `<td class="baseline-total">1</td><td class="followup-total">1</td>`)
 	csv := b.get("/coach/cohorts/" + fatimaCohort + "/outcomes.csv")
-	want(t, "outcomes CSV", csv, http.StatusOK, `"K7M2QX","revenue_stable","Depuis que tu calcules tes coûts, tes revenus sont-ils plus réguliers ?","yes","Oui","1","0","1","1"`,
+	want(t, "outcomes CSV", csv, http.StatusOK, `"K7M2QX","revenue_stable","Depuis que tu calcules tes prix de revient, tes revenus sont-ils plus réguliers ?","yes","Oui","1","0","1","1"`,
 		`"not_yet"`)
 	want(t, "overall", b.get("/coach/outcomes"), http.StatusOK, `<td class="followup-total">1</td>`)
 	want(t, "overall CSV", b.get("/coach/outcomes.csv"), http.StatusOK, `"revenue_stable"`)

@@ -14,7 +14,7 @@ func TestPlainWords(t *testing.T) {
 	b.login("fatima")
 	learners := b.get("/coach/cohorts/" + fatimaCohort)
 	// Learner 2 writes Arabic: the title in French, the Arabic one beside.
-	want(t, "learners", learners, http.StatusOK, "Ce que coûte vraiment ton produit", `class="muted own"`, "étape 1 sur", "au menu des cours")
+	want(t, "learners", learners, http.StatusOK, "Le vrai prix de revient de ton produit", `class="muted own"`, "étape 1 sur", "au menu des cours")
 	if strings.Contains(learners.body, ">menu<") {
 		t.Errorf("the learners page shows a raw phase:\n%s", clip(learners.body))
 	}
