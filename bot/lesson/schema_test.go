@@ -265,8 +265,8 @@ func TestSchemaStepKinds(t *testing.T) {
 		"goto":     "    goto: end\n",
 		"media":    "    media: a/b.jpg\n",
 		"sources":  "    sources: [\"Loi 15-95\"]\n",
-		"verified": "    verified: \"2026-12\"\n",
 		"review":   "    review: true\n",
+		"verified": "    verified: \"2026-01\"\n",
 	}
 	for _, k := range keys["step"] {
 		if _, ok := samples[k]; !ok && k != "id" {
