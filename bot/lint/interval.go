@@ -1,8 +1,8 @@
 package lint
 
 import (
-	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
@@ -33,7 +33,7 @@ func (a interval) String() string {
 		case math.IsInf(x, 1):
 			return "+∞"
 		}
-		return fmt.Sprint(x)
+		return strconv.FormatFloat(x, 'f', -1, 64)
 	}
 	if a.lo == a.hi {
 		return f(a.lo)
