@@ -88,7 +88,7 @@ type glossaryDecoder struct {
 
 func (d *glossaryDecoder) errorf(n *yaml.Node, format string, args ...any) {
 	line, col := 1, 1
-	if n != nil {
+	if n != nil && n.Line > 0 {
 		line, col = n.Line, n.Column
 	}
 	d.probs = append(d.probs, Finding{File: d.file, Line: line, Col: col, Severity: Error, Rule: RuleGlossary,
@@ -497,10 +497,10 @@ func (g *Glossary) check(lang bot.Lang, text string) []hit {
 		if flagged[i] || g.words[lang][w.norm] {
 			continue
 		}
-		if c, name := g.nearName(lang, w.norm); c != nil && capitalised(text[w.start:w.end]) {
+		if c, _ := g.nearName(lang, w.norm); c != nil && capitalised(text[w.start:w.end]) {
 			hits = append(hits, hit{w.start, w.end, fmt.Sprintf(
-				"glossary (%s, cast %s): %q looks like a misspelling of the name %q; write %q, or add the word to the glossary",
-				lang, c.Key, text[w.start:w.end], name, c.Names[lang])})
+				"glossary (%s, cast %s): %q looks like a misspelling of the name %q: write %q, or add the word to the glossary",
+				lang, c.Key, text[w.start:w.end], c.Names[lang], c.Names[lang])})
 		}
 	}
 	slices.SortStableFunc(hits, func(a, b hit) int { return a.off - b.off })
@@ -514,23 +514,42 @@ func capitalised(w string) bool {
 	return !unicode.IsLower(r)
 }
 
-// nearName returns the cast member with a name word close to w: at edit
-// distance 1 for names of up to 5 letters, 2 for longer ones, w not the
-// name itself.
+// minNearName is the length of the shortest name, and of the shortest
+// word, compared for near misses: too many ordinary words are one letter
+// away from a name of three letters (حسن, "good"), which only its listed
+// misspellings catch.
+const minNearName = 4
+
+// proclitics are the Arabic letters that attach to the front of a word
+// (and, so, with, to, like): "لسعيد" is "to Said", not a misspelling.
+const proclitics = "وفبلك"
+
+// nearName returns the cast member with a name word close to w, and that
+// word: a word of at least 4 letters that starts with the same letter, at
+// edit distance 1 from a name of up to 5 letters, 2 from a longer one, and
+// not the name itself (in Arabic script, nor the name behind one or two
+// proclitics). Misspellings keep the first letter far more often than
+// ordinary words do: بعيد ("far") is not سعيد.
 func (g *Glossary) nearName(lang bot.Lang, w string) (*CastMember, string) {
 	wr := []rune(w)
-	if len(wr) < 2 {
+	if len(wr) < minNearName {
 		return nil, ""
 	}
+	arabic := lang == bot.Darija || lang == bot.Arabic
 	for i := range g.Cast {
 		c := &g.Cast[i]
 		for _, n := range c.names[lang] {
 			nr := []rune(n)
+			if arabic {
+				if rest, ok := strings.CutSuffix(w, n); ok && len([]rune(rest)) <= 2 && strings.Trim(rest, proclitics) == "" {
+					return nil, "" // the name itself, with its proclitics
+				}
+			}
 			limit := 1
 			if len(nr) > 5 {
 				limit = 2
 			}
-			if len(nr) < 3 || abs(len(nr)-len(wr)) > limit {
+			if len(nr) < minNearName || nr[0] != wr[0] || abs(len(nr)-len(wr)) > limit {
 				continue
 			}
 			if d := editDistance(wr, nr, limit); d > 0 && d <= limit {
