@@ -268,3 +268,89 @@ func sortedCounts(m map[string]int) []string {
 	})
 	return keys
 }
+
+// pluralProbes are counts that reach every plural category of the four
+// languages' rules.
+var pluralProbes = []float64{0, 1, 2, 3, 11, 100, 1000000}
+
+// frNotNouns are French words ending in s or x that follow a number without
+// being a noun in the plural.
+var frNotNouns = map[string]bool{
+	"dans": true, "sous": true, "vers": true, "plus": true, "moins": true, "mais": true, "puis": true, "alors": true,
+	"après": true, "très": true, "tous": true, "sans": true, "pas": true, "fois": true, "mois": true, "prix": true,
+	"dh": true, "dhs": true, "chez": true, "depuis": true, "jamais": true, "toujours": true, "ainsi": true,
+}
+
+var frNounAfter = regexp.MustCompile(`^ ([a-zàâäéèêëîïôöùûüç]{3,}[sx])\b`)
+
+// checkPlurals checks the count words of a lesson's texts: a plural
+// placeholder lacking the form of a category its variable can take (a
+// warning: it falls back to other), and in French a number followed by a
+// noun in the plural, which reads "1 semaines" (a note).
+func checkPlurals(r *Report, les *lesson.Lesson, src []byte) {
+	ranges, _ := calcRanges(les)
+	numbers := map[string]bool{}
+	for _, st := range les.Steps {
+		if st.Kind == lesson.Input && st.InputKind == "number" {
+			numbers[st.Var] = true
+		}
+		for _, f := range st.Formulas {
+			numbers[f.Var] = true
+		}
+	}
+	for _, st := range les.Steps {
+		for _, t := range stepTexts(st) {
+			for _, lang := range bot.Langs {
+				v, ok := t.ByLang[lang]
+				if !ok {
+					continue
+				}
+				for _, p := range lesson.PluralPlaceholders(v) {
+					iv, known := ranges[p.Var]
+					if !known {
+						iv = anything
+					}
+					has := map[string]bool{}
+					for _, f := range p.Forms {
+						has[f.Category] = true
+					}
+					var missing []string
+					for _, c := range pluralProbes {
+						if c < iv.lo || c > iv.hi {
+							continue
+						}
+						if cat := locale.PluralCategory(lang, c); !has[cat] && !slices.Contains(missing, cat) {
+							missing = append(missing, cat)
+							line, col := locate(src, t.Spots[lang], v, p.Offset, p.Offset+2)
+							r.add(Finding{File: les.File, Line: line, Col: col, Severity: Warning, Rule: RulePlural, Lesson: les.ID, Step: st.ID, Lang: lang,
+								Message: fmt.Sprintf("{{%s|…}} has no %s: form, which %s takes in %s (%s can be %s): it reads as the other: form",
+									p.Var, cat, locale.FormatNumber(c), lang, p.Var, iv)})
+						}
+					}
+				}
+				if lang != bot.French {
+					continue
+				}
+				for _, m := range placeholderRE.FindAllStringSubmatchIndex(v, -1) {
+					name := v[m[2]:m[3]]
+					if m[4] >= 0 || !numbers[name] {
+						continue
+					}
+					iv, known := ranges[name]
+					if !known {
+						iv = anything
+					}
+					w := frNounAfter.FindStringSubmatch(v[m[1]:])
+					if w == nil || frNotNouns[w[1]] || iv.lo >= 2 {
+						continue
+					}
+					line, col := locate(src, t.Spots[lang], v, m[0], m[1])
+					sing := strings.TrimSuffix(strings.TrimSuffix(w[1], "s"), "x")
+					r.add(Finding{File: les.File, Line: line, Col: col, Severity: Note, Rule: RulePlural, Lesson: les.ID, Step: st.ID, Lang: lang,
+						Message: fmt.Sprintf("{{%s}} %s reads \"1 %s\" when %s is 0 or 1 (it can be %s): write {{%s|one:# %s|other:# %s}}",
+							name, w[1], w[1], name, iv, name, sing, w[1])})
+				}
+			}
+		}
+	}
+}

@@ -168,3 +168,38 @@ func TestNegativeAmount(t *testing.T) {
 		})
 	}
 }
+
+func TestPluralForms(t *testing.T) {
+	input := func(bounds string) string {
+		return "  - id: in\n    input: number\n    var: k\n" + bounds + "    ask: " + four("?") + "\n"
+	}
+	say := `{ary: "{{k|other:# سيمانة}}", ar: "{{k|one:أسبوع واحد|other:# أسابيع}}", fr: "Depuis {{k}} semaines.", zgh: "{{k|one:ⵢⴰⵏ|other:#}}"}`
+	steps := input("    min: 0\n    max: 10\n") + "  - id: c\n    say: " + say + "\n" + goodTail
+	rep := run(t, fixture(steps), nil)
+	var got []string
+	for _, f := range findings(rep, RulePlural) {
+		got = append(got, fmt.Sprintf("%s [%s]", f, f.Lang))
+	}
+	line := lineOf(t, steps, "    say: {")
+	wantFs := []string{
+		fmt.Sprintf("x/t/t-1.yaml:%d:17: warning: {{k|…}} has no zero: form, which 0 takes in ary (k can be 0 to 10): it reads as the other: form [ary]", line),
+		fmt.Sprintf("x/t/t-1.yaml:%d:17: warning: {{k|…}} has no one: form, which 1 takes in ary (k can be 0 to 10): it reads as the other: form [ary]", line),
+		fmt.Sprintf("x/t/t-1.yaml:%d:17: warning: {{k|…}} has no two: form, which 2 takes in ary (k can be 0 to 10): it reads as the other: form [ary]", line),
+		fmt.Sprintf("x/t/t-1.yaml:%d:17: warning: {{k|…}} has no few: form, which 3 takes in ary (k can be 0 to 10): it reads as the other: form [ary]", line),
+		fmt.Sprintf("x/t/t-1.yaml:%d:45: warning: {{k|…}} has no zero: form, which 0 takes in ar (k can be 0 to 10): it reads as the other: form [ar]", line),
+		fmt.Sprintf("x/t/t-1.yaml:%d:45: warning: {{k|…}} has no two: form, which 2 takes in ar (k can be 0 to 10): it reads as the other: form [ar]", line),
+		fmt.Sprintf("x/t/t-1.yaml:%d:45: warning: {{k|…}} has no few: form, which 3 takes in ar (k can be 0 to 10): it reads as the other: form [ar]", line),
+		fmt.Sprintf(`x/t/t-1.yaml:%d:95: note: {{k}} semaines reads "1 semaines" when k is 0 or 1 (it can be 0 to 10): write {{k|one:# semaine|other:# semaines}} [fr]`, line),
+	}
+	if strings.Join(got, "\n") != strings.Join(wantFs, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantFs, "\n"))
+	}
+
+	// From 2 up, Arabic needs two, few, many and other, and French's
+	// plural is always right.
+	say = `{ary: "{{k|two:#|few:#|many:#|other:#}}", ar: "{{k|two:#|few:#|many:#|other:#}}", fr: "Depuis {{k}} semaines.", zgh: "{{k|one:ⵢⴰⵏ|other:#}}"}`
+	steps = input("    min: 2\n    max: 99\n") + "  - id: c\n    say: " + say + "\n" + goodTail
+	if fs := findings(run(t, fixture(steps), nil), RulePlural); len(fs) != 0 {
+		t.Errorf("false alarms: %v", fs)
+	}
+}

@@ -56,6 +56,7 @@ const (
 	RuleVerified    = "verified"    // sources without verified, or verified over 12 months ago
 	RuleGSM         = "gsm"         // a character that alone makes an SMS UCS-2
 	RuleNegative    = "negative"    // a calc result that can be negative, shown as an amount
+	RulePlural      = "plural"      // a count shown without the plural form its number takes
 )
 
 // MaxVerifiedAge is how many months after verified a step's sources are
@@ -440,6 +441,7 @@ func lintLesson(r *Report, les *lesson.Lesson, opts Options) LessonReport {
 	}
 	checkGlossary(r, opts.Glossary, les.File, les.ID, nil, []lesson.Text{les.Title}, src)
 	checkNegative(r, les, src)
+	checkPlurals(r, les, src)
 
 	as := opts.assumptions()
 	path := longestPath(les, as)
