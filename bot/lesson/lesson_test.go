@@ -347,3 +347,29 @@ func TestLoadSkipsGlossary(t *testing.T) {
 		t.Fatalf("Load with a glossary beside the courses: %v", err)
 	}
 }
+
+// FuzzRender renders any text with plural placeholders for any number in
+// every language: no panic, and a text whose plural placeholders are all
+// valid loses every one of them.
+func FuzzRender(f *testing.F) {
+	f.Add("({{weeks|one:# semaine|other:# semaines}})", "1")
+	f.Add("{{weeks|zero:ولا أسبوع|one:أسبوع|two:أسبوعان|few:# أسابيع|many:# أسبوعا|other:# أسبوع}}", "11")
+	f.Add("{{weeks|semaines}} {{weeks}} {{ weeks |}} {{weeks|other:}}", "2.5")
+	f.Fuzz(func(t *testing.T, text, weeks string) {
+		vars := map[string]string{"weeks": weeks}
+		for _, lang := range bot.Langs {
+			out := RenderIn(lang, text, vars, nil)
+			if strings.Contains(text, "{{") {
+				continue
+			}
+			if out != text {
+				t.Fatalf("Render changed a text without placeholders: %q → %q", text, out)
+			}
+		}
+		for _, p := range PluralPlaceholders(text) {
+			if p.Offset < 0 || p.Offset >= len(text) || !strings.HasPrefix(text[p.Offset:], "{{") || p.Var == "" {
+				t.Fatalf("placeholder %+v in %q", p, text)
+			}
+		}
+	})
+}
