@@ -34,6 +34,9 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	if r.Lessons == nil {
 		r.Lessons = []LessonReport{}
 	}
+	if r.Aged == nil {
+		r.Aged = []AgedStep{}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
