@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/lesson"
 )
 
 // sortFindings puts findings in file order.
@@ -144,7 +145,11 @@ func (r *Report) WriteSummary(w io.Writer) error {
 	fmt.Fprintln(w, "SMS: segments along that way, each message counted as sent (GSM-7 160/153, UCS-2 70/67).")
 	fmt.Fprintf(w, "Drafts left: %s. Stale translations: %s.\n", countList(drafts, "lessons"), countList(stale, "texts"))
 	r.writeGSM(w)
-	fmt.Fprintf(w, "Glossary warnings: %s.\n", countList(r.Glossary, ""))
+	if r.GlossaryFile == "" {
+		fmt.Fprintf(w, "Glossary: none (%s at the top of the lesson folder).\n", lesson.GlossaryFile)
+	} else {
+		fmt.Fprintf(w, "Glossary warnings (%s): %s.\n", r.GlossaryFile, countList(r.Glossary, ""))
+	}
 	if len(r.Aged) == 0 {
 		fmt.Fprintf(w, "Sources to check again (verified missing or over %d months ago): none.\n", MaxVerifiedAge)
 	} else {

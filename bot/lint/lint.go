@@ -203,8 +203,10 @@ type Report struct {
 	Warnings    int            `json:"warnings"`
 	Notes       int            `json:"notes"`
 	Assumptions Assumptions    `json:"assumptions"`
-	// Glossary counts the glossary's warnings per language.
-	Glossary map[bot.Lang]int `json:"glossary"`
+	// GlossaryFile names the glossary checked, "" for none; Glossary
+	// counts its warnings per language.
+	GlossaryFile string           `json:"glossary_file"`
+	Glossary     map[bot.Lang]int `json:"glossary"`
 	// GSM counts, per language, the characters that alone made a message
 	// UCS-2 (lessons and the bot's messages).
 	GSM map[bot.Lang]map[string]int `json:"gsm"`
@@ -313,6 +315,9 @@ func (o Options) assumptions() Assumptions {
 // processor; the report lists them in catalog order.
 func Run(cat *lesson.Catalog, opts Options) *Report {
 	r := &Report{Courses: len(cat.Courses), Assumptions: opts.assumptions()}
+	if opts.Glossary != nil {
+		r.GlossaryFile = opts.Glossary.File
+	}
 	var all []*lesson.Lesson
 	for _, c := range cat.Courses {
 		all = append(all, c.Lessons...)

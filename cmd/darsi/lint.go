@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/darsi-ma/darsi/bot/lesson"
 	"github.com/darsi-ma/darsi/bot/lint"
 )
 
@@ -62,6 +63,15 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		if dir := lintLocales(p, *locales); dir != "" {
 			opts.Locales, opts.LocalesPrefix = os.DirFS(dir), filepath.ToSlash(filepath.Clean(dir))
 		}
+		if g, probs := parentGlossary(p); len(probs) > 0 {
+			for _, f := range probs {
+				fmt.Fprintln(stdout, f)
+			}
+			code = 1
+			continue
+		} else {
+			opts.Glossary = g
+		}
 		_, rep, err := lint.Load(os.DirFS(p), prefix, opts)
 		if err != nil {
 			fmt.Fprintln(stderr, "darsi lint:", err)
@@ -93,6 +103,20 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// parentGlossary returns the glossary of the folder of courses above a
+// course folder, when dir has none of its own (lint.Load reads that one).
+func parentGlossary(dir string) (*lint.Glossary, []lint.Finding) {
+	if _, err := os.Stat(filepath.Join(dir, lesson.GlossaryFile)); err == nil {
+		return nil, nil
+	}
+	name := filepath.Join(dir, "..", lesson.GlossaryFile)
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, nil
+	}
+	return lint.ParseGlossary(data, filepath.ToSlash(filepath.Clean(name)))
 }
 
 // lintLocales returns the folder of the bot's messages to lint beside the

@@ -156,10 +156,14 @@ func TestLintGlossaryAndLocales(t *testing.T) {
 	if !strings.Contains(out, want) {
 		t.Errorf("no %q in\n%s", want, out)
 	}
-	for _, p := range []string{"total", "SMS segments now → with lint's GSM-7 replacements: ary ", "Glossary warnings: fr 1.", "Sources to check again"} {
+	for _, p := range []string{"total", "SMS segments now → with lint's GSM-7 replacements: ary ", "Glossary warnings (" + filepath.Join(dir, "glossary.yaml") + "): fr 1.", "Sources to check again"} {
 		if !strings.Contains(out, p) {
 			t.Errorf("summary lacks %q:\n%s", p, out)
 		}
+	}
+	// A course folder alone takes the glossary of the folder above it.
+	if _, out, _ := darsi(t, "", "lint", filepath.Join(dir, "costing")); !strings.Contains(out, "Glossary warnings ("+filepath.Join(dir, "glossary.yaml")+"): none.") {
+		t.Errorf("a course folder without the glossary above it:\n%s", out)
 	}
 	// Locales given by hand; none when the flag names a folder without them.
 	if _, out, _ := darsi(t, "", "lint", "-q", "--locales", t.TempDir(), dir); strings.Contains(out, "zorglub") {
@@ -169,8 +173,10 @@ func TestLintGlossaryAndLocales(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "glossary.yaml"), []byte("languages:\n  fr:\n    terms: [{key: x}]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, _ = darsi(t, "", "lint", "-q", dir)
-	if want := filepath.Join(dir, "glossary.yaml") + ":3:13: glossary: term has no use"; code != 1 || !strings.Contains(out, want) {
-		t.Errorf("bad glossary: exit %d, want 1 and %q:\n%s", code, want, out)
+	for _, d := range []string{dir, filepath.Join(dir, "costing")} {
+		code, out, _ = darsi(t, "", "lint", "-q", d)
+		if want := filepath.Clean(filepath.Join(dir, "glossary.yaml")) + ":3:13: glossary: term has no use"; code != 1 || !strings.Contains(out, want) {
+			t.Errorf("lint %s with a bad glossary: exit %d, want 1 and %q:\n%s", d, code, want, out)
+		}
 	}
 }
