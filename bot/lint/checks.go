@@ -49,11 +49,10 @@ func checkGSM(r *Report, les *lesson.Lesson, st *lesson.Step, lang bot.Lang, msg
 		}
 		offs, runes := forcing(v)
 		for k, off := range offs {
-			rep, _ := gsmReplacement(runes[k])
 			line, col := locate(src, t.Spots[lang], v, off, off+utf8.RuneLen(runes[k]))
 			f := Finding{File: les.File, Line: line, Col: col, Severity: Note, Rule: RuleGSM, Lesson: les.ID, Lang: lang,
-				Message: fmt.Sprintf("%q alone makes this %s message UCS-2 (%d SMS segments, %d in GSM-7): write %q",
-					charName(runes[k]), lang, before, after, rep)}
+				Message: fmt.Sprintf("%q alone makes this %s message UCS-2 (%d SMS segments, %d in GSM-7): %s",
+					charName(runes[k]), lang, before, after, gsmAdvice(runes[k]))}
 			if st != nil {
 				f.Step = st.ID
 			}
@@ -220,11 +219,10 @@ func lintLocaleText(r *Report, g *Glossary, file, id string, lang bot.Lang, n *y
 	before, after := locale.Segments(msg).Segments, locale.Segments(repl).Segments
 	offs, runes := forcing(v)
 	for k, off := range offs {
-		rep, _ := gsmReplacement(runes[k])
 		line, col := locate(src, spot, v, off, off+utf8.RuneLen(runes[k]))
 		r.add(Finding{File: file, Line: line, Col: col, Severity: Note, Rule: RuleGSM, Step: id, Lang: lang,
-			Message: fmt.Sprintf("%q alone makes the %s message %s UCS-2 (%d SMS segments, %d in GSM-7): write %q",
-				charName(runes[k]), lang, id, before, after, rep)})
+			Message: fmt.Sprintf("%q alone makes the %s message %s UCS-2 (%d SMS segments, %d in GSM-7): %s",
+				charName(runes[k]), lang, id, before, after, gsmAdvice(runes[k]))})
 		r.countGSM(lang, charName(runes[k]), 1)
 	}
 }

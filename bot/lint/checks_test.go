@@ -123,6 +123,12 @@ func TestGSMNotes(t *testing.T) {
 }
 
 func TestGSMReplacementsAreGSM(t *testing.T) {
+	if got := gsmAdvice('À'); got != `write "A"` {
+		t.Errorf("advice for À: %s", got)
+	}
+	if got := gsmAdvice('ê'); got != `write "e", which changes the spelling, or a word without "ê"` {
+		t.Errorf("advice for ê: %s", got)
+	}
 	for r, s := range gsmReplacements {
 		if got, ok := gsmOnly(string(r)); !ok || got != s {
 			t.Errorf("%q → %q, %v", r, got, ok)

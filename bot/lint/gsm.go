@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/darsi-ma/darsi/bot/locale"
@@ -18,6 +19,18 @@ var gsmReplacements = map[rune]string{
 	'…': "...", '–': "-", '—': "-", '‑': "-", '−': "-",
 	'\u00a0': " ", '\u202f': " ", '\u2009': " ", '\u2007': " ",
 	'•': "-", '×': "x",
+}
+
+// respelled are the replacements that change a word's spelling.
+const respelled = "âêëîïôûçÿÂÊËÎÏÔÛ"
+
+// gsmAdvice is what a note suggests for r.
+func gsmAdvice(r rune) string {
+	s, _ := gsmReplacement(r)
+	if strings.ContainsRune(respelled, r) {
+		return fmt.Sprintf("write %q, which changes the spelling, or a word without %q", s, string(r))
+	}
+	return fmt.Sprintf("write %q", s)
 }
 
 // gsmReplacement returns what to write instead of r, which GSM-7 lacks, and
