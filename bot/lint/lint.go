@@ -390,7 +390,7 @@ func lintLesson(r *Report, les *lesson.Lesson, opts Options) LessonReport {
 		rep.Drafts = []bot.Lang{}
 	}
 	checkFlow(r, les)
-	checkDivisions(r, les, opts)
+	checkDivisions(r, les)
 	checkVerified(r, les, opts.now())
 	src := opts.source(les.File)
 	vars := sampleVars(les)
@@ -709,7 +709,7 @@ func onCycle(les *lesson.Lesson, i int, ends []bool) bool {
 
 // checkDivisions reports calcs that can divide by zero on the inputs
 // allowed.
-func checkDivisions(r *Report, les *lesson.Lesson, _ Options) {
+func checkDivisions(r *Report, les *lesson.Lesson) {
 	ranges, risks := calcRanges(les)
 	for _, st := range les.Steps {
 		for i := range st.Formulas {
