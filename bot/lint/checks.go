@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"math"
 	"path"
 	"regexp"
 	"slices"
@@ -130,6 +131,11 @@ var placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\|[^{
 // checkNegative reports a calc result that can be negative on the inputs
 // allowed where a text shows it as an amount (followed by DH, درهم, ⴷⵔⵀⵎ
 // or %): a learner would read "-300 DH" without a word of explanation.
+// The interval analysis says which results may be negative; a search of
+// the inputs' ranges (their bounds, example and round values) must then
+// find inputs that make it negative, which the warning names. Interval
+// arithmetic alone cannot see that order - order × pct / 100 stays
+// positive.
 func checkNegative(r *Report, les *lesson.Lesson, src []byte) {
 	ranges, _ := calcRanges(les)
 	calc := map[string]bool{}
@@ -138,6 +144,7 @@ func checkNegative(r *Report, les *lesson.Lesson, src []byte) {
 			calc[f.Var] = true
 		}
 	}
+	var witnesses map[string]string // computed on the first need
 	langs := append([]bot.Lang{bot.French}, slices.DeleteFunc(slices.Clone(bot.Langs), func(l bot.Lang) bool { return l == bot.French })...)
 	for _, st := range les.Steps {
 		done := map[string]bool{}
@@ -151,14 +158,105 @@ func checkNegative(r *Report, les *lesson.Lesson, src []byte) {
 						continue
 					}
 					done[name] = true
+					if witnesses == nil {
+						witnesses = negativeWitnesses(les)
+					}
+					w, found := witnesses[name]
+					if !found {
+						continue
+					}
 					line, col := locate(src, t.Spots[lang], v, m[0], m[1])
 					r.add(Finding{File: les.File, Line: line, Col: col, Severity: Warning, Rule: RuleNegative, Lesson: les.ID, Step: st.ID, Lang: lang,
-						Message: fmt.Sprintf("{{%s}} is shown as an amount, but the calc can make it negative (%s on the inputs allowed): guard the calc (max(0, …), or a condition) and say what the case means",
-							name, iv)})
+						Message: fmt.Sprintf("{{%s}} is shown as an amount, but the calc can make it negative (%s): guard the calc (max(0, …), or a condition) and say what the case means",
+							name, w)})
 				}
 			}
 		}
 	}
+}
+
+// maxWitnessRuns bounds the runs of a lesson's calcs in the search for
+// negative results.
+const maxWitnessRuns = 20000
+
+// negativeWitnesses runs a lesson's calcs over combinations of its number
+// inputs' notable values and returns, for each calc result that came out
+// negative, the first inputs that made it so and its value.
+func negativeWitnesses(les *lesson.Lesson) map[string]string {
+	type input struct {
+		name string
+		vals []float64
+	}
+	var inputs []input
+	seen := map[string]bool{}
+	for _, st := range les.Steps {
+		if st.Kind != lesson.Input || st.InputKind != "number" || seen[st.Var] {
+			continue
+		}
+		seen[st.Var] = true
+		lo, hi := math.Inf(-1), math.Inf(1)
+		if st.Min != nil {
+			lo = *st.Min
+		}
+		if st.Max != nil {
+			hi = *st.Max
+		}
+		cands := []float64{lo, hi}
+		if x, err := strconv.ParseFloat(st.Example, 64); err == nil {
+			cands = append(cands, x)
+		}
+		cands = append(cands, 0, 1, 2, 10, 100, 1000, 100000)
+		var vals []float64
+		for _, c := range cands {
+			if !math.IsInf(c, 0) && c >= lo && c <= hi && !slices.Contains(vals, c) {
+				vals = append(vals, c)
+			}
+		}
+		inputs = append(inputs, input{st.Var, vals})
+	}
+	out := map[string]string{}
+	idx := make([]int, len(inputs))
+	vars := map[string]string{}
+	for run := 0; run < maxWitnessRuns; run++ {
+		for i, in := range inputs {
+			if len(in.vals) > 0 {
+				vars[in.name] = strconv.FormatFloat(in.vals[idx[i]], 'f', -1, 64)
+			}
+		}
+		for _, st := range les.Steps {
+			if st.Kind != lesson.Calc {
+				continue
+			}
+			vals, err := st.Eval(vars)
+			if err != nil {
+				continue
+			}
+			for _, f := range st.Formulas {
+				x := vals[f.Var]
+				vars[f.Var] = strconv.FormatFloat(x, 'f', -1, 64)
+				if _, had := out[f.Var]; !had && x < 0 {
+					var with []string
+					for _, in := range inputs {
+						with = append(with, in.name+"="+vars[in.name])
+					}
+					out[f.Var] = fmt.Sprintf("%s with %s", locale.FormatNumber(x), strings.Join(with, ", "))
+				}
+			}
+		}
+		// The next combination, as a mixed-radix counter.
+		i := 0
+		for ; i < len(inputs); i++ {
+			if idx[i]+1 < len(inputs[i].vals) {
+				idx[i]++
+				break
+			}
+			idx[i] = 0
+		}
+		if i == len(inputs) {
+			break
+		}
+	}
+	return out
 }
 
 // lintLocales checks the bot's message files against the glossary and

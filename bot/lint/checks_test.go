@@ -155,6 +155,8 @@ func TestNegativeAmount(t *testing.T) {
 		{"not an amount", "price - floor", `{ary: a, ar: a, fr: "Écart : {{r}}.", zgh: a}`, ""},
 		{"guarded the other way", "price <= floor ? 0 : price - floor", `{ary: a, ar: a, fr: "Tu gardes {{r}} DH.", zgh: a}`, ""},
 		{"the wrong difference", "price > floor ? floor - price : 0", `{ary: a, ar: a, fr: "Tu gardes {{r}} DH.", zgh: a}`, `fr: "Tu gardes `},
+		// The ranges allow a negative result, but no inputs give one.
+		{"relation the ranges miss", "price - price * floor / 1000", `{ary: a, ar: a, fr: "Reste {{r}} DH.", zgh: a}`, ""},
 		{"never negative", "price + floor", `{ary: a, ar: a, fr: "Total : {{r}} DH.", zgh: a}`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,7 +172,7 @@ func TestNegativeAmount(t *testing.T) {
 			sayLine := "    say: " + tc.say
 			col := utf8.RuneCountInString(sayLine[:strings.Index(sayLine, tc.where)+len(tc.where)]) + 1
 			want(t, rep, RuleNegative, Warning, fmt.Sprintf("x/t/t-1.yaml:%d:%d", line, col),
-				"{{r}} is shown as an amount", "negative", "max(0, …)")
+				"{{r}} is shown as an amount", "negative (-", " with price=", ", floor=", "max(0, …)")
 		})
 	}
 }

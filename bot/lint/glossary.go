@@ -436,7 +436,7 @@ func (g *Glossary) check(lang bot.Lang, text string) []hit {
 	if g == nil {
 		return nil
 	}
-	text = norm.NFC.String(text)
+	text = maskPlaceholders(norm.NFC.String(text))
 	words := splitWords(text)
 	var hits []hit
 	seq := func(want []string, each func(i int)) {
@@ -505,6 +505,50 @@ func (g *Glossary) check(lang bot.Lang, text string) []hit {
 	}
 	slices.SortStableFunc(hits, func(a, b hit) int { return a.off - b.off })
 	return hits
+}
+
+// templateAction matches a go-i18n template action ({{.Count}}) of the
+// bot's messages.
+var templateAction = regexp.MustCompile(`\{\{-?\s*[.$][^{}]*\}\}`)
+
+// maskPlaceholders blanks out, byte for byte, what a learner never reads
+// in a text: the variable names and categories of lesson placeholders
+// ({{end_cash}}, {{weeks|one:…}}) and the template actions of the bot's
+// messages, keeping the forms of plural placeholders, which learners read.
+// Offsets into the result are offsets into text.
+func maskPlaceholders(text string) string {
+	if !strings.Contains(text, "{{") {
+		return text
+	}
+	b := []byte(text)
+	blank := func(from, to int) {
+		for i := from; i < to; i++ {
+			b[i] = ' '
+		}
+	}
+	for _, m := range templateAction.FindAllStringIndex(text, -1) {
+		blank(m[0], m[1])
+	}
+	for _, m := range placeholderRE.FindAllStringSubmatchIndex(text, -1) {
+		if m[4] < 0 {
+			blank(m[0], m[1])
+			continue
+		}
+		blank(m[0], m[4]+1) // "{{name|"
+		blank(m[1]-2, m[1]) // "}}"
+		forms := text[m[4]+1 : m[1]-2]
+		off := m[4] + 1
+		for _, f := range strings.Split(forms, "|") {
+			if i := strings.IndexByte(f, ':'); i >= 0 {
+				blank(off, off+i+1) // "category:"
+			}
+			if off+len(f) < m[1]-2 {
+				blank(off+len(f), off+len(f)+1) // the "|" after it
+			}
+			off += len(f) + 1
+		}
+	}
+	return string(b)
 }
 
 // capitalised reports whether a word could be a name: in a script with

@@ -374,3 +374,19 @@ func TestGlossarySchema(t *testing.T) {
 		}
 	}
 }
+
+func TestGlossarySkipsPlaceholders(t *testing.T) {
+	g := testGlossary(t)
+	text := "{{cahier_total}} {{.Cahier}} {{n|one:# cahier|other:# carnets}}"
+	var got []string
+	for _, h := range g.check(bot.French, text) {
+		got = append(got, text[h.off:h.end])
+	}
+	// Only the word a learner reads: the one: form of the plural.
+	if len(got) != 1 || got[0] != "cahier" || !strings.HasPrefix(text[strings.Index(text, "# cahier")+2:], got[0]) {
+		t.Errorf("glossary hits in placeholders: %q", got)
+	}
+	if m := maskPlaceholders(text); len(m) != len(text) || strings.Contains(m, "cahier_total") || strings.Contains(m, "Cahier") || !strings.Contains(m, "# cahier") || strings.Contains(m, "one:") {
+		t.Errorf("mask: %q", m)
+	}
+}
