@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"slices"
@@ -651,10 +652,10 @@ func locate(src []byte, spot lesson.Spot, value string, off, end int) (int, int)
 			// The fragment's occurrences before off in the value come
 			// first in the source too.
 			nth := strings.Count(value[:off], frag)
-			rest := string(src[start:])
+			rest := src[start:]
 			pos := -1
 			for k, from := 0, 0; k <= nth; k++ {
-				i := strings.Index(rest[from:], frag)
+				i := bytes.Index(rest[from:], []byte(frag))
 				if i < 0 {
 					pos = -1
 					break
@@ -681,7 +682,7 @@ func locate(src []byte, spot lesson.Spot, value string, off, end int) (int, int)
 func offsetOf(src []byte, line, col int) int {
 	off := 0
 	for l := 1; l < line; l++ {
-		i := strings.IndexByte(string(src[off:]), '\n')
+		i := bytes.IndexByte(src[off:], '\n')
 		if i < 0 {
 			return -1
 		}
@@ -699,7 +700,7 @@ func offsetOf(src []byte, line, col int) int {
 
 // lineCol turns a byte offset of src into a line and a column in runes.
 func lineCol(src []byte, off int) (int, int) {
-	line := 1 + strings.Count(string(src[:off]), "\n")
-	lineStart := strings.LastIndexByte(string(src[:off]), '\n') + 1
+	line := 1 + bytes.Count(src[:off], []byte{'\n'})
+	lineStart := bytes.LastIndexByte(src[:off], '\n') + 1
 	return line, 1 + utf8.RuneCount(src[lineStart:off])
 }
