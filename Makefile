@@ -51,6 +51,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDirectional$$' -fuzztime $(FUZZTIME) ./bot/locale
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./bot/lesson
 	$(GO) test -run '^$$' -fuzz '^FuzzStamp$$' -fuzztime $(FUZZTIME) ./bot/lesson
+	$(GO) test -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME) ./bot/lesson
+	$(GO) test -run '^$$' -fuzz '^FuzzGlossary$$' -fuzztime $(FUZZTIME) ./bot/lint
 	$(GO) test -run '^$$' -fuzz '^FuzzStep$$' -fuzztime $(FUZZTIME) ./bot/dialog
 	$(GO) test -run '^$$' -fuzz '^FuzzChoicePayload$$' -fuzztime $(FUZZTIME) ./bot/dialog
 	$(GO) test -run '^$$' -fuzz '^FuzzParseInbound$$' -fuzztime $(FUZZTIME) ./bot/twilio

@@ -57,7 +57,7 @@ func (t *turn) vars() map[string]string {
 func (t *turn) render(text lesson.Text) string { return renderIn(t.lang(), text, t.l.Vars) }
 
 func renderIn(lang bot.Lang, text lesson.Text, vars map[string]string) string {
-	return lesson.Render(text.In(lang), vars, func(v string) string {
+	return lesson.RenderIn(lang, text.In(lang), vars, func(v string) string {
 		if f, err := strconv.ParseFloat(v, 64); err == nil {
 			return locale.FormatNumberIn(lang, f)
 		}

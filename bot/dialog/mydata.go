@@ -57,7 +57,7 @@ func (t *turn) myData() {
 	}
 	t.sayLines(about)
 
-	done := []string{t.tr("MyDataCompleted", map[string]any{"Count": len(t.l.Completed)})}
+	done := []string{t.c.Text.N(lang, "MyDataCompleted", len(t.l.Completed), nil)}
 	for _, c := range t.l.Completed {
 		score := t.tr("MyDataScore", map[string]any{"Score": locale.FormatNumberIn(lang, float64(c.Score))})
 		done = append(done, t.line2(t.lessonTitle(c.Lesson), score))

@@ -37,7 +37,31 @@ type Text struct {
 	// longer matches its source is stale.
 	From    map[bot.Lang]string
 	FromPos Pos
+	// Spots are where each language's text starts in the file, and how
+	// it is written there, so that a finding inside a text can point at
+	// its line and column.
+	Spots map[bot.Lang]Spot
 }
+
+// Spot is where a text in one language starts in its file: the position
+// of its YAML scalar and the scalar's style.
+type Spot struct {
+	Pos
+	Style Style
+}
+
+// Style is how a YAML scalar is written.
+type Style int
+
+// Scalar styles: plain, 'single-quoted', "double-quoted", a literal block
+// (|) and a folded block (>).
+const (
+	Plain Style = iota
+	SingleQuoted
+	DoubleQuoted
+	Literal
+	Folded
+)
 
 // SourceHash is the short hash a translation records of the source text it
 // was made from: eight hex digits of the SHA-256 of the trimmed text.
@@ -150,9 +174,12 @@ type Step struct {
 
 	// Sources name where the step's facts about law, tax or public
 	// schemes come from.
-	Sources []string
-	// Verified is the month (YYYY-MM) the sources were last checked.
-	Verified string
+	Sources    []string
+	SourcesPos Pos
+	// Verified is the month ("2026-03") the facts were last checked
+	// against their sources; every step with sources has one.
+	Verified    string
+	VerifiedPos Pos
 
 	// Review marks a question as one of the lesson's key questions, which
 	// come back as spaced reviews.
@@ -303,7 +330,8 @@ func (c *Catalog) Count() int {
 	return len(c.lessons)
 }
 
-var placeholder = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}`)
+// placeholder matches {{name}} and the plural form {{name|one:# semaine|other:# semaines}}.
+var placeholder = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\|[^{}]*)?\}\}`)
 
 // Placeholders returns the variable names that text uses, in order.
 func Placeholders(text string) []string {
@@ -314,23 +342,89 @@ func Placeholders(text string) []string {
 	return names
 }
 
+// PluralForm is one form of a plural placeholder: its CLDR category and its
+// text, in which # stands for the number.
+type PluralForm struct {
+	Category string
+	Text     string
+}
+
+// PluralPlaceholder is a {{name|category:text|…}} in a text.
+type PluralPlaceholder struct {
+	Var   string
+	Forms []PluralForm
+	// Offset is where the placeholder starts in the text, in bytes.
+	Offset int
+}
+
+// PluralPlaceholders returns the plural placeholders of text, in order.
+// Each form is "category:text"; a form that is not is returned with an
+// empty category, for the loader to report.
+func PluralPlaceholders(text string) []PluralPlaceholder {
+	var out []PluralPlaceholder
+	for _, m := range placeholder.FindAllStringSubmatchIndex(text, -1) {
+		if m[4] < 0 {
+			continue
+		}
+		p := PluralPlaceholder{Var: text[m[2]:m[3]], Offset: m[0]}
+		for _, f := range strings.Split(text[m[4]+1:m[5]], "|") {
+			cat, form, ok := strings.Cut(f, ":")
+			if !ok {
+				cat, form = "", f
+			}
+			p.Forms = append(p.Forms, PluralForm{Category: strings.TrimSpace(cat), Text: strings.TrimSpace(form)})
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
 // Render replaces each {{name}} in text with the learner's variable,
 // through format for numbers. An unknown variable renders as "…", so that a
-// learner never sees template syntax.
+// learner never sees template syntax. A plural placeholder takes its
+// "other" form: use RenderIn, which knows the language.
 func Render(text string, vars map[string]string, format func(string) string) string {
+	return RenderIn("", text, vars, format)
+}
+
+// RenderIn is Render in lang: a plural placeholder,
+// {{weeks|one:# semaine|other:# semaines}}, takes the form of the CLDR
+// category of the number in lang (locale.PluralCategory), or its "other"
+// form when it has none for that category, with # replaced by the number.
+func RenderIn(lang bot.Lang, text string, vars map[string]string, format func(string) string) string {
 	if !strings.Contains(text, "{{") {
 		return text
 	}
 	return placeholder.ReplaceAllStringFunc(text, func(m string) string {
-		name := placeholder.FindStringSubmatch(m)[1]
+		sub := placeholder.FindStringSubmatch(m)
+		name := sub[1]
 		v, ok := vars[name]
 		if !ok {
 			return "…"
 		}
+		shown := v
 		if format != nil {
-			return format(v)
+			shown = format(v)
 		}
-		return v
+		if sub[2] == "" {
+			return shown
+		}
+		forms := PluralPlaceholders(m)[0].Forms
+		cat := "other"
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			cat = locale.PluralCategory(lang, f)
+		}
+		pick := ""
+		for _, f := range forms {
+			if f.Category == cat {
+				pick = f.Text
+				break
+			}
+			if f.Category == "other" {
+				pick = f.Text
+			}
+		}
+		return strings.ReplaceAll(pick, "#", shown)
 	})
 }
 

@@ -263,3 +263,113 @@ func TestKeyQuestions(t *testing.T) {
 		t.Errorf("review on an input step: %v, want it refused", err)
 	}
 }
+
+func TestRenderPlural(t *testing.T) {
+	text := "({{weeks|one:# semaine|other:# semaines}})"
+	ar := "{{weeks|zero:ولا أسبوع|one:أسبوع واحد|two:أسبوعان|few:# أسابيع|many:# أسبوعا|other:# أسبوع}}"
+	for _, tc := range []struct {
+		lang        bot.Lang
+		text, weeks string
+		want        string
+	}{
+		{bot.French, text, "0", "(0 semaine)"},
+		{bot.French, text, "1", "(1 semaine)"},
+		{bot.French, text, "1.5", "(1.5 semaine)"},
+		{bot.French, text, "2", "(2 semaines)"},
+		{bot.Arabic, ar, "0", "ولا أسبوع"},
+		{bot.Arabic, ar, "1", "أسبوع واحد"},
+		{bot.Arabic, ar, "2", "أسبوعان"},
+		{bot.Arabic, ar, "3", "3 أسابيع"},
+		{bot.Arabic, ar, "11", "11 أسبوعا"},
+		{bot.Arabic, ar, "100", "100 أسبوع"},
+		// A category without its form falls back to other.
+		{bot.Arabic, "{{weeks|one:أسبوع|other:# أسابيع}}", "2", "2 أسابيع"},
+		{bot.French, "{{weeks|one:# semaine|other:# semaines}}", "x", "x semaines"},
+	} {
+		if got := RenderIn(tc.lang, tc.text, map[string]string{"weeks": tc.weeks}, nil); got != tc.want {
+			t.Errorf("Render(%s, %q, weeks=%s) = %q, want %q", tc.lang, tc.text, tc.weeks, got, tc.want)
+		}
+	}
+	if got := RenderIn(bot.French, text, nil, nil); got != "(…)" {
+		t.Errorf("plural of an unset variable = %q, want (…)", got)
+	}
+}
+
+func TestLoadPluralAndVerified(t *testing.T) {
+	course := "course: c\ntitle: {ary: a, ar: a, fr: a, zgh: a}\nlessons: [c-1]\n"
+	head := "course: c\nid: c-1\nminutes: 5\ntitle: {ary: a, ar: a, fr: a, zgh: a}\nsteps:\n" +
+		"  - id: n\n    input: number\n    var: n\n    min: 0\n    ask: {ary: a, ar: a, fr: a, zgh: a}\n"
+	for _, tc := range []struct{ name, step, want string }{
+		{"good", `  - id: s
+    say: {ary: "{{n|other:#}}", ar: "{{n|zero:لا|other:#}}", fr: "{{n|one:# fois|other:# fois}}", zgh: "{{n|one:#|other:#}}"}
+    sources: ["Loi 1"]
+    verified: "2026-01"
+`, ""},
+		{"french has no two", `  - id: s
+    say: {ary: a, ar: a, fr: "{{n|one:#|two:#|other:#}}", zgh: a}
+`, `c/c-1.yaml:12:30: plural {{n|…}} in fr: "two" is not a plural category of fr (one, many, other)`},
+		{"no other", `  - id: s
+    say: {ary: a, ar: a, fr: "{{n|one:#}}", zgh: a}
+`, `c/c-1.yaml:12:30: plural {{n|…}} in fr has no other: form, which every count falls back to`},
+		{"no category", `  - id: s
+    say: {ary: a, ar: a, fr: "{{n|semaines}}", zgh: a}
+`, `c/c-1.yaml:12:30: plural {{n|…}} in fr: write each form as category:text, such as other:# semaines
+c/c-1.yaml:12:30: plural {{n|…}} in fr has no other: form, which every count falls back to`},
+		{"bad month", `  - id: s
+    say: {ary: a, ar: a, fr: a, zgh: a}
+    sources: ["Loi 1"]
+    verified: "2026-13"
+`, `c/c-1.yaml:14:15: verified "2026-13": give the month the sources were checked, as YYYY-MM`},
+		{"verified without sources", `  - id: s
+    say: {ary: a, ar: a, fr: a, zgh: a}
+    verified: "2026-01"
+`, `c/c-1.yaml:11:5: step "s" has verified but no sources: verified dates the check of its sources`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(fstest.MapFS{"c/course.yaml": {Data: []byte(course)}, "c/c-1.yaml": {Data: []byte(head + tc.step)}}, "")
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tc.want {
+				t.Errorf("got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadSkipsGlossary(t *testing.T) {
+	course := "course: c\ntitle: {ary: a, ar: a, fr: a, zgh: a}\nlessons: [c-1]\n"
+	les := "course: c\nid: c-1\nminutes: 5\ntitle: {ary: a, ar: a, fr: a, zgh: a}\nsteps:\n  - id: s\n    say: {ary: a, ar: a, fr: a, zgh: a}\n"
+	cat, err := Load(fstest.MapFS{"c/course.yaml": {Data: []byte(course)}, "c/c-1.yaml": {Data: []byte(les)},
+		GlossaryFile: {Data: []byte("languages: {}\n")}}, "")
+	if err != nil || cat.Count() != 1 {
+		t.Fatalf("Load with a glossary beside the courses: %v", err)
+	}
+}
+
+// FuzzRender renders any text with plural placeholders for any number in
+// every language: no panic, and a text whose plural placeholders are all
+// valid loses every one of them.
+func FuzzRender(f *testing.F) {
+	f.Add("({{weeks|one:# semaine|other:# semaines}})", "1")
+	f.Add("{{weeks|zero:ولا أسبوع|one:أسبوع|two:أسبوعان|few:# أسابيع|many:# أسبوعا|other:# أسبوع}}", "11")
+	f.Add("{{weeks|semaines}} {{weeks}} {{ weeks |}} {{weeks|other:}}", "2.5")
+	f.Fuzz(func(t *testing.T, text, weeks string) {
+		vars := map[string]string{"weeks": weeks}
+		for _, lang := range bot.Langs {
+			out := RenderIn(lang, text, vars, nil)
+			if strings.Contains(text, "{{") {
+				continue
+			}
+			if out != text {
+				t.Fatalf("Render changed a text without placeholders: %q → %q", text, out)
+			}
+		}
+		for _, p := range PluralPlaceholders(text) {
+			if p.Offset < 0 || p.Offset >= len(text) || !strings.HasPrefix(text[p.Offset:], "{{") || p.Var == "" {
+				t.Fatalf("placeholder %+v in %q", p, text)
+			}
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"path"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/locale"
 )
 
 // Problem is one mistake in a lesson file.
@@ -43,8 +45,9 @@ func (ps Problems) Error() string {
 // CourseFile is the name of the file that describes a course.
 const CourseFile = "course.yaml"
 
-// GlossaryFile, at the top of the lesson folder, holds the terms and the
-// cast that lint checks texts against; it is not a lesson.
+// GlossaryFile, at the top of a lesson folder, holds the terms, forms of
+// address and cast of every language; darsi lint reads it (package lint),
+// the loader leaves it alone.
 const GlossaryFile = "glossary.yaml"
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
@@ -70,7 +73,7 @@ func Load(fsys fs.FS, prefix string) (*Catalog, error) {
 			}
 			return nil
 		}
-		if ext := path.Ext(p); (ext != ".yaml" && ext != ".yml") || p == GlossaryFile {
+		if ext := path.Ext(p); ext != ".yaml" && ext != ".yml" || p == GlossaryFile {
 			return nil
 		}
 		data, err := fs.ReadFile(fsys, p)
@@ -246,7 +249,7 @@ func (d *fileDecoder) langs(n *yaml.Node) []bot.Lang {
 
 // text decodes a text given in every language.
 func (d *fileDecoder) text(n *yaml.Node, what string) Text {
-	t := Text{ByLang: map[bot.Lang]string{}, Pos: pos(n)}
+	t := Text{ByLang: map[bot.Lang]string{}, Pos: pos(n), Spots: map[bot.Lang]Spot{}}
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, "%s must map each language (ary, ar, fr, zgh) to a text", what)
 		return t
@@ -272,6 +275,8 @@ func (d *fileDecoder) text(n *yaml.Node, what string) Text {
 			continue
 		}
 		t.ByLang[lang] = s
+		t.Spots[lang] = Spot{Pos: pos(v), Style: styleOf(v)}
+		d.checkPlurals(v, lang, s)
 	}
 	for _, lang := range bot.Langs {
 		if _, ok := t.ByLang[lang]; !ok {
@@ -279,6 +284,44 @@ func (d *fileDecoder) text(n *yaml.Node, what string) Text {
 		}
 	}
 	return t
+}
+
+func styleOf(n *yaml.Node) Style {
+	switch {
+	case n.Style&yaml.DoubleQuotedStyle != 0:
+		return DoubleQuoted
+	case n.Style&yaml.SingleQuotedStyle != 0:
+		return SingleQuoted
+	case n.Style&yaml.LiteralStyle != 0:
+		return Literal
+	case n.Style&yaml.FoldedStyle != 0:
+		return Folded
+	}
+	return Plain
+}
+
+// checkPlurals checks the plural placeholders of a text in lang: each form
+// is "category:text" with a category of lang's plural rule, given once,
+// and "other" is among them.
+func (d *fileDecoder) checkPlurals(n *yaml.Node, lang bot.Lang, s string) {
+	for _, p := range PluralPlaceholders(s) {
+		cats := locale.PluralForms(lang)
+		seen := map[string]bool{}
+		for _, f := range p.Forms {
+			switch {
+			case f.Category == "":
+				d.errorf(n, "plural {{%s|…}} in %s: write each form as category:text, such as other:# semaines", p.Var, lang)
+			case !slices.Contains(cats, f.Category):
+				d.errorf(n, "plural {{%s|…}} in %s: %q is not a plural category of %s (%s)", p.Var, lang, f.Category, lang, strings.Join(cats, ", "))
+			case seen[f.Category]:
+				d.errorf(n, "plural {{%s|…}} in %s: the form %q is given twice", p.Var, lang, f.Category)
+			}
+			seen[f.Category] = true
+		}
+		if !seen["other"] {
+			d.errorf(n, "plural {{%s|…}} in %s has no other: form, which every count falls back to", p.Var, lang)
+		}
+	}
 }
 
 // FromKey is the key of a text that records the source hash its
@@ -343,6 +386,16 @@ func (d *fileDecoder) sources(n *yaml.Node) []string {
 		}
 	}
 	return out
+}
+
+// verified decodes the month a step's facts were last checked: YYYY-MM.
+func (d *fileDecoder) verified(n *yaml.Node) string {
+	s := d.str(n, "verified")
+	if !verifiedPattern.MatchString(s) {
+		d.errorf(n, "verified %q: give the month the sources were checked, as YYYY-MM", s)
+		return ""
+	}
+	return s
 }
 
 // source decodes the language a file is written in first.
@@ -579,16 +632,11 @@ func (d *fileDecoder) step(n *yaml.Node) *Step {
 				d.errorf(v, "survey indicator %q: use lower-case letters, digits and _", s.Survey)
 			}
 		},
-		"goto":    func(_, v *yaml.Node) { s.Goto = d.str(v, "goto") },
-		"example": func(_, v *yaml.Node) { s.Example = d.str(v, "example"); exampleNode = v },
-		"media":   func(k, v *yaml.Node) { s.Media, s.MediaPos = d.media(v), pos(v) },
-		"sources": func(_, v *yaml.Node) { s.Sources = d.sources(v) },
-		"verified": func(_, v *yaml.Node) {
-			s.Verified = d.str(v, "verified")
-			if !verifiedPattern.MatchString(s.Verified) {
-				d.errorf(v, "verified %q: give the month the sources were checked, as YYYY-MM", s.Verified)
-			}
-		},
+		"goto":     func(_, v *yaml.Node) { s.Goto = d.str(v, "goto") },
+		"example":  func(_, v *yaml.Node) { s.Example = d.str(v, "example"); exampleNode = v },
+		"media":    func(k, v *yaml.Node) { s.Media, s.MediaPos = d.media(v), pos(v) },
+		"sources":  func(_, v *yaml.Node) { s.Sources, s.SourcesPos = d.sources(v), pos(v) },
+		"verified": func(_, v *yaml.Node) { s.Verified, s.VerifiedPos = d.verified(v), pos(v) },
 		"review": func(_, v *yaml.Node) {
 			b, err := strconv.ParseBool(v.Value)
 			if err != nil || v.Kind != yaml.ScalarNode {
@@ -602,6 +650,9 @@ func (d *fileDecoder) step(n *yaml.Node) *Step {
 	}
 	if s.ID == "" {
 		d.errorf(n, "step has no id")
+	}
+	if s.Verified != "" && len(s.Sources) == 0 {
+		d.errorf(n, "step %q has verified but no sources: verified dates the check of its sources", s.ID)
 	}
 	present := map[string]bool{}
 	for i := 0; i < len(n.Content); i += 2 {

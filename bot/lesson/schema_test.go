@@ -31,6 +31,7 @@ const (
 // schemas is the compiled lesson and course schemas, and their JSON.
 type schemas struct {
 	lesson, course       *jsonschema.Schema
+	glossary             *jsonschema.Schema
 	lessonDoc, courseDoc map[string]any
 }
 
@@ -45,6 +46,7 @@ func loadSchemas(tb testing.TB) *schemas {
 	}{
 		{"lesson.schema.json", &s.lesson, &s.lessonDoc},
 		{"course.schema.json", &s.course, &s.courseDoc},
+		{"glossary.schema.json", &s.glossary, new(map[string]any)},
 	} {
 		name := filepath.Join(schemaDir, x.file)
 		data, err := os.ReadFile(name)
@@ -68,8 +70,11 @@ func (s *schemas) validate(name string, data []byte) error {
 		return err
 	}
 	sch := s.lesson
-	if path.Base(name) == CourseFile {
+	switch {
+	case path.Base(name) == CourseFile:
 		sch = s.course
+	case name == GlossaryFile:
+		sch = s.glossary
 	}
 	return sch.Validate(jsonValue(&doc))
 }
@@ -266,8 +271,8 @@ func TestSchemaStepKinds(t *testing.T) {
 		"goto":     "    goto: end\n",
 		"media":    "    media: a/b.jpg\n",
 		"sources":  "    sources: [\"Loi 15-95\"]\n",
-		"verified": "    verified: \"2026-12\"\n",
 		"review":   "    review: true\n",
+		"verified": "    verified: \"2026-01\"\n",
 	}
 	for _, k := range keys["step"] {
 		if _, ok := samples[k]; !ok && k != "id" {

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/lesson"
 )
 
 // sortFindings puts findings in file order.
@@ -33,6 +34,9 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	}
 	if r.Lessons == nil {
 		r.Lessons = []LessonReport{}
+	}
+	if r.Aged == nil {
+		r.Aged = []AgedStep{}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -106,7 +110,16 @@ func (r *Report) WriteSummary(w io.Writer) error {
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
 	if n := len(r.Lessons); n > 0 {
-		row := []string{"average", ""}
+		row := []string{"total", ""}
+		for _, l := range langs {
+			row = append(row, fmt.Sprintf("%.1f", totalMin[l]))
+		}
+		for _, l := range langs {
+			row = append(row, fmt.Sprint(totalSMS[l]))
+		}
+		row = append(row, "", "")
+		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
+		row = []string{"average", ""}
 		for _, l := range langs {
 			row = append(row, fmt.Sprintf("%.1f", totalMin[l]/float64(n)))
 		}
@@ -131,8 +144,63 @@ func (r *Report) WriteSummary(w io.Writer) error {
 		a.ChoiceSeconds, a.NumberSeconds, a.TextSeconds)
 	fmt.Fprintln(w, "SMS: segments along that way, each message counted as sent (GSM-7 160/153, UCS-2 70/67).")
 	fmt.Fprintf(w, "Drafts left: %s. Stale translations: %s.\n", countList(drafts, "lessons"), countList(stale, "texts"))
+	r.writeGSM(w)
+	if r.GlossaryFile == "" {
+		fmt.Fprintf(w, "Glossary: none (%s at the top of the lesson folder).\n", lesson.GlossaryFile)
+	} else {
+		fmt.Fprintf(w, "Glossary warnings (%s): %s.\n", r.GlossaryFile, countList(r.Glossary, ""))
+	}
+	if len(r.Aged) == 0 {
+		fmt.Fprintf(w, "Sources to check again (verified missing or over %d months ago): none.\n", MaxVerifiedAge)
+	} else {
+		fmt.Fprintf(w, "Sources to check again (verified missing or over %d months ago): %d steps\n", MaxVerifiedAge, len(r.Aged))
+		for _, a := range r.Aged {
+			v := a.Verified
+			if v == "" {
+				v = "never"
+			}
+			fmt.Fprintf(w, "  %s:%d: %s/%s (verified %s)\n", a.File, a.Line, a.Lesson, a.Step, v)
+		}
+	}
 	fmt.Fprintf(w, "%d errors, %d warnings, %d notes (darsi lint --notes lists them).\n", r.Errors, r.Warnings, r.Notes)
 	return nil
+}
+
+// writeGSM writes, per language, the SMS segments of every lesson along
+// its longest way now and with the characters that alone make a message
+// UCS-2 replaced, and those characters with their counts (lessons and the
+// bot's messages).
+func (r *Report) writeGSM(w io.Writer) {
+	now, gsm := map[bot.Lang]int{}, map[bot.Lang]int{}
+	for _, les := range r.Lessons {
+		for _, l := range bot.Langs {
+			if u := les.Langs[l]; u != nil {
+				now[l] += u.Segments
+				gsm[l] += u.SegmentsGSM
+			}
+		}
+	}
+	var parts []string
+	for _, l := range bot.Langs {
+		parts = append(parts, fmt.Sprintf("%s %d → %d", l, now[l], gsm[l]))
+	}
+	fmt.Fprintf(w, "SMS segments now → with lint's GSM-7 replacements: %s.\n", strings.Join(parts, ", "))
+	parts = parts[:0]
+	for _, l := range bot.Langs {
+		if len(r.GSM[l]) == 0 {
+			continue
+		}
+		var cs []string
+		for _, c := range sortedCounts(r.GSM[l]) {
+			cs = append(cs, fmt.Sprintf("%q %d", c, r.GSM[l][c]))
+		}
+		parts = append(parts, fmt.Sprintf("%s: %s", l, strings.Join(cs, ", ")))
+	}
+	if len(parts) == 0 {
+		fmt.Fprintln(w, "Characters that alone make an SMS UCS-2: none.")
+		return
+	}
+	fmt.Fprintf(w, "Characters that alone make an SMS UCS-2 (darsi lint --notes shows where): %s.\n", strings.Join(parts, "; "))
 }
 
 func langList(ls []bot.Lang) string {
@@ -155,6 +223,9 @@ func countList(m map[bot.Lang]int, what string) string {
 	}
 	if len(parts) == 0 {
 		return "none"
+	}
+	if what == "" {
+		return strings.Join(parts, ", ")
 	}
 	return strings.Join(parts, ", ") + " " + what
 }

@@ -1,8 +1,8 @@
 package lint
 
 import (
-	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
@@ -33,7 +33,7 @@ func (a interval) String() string {
 		case math.IsInf(x, 1):
 			return "+∞"
 		}
-		return fmt.Sprint(x)
+		return strconv.FormatFloat(x, 'f', -1, 64)
 	}
 	if a.lo == a.hi {
 		return f(a.lo)
@@ -71,6 +71,11 @@ type zeroDivision struct {
 // whose divisor can be zero.
 type analyser struct {
 	risks []zeroDivision
+	// floor holds differences known not to be negative in the branch
+	// being evaluated, by their source ("a - b" under "a > b ? … : …"),
+	// with their least value: 0, or just above it when the comparison is
+	// strict.
+	floor map[string]float64
 }
 
 // evalRange evaluates expression src over the variables' ranges. A variable
@@ -108,7 +113,9 @@ func (a *analyser) eval(n ast.Node, vars map[string]interval) interval {
 		return a.binary(n, vars)
 	case *ast.ConditionalNode:
 		yes, no := narrow(n.Cond, vars)
-		return a.eval(n.Exp1, yes).union(a.eval(n.Exp2, no))
+		yesDiff, yesLo, noDiff, noLo := differences(n.Cond)
+		return a.with(yesDiff, yesLo, func() interval { return a.eval(n.Exp1, yes) }).
+			union(a.with(noDiff, noLo, func() interval { return a.eval(n.Exp2, no) }))
 	case *ast.BuiltinNode:
 		return a.call(n.Name, n.Arguments, vars)
 	case *ast.CallNode:
@@ -142,7 +149,12 @@ func (a *analyser) binary(n *ast.BinaryNode, vars map[string]interval) interval 
 	case "+":
 		return interval{x.lo + y.lo, x.hi + y.hi}
 	case "-":
-		return interval{x.lo - y.hi, x.hi - y.lo}
+		d := interval{x.lo - y.hi, x.hi - y.lo}
+		if f, ok := a.floor[n.String()]; ok {
+			d.lo = math.Max(d.lo, f)
+			d.hi = math.Max(d.hi, f)
+		}
+		return d
 	case "*":
 		return span(mulEnd(x.lo, y.lo), mulEnd(x.lo, y.hi), mulEnd(x.hi, y.lo), mulEnd(x.hi, y.hi))
 	case "/":
@@ -193,6 +205,55 @@ func (a *analyser) call(name string, args []ast.Node, vars map[string]interval) 
 		return interval{math.Floor(x.lo), math.Ceil(x.hi)}
 	}
 	return anything
+}
+
+// with evaluates f with the difference diff (when not "") known to be at
+// least lo.
+func (a *analyser) with(diff string, lo float64, f func() interval) interval {
+	if diff == "" {
+		return f()
+	}
+	prev, had := a.floor[diff]
+	if a.floor == nil {
+		a.floor = map[string]float64{}
+	}
+	a.floor[diff] = math.Max(lo, prev)
+	defer func() {
+		if had {
+			a.floor[diff] = prev
+		} else {
+			delete(a.floor, diff)
+		}
+	}()
+	return f()
+}
+
+// differences returns, for a condition comparing two expressions, the
+// difference that is not negative when it holds and when it does not, with
+// its least value: under "a > b", a - b, above 0; under "a >= b", a - b,
+// 0 or more; otherwise b - a. Interval arithmetic alone cannot see that
+// "a > b ? a - b : 0" is never negative, nor that "a > b ? 1 / (a - b) : 0"
+// never divides by zero.
+func differences(cond ast.Node) (yes string, yesLo float64, no string, noLo float64) {
+	b, ok := cond.(*ast.BinaryNode)
+	if !ok {
+		return "", 0, "", 0
+	}
+	diff := func(l, r ast.Node) string {
+		return (&ast.BinaryNode{Operator: "-", Left: l, Right: r}).String()
+	}
+	tiny := math.SmallestNonzeroFloat64
+	switch b.Operator {
+	case ">":
+		return diff(b.Left, b.Right), tiny, diff(b.Right, b.Left), 0
+	case ">=":
+		return diff(b.Left, b.Right), 0, diff(b.Right, b.Left), tiny
+	case "<":
+		return diff(b.Right, b.Left), tiny, diff(b.Left, b.Right), 0
+	case "<=":
+		return diff(b.Right, b.Left), 0, diff(b.Left, b.Right), tiny
+	}
+	return "", 0, "", 0
 }
 
 // narrow returns the variables' ranges when cond is true and when it is

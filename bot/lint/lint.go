@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -51,7 +52,16 @@ const (
 	RuleDivZero     = "div-zero"    // a calc that can divide by zero
 	RuleMedia       = "media"       // a missing, unsupported or oversized media file
 	RuleCurriculum  = "curriculum"  // a lesson without a question, practice or closing survey
+	RuleGlossary    = "glossary"    // a forbidden variant, a rule's match, a misspelt cast name; or a bad glossary
+	RuleVerified    = "verified"    // sources without verified, or verified over 12 months ago
+	RuleGSM         = "gsm"         // a character that alone makes an SMS UCS-2
+	RuleNegative    = "negative"    // a calc result that can be negative, shown as an amount
+	RulePlural      = "plural"      // a count shown without the plural form its number takes
 )
+
+// MaxVerifiedAge is how many months after verified a step's sources are
+// due for a new check.
+const MaxVerifiedAge = 12
 
 // Finding is one thing lint has to say about a lesson file.
 type Finding struct {
@@ -123,6 +133,22 @@ type Options struct {
 	// MediaPrefix is how the media folder is named in findings.
 	MediaPrefix string
 	Assumptions Assumptions
+	// Glossary is checked against every text; Load reads the folder's
+	// glossary.yaml when it is nil.
+	Glossary *Glossary
+	// Locales is the folder of the bot's message files (ary.yaml, ar.yaml,
+	// fr.yaml, zgh.yaml), checked against the glossary and for GSM-7 too;
+	// nil for none. LocalesPrefix is how it is named in findings.
+	Locales       fs.FS
+	LocalesPrefix string
+	// Now is the date lint runs (time.Now when nil): verified months are
+	// measured from it.
+	Now func() time.Time
+
+	// src is the lesson folder, for positions inside texts; srcPrefix is
+	// how files are named in findings.
+	src       fs.FS
+	srcPrefix string
 }
 
 // Usage is what a lesson costs in one language, along its longest path
@@ -133,6 +159,9 @@ type Usage struct {
 	Messages int     `json:"messages"`
 	Segments int     `json:"segments"`
 	Chars    int     `json:"chars"`
+	// SegmentsGSM is Segments once the characters that alone make a
+	// message UCS-2 are replaced as lint suggests (rule gsm).
+	SegmentsGSM int `json:"segments_gsm"`
 }
 
 // StepUsage is what one step's message costs in one language.
@@ -174,9 +203,34 @@ type Report struct {
 	Warnings    int            `json:"warnings"`
 	Notes       int            `json:"notes"`
 	Assumptions Assumptions    `json:"assumptions"`
+	// GlossaryFile names the glossary checked, "" for none; Glossary
+	// counts its warnings per language.
+	GlossaryFile string           `json:"glossary_file"`
+	Glossary     map[bot.Lang]int `json:"glossary"`
+	// GSM counts, per language, the characters that alone made a message
+	// UCS-2 (lessons and the bot's messages).
+	GSM map[bot.Lang]map[string]int `json:"gsm"`
+	// Aged lists the steps whose sources were verified over
+	// MaxVerifiedAge months ago (or not at all).
+	Aged []AgedStep `json:"aged_sources"`
+}
+
+// AgedStep is a step whose facts are due for a new check.
+type AgedStep struct {
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Lesson   string `json:"lesson"`
+	Step     string `json:"step"`
+	Verified string `json:"verified"` // "" when missing
 }
 
 func (r *Report) add(f Finding) {
+	if f.Rule == RuleGlossary && f.Severity == Warning && f.Lang != "" {
+		if r.Glossary == nil {
+			r.Glossary = map[bot.Lang]int{}
+		}
+		r.Glossary[f.Lang]++
+	}
 	r.Findings = append(r.Findings, f)
 	switch f.Severity {
 	case Error:
@@ -190,7 +244,18 @@ func (r *Report) add(f Finding) {
 
 // Load loads the lessons in fsys (see lesson.Load) and lints them. When the
 // loader refuses them, the report lists its problems as errors.
+//
+// The folder's glossary.yaml (lesson.GlossaryFile), when it has one and
+// opts.Glossary is nil, is checked against every text; a glossary with
+// mistakes is reported as errors.
 func Load(fsys fs.FS, prefix string, opts Options) (*lesson.Catalog, *Report, error) {
+	var gprobs []Finding
+	if opts.Glossary == nil {
+		if data, err := fs.ReadFile(fsys, lesson.GlossaryFile); err == nil {
+			opts.Glossary, gprobs = ParseGlossary(data, path.Join(prefix, lesson.GlossaryFile))
+		}
+	}
+	opts.src, opts.srcPrefix = fsys, prefix
 	cat, err := lesson.Load(fsys, prefix)
 	var probs lesson.Problems
 	switch {
@@ -199,11 +264,44 @@ func Load(fsys fs.FS, prefix string, opts Options) (*lesson.Catalog, *Report, er
 		for _, p := range probs {
 			r.add(Finding{File: p.File, Line: p.Line, Col: p.Col, Severity: Error, Rule: RuleLoad, Message: p.Msg})
 		}
+		for _, f := range gprobs {
+			r.add(f)
+		}
 		return nil, r, nil
 	case err != nil:
 		return nil, nil, err
 	}
-	return cat, Run(cat, opts), nil
+	r := Run(cat, opts)
+	for _, f := range gprobs {
+		r.add(f)
+	}
+	return cat, r, nil
+}
+
+// source returns the text of a lesson file named as in findings, or nil.
+func (o Options) source(file string) []byte {
+	if o.src == nil {
+		return nil
+	}
+	name := file
+	if o.srcPrefix != "" {
+		var ok bool
+		if name, ok = strings.CutPrefix(file, o.srcPrefix+"/"); !ok {
+			return nil
+		}
+	}
+	data, err := fs.ReadFile(o.src, name)
+	if err != nil {
+		return nil
+	}
+	return data
+}
+
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
 }
 
 func (o Options) assumptions() Assumptions {
@@ -217,6 +315,9 @@ func (o Options) assumptions() Assumptions {
 // processor; the report lists them in catalog order.
 func Run(cat *lesson.Catalog, opts Options) *Report {
 	r := &Report{Courses: len(cat.Courses), Assumptions: opts.assumptions()}
+	if opts.Glossary != nil {
+		r.GlossaryFile = opts.Glossary.File
+	}
 	var all []*lesson.Lesson
 	for _, c := range cat.Courses {
 		all = append(all, c.Lessons...)
@@ -243,14 +344,32 @@ func Run(cat *lesson.Catalog, opts Options) *Report {
 	for _, c := range cat.Courses {
 		checkTexts(r, c.File, "", c.Source, []lesson.Text{c.Title}, nil)
 		checkCourse(r, c)
+		checkGlossary(r, opts.Glossary, c.File, "", nil, []lesson.Text{c.Title}, opts.source(c.File))
 	}
 	for _, res := range results {
 		r.Lessons = append(r.Lessons, res.rep)
 		for _, f := range res.finds.Findings {
 			r.add(f)
 		}
+		r.Aged = append(r.Aged, res.finds.Aged...)
+		for l, m := range res.finds.GSM {
+			for c, n := range m {
+				r.countGSM(l, c, n)
+			}
+		}
 	}
+	lintLocales(r, opts)
 	return r
+}
+
+func (r *Report) countGSM(l bot.Lang, c string, n int) {
+	if r.GSM == nil {
+		r.GSM = map[bot.Lang]map[string]int{}
+	}
+	if r.GSM[l] == nil {
+		r.GSM[l] = map[string]int{}
+	}
+	r.GSM[l][c] += n
 }
 
 // at makes a finding at pos in les.
@@ -272,17 +391,25 @@ func lintLesson(r *Report, les *lesson.Lesson, opts Options) LessonReport {
 	}
 	checkFlow(r, les)
 	checkDivisions(r, les)
+	checkVerified(r, les, opts.now())
+	src := opts.source(les.File)
 	vars := sampleVars(les)
+	// gsm[i][lang]: step i's message with the characters that alone make
+	// it UCS-2 replaced; gsmFbs the same for its longest feedback.
+	gsm := make([]map[bot.Lang]string, len(les.Steps))
+	gsmFbs := make([]map[bot.Lang]string, len(les.Steps))
 	// msgs[i][lang] is step i's message as sent; fbs[i][lang] its longest
 	// feedback.
 	msgs := make([]map[bot.Lang]string, len(les.Steps))
 	fbs := make([]map[bot.Lang]string, len(les.Steps))
 	for i, st := range les.Steps {
 		msgs[i], fbs[i] = map[bot.Lang]string{}, map[bot.Lang]string{}
+		gsm[i], gsmFbs[i] = map[bot.Lang]string{}, map[bot.Lang]string{}
 		sr := StepReport{ID: st.ID, Line: st.Pos.Line, Kind: st.Kind.String(), Langs: map[bot.Lang]*StepUsage{}}
 		for _, lang := range bot.Langs {
 			text := dialog.StepText(lang, st, vars)
 			msgs[i][lang] = text
+			gsm[i][lang] = checkGSM(r, les, st, lang, text, src, append([]lesson.Text{st.Say, st.Ask}, optionTexts(st)...)...)
 			sms := locale.Segments(text)
 			n := bot.BodyLen(text)
 			sr.Langs[lang] = &StepUsage{Chars: n, Segments: sms.Segments, Encoding: sms.Encoding}
@@ -298,8 +425,9 @@ func lintLesson(r *Report, les *lesson.Lesson, opts Options) LessonReport {
 					r.add(at(les, st, o.Feedback.Pos, Error, RuleBody, fmt.Sprintf(
 						"feedback is %d characters in %s; a message takes at most %d", m, lang, bot.MaxBody)))
 				}
+				g := checkGSM(r, les, st, lang, fb, src, o.Feedback)
 				if m > bot.BodyLen(fbs[i][lang]) {
-					fbs[i][lang] = fb
+					fbs[i][lang], gsmFbs[i][lang] = fb, g
 				}
 			}
 		}
@@ -313,6 +441,12 @@ func lintLesson(r *Report, les *lesson.Lesson, opts Options) LessonReport {
 	}
 	checkTexts(r, les.File, les.ID, les.Source, texts, rep.Stale)
 	checkCurriculum(r, les)
+	for _, st := range les.Steps {
+		checkGlossary(r, opts.Glossary, les.File, les.ID, st, stepTexts(st), src)
+	}
+	checkGlossary(r, opts.Glossary, les.File, les.ID, nil, []lesson.Text{les.Title}, src)
+	checkNegative(r, les, src)
+	checkPlurals(r, les, src)
 
 	as := opts.assumptions()
 	path := longestPath(les, as)
@@ -322,6 +456,7 @@ func lintLesson(r *Report, les *lesson.Lesson, opts Options) LessonReport {
 		for _, i := range path {
 			u.add(msgs[i][lang])
 			u.add(fbs[i][lang])
+			u.SegmentsGSM += locale.Segments(gsm[i][lang]).Segments + locale.Segments(gsmFbs[i][lang]).Segments
 			seconds += answerSeconds(les.Steps[i], as)
 		}
 		seconds += float64(u.Words) / as.WordsPerMinute[lang] * 60

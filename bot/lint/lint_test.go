@@ -297,6 +297,9 @@ func TestDivisionByZero(t *testing.T) {
 		{"guarded with a condition", input("d", "    min: 0\n") + calc("d > 0 ? 100 / d : 0"), false, nil},
 		{"guarded with !=", input("d", "    min: 0\n") + calc("d != 0 ? 100 / d : 0"), false, nil},
 		{"wrong guard", input("d", "    min: 0\n") + calc("d >= 0 ? 100 / d : 0"), true, []string{"divides by d"}},
+		{"guarded by comparing two inputs", input("a", "    min: 0\n") + input("b", "    min: 0\n") + calc("a > b ? 100 / (a - b) : 0"), false, nil},
+		{"guarded the other way", input("a", "    min: 0\n") + input("b", "    min: 0\n") + calc("a <= b ? 0 : 100 / (a - b)"), false, nil},
+		{"guard that lets zero through", input("a", "    min: 0\n") + input("b", "    min: 0\n") + calc("a >= b ? 100 / (a - b) : 0"), true, []string{"divides by a - b"}},
 		{"a calc result may be zero", input("d", "    min: 0\n    max: 5\n") + "  - id: c0\n    calc: {e: \"d * 2\"}\n" + calc("1 / e"), true, []string{"e can be 0 to 10"}},
 		{"a calc result kept away from zero", input("d", "    min: 0\n    max: 5\n") + "  - id: c0\n    calc: {e: \"d + 1\"}\n" + calc("1 / e"), false, nil},
 	} {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/darsi-ma/darsi/bot/lesson"
 	"github.com/darsi-ma/darsi/bot/lint"
 )
 
@@ -21,7 +22,8 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	format := flags.String("format", "text", "text (problems, then a summary table) or json")
 	strict := flags.Bool("strict", false, "fail on warnings too")
 	quiet := flags.Bool("q", false, "print problems only, no summary table")
-	notes := flags.Bool("notes", false, "list notes too (options too long for WhatsApp buttons)")
+	notes := flags.Bool("notes", false, "list notes too (options too long for WhatsApp buttons, characters that make an SMS UCS-2)")
+	locales := flags.String("locales", "", "the folder of the bot's messages to check too (default: locales beside the lesson folder, when there is one)")
 	flags.Usage = func() {
 		fmt.Fprintln(stderr, "usage: darsi lint [--format text|json] [--strict] [--notes] [-q] [FOLDER…]  (default: lessons)")
 		flags.PrintDefaults()
@@ -54,10 +56,23 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		prefix := strings.TrimSuffix(p, "/")
-		_, rep, err := lint.Load(os.DirFS(p), prefix, lint.Options{
+		opts := lint.Options{
 			Media:       lintMedia(p),
 			MediaPrefix: filepath.ToSlash(filepath.Join(prefix, "media")),
-		})
+		}
+		if dir := lintLocales(p, *locales); dir != "" {
+			opts.Locales, opts.LocalesPrefix = os.DirFS(dir), filepath.ToSlash(filepath.Clean(dir))
+		}
+		if g, probs := parentGlossary(p); len(probs) > 0 {
+			for _, f := range probs {
+				fmt.Fprintln(stdout, f)
+			}
+			code = 1
+			continue
+		} else {
+			opts.Glossary = g
+		}
+		_, rep, err := lint.Load(os.DirFS(p), prefix, opts)
 		if err != nil {
 			fmt.Fprintln(stderr, "darsi lint:", err)
 			code = 1
@@ -88,6 +103,34 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// parentGlossary returns the glossary of the folder of courses above a
+// course folder, when dir has none of its own (lint.Load reads that one).
+func parentGlossary(dir string) (*lint.Glossary, []lint.Finding) {
+	if _, err := os.Stat(filepath.Join(dir, lesson.GlossaryFile)); err == nil {
+		return nil, nil
+	}
+	name := filepath.Join(dir, "..", lesson.GlossaryFile)
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, nil
+	}
+	return lint.ParseGlossary(data, filepath.ToSlash(filepath.Clean(name)))
+}
+
+// lintLocales returns the folder of the bot's messages to lint beside the
+// lesson folder dir: the one given, or a "locales" folder holding fr.yaml
+// beside dir, or "" for none.
+func lintLocales(dir, given string) string {
+	if given != "" {
+		return given
+	}
+	d := filepath.Join(dir, "..", "locales")
+	if _, err := os.Stat(filepath.Join(d, "fr.yaml")); err == nil {
+		return d
+	}
+	return ""
 }
 
 // lintMedia returns the media folder of a lesson folder, or nil when it

@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/darsi-ma/darsi/bot/lesson"
 )
@@ -114,5 +116,67 @@ func TestStampThenStale(t *testing.T) {
 	}
 	if code, out, _ := darsi(t, "", "lint", "-q", "--strict", dir); code != 0 {
 		t.Errorf("after stamping again: exit %d\n%s", code, out)
+	}
+}
+
+// TestLintGlossaryAndLocales lints a course beside a glossary and a locales
+// folder: the glossary's warnings in both, at their file:line:col, the
+// summary's totals, and a bad glossary as an error.
+func TestLintGlossaryAndLocales(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "lessons")
+	copyDir(t, "../../lessons/costing", filepath.Join(dir, "costing"))
+	copyDir(t, "../../lessons/media", filepath.Join(dir, "media"))
+	glossary := "languages:\n  fr:\n    terms:\n      - {key: cost, use: coût, avoid: [zorglub]}\n"
+	if err := os.WriteFile(filepath.Join(dir, "glossary.yaml"), []byte(glossary), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	locales := filepath.Join(root, "locales")
+	copyDir(t, "../../locales", locales)
+	fr := filepath.Join(locales, "fr.yaml")
+	data, err := os.ReadFile(fr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const from = `Wrong: "Pas tout à fait."`
+	if !strings.Contains(string(data), from) {
+		t.Fatalf("fr.yaml has no %s", from)
+	}
+	edited := strings.Replace(string(data), from, `Wrong: "Pas tout à fait, zorglub."`, 1)
+	if err := os.WriteFile(fr, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Count(edited[:strings.Index(edited, "Wrong: ")], "\n") + 1
+
+	code, out, errOut := darsi(t, "", "lint", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	want := fmt.Sprintf("%s:%d:%d: warning: glossary (fr, cost): write \"coût\", not \"zorglub\"\n", filepath.Join(locales, "fr.yaml"), line, utf8.RuneCountInString(`Wrong: "Pas tout à fait, `)+1)
+	if !strings.Contains(out, want) {
+		t.Errorf("no %q in\n%s", want, out)
+	}
+	for _, p := range []string{"total", "SMS segments now → with lint's GSM-7 replacements: ary ", "Glossary warnings (" + filepath.Join(dir, "glossary.yaml") + "): fr 1.", "Sources to check again"} {
+		if !strings.Contains(out, p) {
+			t.Errorf("summary lacks %q:\n%s", p, out)
+		}
+	}
+	// A course folder alone takes the glossary of the folder above it.
+	if _, out, _ := darsi(t, "", "lint", filepath.Join(dir, "costing")); !strings.Contains(out, "Glossary warnings ("+filepath.Join(dir, "glossary.yaml")+"): none.") {
+		t.Errorf("a course folder without the glossary above it:\n%s", out)
+	}
+	// Locales given by hand; none when the flag names a folder without them.
+	if _, out, _ := darsi(t, "", "lint", "-q", "--locales", t.TempDir(), dir); strings.Contains(out, "zorglub") {
+		t.Errorf("--locales elsewhere still lints %s:\n%s", locales, out)
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "glossary.yaml"), []byte("languages:\n  fr:\n    terms: [{key: x}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{dir, filepath.Join(dir, "costing")} {
+		code, out, _ = darsi(t, "", "lint", "-q", d)
+		if want := filepath.Clean(filepath.Join(dir, "glossary.yaml")) + ":3:13: glossary: term has no use"; code != 1 || !strings.Contains(out, want) {
+			t.Errorf("lint %s with a bad glossary: exit %d, want 1 and %q:\n%s", d, code, want, out)
+		}
 	}
 }
