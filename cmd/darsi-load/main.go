@@ -91,9 +91,15 @@ func main() {
 		rounds   = flag.Int("rounds", 3, "alternating rounds: bare, then darsi, in each")
 		redisURL = flag.String("redis", "", "Redis for darsi serve, a database this tool may empty (default "+loadRedis+", or "+scaleRedis+" with -scale)")
 		bare     = flag.String("bare", "", "run as the bare server on this address (used by the tool itself)")
+		buttons  = flag.String("interactive", "auto", "DARSI_INTERACTIVE for darsi serve: auto (buttons and lists, their turns answered over REST) or off (every turn in TwiML)")
 		scale    = flag.String("scale", "", "measure darsi as the store grows to these numbers of learners, such as 10000,100000,1000000 (see scale.go)")
 	)
 	flag.Parse()
+	if *buttons != "auto" && *buttons != "off" {
+		fmt.Fprintf(os.Stderr, "darsi-load: -interactive=%s: want auto or off\n", *buttons)
+		os.Exit(2)
+	}
+	interactive = *buttons
 	if *bare != "" {
 		serveBare(*bare)
 		return
@@ -314,6 +320,7 @@ func startDarsi(ctx context.Context, bin, redisURL, templates, twilioURL string)
 		"TWILIO_ACCOUNT_SID="+accountSID,
 		"TWILIO_AUTH_TOKEN="+authToken,
 		"TWILIO_WHATSAPP_FROM="+whatsAppFrom,
+		"DARSI_INTERACTIVE="+interactive,
 	)
 	srv, err := start(ctx, serve, addr)
 	if err != nil {
@@ -330,6 +337,9 @@ func count(n int, thing string) string {
 	}
 	return strconv.Itoa(n) + " " + thing + "s"
 }
+
+// interactive is DARSI_INTERACTIVE for the darsi serve the tool starts.
+var interactive = "auto"
 
 // callerEnv is the tool's environment without darsi's and Twilio's
 // settings, so that darsi runs with the configuration this tool gives it,
