@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPlainWords: a coach reads statuses, phases, lesson titles and
@@ -25,5 +26,20 @@ func TestPlainWords(t *testing.T) {
 	want(t, "nothing queued", none, http.StatusOK, `class="warn" role="alert" id="queued">Aucun message programmé`)
 	if strings.Contains(none.body, `class="ok"`) {
 		t.Errorf("0 messages queued is shown as a success:\n%s", clip(none.body))
+	}
+}
+
+// TestStuckSaysDays: the learners page says how long a stuck learner has
+// been silent in French, one day in the singular.
+func TestStuckSaysDays(t *testing.T) {
+	x := newHarness(t)
+	b := x.browser()
+	b.login("fatima")
+	want(t, "learners, 3 days", b.get("/coach/cohorts/"+fatimaCohort), http.StatusOK, "sans message depuis 3 jours ou plus")
+	x.coaching.StuckAfter = 24 * time.Hour
+	page := b.get("/coach/cohorts/" + fatimaCohort)
+	want(t, "learners, 1 day", page, http.StatusOK, "sans message depuis 1 jour ou plus")
+	if strings.Contains(page.body, "1 jours") {
+		t.Errorf("the learners page says \"1 jours\":\n%s", clip(page.body))
 	}
 }
