@@ -167,22 +167,9 @@ func (f *Fake) listContents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	size, page := 50, 0
-	if s := q.Get("PageSize"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, 20001, "Invalid PageSize")
-			return
-		}
-		size = min(n, 1000)
-	}
-	if s := q.Get("Page"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, 20001, "Invalid Page")
-			return
-		}
-		page = n
+	size, page, ok := paging(w, q)
+	if !ok {
+		return
 	}
 	f.mu.Lock()
 	if f.pageSize > 0 {

@@ -368,23 +368,9 @@ func (f *Fake) list(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, 20001, "Invalid DateSent<: "+err.Error())
 		return
 	}
-	size := 50
-	if s := q.Get("PageSize"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, 20001, "Invalid PageSize")
-			return
-		}
-		size = min(n, 1000)
-	}
-	page := 0
-	if s := q.Get("Page"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, 20001, "Invalid Page")
-			return
-		}
-		page = n
+	size, page, ok := paging(w, q)
+	if !ok {
+		return
 	}
 
 	f.mu.Lock()
@@ -581,4 +567,28 @@ func writeError(w http.ResponseWriter, status, code int, message string) {
 		"more_info": "https://www.twilio.com/docs/errors/" + strconv.Itoa(code),
 		"status":    status,
 	})
+}
+
+// paging reads a list request's PageSize (default 50, at most 1,000) and
+// Page (from 0) as Twilio does, answering 400 with code 20001 for a bad
+// one (ok false).
+func paging(w http.ResponseWriter, q url.Values) (size, page int, ok bool) {
+	size = 50
+	if s := q.Get("PageSize"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, 20001, "Invalid PageSize")
+			return 0, 0, false
+		}
+		size = min(n, 1000)
+	}
+	if s := q.Get("Page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, 20001, "Invalid Page")
+			return 0, 0, false
+		}
+		page = n
+	}
+	return size, page, true
 }
