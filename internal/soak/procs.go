@@ -176,7 +176,10 @@ func (r *Replica) Start(within time.Duration) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-done:
-			return fmt.Errorf("%s exited at startup: %s", r.Name, r.Tail(2000))
+			r.mu.Lock()
+			r.cmd = nil
+			r.mu.Unlock()
+			return fmt.Errorf("%s exited at startup: %s", r.Name, r.Tail(500))
 		default:
 		}
 		if resp, err := http.Get(r.Base + "/readyz"); err == nil {

@@ -63,6 +63,22 @@ func startSentinelSet(dir, query string) (backend, error) {
 		}
 		s.sentinels = append(s.sentinels, r)
 	}
+	// The replicas have synced with the master.
+	for _, r := range s.nodes[1:] {
+		c := redis.NewClient(&redis.Options{Addr: r.Addr})
+		for i := 0; ; i++ {
+			info, _ := c.Info(context.Background(), "replication").Result()
+			if strings.Contains(info, "master_link_status:up") {
+				break
+			}
+			if i > 200 {
+				c.Close()
+				return fail(fmt.Errorf("replica %s did not sync: %s", r.Addr, info))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		c.Close()
+	}
 	// The Sentinels know the master and its replicas.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -145,7 +161,7 @@ func (s *sentinelSet) Faults(ctx context.Context, h *harness, at func(frac float
 	select {
 	case <-ctx.Done():
 		return
-	case <-at(0.45):
+	case <-at(0.55):
 	}
 	addr, _, err := s.master(ctx)
 	if err != nil {

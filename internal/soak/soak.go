@@ -330,6 +330,15 @@ func (h *harness) run(ctx context.Context, dir string) (*Report, error) {
 			"TWILIO_WHATSAPP_FROM="+whatsAppFrom, "DARSI_LOG_LEVEL=warn")
 		cmd.Stdin = strings.NewReader(stdin)
 		out, err := cmd.Output()
+		if err != nil && args[0] != "remind" {
+			// Setting up: once more after a moment (a Redis just started).
+			time.Sleep(2 * time.Second)
+			cmd = exec.Command(bin, args...)
+			cmd.Env = append(os.Environ(), "DARSI_STORE="+store, "DARSI_SECRET="+secret,
+				"TWILIO_WHATSAPP_FROM="+whatsAppFrom, "DARSI_LOG_LEVEL=warn")
+			cmd.Stdin = strings.NewReader(stdin)
+			out, err = cmd.Output()
+		}
 		if ee, ok := err.(*exec.ExitError); ok {
 			err = fmt.Errorf("darsi %s: %v: %s", args[0], err, ee.Stderr)
 		}
@@ -430,9 +439,19 @@ func (h *harness) run(ctx context.Context, dir string) (*Report, error) {
 		r.Kill()
 		h.faults.add("replica-kill", 1)
 		time.Sleep(3 * time.Second)
-		if err := r.Start(60 * time.Second); err != nil {
-			h.problem("restarting %s: %v", r.Name, err)
-			return
+		// As an orchestrator does: start it again until it is ready (it
+		// exits at startup while the store cannot be reached).
+		for try := 1; ; try++ {
+			err := r.Start(60 * time.Second)
+			if err == nil {
+				break
+			}
+			if try == 10 || runCtx.Err() != nil {
+				h.problem("restarting %s: %v", r.Name, err)
+				return
+			}
+			h.logf("%s did not start (%d): again in 2 s", r.Name, try)
+			time.Sleep(2 * time.Second)
 		}
 		h.logf("%s restarted", r.Name)
 	})

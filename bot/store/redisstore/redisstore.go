@@ -257,11 +257,16 @@ func newClient(rawURL string) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	withWait := func(c redis.UniversalClient) redis.UniversalClient {
-		if minReplicas > 0 {
-			c.AddHook(&replicaWait{n: int64(minReplicas), timeout: replicaTimeout, client: c})
+	withWait := func(c redis.UniversalClient, read time.Duration) (redis.UniversalClient, error) {
+		if minReplicas == 0 {
+			return c, nil
 		}
-		return c
+		if read > 0 && replicaTimeout >= read {
+			c.Close()
+			return nil, fmt.Errorf("store URL: min_replicas_timeout (%s) must be shorter than read_timeout (%s), which a write's wait for its replicas is part of", replicaTimeout, read)
+		}
+		c.AddHook(&replicaWait{n: int64(minReplicas), timeout: replicaTimeout, client: c})
+		return c, nil
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -289,7 +294,7 @@ func newClient(rawURL string) (redis.UniversalClient, error) {
 		connDefaults(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.DialerRetries, &o.MaxRetries)
 		protocol(&o.Protocol)
 		o.ContextTimeoutEnabled = o.ContextTimeoutEnabled || ctxTimeout
-		return withWait(redis.NewFailoverClient(o)), nil
+		return withWait(redis.NewFailoverClient(o), o.ReadTimeout)
 	case q.Has("addr"):
 		if minReplicas > 0 {
 			return nil, errors.New("store URL: min_replicas is for one Redis or Sentinel, not a Cluster")
@@ -310,7 +315,7 @@ func newClient(rawURL string) (redis.UniversalClient, error) {
 	connDefaults(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.DialerRetries, &o.MaxRetries)
 	protocol(&o.Protocol)
 	o.ContextTimeoutEnabled = o.ContextTimeoutEnabled || ctxTimeout
-	return withWait(redis.NewClient(o)), nil
+	return withWait(redis.NewClient(o), o.ReadTimeout)
 }
 
 // connDefaults fills the connection options a URL left unset (zero).

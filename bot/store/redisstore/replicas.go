@@ -28,8 +28,9 @@ import (
 // between the master and its fastest replica (docs/soak.md).
 
 // DefaultReplicaTimeout is how long a write waits for its replicas
-// unless the URL says min_replicas_timeout.
-const DefaultReplicaTimeout = time.Second
+// unless the URL says min_replicas_timeout: half the default read
+// timeout, which the wait is part of.
+const DefaultReplicaTimeout = DefaultIOTimeout / 2
 
 // errNoReplicas is the error of a write that reached fewer replicas than
 // min_replicas in time.
