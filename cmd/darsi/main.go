@@ -19,6 +19,9 @@ import (
 	"syscall"
 	"time"
 
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/dialog"
 	"github.com/darsi-ma/darsi/bot/lesson"
@@ -238,8 +241,27 @@ func (c *Config) openStore(ctx context.Context) (store, error) {
 		}
 		return &tempStore{Store: s, dir: dir}, nil
 	}
-	return boltstore.Open(spec, c.boltOptions())
+	s, err := boltstore.Open(spec, c.boltOptions())
+	if bot.KindOf(err) == bot.Unavailable && errors.Is(err, berrors.ErrTimeout) {
+		return nil, &storeInUse{path: spec, err: err}
+	}
+	return s, err
 }
+
+// storeInUse is the error of a command that found the embedded store held
+// by another process: bbolt lets one process at a time open the file, and
+// the one holding it is most likely darsi serve.
+type storeInUse struct {
+	path string
+	err  error
+}
+
+func (e *storeInUse) Error() string {
+	return "the store " + e.path + " is in use by a running darsi serve: stop it (Ctrl-C where it runs), run this command, then start it again; " +
+		"while it runs, cohorts and reminders are made in the dashboard (/coach/) or its API, and a Redis store (DARSI_STORE=redis://…) lets every command run beside it"
+}
+
+func (e *storeInUse) Unwrap() error { return e.err }
 
 func (c *Config) boltOptions() boltstore.Options {
 	return boltstore.Options{Secret: []byte(c.Secret), Retention: c.MessageRetention, DeliveryRetention: c.DeliveryRetention, JobRetention: c.JobRetention}

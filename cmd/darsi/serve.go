@@ -144,6 +144,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	if cfg.simulatorOn() {
 		log.Info("web chat simulator", "url", "http://"+displayAddr(ln.Addr())+"/")
 	}
+	firstCoach(ctx, cfg, s, log, "http://"+displayAddr(ln.Addr())+"/coach/")
 
 	if cfg.AdminAddr != "off" {
 		// Metrics and profiles on a listener of their own, which operators
@@ -279,4 +280,29 @@ func displayAddr(addr net.Addr) string {
 		return net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
 	}
 	return tcp.String()
+}
+
+// firstCoach says, when the store has no coach account yet, the exact
+// command that makes the first one: the dashboard needs one. On the
+// embedded store, which one process opens at a time, the server must be
+// stopped for it.
+func firstCoach(ctx context.Context, cfg Config, s store, log *slog.Logger, dashboard string) {
+	coaches, _, err := s.Coaches(ctx, "", 1)
+	if err != nil || len(coaches) > 0 {
+		return
+	}
+	cmd := "darsi coach add admin --role admin"
+	switch storeKind(cfg.Store) {
+	case "memory":
+		log.Info("no coach account: the memory store forgets everything at exit; use a file (--store ./data/darsi.db) to keep one")
+		return
+	case "embedded":
+		cmd += " --store " + cfg.Store + " < password.txt"
+		log.Warn("no coach account yet: to make the first one, stop darsi serve (Ctrl-C), run the command below with the password on the first line of password.txt (10 to 72 characters), keep the API token it prints, then start darsi serve again and log in",
+			"command", cmd, "dashboard", dashboard)
+	default:
+		cmd += " < password.txt"
+		log.Warn("no coach account yet: to make the first one, run the command below beside the server, with the same DARSI_STORE and the password on the first line of password.txt (10 to 72 characters); keep the API token it prints, then log in",
+			"command", cmd, "dashboard", dashboard)
+	}
 }
