@@ -66,3 +66,23 @@ func TestBackupLeavesErasedOut(t *testing.T) {
 		t.Errorf("CheckBackup: %d learners, %v; want 1", learners, err)
 	}
 }
+
+// FuzzSplitMsgKey: the keys of message records read back as what made
+// them, and any other bytes are refused or read without a panic.
+func FuzzSplitMsgKey(f *testing.F) {
+	f.Add("Labc", "0123", []byte{3, 'a'})
+	f.Add("", "", []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Fuzz(func(t *testing.T, id, rest string, raw []byte) {
+		gotID, gotRest, ok := splitMsgKey(msgKey(id, rest))
+		if !ok || gotID != id || gotRest != rest {
+			t.Fatalf("splitMsgKey(msgKey(%q, %q)) = %q, %q, %v", id, rest, gotID, gotRest, ok)
+		}
+		if id, rest, ok := splitMsgKey(raw); ok && !bytes.Equal(msgKey(id, rest), raw) {
+			// A key read must be the key that its parts make, unless
+			// its length prefix was not the shortest form.
+			if n := len(raw) - len(id) - len(rest); n < 1 || n > 10 {
+				t.Fatalf("splitMsgKey(%x) = %q, %q", raw, id, rest)
+			}
+		}
+	})
+}
