@@ -735,8 +735,8 @@ func TestOutboxShowsDelivery(t *testing.T) {
 	b.login("fatima")
 	page := b.get("/coach/cohorts/" + fatimaCohort + "/outbox")
 	want(t, "outbox", page, 200,
-		`data-job="`+ok.ID+`"`, `<td class="delivery" data-label="Remise">lu</td>`,
-		`<td class="delivery" data-label="Remise">non remis (63016)</td>`,
+		`data-job="`+ok.ID+`"`, `<td class="delivery" data-label="Remise" data-delivery="read">lu</td>`,
+		`<td class="delivery" data-label="Remise" data-delivery="undelivered">non remis (63016)</td>`,
 		`class="status-delivered"`, `class="status-failed"`, `class="status-sent"`)
 
 	var rows []coachweb.JobRow
