@@ -53,6 +53,8 @@ usage:
   darsi cohort list [--json]           cohorts, their coaches and members
   darsi remind --cohort CODE --text TEXT [--at RFC3339] [--template KIND]   queue a reminder for every member
   darsi whatsapp sync [--dry-run]      make the WhatsApp buttons and lists of every question (Content API); count them
+  darsi backup --out FILE [--admin ADDR]   a consistent copy of the embedded store, also while darsi serve runs
+  darsi restore --from FILE --to PATH [--force]   put a checked backup in place (darsi serve stopped)
   darsi config [--check]               the effective configuration, secrets hidden; --check: exit 1 on any problem
   darsi version                        print the version
   darsi probe URL                      exit 0 if URL answers 2xx (container health checks)
@@ -78,7 +80,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "config":
 		return configCmd(cfg, cfgErr, args[1:], stdout, stderr)
-	case "serve", "chat", "preview", "export", "coach", "cohort", "remind", "whatsapp":
+	case "serve", "chat", "preview", "export", "coach", "cohort", "remind", "whatsapp", "backup":
 		// Every command that uses the configuration refuses a bad value
 		// before doing anything, whatever it would have used.
 		if cfgErr != nil {
@@ -109,6 +111,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = remindCmd(app.WithOrigin(ctx, cliOrigin), cfg, args[1:], stdout, stderr)
 	case "whatsapp":
 		err = whatsappCmd(ctx, cfg, args[1:], stdout, stderr)
+	case "backup":
+		err = backupCmd(ctx, cfg, args[1:], stdout, stderr)
+	case "restore":
+		err = restoreCmd(args[1:], stdout, stderr)
 	case "probe":
 		err = probe(ctx, args[1:])
 	case "version":

@@ -74,6 +74,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	}
 	defer s.Close()
 
+	reg.MustRegister(newStoreCollector(s, log))
 	a := app.New(measureStore(s, reg), content)
 	a.Keys = s.Keys() // the measuring wrapper hides the store's
 	a.Cohorts = s     // learners join cohorts by code
@@ -174,7 +175,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 			ln.Close()
 			return fmt.Errorf("DARSI_ADMIN_ADDR=%s: %w (set another address, or off)", cfg.AdminAddr, err)
 		}
-		admin := &http.Server{Handler: adminRoutes(reg), ReadHeaderTimeout: 5 * time.Second}
+		admin := &http.Server{Handler: adminRoutes(reg, s, log), ReadHeaderTimeout: 5 * time.Second}
 		go admin.Serve(aln)
 		defer admin.Close()
 		log.Info("metrics and profiles", "addr", aln.Addr().String())
@@ -199,10 +200,11 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	return nil
 }
 
-// adminRoutes is what the admin listener serves: /metrics and Go's
-// profiles.
-func adminRoutes(reg *prometheus.Registry) http.Handler {
+// adminRoutes is what the admin listener serves: /metrics, Go's
+// profiles, and the embedded store's backup.
+func adminRoutes(reg *prometheus.Registry, s store, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /backup", backupHandler(s, log))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
