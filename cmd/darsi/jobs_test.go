@@ -141,7 +141,7 @@ func jobsScenario(t *testing.T, store string) {
 			t.Fatal(err)
 		}
 		defer held.Close()
-		if code, _, errOut = darsi(t, "", "jobs", "cancel", listed[2].ID, "--store", store); code != 1 || !strings.Contains(errOut, "stop darsi serve or use the dashboard/API") {
+		if code, _, errOut = darsi(t, "", "jobs", "cancel", listed[2].ID, "--store", store); code != 1 || !strings.Contains(errOut, "in use by a running darsi serve") {
 			t.Errorf("store held by a server: exit %d, %q", code, errOut)
 		}
 	}
