@@ -73,6 +73,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	}
 	defer s.Close()
 
+	reg.MustRegister(newStoreCollector(s, log))
 	a := app.New(measureStore(s, reg), content)
 	a.Keys = s.Keys() // the measuring wrapper hides the store's
 	a.Cohorts = s     // learners join cohorts by code
