@@ -1,9 +1,11 @@
 package coachweb
 
 import (
+	"cmp"
 	"fmt"
 	"html"
 	"html/template"
+	"strconv"
 	"strings"
 )
 
@@ -18,9 +20,12 @@ const (
 
 // hbar is one row of a horizontal bar chart: Total drawn light, Part
 // drawn dark over it (Part ≤ Total); Part < 0 draws Total alone, dark.
+// Figure is written beside the bar, in the page's language ("5 / 7",
+// "5 من 7"); "" writes Total, or Part / Total.
 type hbar struct {
 	Label       string
 	Total, Part int
+	Figure      string
 }
 
 // axis places things along a chart's width: from the left, or, for a
@@ -72,14 +77,14 @@ func hbars(title string, rows []hbar, legend string, rtl bool) template.HTML {
 		total := span * float64(r.Total) / float64(max)
 		if r.Part < 0 {
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%g" width="%.1f" height="%g" fill="%s"><title>%d</title></rect>`, ax.x(left, total), by, total, barH, colorDark, r.Total)
-			fmt.Fprintf(&b, `<text x="%.1f" y="%g" font-size="9" fill="#222">%d</text>`, ax.x(left+total+3, 0), by+9, r.Total)
+			fmt.Fprintf(&b, `<text x="%.1f" y="%g" font-size="9" fill="#222">%s</text>`, ax.x(left+total+3, 0), by+9, html.EscapeString(cmp.Or(r.Figure, strconv.Itoa(r.Total))))
 			continue
 		}
 		part := span * float64(r.Part) / float64(max)
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%g" width="%.1f" height="%g" fill="%s"/>`, ax.x(left, total), by, total, barH, colorLight)
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%g" width="%.1f" height="%g" fill="%s"/>`, ax.x(left, part), by, part, barH, colorDark)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%g" font-size="9" fill="#222" direction="ltr" text-anchor="%s">%d / %d</text>`,
-			ax.x(left+total+3, 0), by+9, map[bool]string{false: "start", true: "end"}[rtl], r.Part, r.Total)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%g" font-size="9" fill="#222">%s</text>`,
+			ax.x(left+total+3, 0), by+9, html.EscapeString(cmp.Or(r.Figure, fmt.Sprintf("%d / %d", r.Part, r.Total))))
 	}
 	if legend != "" {
 		y := height - 8

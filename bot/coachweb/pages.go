@@ -533,7 +533,8 @@ func (h *Handler) indicatorsPage(w http.ResponseWriter, r *http.Request, c cohor
 	rtl := wd.lang.RTL()
 	var funnel []hbar
 	for _, s := range ind.Funnel {
-		funnel = append(funnel, hbar{Label: h.lessonTitleIn(wd.lang, s.Lesson, s.Title), Total: s.Started, Part: s.Finished})
+		funnel = append(funnel, hbar{Label: h.lessonTitleIn(wd.lang, s.Lesson, s.Title), Total: s.Started, Part: s.Finished,
+			Figure: wd.t("dash.indicators.partOf", "Part", s.Finished, "Total", s.Started)})
 	}
 	v.Funnel = hbars(wd.t("dash.indicators.funnelChart"), funnel, wd.t("dash.indicators.funnelLegend"), rtl)
 	var weekly []column
