@@ -157,7 +157,9 @@ type Config struct {
 type Runner struct {
 	cfg     Config
 	metrics *prometheus.CounterVec
-	log     *slog.Logger
+	// sendErrors counts Twilio's refusals of sends by error code.
+	sendErrors *prometheus.CounterVec
+	log        *slog.Logger
 }
 
 // Results of a job's claim, the "result" label of darsi_outbox_jobs_total.
@@ -168,7 +170,8 @@ const (
 	resultHeld     = "held"     // quiet hours: back to the queue
 	resultRetried  = "retried"  // back to the queue after an error
 	resultReleased = "released" // claim given back unsent (shutdown, lease nearly out)
-	resultConflict = "conflict" // another replica took the job over before Settle
+	resultConflict = "conflict" // cancelled, or another replica took the job over, before Settle
+	resultFenced   = "fenced"   // cancelled, or taken over, before its send: not sent
 	resultError    = "error"    // Settle failed; the lease will bring the job back
 )
 
@@ -227,7 +230,7 @@ func NewRunner(cfg Config) (*Runner, error) {
 	}
 	r.metrics = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "darsi_outbox_jobs_total",
-		Help: "Outbox jobs handled by this replica's runner, by result: sent, adopted (found already sent after a crash), failed, held (quiet hours), retried, released, conflict, error.",
+		Help: "Outbox jobs handled by this replica's runner, by result: sent, adopted (found already sent after a crash), failed, held (quiet hours), retried, released, conflict, fenced (cancelled before its send), error.",
 	}, []string{"result"})
 	if cfg.Registerer != nil {
 		if err := cfg.Registerer.Register(r.metrics); err != nil {
@@ -236,6 +239,19 @@ func NewRunner(cfg Config) (*Runner, error) {
 				return nil, bot.E(op, bot.Internal, err)
 			}
 			r.metrics = are.ExistingCollector.(*prometheus.CounterVec)
+		}
+	}
+	r.sendErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "darsi_outbox_send_errors_total",
+		Help: "Sends of outbox jobs that Twilio's REST API refused or that failed, by Twilio error code (none: no code, such as a timeout or a network failure; other: past the first 40 codes) and class (retry, template, opted_out, permanent).",
+	}, []string{"code", "class"})
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(r.sendErrors); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return nil, bot.E(op, bot.Internal, err)
+			}
+			r.sendErrors = are.ExistingCollector.(*prometheus.CounterVec)
 		}
 	}
 	if cfg.PublicURL == "" {
@@ -357,6 +373,8 @@ type attempt struct {
 	earlier bool
 	// sent is set once this claim's send may have reached Twilio.
 	sent bool
+	// begun is set once this claim passed the send fence (BeginSend).
+	begun bool
 }
 
 // DeliverReplies sends the replies of one turn (their ids, in order) at
@@ -486,7 +504,7 @@ func (r *Runner) work(ctx context.Context, a *attempt, inOrder bool) {
 		r.fail(work, log, a, err.Error())
 		return
 	}
-	m := bot.Outbound{To: to, From: from, MessagingServiceSID: msid}
+	m := bot.Outbound{To: to, From: from, MessagingServiceSID: msid, JobID: j.ID}
 	// A reply with a choice goes as its content when there is one.
 	var content string
 	if j.Kind == Reply {
@@ -557,6 +575,22 @@ func (r *Runner) work(ctx context.Context, a *attempt, inOrder bool) {
 		// wait behind reminders.
 		if j.Kind != Reply && !r.wait(ctx, log, a, from, msid) {
 			return
+		}
+		// The fence: a job cancelled while this replica held it is not
+		// sent; one that passed it can no longer be cancelled. Replies
+		// cannot be cancelled once claimed, and skip it.
+		if j.Kind != Reply && !a.begun {
+			at, err := r.cfg.Outbox.BeginSend(work, j.ID, j.Worker, r.cfg.Now())
+			switch {
+			case bot.KindOf(err) == bot.Conflict || bot.KindOf(err) == bot.NotFound:
+				log.Info("outbox: cancelled or taken over before its send: not sent", "err", err)
+				r.metrics.WithLabelValues(resultFenced).Inc()
+				return
+			case err != nil:
+				r.retry(work, log, a, "send fence: "+err.Error())
+				return
+			}
+			a.begun, a.j.Sending = true, at
 		}
 		a.sent = true
 		d, err := r.send(work, a, m)
@@ -671,7 +705,28 @@ func (r *Runner) send(ctx context.Context, a *attempt, m bot.Outbound) (bot.Deli
 	left := a.claimed.Add(r.cfg.Lease - r.cfg.Lease/10).Sub(r.cfg.Now())
 	ctx, cancel := context.WithTimeout(ctx, max(left, time.Millisecond))
 	defer cancel()
-	return r.cfg.Sender.Send(ctx, m)
+	d, err := r.cfg.Sender.Send(ctx, m)
+	if err != nil {
+		var se *bot.SendError
+		if !errors.As(err, &se) {
+			se = &bot.SendError{Class: bot.RetryLater}
+		}
+		r.sendErrors.WithLabelValues(bot.ErrorCodeLabel(se.Code), classLabel(se.Class)).Inc()
+	}
+	return d, err
+}
+
+// classLabel is the class label of darsi_outbox_send_errors_total.
+func classLabel(c bot.SendClass) string {
+	switch c {
+	case bot.RetryLater:
+		return "retry"
+	case bot.NeedsTemplate:
+		return "template"
+	case bot.OptedOut:
+		return "opted_out"
+	}
+	return "permanent"
 }
 
 // lookup looks in Twilio's list for a message an earlier claim of the job
@@ -763,14 +818,14 @@ func (r *Runner) backoff(n int) time.Duration {
 // its next claim sends without looking in Twilio's list first.
 func (r *Runner) settle(ctx context.Context, log *slog.Logger, a *attempt, result string) {
 	if a.j.Status == Queued && !a.sent && !a.earlier {
-		a.j.ClaimedAt = time.Time{}
+		a.j.ClaimedAt, a.j.Sending = time.Time{}, time.Time{}
 	}
 	a.j.LeaseUntil, a.j.UpdatedAt = time.Time{}, r.cfg.Now()
 	err := r.cfg.Outbox.Settle(ctx, a.j)
 	switch {
 	case bot.KindOf(err) == bot.Conflict:
 		result = resultConflict
-		log.Warn("outbox: another replica took the job over", "err", err)
+		log.Warn("outbox: the job was cancelled, or another replica took it over", "err", err)
 	case err != nil:
 		result = resultError
 		log.Error("outbox: settle", "err", err)
@@ -790,6 +845,8 @@ func recipient(learner string) (bot.Channel, string) {
 		return ch, learner
 	case bot.SMS:
 		return ch, number
+	case bot.Sim:
+		return ch, learner // the simulator's mailbox (see Policy.Sim)
 	}
 	return ch, ""
 }
@@ -801,6 +858,11 @@ func (r *Runner) sender(ch bot.Channel) (from, msid string) {
 		from = r.cfg.WhatsAppFrom
 	case bot.SMS:
 		from = r.cfg.SMSFrom
+	case bot.Sim:
+		if r.cfg.Policy.Sim {
+			return string(bot.Sim), ""
+		}
+		return "", ""
 	default:
 		return "", ""
 	}
