@@ -145,8 +145,8 @@ type Loader interface {
 
 // MoveCheckpoint is how far a move has gone, kept in the target.
 type MoveCheckpoint struct {
-	// Source is the Dumper's Fingerprint: a move continues only from the
-	// same source.
+	// Source is the Dumper's Fingerprint and MoveOptions.Source: a move
+	// continues only from the same source.
 	Source string `json:"source"`
 	// Kind is the kind being copied, After the Key of its last record
 	// copied; Done once every kind is.
@@ -167,6 +167,9 @@ type MoveOptions struct {
 	Progress func(cp MoveCheckpoint)
 	// Now tells the checkpoint's times. Default time.Now.
 	Now func() time.Time
+	// Source names the source (its file, its URL without password): a
+	// move continues only from the same name and the same Fingerprint.
+	Source string
 	// StopAfter, when set, ends the move once that kind is copied, its
 	// checkpoint naming the next kind: a caller that must reopen the
 	// target after its secret is copied stops after KindSecret.
@@ -188,6 +191,9 @@ func Move(ctx context.Context, src Dumper, dst Loader, o MoveOptions) (MoveCheck
 	fp, err := src.Fingerprint(ctx)
 	if err != nil {
 		return MoveCheckpoint{}, fmt.Errorf("the source: %w", err)
+	}
+	if o.Source != "" {
+		fp += " " + o.Source
 	}
 	prev, err := dst.MoveCheckpoint(ctx)
 	if err != nil {

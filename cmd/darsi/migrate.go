@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/darsi-ma/darsi/bot"
@@ -76,7 +77,13 @@ func migrateCmd(ctx context.Context, cfg Config, args []string, stdout, stderr i
 	}
 	// The secret first: the target is opened again with it, so that
 	// learners' keys, job ids and message records are the source's.
-	cp, err := app.Move(ctx, src.s, dst.s, app.MoveOptions{Batch: *batch, Progress: progress, StopAfter: app.KindSecret})
+	source := describeStore(*from)
+	if storeKind(*from) == "embedded" {
+		if abs, err := filepath.Abs(*from); err == nil {
+			source = abs
+		}
+	}
+	cp, err := app.Move(ctx, src.s, dst.s, app.MoveOptions{Batch: *batch, Progress: progress, StopAfter: app.KindSecret, Source: source})
 	if err != nil {
 		return moveErr(err, cp)
 	}
@@ -85,7 +92,7 @@ func migrateCmd(ctx context.Context, cfg Config, args []string, stdout, stderr i
 		if dst, err = openMovable(ctx, cfg, *to, "--to", holder, true); err != nil {
 			return err
 		}
-		if cp, err = app.Move(ctx, src.s, dst.s, app.MoveOptions{Batch: *batch, Progress: progress}); err != nil {
+		if cp, err = app.Move(ctx, src.s, dst.s, app.MoveOptions{Batch: *batch, Progress: progress, Source: source}); err != nil {
 			return moveErr(err, cp)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
+	"github.com/darsi-ma/darsi/bot/store/storetest"
 )
 
 // TestBackupLeavesErasedOut: a backup taken after an erase holds nothing
@@ -84,5 +85,16 @@ func FuzzSplitMsgKey(f *testing.F) {
 				t.Fatalf("splitMsgKey(%x) = %q, %q", raw, id, rest)
 			}
 		}
+	})
+}
+
+func TestMove(t *testing.T) {
+	storetest.RunMove(t, func(t *testing.T, secret []byte) storetest.MoveStore {
+		s, err := Open(filepath.Join(t.TempDir(), "darsi.db"), Options{Secret: secret})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
 	})
 }
