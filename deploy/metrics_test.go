@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -249,3 +251,137 @@ func anchor(title string) string {
 }
 
 func isPunct(r rune) bool { return strings.ContainsRune("’‘“”«»—–…·", r) }
+
+// TestGrafanaDashboard: deploy/grafana/darsi.json is a dashboard Grafana
+// imports (valid JSON, a Prometheus data source variable every query
+// uses, panels with distinct ids and a place on the grid), whose queries
+// are PromQL promtool accepts, on metrics darsi serves, covering those
+// the alerts watch.
+func TestGrafanaDashboard(t *testing.T) {
+	data, err := os.ReadFile("grafana/darsi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type target struct {
+		RefID      string `json:"refId"`
+		Expr       string `json:"expr"`
+		Datasource struct {
+			Type string `json:"type"`
+			UID  string `json:"uid"`
+		} `json:"datasource"`
+	}
+	type panel struct {
+		ID      int                       `json:"id"`
+		Type    string                    `json:"type"`
+		Title   string                    `json:"title"`
+		GridPos *struct{ H, W, X, Y int } `json:"gridPos"`
+		Targets []target                  `json:"targets"`
+	}
+	var dash struct {
+		Title      string  `json:"title"`
+		UID        string  `json:"uid"`
+		Panels     []panel `json:"panels"`
+		Templating struct {
+			List []struct {
+				Name  string `json:"name"`
+				Type  string `json:"type"`
+				Query string `json:"query"`
+			} `json:"list"`
+		} `json:"templating"`
+	}
+	if err := json.Unmarshal(data, &dash); err != nil {
+		t.Fatalf("grafana/darsi.json: %v", err)
+	}
+	if dash.Title == "" || dash.UID == "" {
+		t.Errorf("dashboard title %q, uid %q: want both", dash.Title, dash.UID)
+	}
+	dsVar := ""
+	for _, v := range dash.Templating.List {
+		if v.Type == "datasource" && v.Query == "prometheus" {
+			dsVar = "${" + v.Name + "}"
+		}
+	}
+	if dsVar == "" {
+		t.Fatal("no Prometheus data source variable (templating: type datasource, query prometheus)")
+	}
+
+	names := registered(t)
+	seen := map[string]bool{}
+	ids := map[int]bool{}
+	var exprs []string
+	for _, p := range dash.Panels {
+		if ids[p.ID] {
+			t.Errorf("panel %q: id %d used twice", p.Title, p.ID)
+		}
+		ids[p.ID] = true
+		if p.GridPos == nil || p.GridPos.W == 0 || p.GridPos.H == 0 {
+			t.Errorf("panel %q has no place on the grid", p.Title)
+		}
+		if p.Type == "row" {
+			continue
+		}
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, tg := range p.Targets {
+			if tg.Datasource.UID != dsVar || tg.Datasource.Type != "prometheus" {
+				t.Errorf("panel %q query %s: data source %+v, want the variable %s", p.Title, tg.RefID, tg.Datasource, dsVar)
+			}
+			if checkNames(t, "grafana panel "+strconv.Quote(p.Title), tg.Expr, names) == 0 {
+				t.Errorf("panel %q query %s names no metric: %q", p.Title, tg.RefID, tg.Expr)
+			}
+			for _, ref := range metricRef.FindAllString(tg.Expr, -1) {
+				seen[strings.TrimSuffix(strings.TrimSuffix(ref, "_bucket"), "_count")] = true
+			}
+			exprs = append(exprs, tg.Expr)
+		}
+	}
+	// What the issue asks the dashboard to show, and every metric an alert
+	// reads.
+	want := map[string]bool{
+		"darsi_inbound_messages_total": true, "darsi_webhook_duration_seconds": true,
+		"darsi_outbox_due_jobs": true, "darsi_outbox_oldest_due_age_seconds": true, "darsi_outbox_jobs_total": true,
+		"darsi_outbox_send_errors_total": true, "darsi_delivery_failures_total": true,
+		"darsi_store_round_trips_total": true, "darsi_store_operation_duration_seconds": true, "darsi_store_up": true,
+		"darsi_lesson_reloads_total": true, "darsi_learner_events_total": true,
+	}
+	for _, g := range readYAML(t, "prometheus/alerts.yaml") {
+		groups, _ := get(g, "groups").([]any)
+		for _, gr := range groups {
+			rules, _ := get(gr, "rules").([]any)
+			for _, r := range rules {
+				expr, _ := get(r, "expr").(string)
+				for _, ref := range metricRef.FindAllString(expr, -1) {
+					if ref != "up{" {
+						want[strings.TrimSuffix(strings.TrimSuffix(ref, "_bucket"), "_count")] = true
+					}
+				}
+			}
+		}
+	}
+	for name := range want {
+		if !seen[name] {
+			t.Errorf("no panel shows %s", name)
+		}
+	}
+
+	// promtool parses each query as a recording rule's.
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatal("promtool is not installed: run bash .ci/services (it installs Debian's prometheus package)")
+	}
+	var rules strings.Builder
+	rules.WriteString("groups:\n  - name: grafana\n    rules:\n")
+	for i, e := range exprs {
+		e = strings.ReplaceAll(e, "$__rate_interval", "5m")
+		q, _ := json.Marshal(e)
+		fmt.Fprintf(&rules, "      - record: grafana:query:%d\n        expr: %s\n", i, q)
+	}
+	file := filepath.Join(t.TempDir(), "grafana_rules.yaml")
+	if err := os.WriteFile(file, []byte(rules.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool, "check", "rules", file).CombinedOutput(); err != nil {
+		t.Errorf("promtool check rules on the dashboard's queries: %v\n%s", err, out)
+	}
+}
