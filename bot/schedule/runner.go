@@ -504,7 +504,7 @@ func (r *Runner) work(ctx context.Context, a *attempt, inOrder bool) {
 		r.fail(work, log, a, err.Error())
 		return
 	}
-	m := bot.Outbound{To: to, From: from, MessagingServiceSID: msid}
+	m := bot.Outbound{To: to, From: from, MessagingServiceSID: msid, JobID: j.ID}
 	// A reply with a choice goes as its content when there is one.
 	var content string
 	if j.Kind == Reply {
@@ -845,6 +845,8 @@ func recipient(learner string) (bot.Channel, string) {
 		return ch, learner
 	case bot.SMS:
 		return ch, number
+	case bot.Sim:
+		return ch, learner // the simulator's mailbox (see Policy.Sim)
 	}
 	return ch, ""
 }
@@ -856,6 +858,11 @@ func (r *Runner) sender(ch bot.Channel) (from, msid string) {
 		from = r.cfg.WhatsAppFrom
 	case bot.SMS:
 		from = r.cfg.SMSFrom
+	case bot.Sim:
+		if r.cfg.Policy.Sim {
+			return string(bot.Sim), ""
+		}
+		return "", ""
 	default:
 		return "", ""
 	}
