@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -410,6 +411,14 @@ func TestKubernetesRedisHA(t *testing.T) {
 	for _, want := range []string{"sentinel monitor darsi $master 6379 2", "sentinel resolve-hostnames yes", "--sentinel"} {
 		if !strings.Contains(sentinelSh, want) {
 			t.Errorf("sentinel.sh lacks %q", want)
+		}
+	}
+	// The scripts parse as shell (the image's sh runs them).
+	for name, script := range scripts {
+		cmd := exec.Command("sh", "-n")
+		cmd.Stdin = strings.NewReader(script.(string))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("redis-scripts %s: sh -n: %v\n%s", name, err, out)
 		}
 	}
 	if m, _ := get(kinds["PodDisruptionBudget/redis"], "spec", "minAvailable").(int); m != 2 {
