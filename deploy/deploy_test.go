@@ -303,7 +303,10 @@ func sentinelStore(t *testing.T, where, store string, hosts []string) {
 	master := ""
 	switch {
 	case strings.HasPrefix(store, "redis-sentinel://"):
-		rest := strings.TrimPrefix(store, "redis-sentinel://")
+		rest, _, _ := strings.Cut(strings.TrimPrefix(store, "redis-sentinel://"), "?")
+		if _, hosts, ok := strings.Cut(rest, "@"); ok {
+			rest = hosts
+		}
 		hostPart, path, _ := strings.Cut(rest, "/")
 		addrs = strings.Split(hostPart, ",")
 		master, _, _ = strings.Cut(path, "/")
