@@ -125,7 +125,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	}
 	var replies []twilio.Replier
 	if runner != nil && cfg.interactiveOn() {
-		lane := &replyLane{app: a, outbox: s, runner: runner, log: log}
+		lane := &replyLane{app: a, runner: runner, log: log}
 		defer lane.Wait()
 		replies = append(replies, lane)
 		log.Info("interactive messages on: buttons and lists for WhatsApp learners")

@@ -99,6 +99,55 @@ end
 return n
 `)
 
+// enqueueClaimScript stores the jobs whose id is not stored yet claimed
+// by a worker, and claims the stored ones a claim could take now.
+//
+//	KEYS[1]  the bucket's due set
+//	ARGV[1]  the bucket's tag
+//	ARGV[2]  now, as a score
+//	ARGV[3]  now, as Go writes times
+//	ARGV[4]  the end of the lease, as a score
+//	ARGV[5]  the end of the lease, as Go writes times
+//	ARGV[6]  the worker
+//	ARGV[7…] per job, 3 values: id, due score, the job as jobValue writes
+//	         it (claimed by the worker, with its cohort)
+//
+// It returns, for each job, its id, 1 when the script claimed it (else 0)
+// and the job as it stands.
+var enqueueClaimScript = redis.NewScript(outboxLua + `
+local bp, now = ARGV[1], tonumber(ARGV[2])
+local out = {}
+for b = 7, #ARGV, 3 do
+  local id, score = ARGV[b], ARGV[b+1]
+  local k = bp .. 'j:' .. id
+  local took = 0
+  if redis.call('EXISTS', k) == 0 then
+    redis.call('SET', k, ARGV[b+2])
+    local f = load(k)
+    redis.call('ZADD', KEYS[1], ARGV[4], id)
+    index(bp, id, score, f.k)
+    count(bp, f.k, '', 'claimed')
+    took = 1
+  else
+    local due = tonumber(redis.call('ZSCORE', KEYS[1], id))
+    local f, v = load(k)
+    if due and due <= now and (f.s == 'queued' or f.s == 'claimed') then
+      local from = f.s
+      if f.c == '' then f.c = ARGV[3] end
+      f.s, f.w, f.a, f.l, f.u = 'claimed', ARGV[6], tostring((tonumber(f.a) or 0) + 1), ARGV[5], ARGV[3]
+      save(k, f, v)
+      count(bp, f.k, from, 'claimed')
+      redis.call('ZADD', KEYS[1], ARGV[4], id)
+      took = 1
+    end
+  end
+  out[#out+1] = id
+  out[#out+1] = took
+  out[#out+1] = redis.call('GET', k)
+end
+return out
+`)
+
 // claimScript first removes the bucket's jobs that ended before the
 // retention's cutoff, with every trace of them, then claims the jobs it is
 // given that are still due (a peek chose them: another replica may have
