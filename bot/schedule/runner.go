@@ -11,6 +11,7 @@ import (
 	mrand "math/rand/v2"
 	"net/url"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -433,6 +434,13 @@ func (r *Runner) DeliverReplies(ctx context.Context, t *Turn) int {
 	return sent
 }
 
+// same reports whether a and b are one value (one store behind both
+// interfaces), without the panic of == on values that cannot be compared.
+func same(a, b any) bool {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	return va.IsValid() && vb.IsValid() && va.Type() == vb.Type() && va.Comparable() && va.Equal(vb)
+}
+
 // replyBatch holds what DeliverReplies settles in one write at the end:
 // each settlement, the result it counts under, its log, and whether
 // AfterSend is due once it is saved.
@@ -450,7 +458,7 @@ func (r *Runner) flush(ctx context.Context, b *replyBatch) {
 	}
 	work := context.WithoutCancel(ctx)
 	var errs []error
-	if r.cfg.Deliveries == nil || any(r.cfg.Deliveries) == any(r.cfg.Outbox) {
+	if r.cfg.Deliveries == nil || same(r.cfg.Deliveries, r.cfg.Outbox) {
 		errs = r.cfg.Outbox.SettleAll(work, b.items...)
 	} else {
 		// Records kept apart from the outbox: written first, as record

@@ -200,9 +200,14 @@ func (s *Store) Enqueue(ctx context.Context, jobs ...schedule.Job) (int, error) 
 func (s *Store) fileJobs(ctx context.Context, p redis.Pipeliner, jobs []schedule.Job) {
 	keep := s.jobRetention + jobLifetime
 	cutoff := strconv.FormatInt(time.Now().Add(-keep).UnixMilli(), 10)
-	for _, j := range jobs {
-		key := s.keysOf(j.Learner, "").jobs
-		p.ZAdd(ctx, key, redis.Z{Score: float64(j.CreatedAt.UnixMilli()), Member: j.ID})
+	// A learner's jobs of one call (a turn's replies) go in one ZADD.
+	for i := 0; i < len(jobs); {
+		key := s.keysOf(jobs[i].Learner, "").jobs
+		var members []redis.Z
+		for ; i < len(jobs) && (len(members) == 0 || jobs[i].Learner == jobs[i-1].Learner); i++ {
+			members = append(members, redis.Z{Score: float64(jobs[i].CreatedAt.UnixMilli()), Member: jobs[i].ID})
+		}
+		p.ZAdd(ctx, key, members...)
 		p.ZRemRangeByScore(ctx, key, "-inf", cutoff)
 		p.PExpire(ctx, key, keep)
 	}
@@ -352,14 +357,17 @@ func (s *Store) EnqueueClaimed(ctx context.Context, worker string, now time.Time
 	until := now.Add(lease)
 	byBucket := map[int][]any{}
 	place := make(map[string]int, len(jobs))
+	stored := make([]schedule.Job, len(jobs)) // each job as stored if new
 	for i, j := range jobs {
 		if _, ok := place[j.ID]; !ok {
 			place[j.ID] = i
 		}
 		j.Status, j.Worker, j.Attempts, j.Reason, j.SID = schedule.Claimed, worker, 1, "", ""
 		j.ClaimedAt, j.LeaseUntil, j.UpdatedAt = now, until, now
+		stored[i] = j
 		b := s.bucketOf(j.ID)
-		byBucket[b] = append(byBucket[b], j.ID, score(j.DueAt), jobValue(&j, escapeID(codeKey(j.Cohort)), "", ""))
+		cohort := escapeID(codeKey(j.Cohort))
+		byBucket[b] = append(byBucket[b], j.ID, score(j.DueAt), cohort, jobValue(&j, cohort, "", ""))
 	}
 	if _, err := s.secretKeys(ctx); err != nil {
 		return nil, nil, wrap(op, err)
@@ -376,18 +384,21 @@ func (s *Store) EnqueueClaimed(ctx context.Context, worker string, now time.Time
 		for i := 0; i < len(vals); i += 3 {
 			id, _ := vals[i].(string)
 			took, _ := vals[i+1].(int64)
-			raw, _ := vals[i+2].(string)
-			j, err := decodeJob(raw)
-			if err != nil {
-				return bot.E(op, bot.Internal, err)
-			}
-			j.ID = id
 			// A job given twice: the first place gets the claim.
 			at, ok := place[id]
 			if !ok {
 				return bot.Errorf(op, bot.Internal, "script answered job %s, not asked for", id)
 			}
-			out[at], claimed[at] = j, took == 1
+			j := stored[at]
+			if took != 2 {
+				raw, _ := vals[i+2].(string)
+				var err error
+				if j, err = decodeJob(raw); err != nil {
+					return bot.E(op, bot.Internal, err)
+				}
+				j.ID = id
+			}
+			out[at], claimed[at] = j, took >= 1
 			for k := at + 1; k < len(jobs); k++ {
 				if jobs[k].ID == id {
 					out[k] = j

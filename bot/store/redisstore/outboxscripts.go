@@ -30,9 +30,7 @@ import "github.com/redis/go-redis/v9"
 // a job under a score in the listing sets.
 const outboxLua = `
 local names = {'s', 'w', 'a', 'c', 'l', 'r', 'u', 'i', 'k', 'ds', 'de'}
-local function load(k)
-  local raw = redis.call('GET', k)
-  if not raw then return nil, nil end
+local function parse(raw)
   local cut = string.find(raw, '\30', 1, true)
   local f, n = {}, 1
   for part in string.gmatch(string.sub(raw, 1, cut - 1) .. '\31', '([^\31]*)\31') do
@@ -40,6 +38,11 @@ local function load(k)
     n = n + 1
   end
   return f, string.sub(raw, cut + 1)
+end
+local function load(k)
+  local raw = redis.call('GET', k)
+  if not raw then return nil, nil end
+  return parse(raw)
 end
 local function save(k, f, v)
   local parts = {}
@@ -109,25 +112,24 @@ return n
 //	ARGV[4]  the end of the lease, as a score
 //	ARGV[5]  the end of the lease, as Go writes times
 //	ARGV[6]  the worker
-//	ARGV[7…] per job, 3 values: id, due score, the job as jobValue writes
-//	         it (claimed by the worker, with its cohort)
+//	ARGV[7…] per job, 4 values: id, due score, its cohort as the sets name
+//	         it, the job as jobValue writes it (claimed by the worker)
 //
-// It returns, for each job, its id, 1 when the script claimed it (else 0)
-// and the job as it stands.
+// It returns, for each job, its id, then 2 for a job it stored as given,
+// 1 for a job it claimed, 0 for one it left, and then, but for a job it
+// stored, the job as it stands.
 var enqueueClaimScript = redis.NewScript(outboxLua + `
 local bp, now = ARGV[1], tonumber(ARGV[2])
 local out = {}
-for b = 7, #ARGV, 3 do
-  local id, score = ARGV[b], ARGV[b+1]
+for b = 7, #ARGV, 4 do
+  local id, score, cohort = ARGV[b], ARGV[b+1], ARGV[b+2]
   local k = bp .. 'j:' .. id
   local took = 0
-  if redis.call('EXISTS', k) == 0 then
-    redis.call('SET', k, ARGV[b+2])
-    local f = load(k)
+  if redis.call('SET', k, ARGV[b+3], 'NX') then
     redis.call('ZADD', KEYS[1], ARGV[4], id)
-    index(bp, id, score, f.k)
-    count(bp, f.k, '', 'claimed')
-    took = 1
+    index(bp, id, score, cohort)
+    count(bp, cohort, '', 'claimed')
+    took = 2
   else
     local due = tonumber(redis.call('ZSCORE', KEYS[1], id))
     local f, v = load(k)
@@ -143,7 +145,7 @@ for b = 7, #ARGV, 3 do
   end
   out[#out+1] = id
   out[#out+1] = took
-  out[#out+1] = redis.call('GET', k)
+  if took == 2 then out[#out+1] = '' else out[#out+1] = redis.call('GET', k) end
 end
 return out
 `)
@@ -226,8 +228,7 @@ local k = bp .. 'j:' .. id
 local cur = load(k)
 if not cur then return {-1} end
 if cur.s ~= 'claimed' or cur.w ~= ARGV[3] then return {0, cur.s, cur.w} end
-redis.call('SET', k, ARGV[7])
-local f, v = load(k)
+local f, v = parse(ARGV[7])
 f.k, f.ds, f.de = cur.k, cur.ds, cur.de
 if f.s == 'sent' and f.ds ~= '' then
   local st, r = outcome(f.ds, f.de)

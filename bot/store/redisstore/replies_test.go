@@ -174,3 +174,74 @@ func TestReplyLaneLostScripts(t *testing.T) {
 		t.Errorf("counts %v, %v; want 5 sent", counts, err)
 	}
 }
+
+// BenchmarkReplyTurn measures the outbox's part in a REST turn of two
+// replies, as the reply lane writes it (queued claimed, then settled with
+// the delivery records together: "together") and as it did before (queued,
+// then per reply a claim, a settle and the delivery record: "one-by-one"),
+// in the same run. An op is one turn.
+//
+//	go test -run '^$' -bench ReplyTurn ./bot/store/redisstore/
+func BenchmarkReplyTurn(b *testing.B) {
+	s := open(b, Options{})
+	ctx := context.Background()
+	const replies = 2
+	turns := 0
+	next := func() []schedule.Job {
+		turns++
+		return replyTurn("SM"+strconv.Itoa(turns), replies)
+	}
+	sent := func(j schedule.Job) (schedule.Job, bot.Delivery) {
+		j.Status, j.SID, j.SentAt, j.UpdatedAt, j.LeaseUntil = schedule.Sent, "SM"+j.ID, t0, t0, time.Time{}
+		return j, bot.Delivery{SID: j.SID, JobID: j.ID, Status: bot.StatusQueued, UpdatedAt: t0}
+	}
+	run := func(b *testing.B, turn func(jobs []schedule.Job)) {
+		turn(next()) // the scripts loaded
+		before := s.RoundTrips()
+		ops := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			turn(next())
+			ops++
+		}
+		b.ReportMetric(float64(s.RoundTrips()-before)/float64(ops), "roundtrips/op")
+	}
+	b.Run("one-by-one", func(b *testing.B) {
+		run(b, func(jobs []schedule.Job) {
+			if _, err := s.Enqueue(ctx, jobs...); err != nil {
+				b.Fatal(err)
+			}
+			for _, j := range jobs {
+				got, ok, err := s.ClaimJob(ctx, "w", j.ID, t0, time.Minute)
+				if err != nil || !ok {
+					b.Fatalf("ClaimJob: %v, %v", ok, err)
+				}
+				j, d := sent(got)
+				if _, err := s.AdvanceDelivery(ctx, d); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Settle(ctx, j); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+	b.Run("together", func(b *testing.B) {
+		run(b, func(jobs []schedule.Job) {
+			got, claimed, err := s.EnqueueClaimed(ctx, "w", t0, time.Minute, jobs...)
+			if err != nil || !claimed[len(claimed)-1] {
+				b.Fatalf("EnqueueClaimed: %v, %v", claimed, err)
+			}
+			items := make([]schedule.Settlement, len(got))
+			for i, j := range got {
+				j, d := sent(j)
+				items[i] = schedule.Settlement{Job: j, Delivery: &d}
+			}
+			for _, err := range s.SettleAll(ctx, items...) {
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+}
