@@ -159,7 +159,9 @@ type Config struct {
 type Runner struct {
 	cfg     Config
 	metrics *prometheus.CounterVec
-	log     *slog.Logger
+	// sendErrors counts Twilio's refusals of sends by error code.
+	sendErrors *prometheus.CounterVec
+	log        *slog.Logger
 }
 
 // Results of a job's claim, the "result" label of darsi_outbox_jobs_total.
@@ -238,6 +240,19 @@ func NewRunner(cfg Config) (*Runner, error) {
 				return nil, bot.E(op, bot.Internal, err)
 			}
 			r.metrics = are.ExistingCollector.(*prometheus.CounterVec)
+		}
+	}
+	r.sendErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "darsi_outbox_send_errors_total",
+		Help: "Sends of outbox jobs that Twilio's REST API refused or that failed, by Twilio error code (none: no code, such as a timeout or a network failure; other: past the first 40 codes) and class (retry, template, opted_out, permanent).",
+	}, []string{"code", "class"})
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(r.sendErrors); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return nil, bot.E(op, bot.Internal, err)
+			}
+			r.sendErrors = are.ExistingCollector.(*prometheus.CounterVec)
 		}
 	}
 	if cfg.PublicURL == "" {
@@ -773,7 +788,28 @@ func (r *Runner) send(ctx context.Context, a *attempt, m bot.Outbound) (bot.Deli
 	left := a.claimed.Add(r.cfg.Lease - r.cfg.Lease/10).Sub(r.cfg.Now())
 	ctx, cancel := context.WithTimeout(ctx, max(left, time.Millisecond))
 	defer cancel()
-	return r.cfg.Sender.Send(ctx, m)
+	d, err := r.cfg.Sender.Send(ctx, m)
+	if err != nil {
+		var se *bot.SendError
+		if !errors.As(err, &se) {
+			se = &bot.SendError{Class: bot.RetryLater}
+		}
+		r.sendErrors.WithLabelValues(bot.ErrorCodeLabel(se.Code), classLabel(se.Class)).Inc()
+	}
+	return d, err
+}
+
+// classLabel is the class label of darsi_outbox_send_errors_total.
+func classLabel(c bot.SendClass) string {
+	switch c {
+	case bot.RetryLater:
+		return "retry"
+	case bot.NeedsTemplate:
+		return "template"
+	case bot.OptedOut:
+		return "opted_out"
+	}
+	return "permanent"
 }
 
 // lookup looks in Twilio's list for a message an earlier claim of the job

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/cohort"
 	"github.com/darsi-ma/darsi/bot/dialog"
@@ -18,8 +17,8 @@ import (
 
 // openCoaching opens the store for a coach command (coach, cohort,
 // remind) and returns the coaching use cases over it. On the embedded
-// store, which one process at a time may open, it says what to do when
-// darsi serve holds the file.
+// store, which one process at a time may open, openStore says what to do
+// when darsi serve holds the file.
 func openCoaching(ctx context.Context, cfg Config) (*app.Coaching, func() error, error) {
 	content, err := loadContent(cfg.Lessons)
 	if err != nil {
@@ -27,9 +26,6 @@ func openCoaching(ctx context.Context, cfg Config) (*app.Coaching, func() error,
 	}
 	s, err := cfg.openStore(ctx)
 	if err != nil {
-		if storeKind(cfg.Store) == "embedded" && bot.KindOf(err) == bot.Unavailable {
-			return nil, nil, fmt.Errorf("the embedded store %s is in use by another process, most likely darsi serve: stop darsi serve or use the dashboard/API (/coach/) (%w)", cfg.Store, err)
-		}
 		return nil, nil, err
 	}
 	return newCoaching(cfg, s, func() *dialog.Content { return content }, nil), s.Close, nil

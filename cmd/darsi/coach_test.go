@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -122,8 +123,54 @@ func TestCoachCommandsWhileServing(t *testing.T) {
 	}
 	defer s.Close()
 	code, _, errOut := darsi(t, "", "cohort", "list", "--store", store)
-	if code != 1 || !strings.Contains(errOut, "stop darsi serve or use the dashboard/API") {
+	if code != 1 || !strings.Contains(errOut, "the store "+store+" is in use by a running darsi serve: stop it") {
 		t.Errorf("store held: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestFirstCoach: darsi serve on an embedded store without any coach
+// account prints the command that makes the first one; that command, run
+// while the server holds the file, says to stop it; run as printed once
+// the server stopped, it makes the account, and the next start prints
+// nothing.
+func TestFirstCoach(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "darsi.db")
+	r := startReplica(t, store)
+	var command string
+	for deadline := time.Now().Add(5 * time.Second); command == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := regexp.MustCompile(`command="([^"]+)"`).FindStringSubmatch(r.logs.String()); m != nil {
+			command = m[1]
+		}
+	}
+	want := "darsi coach add admin --role admin --store " + store + " < password.txt"
+	if command != want || !strings.Contains(r.logs.String(), "stop darsi serve (Ctrl-C)") {
+		t.Fatalf("darsi serve printed the command %q, want %q\n%s", command, want, r.logs)
+	}
+	args := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(command, "darsi "), " < password.txt"))
+	const password = "first-admin-secret"
+	code, _, errOut := darsi(t, password+"\n", args...)
+	if code != 1 || !strings.Contains(errOut, "the store "+store+" is in use by a running darsi serve: stop it") {
+		t.Errorf("coach add while serving: exit %d, stderr %q", code, errOut)
+	}
+	r.stop()
+	code, token, errOut := darsi(t, password+"\n", args...)
+	if code != 0 || len(strings.TrimSpace(token)) < 20 {
+		t.Fatalf("the printed command: exit %d, token %q, stderr %q", code, token, errOut)
+	}
+	r = startReplica(t, store)
+	req, _ := http.NewRequest("GET", r.base+"/coach/api/cohorts", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(token))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the first coach's token: %d", resp.StatusCode)
+	}
+	r.stop()
+	if strings.Contains(r.logs.String(), "no coach account") {
+		t.Errorf("a store with a coach still gets the first-coach hint:\n%s", r.logs)
 	}
 }
 

@@ -19,6 +19,9 @@ import (
 	"syscall"
 	"time"
 
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/dialog"
 	"github.com/darsi-ma/darsi/bot/lesson"
@@ -50,6 +53,8 @@ usage:
   darsi cohort list [--json]           cohorts, their coaches and members
   darsi remind --cohort CODE --text TEXT [--at RFC3339] [--template KIND]   queue a reminder for every member
   darsi whatsapp sync [--dry-run]      make the WhatsApp buttons and lists of every question (Content API); count them
+  darsi backup --out FILE [--admin ADDR]   a consistent copy of the embedded store, also while darsi serve runs
+  darsi restore --from FILE --to PATH [--force]   put a checked backup in place (darsi serve stopped)
   darsi config [--check]               the effective configuration, secrets hidden; --check: exit 1 on any problem
   darsi version                        print the version
   darsi probe URL                      exit 0 if URL answers 2xx (container health checks)
@@ -75,7 +80,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "config":
 		return configCmd(cfg, cfgErr, args[1:], stdout, stderr)
-	case "serve", "chat", "preview", "export", "coach", "cohort", "remind", "whatsapp":
+	case "serve", "chat", "preview", "export", "coach", "cohort", "remind", "whatsapp", "backup":
 		// Every command that uses the configuration refuses a bad value
 		// before doing anything, whatever it would have used.
 		if cfgErr != nil {
@@ -106,6 +111,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = remindCmd(app.WithOrigin(ctx, cliOrigin), cfg, args[1:], stdout, stderr)
 	case "whatsapp":
 		err = whatsappCmd(ctx, cfg, args[1:], stdout, stderr)
+	case "backup":
+		err = backupCmd(ctx, cfg, args[1:], stdout, stderr)
+	case "restore":
+		err = restoreCmd(args[1:], stdout, stderr)
 	case "probe":
 		err = probe(ctx, args[1:])
 	case "version":
@@ -232,8 +241,27 @@ func (c *Config) openStore(ctx context.Context) (store, error) {
 		}
 		return &tempStore{Store: s, dir: dir}, nil
 	}
-	return boltstore.Open(spec, c.boltOptions())
+	s, err := boltstore.Open(spec, c.boltOptions())
+	if bot.KindOf(err) == bot.Unavailable && errors.Is(err, berrors.ErrTimeout) {
+		return nil, &storeInUse{path: spec, err: err}
+	}
+	return s, err
 }
+
+// storeInUse is the error of a command that found the embedded store held
+// by another process: bbolt lets one process at a time open the file, and
+// the one holding it is most likely darsi serve.
+type storeInUse struct {
+	path string
+	err  error
+}
+
+func (e *storeInUse) Error() string {
+	return "the store " + e.path + " is in use by a running darsi serve: stop it (Ctrl-C where it runs), run this command, then start it again; " +
+		"while it runs, cohorts and reminders are made in the dashboard (/coach/) or its API, and a Redis store (DARSI_STORE=redis://…) lets every command run beside it"
+}
+
+func (e *storeInUse) Unwrap() error { return e.err }
 
 func (c *Config) boltOptions() boltstore.Options {
 	return boltstore.Options{Secret: []byte(c.Secret), Retention: c.MessageRetention, DeliveryRetention: c.DeliveryRetention, JobRetention: c.JobRetention}

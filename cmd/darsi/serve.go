@@ -73,6 +73,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	}
 	defer s.Close()
 
+	reg.MustRegister(newStoreCollector(s, log))
 	a := app.New(measureStore(s, reg), content)
 	a.Keys = s.Keys() // the measuring wrapper hides the store's
 	a.Cohorts = s     // learners join cohorts by code
@@ -144,6 +145,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	if cfg.simulatorOn() {
 		log.Info("web chat simulator", "url", "http://"+displayAddr(ln.Addr())+"/")
 	}
+	firstCoach(ctx, cfg, s, log, "http://"+displayAddr(ln.Addr())+"/coach/")
 
 	if cfg.AdminAddr != "off" {
 		// Metrics and profiles on a listener of their own, which operators
@@ -153,7 +155,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 			ln.Close()
 			return fmt.Errorf("DARSI_ADMIN_ADDR=%s: %w (set another address, or off)", cfg.AdminAddr, err)
 		}
-		admin := &http.Server{Handler: adminRoutes(reg), ReadHeaderTimeout: 5 * time.Second}
+		admin := &http.Server{Handler: adminRoutes(reg, s, log), ReadHeaderTimeout: 5 * time.Second}
 		go admin.Serve(aln)
 		defer admin.Close()
 		log.Info("metrics and profiles", "addr", aln.Addr().String())
@@ -178,10 +180,11 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	return nil
 }
 
-// adminRoutes is what the admin listener serves: /metrics and Go's
-// profiles.
-func adminRoutes(reg *prometheus.Registry) http.Handler {
+// adminRoutes is what the admin listener serves: /metrics, Go's
+// profiles, and the embedded store's backup.
+func adminRoutes(reg *prometheus.Registry, s store, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /backup", backupHandler(s, log))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -278,4 +281,29 @@ func displayAddr(addr net.Addr) string {
 		return net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
 	}
 	return tcp.String()
+}
+
+// firstCoach says, when the store has no coach account yet, the exact
+// command that makes the first one: the dashboard needs one. On the
+// embedded store, which one process opens at a time, the server must be
+// stopped for it.
+func firstCoach(ctx context.Context, cfg Config, s store, log *slog.Logger, dashboard string) {
+	coaches, _, err := s.Coaches(ctx, "", 1)
+	if err != nil || len(coaches) > 0 {
+		return
+	}
+	cmd := "darsi coach add admin --role admin"
+	switch storeKind(cfg.Store) {
+	case "memory":
+		log.Info("no coach account: the memory store forgets everything at exit; use a file (--store ./data/darsi.db) to keep one")
+		return
+	case "embedded":
+		cmd += " --store " + cfg.Store + " < password.txt"
+		log.Warn("no coach account yet: to make the first one, stop darsi serve (Ctrl-C), run the command below with the password on the first line of password.txt (10 to 72 characters), keep the API token it prints, then start darsi serve again and log in",
+			"command", cmd, "dashboard", dashboard)
+	default:
+		cmd += " < password.txt"
+		log.Warn("no coach account yet: to make the first one, run the command below beside the server, with the same DARSI_STORE and the password on the first line of password.txt (10 to 72 characters); keep the API token it prints, then log in",
+			"command", cmd, "dashboard", dashboard)
+	}
 }

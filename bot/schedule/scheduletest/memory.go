@@ -494,3 +494,36 @@ func (m *Memory) Delivery(ctx context.Context, sid string) (bot.Delivery, error)
 func (m *Memory) Allow(ctx context.Context, key string, perSecond int, now time.Time) (bool, time.Duration, error) {
 	return m.limiter.Allow(ctx, key, perSecond, now)
 }
+
+var _ schedule.BacklogReader = (*Memory)(nil)
+
+// Backlog implements schedule.BacklogReader.
+func (m *Memory) Backlog(ctx context.Context, now time.Time, limit int) (schedule.Backlog, error) {
+	if err := ctx.Err(); err != nil {
+		return schedule.Backlog{}, bot.E("scheduletest.Memory.Backlog", bot.Unavailable, err)
+	}
+	if limit <= 0 {
+		limit = schedule.DefaultBacklogLimit
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var b schedule.Backlog
+	for id := range m.pending {
+		j := m.jobs[id]
+		var at time.Time
+		switch {
+		case j.Status == schedule.Queued && !j.DueAt.After(now):
+			at = j.DueAt
+		case j.Status == schedule.Claimed && !j.LeaseUntil.After(now):
+			at = j.LeaseUntil
+		default:
+			continue
+		}
+		b.Due++
+		if b.Oldest.IsZero() || at.Before(b.Oldest) {
+			b.Oldest = at
+		}
+	}
+	b.Due = min(b.Due, limit)
+	return b, nil
+}

@@ -52,6 +52,7 @@ func RunOutbox(t *testing.T, open func(t *testing.T) schedule.Outbox) {
 		{"EnqueueClaimedRecovered", testOutboxEnqueueClaimedRecovered},
 		{"EnqueueClaimedInvalid", testOutboxEnqueueClaimedInvalid},
 		{"SettleAll", testOutboxSettleAll},
+		{"Backlog", testOutboxBacklog},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1119,4 +1120,70 @@ func testOutboxSettleAll(t *testing.T, s schedule.Outbox) {
 	wantKind(t, "SettleAll of an unknown status", s.SettleAll(ctx, bad)[0], bot.Invalid)
 	noSID := sent(got[1], "")
 	wantKind(t, "SettleAll of a delivery without a SID", s.SettleAll(ctx, noSID)[0], bot.Invalid)
+}
+
+// testOutboxBacklog counts what a claim would take, and since when the
+// earliest has waited, across the jobs' buckets: queued jobs due, claims
+// whose lease ran out; not jobs due later, claimed, sent or failed.
+func testOutboxBacklog(t *testing.T, s schedule.Outbox) {
+	br, ok := s.(schedule.BacklogReader)
+	if !ok {
+		t.Fatalf("%T does not implement schedule.BacklogReader", s)
+	}
+	ctx := context.Background()
+	backlog := func(now time.Time, limit int) schedule.Backlog {
+		t.Helper()
+		b, err := br.Backlog(ctx, now, limit)
+		if err != nil {
+			t.Fatalf("Backlog(%v, %d): %v", now, limit, err)
+		}
+		return b
+	}
+	want := func(what string, got schedule.Backlog, due int, oldest time.Time) {
+		t.Helper()
+		// Stores may keep times to the microsecond.
+		if got.Due != due || !got.Oldest.Truncate(time.Microsecond).Equal(oldest.Truncate(time.Microsecond)) {
+			t.Errorf("%s: Backlog = %d due, oldest %v; want %d, %v", what, got.Due, got.Oldest, due, oldest)
+		}
+	}
+	want("empty outbox", backlog(t0, 0), 0, time.Time{})
+
+	// Twelve jobs due over the last twelve minutes (ids spread over the
+	// stores' buckets), two later.
+	var jobs []schedule.Job
+	for i := range 12 {
+		jobs = append(jobs, job(fmt.Sprintf("due-%02d", i), t0.Add(-time.Duration(12-i)*time.Minute)))
+	}
+	jobs = append(jobs, job("later-1", t0.Add(time.Minute)), job("later-2", t0.Add(time.Hour)))
+	enqueue(t, s, jobs...)
+	want("twelve due", backlog(t0, 0), 12, t0.Add(-12*time.Minute))
+	want("counted up to 5", backlog(t0, 5), 5, t0.Add(-12*time.Minute))
+	want("an hour earlier", backlog(t0.Add(-time.Hour), 0), 0, time.Time{})
+
+	// The three earliest claimed: they leave the backlog until their
+	// lease runs out. One of them is sent, one failed: gone for good.
+	got := claim(t, s, "w1", t0, 3)
+	wantIDs(t, "Claim of 3", got, "due-00", "due-01", "due-02")
+	want("three claimed", backlog(t0, 0), 9, t0.Add(-9*time.Minute))
+	sentJob := got[0]
+	sentJob.Status, sentJob.SID, sentJob.SentAt, sentJob.UpdatedAt = schedule.Sent, "SMbacklog", t0, t0
+	settle(t, s, sentJob)
+	failedJob := got[1]
+	failedJob.Status, failedJob.Reason, failedJob.UpdatedAt = schedule.Failed, "no learner", t0
+	settle(t, s, failedJob)
+	want("one sent, one failed", backlog(t0, 0), 9, t0.Add(-9*time.Minute))
+
+	// After the lease, the claim left hanging is due again, from the end
+	// of its lease; the later jobs have come due too.
+	t1 := t0.Add(lease + 2*time.Minute)
+	want("after the lease", backlog(t1, 0), 11, t0.Add(-9*time.Minute))
+	if n := len(claim(t, s, "w2", t1, 100)); n != 11 {
+		t.Errorf("Claim after the lease took %d jobs; the backlog said 11", n)
+	}
+	want("everything claimed", backlog(t1, 0), 0, time.Time{})
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err := br.Backlog(cancelled, t0, 0)
+	wantKind(t, "Backlog with a cancelled context", err, bot.Unavailable)
 }
