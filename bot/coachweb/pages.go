@@ -451,6 +451,8 @@ func (h *Handler) allJobRows(ctx context.Context, code string) ([]JobRow, error)
 type outboxView struct {
 	Jobs   []JobRow
 	Queued int
+	// Cancelled and TooLate say how a cancel just went.
+	Cancelled, TooLate bool
 	// Counts and Total count the cohort's jobs by status (the store's
 	// counts); Next is the cursor of the next page, First is set on a
 	// later page.
@@ -476,6 +478,7 @@ func (h *Handler) outboxPage(w http.ResponseWriter, r *http.Request, c cohort.Co
 	if q := r.URL.Query().Get("queued"); q != "" {
 		v.Queued, _ = strconv.Atoi(q)
 	}
+	v.Cancelled, v.TooLate = r.URL.Query().Get("cancelled") != "", r.URL.Query().Get("late") != ""
 	for _, n := range counts {
 		v.Total += n
 	}

@@ -172,7 +172,8 @@ const (
 	resultHeld     = "held"     // quiet hours: back to the queue
 	resultRetried  = "retried"  // back to the queue after an error
 	resultReleased = "released" // claim given back unsent (shutdown, lease nearly out)
-	resultConflict = "conflict" // another replica took the job over before Settle
+	resultConflict = "conflict" // cancelled, or another replica took the job over, before Settle
+	resultFenced   = "fenced"   // cancelled, or taken over, before its send: not sent
 	resultError    = "error"    // Settle failed; the lease will bring the job back
 )
 
@@ -231,7 +232,7 @@ func NewRunner(cfg Config) (*Runner, error) {
 	}
 	r.metrics = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "darsi_outbox_jobs_total",
-		Help: "Outbox jobs handled by this replica's runner, by result: sent, adopted (found already sent after a crash), failed, held (quiet hours), retried, released, conflict, error.",
+		Help: "Outbox jobs handled by this replica's runner, by result: sent, adopted (found already sent after a crash), failed, held (quiet hours), retried, released, conflict, fenced (cancelled before its send), error.",
 	}, []string{"result"})
 	if cfg.Registerer != nil {
 		if err := cfg.Registerer.Register(r.metrics); err != nil {
@@ -379,6 +380,8 @@ type attempt struct {
 	batch *replyBatch
 	// delivery is the record of the message this claim sent, for batch.
 	delivery *bot.Delivery
+	// begun is set once this claim passed the send fence (BeginSend).
+	begun bool
 }
 
 // Turn is a turn's replies as QueueReplies left them, for DeliverReplies.
@@ -601,7 +604,7 @@ func (r *Runner) work(ctx context.Context, a *attempt, inOrder bool) {
 		r.fail(work, log, a, err.Error())
 		return
 	}
-	m := bot.Outbound{To: to, From: from, MessagingServiceSID: msid}
+	m := bot.Outbound{To: to, From: from, MessagingServiceSID: msid, JobID: j.ID}
 	// A reply with a choice goes as its content when there is one.
 	var content string
 	if j.Kind == Reply {
@@ -672,6 +675,22 @@ func (r *Runner) work(ctx context.Context, a *attempt, inOrder bool) {
 		// wait behind reminders.
 		if j.Kind != Reply && !r.wait(ctx, log, a, from, msid) {
 			return
+		}
+		// The fence: a job cancelled while this replica held it is not
+		// sent; one that passed it can no longer be cancelled. Replies
+		// cannot be cancelled once claimed, and skip it.
+		if j.Kind != Reply && !a.begun {
+			at, err := r.cfg.Outbox.BeginSend(work, j.ID, j.Worker, r.cfg.Now())
+			switch {
+			case bot.KindOf(err) == bot.Conflict || bot.KindOf(err) == bot.NotFound:
+				log.Info("outbox: cancelled or taken over before its send: not sent", "err", err)
+				r.metrics.WithLabelValues(resultFenced).Inc()
+				return
+			case err != nil:
+				r.retry(work, log, a, "send fence: "+err.Error())
+				return
+			}
+			a.begun, a.j.Sending = true, at
 		}
 		a.sent = true
 		d, err := r.send(work, a, m)
@@ -905,7 +924,7 @@ func (r *Runner) backoff(n int) time.Duration {
 // its next claim sends without looking in Twilio's list first.
 func (r *Runner) settle(ctx context.Context, log *slog.Logger, a *attempt, result string) {
 	if a.j.Status == Queued && !a.sent && !a.earlier {
-		a.j.ClaimedAt = time.Time{}
+		a.j.ClaimedAt, a.j.Sending = time.Time{}, time.Time{}
 	}
 	a.j.LeaseUntil, a.j.UpdatedAt = time.Time{}, r.cfg.Now()
 	if b := a.batch; b != nil {
@@ -921,7 +940,7 @@ func (r *Runner) settled(log *slog.Logger, j Job, result string, err error) {
 	switch {
 	case bot.KindOf(err) == bot.Conflict:
 		result = resultConflict
-		log.Warn("outbox: another replica took the job over", "err", err)
+		log.Warn("outbox: the job was cancelled, or another replica took it over", "err", err)
 	case err != nil:
 		result = resultError
 		log.Error("outbox: settle", "err", err)
@@ -941,6 +960,8 @@ func recipient(learner string) (bot.Channel, string) {
 		return ch, learner
 	case bot.SMS:
 		return ch, number
+	case bot.Sim:
+		return ch, learner // the simulator's mailbox (see Policy.Sim)
 	}
 	return ch, ""
 }
@@ -952,6 +973,11 @@ func (r *Runner) sender(ch bot.Channel) (from, msid string) {
 		from = r.cfg.WhatsAppFrom
 	case bot.SMS:
 		from = r.cfg.SMSFrom
+	case bot.Sim:
+		if r.cfg.Policy.Sim {
+			return string(bot.Sim), ""
+		}
+		return "", ""
 	default:
 		return "", ""
 	}

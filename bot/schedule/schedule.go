@@ -96,6 +96,11 @@ type Job struct {
 	ClaimedAt  time.Time `json:"claimed_at,omitzero"`
 	LeaseUntil time.Time `json:"lease_until,omitzero"`
 
+	// Sending is when a claim passed the send fence (Outbox.BeginSend):
+	// from then on the message may have reached Twilio, and Cancel
+	// refuses the job. Zero while no send may have gone out.
+	Sending time.Time `json:"sending,omitzero"`
+
 	SID       string    `json:"sid,omitempty"` // Twilio's MessageSid once sent
 	Templated bool      `json:"templated,omitempty"`
 	SentAt    time.Time `json:"sent_at,omitzero"`
@@ -183,8 +188,26 @@ type Outbox interface {
 	// each status.
 	Counts(ctx context.Context, cohort string) (map[Status]int, error)
 
-	// Cancel cancels a job that is still Queued.
+	// Cancel cancels a job no send of which may have reached Twilio: a
+	// Queued job, or a Claimed one whose worker has not passed BeginSend
+	// (that worker's BeginSend and Settle then fail with Conflict, so it
+	// sends nothing). Cancelling a Cancelled job does nothing. It fails
+	// with kind Conflict, and changes nothing, for a job a send of which
+	// may have gone out (Sending set, or Sent and after), for a claimed
+	// Reply (replies are the conversation's), and for a Failed job; with
+	// NotFound when there is no such job. Cancel and BeginSend are
+	// atomic against each other: either the cancel wins and nothing is
+	// sent, or the send wins and the job ends Sent (then Delivered or
+	// Failed, as Twilio reports).
 	Cancel(ctx context.Context, id string) error
+
+	// BeginSend is the fence a worker passes just before it hands a job
+	// it claimed to Twilio: it sets the job's Sending (to now, unless an
+	// earlier claim set it) if the job is still Claimed by worker, and
+	// fails with kind Conflict otherwise (cancelled, or taken over by
+	// another replica), changing nothing; NotFound when there is no such
+	// job. It returns the Sending time stored.
+	BeginSend(ctx context.Context, id, worker string, now time.Time) (time.Time, error)
 
 	// ClaimJob claims the job id as Claim would if it were the only one
 	// due (Queued and due at now, or Claimed with its lease run out), and

@@ -52,6 +52,8 @@ usage:
   darsi cohort create NAME [--coach LOGIN] [--json] [--poster FILE.svg]   a cohort: join code and wa.me link
   darsi cohort list [--json]           cohorts, their coaches and members
   darsi remind --cohort CODE --text TEXT [--at RFC3339] [--template KIND]   queue a reminder for every member
+  darsi jobs list --cohort CODE [--status queued,…] [--json]   a cohort's outbox, newest due first
+  darsi jobs cancel ID                 cancel a job of the outbox that has not begun to go out
   darsi whatsapp sync [--dry-run]      make the WhatsApp buttons and lists of every question (Content API); count them
   darsi backup --out FILE [--admin ADDR]   a consistent copy of the embedded store, also while darsi serve runs
   darsi restore --from FILE --to PATH [--force]   put a checked backup in place (darsi serve stopped)
@@ -80,7 +82,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "config":
 		return configCmd(cfg, cfgErr, args[1:], stdout, stderr)
-	case "serve", "chat", "preview", "export", "coach", "cohort", "remind", "whatsapp", "backup":
+	case "serve", "chat", "preview", "export", "coach", "cohort", "remind", "jobs", "whatsapp", "backup":
 		// Every command that uses the configuration refuses a bad value
 		// before doing anything, whatever it would have used.
 		if cfgErr != nil {
@@ -109,6 +111,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cohortCmd(app.WithOrigin(ctx, cliOrigin), cfg, args[1:], stdout, stderr)
 	case "remind":
 		err = remindCmd(app.WithOrigin(ctx, cliOrigin), cfg, args[1:], stdout, stderr)
+	case "jobs":
+		err = jobsCmd(app.WithOrigin(ctx, cliOrigin), cfg, args[1:], stdout, stderr)
 	case "whatsapp":
 		err = whatsappCmd(ctx, cfg, args[1:], stdout, stderr)
 	case "backup":

@@ -207,7 +207,7 @@ func (m *Memory) EnqueueClaimed(ctx context.Context, worker string, now time.Tim
 		s, ok := m.jobs[j.ID]
 		if !ok {
 			j.Status, j.Attempts = schedule.Queued, 0
-			j.ClaimedAt, j.LeaseUntil, j.Worker = time.Time{}, time.Time{}, ""
+			j.ClaimedAt, j.LeaseUntil, j.Worker, j.Sending = time.Time{}, time.Time{}, "", time.Time{}
 			s = &memJob{Job: j}
 			m.jobs[j.ID] = s
 			m.pending[j.ID] = struct{}{}
@@ -436,8 +436,8 @@ func (m *Memory) Purge(now time.Time) int {
 }
 
 // Cancel implements schedule.Outbox; cancelling a cancelled job does
-// nothing. Errors: NotFound, Conflict when the job is neither Queued nor
-// Cancelled.
+// nothing. Errors: NotFound, Conflict when a send of the job may have
+// gone out, for a claimed reply, and for a job that ended otherwise.
 func (m *Memory) Cancel(ctx context.Context, id string) error {
 	const op = "scheduletest.Memory.Cancel"
 	m.mu.Lock()
@@ -446,18 +446,41 @@ func (m *Memory) Cancel(ctx context.Context, id string) error {
 	if !ok {
 		return bot.Errorf(op, bot.NotFound, "no job %s", id)
 	}
-	switch s.Status {
-	case schedule.Cancelled:
+	switch {
+	case s.Status == schedule.Cancelled:
 		return nil
-	case schedule.Queued:
-	default:
-		return bot.Errorf(op, bot.Conflict, "job %s is %s, not queued", id, s.Status)
+	case (s.Status == schedule.Queued || s.Status == schedule.Claimed) && !s.Sending.IsZero():
+		return bot.Errorf(op, bot.Conflict, "job %s may have been sent already: too late to cancel", id)
+	case s.Status == schedule.Claimed && s.Kind == schedule.Reply:
+		return bot.Errorf(op, bot.Conflict, "reply %s is being sent", id)
+	case s.Status != schedule.Queued && s.Status != schedule.Claimed:
+		return bot.Errorf(op, bot.Conflict, "job %s is %s: too late to cancel", id, s.Status)
 	}
 	s.Status, s.Reason = schedule.Cancelled, "cancelled"
+	s.Worker, s.LeaseUntil = "", time.Time{}
 	s.UpdatedAt = m.now()
 	m.ended(s)
 	delete(m.pending, id)
 	return nil
+}
+
+// BeginSend implements schedule.Outbox. Errors: NotFound, Conflict when
+// the job is no longer claimed by worker.
+func (m *Memory) BeginSend(ctx context.Context, id, worker string, now time.Time) (time.Time, error) {
+	const op = "scheduletest.Memory.BeginSend"
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.jobs[id]
+	if !ok {
+		return time.Time{}, bot.Errorf(op, bot.NotFound, "no job %s", id)
+	}
+	if s.Status != schedule.Claimed || s.Worker != worker {
+		return time.Time{}, bot.Errorf(op, bot.Conflict, "job %s is %s by %q, not claimed by %q", id, s.Status, s.Worker, worker)
+	}
+	if s.Sending.IsZero() {
+		s.Sending = now
+	}
+	return s.Sending, nil
 }
 
 // AdvanceDelivery implements schedule.Deliveries (app.Deliveries): it

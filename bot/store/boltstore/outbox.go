@@ -448,7 +448,7 @@ func (s *Store) EnqueueClaimed(ctx context.Context, worker string, now time.Time
 			switch {
 			case old == nil:
 				j.Status, j.Attempts, j.Reason, j.SID = schedule.Claimed, 1, "", ""
-				j.Worker, j.ClaimedAt, j.LeaseUntil, j.UpdatedAt = worker, now, now.Add(lease), now
+				j.Worker, j.ClaimedAt, j.LeaseUntil, j.UpdatedAt, j.Sending = worker, now, now.Add(lease), now, time.Time{}
 				r = jobRecord{Job: j}
 			case old.Status == schedule.Queued && !old.DueAt.After(now),
 				old.Status == schedule.Claimed && !old.LeaseUntil.After(now):
@@ -864,9 +864,11 @@ func buildOutboxIndexes(tx *bolt.Tx, now time.Time, keys app.Keys) error {
 	return nil
 }
 
-// Cancel implements schedule.Outbox in one write transaction; cancelling a
-// cancelled job does nothing. Errors: NotFound, Conflict for a job past
-// Queued, Unavailable and Internal as for Enqueue.
+// Cancel implements schedule.Outbox in one write transaction, which
+// bbolt runs alone, so a Cancel and a BeginSend never interleave;
+// cancelling a cancelled job does nothing. Errors: NotFound, Conflict for
+// a job a send of which may have gone out, a claimed reply, or a job that
+// ended otherwise, Unavailable and Internal as for Enqueue.
 func (s *Store) Cancel(ctx context.Context, id string) error {
 	const op = "boltstore.Cancel"
 	err := s.updateOutbox(ctx, op, func(b outboxBuckets) error {
@@ -879,15 +881,51 @@ func (s *Store) Cancel(ctx context.Context, id string) error {
 			return bot.Errorf(op, bot.NotFound, "no job %s", id)
 		case old.Status == schedule.Cancelled:
 			return errNotForward
-		case old.Status != schedule.Queued:
+		case (old.Status == schedule.Queued || old.Status == schedule.Claimed) && !old.Sending.IsZero():
+			return bot.Errorf(op, bot.Conflict, "job %s may have been sent already: too late to cancel", id)
+		case old.Status == schedule.Claimed && old.Kind == schedule.Reply:
+			return bot.Errorf(op, bot.Conflict, "reply %s is being sent", id)
+		case old.Status != schedule.Queued && old.Status != schedule.Claimed:
 			return bot.Errorf(op, bot.Conflict, "job %s is %s: too late to cancel", id, old.Status)
 		}
 		r := *old
 		r.Status, r.Reason, r.UpdatedAt = schedule.Cancelled, cancelReason, s.now()
+		r.Worker, r.LeaseUntil = "", time.Time{}
 		return b.put(old, &r)
 	})
 	if errors.Is(err, errNotForward) {
 		return nil
 	}
 	return err
+}
+
+// BeginSend implements schedule.Outbox in one write transaction. Errors:
+// NotFound, Conflict when worker no longer holds the job, Unavailable and
+// Internal as for Enqueue.
+func (s *Store) BeginSend(ctx context.Context, id, worker string, now time.Time) (time.Time, error) {
+	const op = "boltstore.BeginSend"
+	var at time.Time
+	err := s.updateOutbox(ctx, op, func(b outboxBuckets) error {
+		old, err := b.get(id)
+		if err != nil {
+			return bot.E(op, bot.Internal, err)
+		}
+		switch {
+		case old == nil:
+			return bot.Errorf(op, bot.NotFound, "no job %s", id)
+		case old.Status != schedule.Claimed || old.Worker != worker:
+			return bot.Errorf(op, bot.Conflict, "job %s is %s by %q, not claimed by %q", id, old.Status, old.Worker, worker)
+		}
+		at = old.Sending
+		if !at.IsZero() {
+			return nil
+		}
+		r := *old
+		r.Sending, at = now, now
+		return b.put(old, &r)
+	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	return at, nil
 }

@@ -70,7 +70,7 @@ func (s *Store) jobTag(id string) string { return s.bucketTag(s.bucketOf(id)) }
 // kept out of the fields.
 func jobValue(j *schedule.Job, cohort, ds, de string) string {
 	fields := []string{string(j.Status), j.Worker, strconv.Itoa(j.Attempts), formatTime(j.ClaimedAt),
-		formatTime(j.LeaseUntil), j.Reason, formatTime(j.UpdatedAt), j.SID, cohort, ds, de}
+		formatTime(j.LeaseUntil), j.Reason, formatTime(j.UpdatedAt), j.SID, cohort, ds, de, formatTime(j.Sending)}
 	for i, f := range fields {
 		fields[i] = strings.Map(dropControl, f)
 	}
@@ -91,8 +91,9 @@ func decodeJob(raw string) (schedule.Job, error) {
 		return schedule.Job{}, fmt.Errorf("decode job: no separator")
 	}
 	f := strings.Split(state, "\x1f")
-	if len(f) != 11 {
-		return schedule.Job{}, fmt.Errorf("decode job: %d fields, want 11", len(f))
+	// A job stored before the send fence existed has 11 fields.
+	if len(f) != 11 && len(f) != 12 {
+		return schedule.Job{}, fmt.Errorf("decode job: %d fields, want 12", len(f))
 	}
 	var j schedule.Job
 	if err := decodeJobValue(v, &j); err != nil {
@@ -109,7 +110,10 @@ func decodeJob(raw string) (schedule.Job, error) {
 	for _, t := range []struct {
 		dst *time.Time
 		i   int
-	}{{&j.ClaimedAt, 3}, {&j.LeaseUntil, 4}, {&j.UpdatedAt, 6}} {
+	}{{&j.ClaimedAt, 3}, {&j.LeaseUntil, 4}, {&j.UpdatedAt, 6}, {&j.Sending, 11}} {
+		if t.i >= len(f) {
+			continue
+		}
 		if *t.dst, err = parseTime(f[t.i]); err != nil {
 			return schedule.Job{}, fmt.Errorf("decode job time: %w", err)
 		}
@@ -363,7 +367,7 @@ func (s *Store) EnqueueClaimed(ctx context.Context, worker string, now time.Time
 			place[j.ID] = i
 		}
 		j.Status, j.Worker, j.Attempts, j.Reason, j.SID = schedule.Claimed, worker, 1, "", ""
-		j.ClaimedAt, j.LeaseUntil, j.UpdatedAt = now, until, now
+		j.ClaimedAt, j.LeaseUntil, j.UpdatedAt, j.Sending = now, until, now, time.Time{}
 		stored[i] = j
 		b := s.bucketOf(j.ID)
 		cohort := escapeID(codeKey(j.Cohort))
@@ -803,9 +807,11 @@ func (s *Store) Counts(ctx context.Context, cohort string) (map[schedule.Status]
 	return counts, nil
 }
 
-// Cancel implements schedule.Outbox in one round trip; cancelling a
-// cancelled job does nothing. Errors: NotFound, Conflict for a job past
-// Queued, Unavailable and Internal as for Update.
+// Cancel implements schedule.Outbox in one round trip, one script: Redis
+// runs it alone, so a Cancel and a BeginSend never interleave; cancelling
+// a cancelled job does nothing. Errors: NotFound, Conflict for a job a
+// send of which may have gone out, a claimed reply, or a job that ended
+// otherwise, Unavailable and Internal as for Update.
 func (s *Store) Cancel(ctx context.Context, id string) error {
 	const op = "redisstore.Cancel"
 	if err := ctx.Err(); err != nil {
@@ -821,9 +827,41 @@ func (s *Store) Cancel(ctx context.Context, id string) error {
 	case 1:
 		return nil
 	case 0:
+		if res[1] == "sending" {
+			return bot.Errorf(op, bot.Conflict, "job %s may have been sent already: too late to cancel", id)
+		}
 		return bot.Errorf(op, bot.Conflict, "job %s is %v: too late to cancel", id, res[1])
 	case -1:
 		return bot.Errorf(op, bot.NotFound, "no job %s", id)
 	}
 	return bot.Errorf(op, bot.Internal, "cancel script answered %v", res)
+}
+
+// BeginSend implements schedule.Outbox in one round trip. Errors:
+// NotFound, Conflict when worker no longer holds the job, Unavailable and
+// Internal as for Update.
+func (s *Store) BeginSend(ctx context.Context, id, worker string, now time.Time) (time.Time, error) {
+	const op = "redisstore.BeginSend"
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, bot.E(op, bot.Unavailable, err)
+	}
+	tag := s.jobTag(id)
+	res, err := beginSendScript.Run(ctx, s.client, []string{tag + "j:" + id}, tag, worker, formatTime(now)).Slice()
+	if err != nil {
+		return time.Time{}, wrap(op, err)
+	}
+	switch code, _ := res[0].(int64); code {
+	case 1:
+		g, _ := res[1].(string)
+		at, err := parseTime(g)
+		if err != nil {
+			return time.Time{}, bot.E(op, bot.Internal, err)
+		}
+		return at, nil
+	case 0:
+		return time.Time{}, bot.Errorf(op, bot.Conflict, "job %s is %v by %q, not claimed by %q", id, res[1], res[2], worker)
+	case -1:
+		return time.Time{}, bot.Errorf(op, bot.NotFound, "no job %s", id)
+	}
+	return time.Time{}, bot.Errorf(op, bot.Internal, "send fence answered %v", res)
 }

@@ -10,7 +10,9 @@ import "github.com/redis/go-redis/v9"
 // A job is one string (see jobValue): the fields the scripts read and
 // change (s status, w worker, a attempts, c claimed at, l lease until, r
 // reason, u updated at, i the SID, k the cohort's code, ds and de the
-// furthest delivery status Twilio reported and its error code), separated
+// furthest delivery status Twilio reported and its error code, g when a
+// claim passed the send fence, empty before: a job written before the
+// fence existed has no g, and reads as empty), separated
 // by the unit separator 0x1F, then the record separator 0x1E, then what Go
 // writes, in the compact form of encodeJob. One string keeps a job at a
 // few hundred bytes; a hash with a long field takes three times that.
@@ -29,7 +31,7 @@ import "github.com/redis/go-redis/v9"
 // another in the counts; ended says whether a status is final; index files
 // a job under a score in the listing sets.
 const outboxLua = `
-local names = {'s', 'w', 'a', 'c', 'l', 'r', 'u', 'i', 'k', 'ds', 'de'}
+local names = {'s', 'w', 'a', 'c', 'l', 'r', 'u', 'i', 'k', 'ds', 'de', 'g'}
 local function parse(raw)
   local cut = string.find(raw, '\30', 1, true)
   local f, n = {}, 1
@@ -285,7 +287,10 @@ if ended(f.s) and not ended(from) then redis.call('ZADD', bp .. 'jf', ARGV[6], i
 return 1
 `)
 
-// cancelScript cancels a queued job.
+// cancelScript cancels a job no send of which may have gone out: a queued
+// one, or a claimed one whose worker has not passed the send fence
+// (beginSendScript), and not a claimed reply (its id starts with
+// "reply-"). The worker's fence and settle then find it cancelled.
 //
 //	KEYS[1]  the job
 //	ARGV[1]  the bucket's tag
@@ -295,19 +300,45 @@ return 1
 //	ARGV[5]  now (ms)
 //
 // It returns {1} when the job is cancelled (now or before), {0, status}
-// when it is past cancelling, {-1} when there is no such job.
+// when it is past cancelling ("sending" when a send may have gone out),
+// {-1} when there is no such job.
 var cancelScript = redis.NewScript(outboxLua + `
 local bp, id = ARGV[1], ARGV[2]
 local f, v = load(KEYS[1])
 if not f then return {-1} end
 if f.s == 'cancelled' then return {1} end
-if f.s ~= 'queued' then return {0, f.s} end
-f.s, f.r, f.u = 'cancelled', ARGV[4], ARGV[3]
+if f.s ~= 'queued' and f.s ~= 'claimed' then return {0, f.s} end
+if f.g and f.g ~= '' then return {0, 'sending'} end
+if f.s == 'claimed' and string.sub(id, 1, 6) == 'reply-' then return {0, 'claimed'} end
+local from = f.s
+f.s, f.r, f.u, f.w, f.l = 'cancelled', ARGV[4], ARGV[3], '', ''
 save(KEYS[1], f, v)
-count(bp, f.k, 'queued', 'cancelled')
+count(bp, f.k, from, 'cancelled')
 redis.call('ZREM', bp .. 'jd', id)
 redis.call('ZADD', bp .. 'jf', ARGV[5], id)
 return {1}
+`)
+
+// beginSendScript is the send fence: it marks a job its worker is about to
+// send (g, once), if that worker still holds it.
+//
+//	KEYS[1]  the job
+//	ARGV[1]  the bucket's tag
+//	ARGV[2]  the worker
+//	ARGV[3]  now, as Go writes times
+//
+// It returns {1, g} when the worker holds the job, {0, status, worker}
+// when it does not (cancelled, taken over), {-1} when there is no such
+// job.
+var beginSendScript = redis.NewScript(outboxLua + `
+local f, v = load(KEYS[1])
+if not f then return {-1} end
+if f.s ~= 'claimed' or f.w ~= ARGV[2] then return {0, f.s, f.w} end
+if not f.g or f.g == '' then
+  f.g = ARGV[3]
+  save(KEYS[1], f, v)
+end
+return {1, f.g}
 `)
 
 // jobsScript lists a bucket's jobs, newest due first, from a rank on.

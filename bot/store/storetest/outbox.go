@@ -45,6 +45,11 @@ func RunOutbox(t *testing.T, open func(t *testing.T) schedule.Outbox) {
 		{"JobsPages", testOutboxJobsPages},
 		{"Counts", testOutboxCounts},
 		{"Cancel", testOutboxCancel},
+		{"CancelClaimed", testOutboxCancelClaimed},
+		{"CancelAfterFence", testOutboxCancelAfterFence},
+		{"BeginSendFenced", testOutboxBeginSendFenced},
+		{"CancelReply", testOutboxCancelReply},
+		{"CancelRace", testOutboxCancelRace},
 		{"CancelledContext", testOutboxCancelledContext},
 		{"ClaimJob", testOutboxClaimJob},
 		{"ReplyRoundTrip", testOutboxReplyRoundTrip},
@@ -59,6 +64,7 @@ func RunOutbox(t *testing.T, open func(t *testing.T) schedule.Outbox) {
 			tt.fn(t, open(t))
 		})
 	}
+	t.Run("RunnerCancel", func(t *testing.T) { RunOutboxRunnerCancel(t, open) })
 }
 
 // t0 is the suite's "now": it carries nanoseconds and a zone other than UTC.
@@ -654,8 +660,11 @@ func testOutboxCancel(t *testing.T, s schedule.Outbox) {
 		t.Errorf("Cancel of a cancelled job: %v, want nil", err)
 	}
 	wantIDs(t, "Claim after Cancel", claim(t, s, "w1", t0, 10), "r2")
-	wantKind(t, "Cancel of a claimed job", s.Cancel(ctx, "r2"), bot.Conflict)
-	wantStatus(t, s, "r2", schedule.Claimed, "")
+	r2 := getJob(t, s, "r2")
+	r2.Status, r2.Reason = schedule.Failed, "opted out"
+	settle(t, s, r2)
+	wantKind(t, "Cancel of a failed job", s.Cancel(ctx, "r2"), bot.Conflict)
+	wantStatus(t, s, "r2", schedule.Failed, "opted out")
 }
 
 func testOutboxCancelledContext(t *testing.T, s schedule.Outbox) {
