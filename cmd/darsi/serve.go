@@ -151,7 +151,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	}
 	var opts []routeOpt
 	if runner != nil && cfg.interactiveOn() {
-		lane := &replyLane{app: a, outbox: s, runner: runner, log: log}
+		lane := &replyLane{app: a, runner: runner, log: log}
 		defer lane.Wait()
 		opts = append(opts, withReplies(lane))
 		log.Info("interactive messages on: buttons and lists for WhatsApp learners")
