@@ -73,6 +73,13 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 		return err
 	}
 	defer s.Close()
+	// On Redis, darsi migrate sees this replica, and it refuses to start
+	// while a move holds the store.
+	withdraw, err := announceReplica(ctx, s, log)
+	if err != nil {
+		return err
+	}
+	defer withdraw()
 
 	reg.MustRegister(newStoreCollector(s, log))
 	a := app.New(measureStore(s, reg), content)
