@@ -69,3 +69,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzWebhookSIDs$$' -fuzztime $(FUZZTIME) ./bot/twilio
 	$(GO) test -run '^$$' -fuzz '^FuzzCSV$$' -fuzztime $(FUZZTIME) ./bot/coachweb
 	$(GO) test -run '^$$' -fuzz '^FuzzSentinelURL$$' -fuzztime $(FUZZTIME) ./bot/store/redisstore
+	$(GO) test -run '^$$' -fuzz '^FuzzSplitMsgKey$$' -fuzztime $(FUZZTIME) ./bot/store/boltstore

@@ -7,7 +7,8 @@ import "embed"
 // FS holds the go-i18n message files, one per language and named by
 // Darsi's own language codes (ary.yaml, ar.yaml, fr.yaml, zgh.yaml), and
 // keywords.yaml, the words learners type to steer the bot. Package locale
-// reads them with Load.
+// reads them with Load. dash/fr.yaml and dash/ar.yaml hold the coaches'
+// dashboard's words, read with locale.LoadDashboard.
 //
-//go:embed *.yaml
+//go:embed *.yaml dash/*.yaml
 var FS embed.FS

@@ -18,6 +18,7 @@ const (
 	AuditBroadcast     = "broadcast.queue"
 	AuditExport        = "export"       // data handed out, such as a CSV file
 	AuditAnswer        = "inbox.answer" // a coach answered a learner's question (target: the thread's key)
+	AuditJobCancelled  = "job.cancel"   // a job of the outbox cancelled (target: its cohort; detail: its kind and id)
 )
 
 // Origin is where a call to a use case comes from, as the audit log

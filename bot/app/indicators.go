@@ -385,3 +385,26 @@ func (c *Coaching) Indicators(members []bot.Learner) Indicators {
 	ind.Outcomes = outcomes(content.Lessons, answers, followups)
 	return ind
 }
+
+// OutcomesIn returns os with each survey's question and answers in lang,
+// for a dashboard in that language (Outcomes says them in French); an
+// indicator no lesson asks any more keeps its words.
+func (c *Coaching) OutcomesIn(os []Outcome, lang bot.Lang) []Outcome {
+	cat := c.Content().Lessons
+	out := make([]Outcome, len(os))
+	for i, o := range os {
+		o.Values = slices.Clone(o.Values)
+		if st := surveyStep(cat, o.Key); st != nil {
+			o.Question = cmp.Or(st.Ask.In(lang), o.Question)
+			for j, vc := range o.Values {
+				for _, opt := range st.Options {
+					if opt.Value == vc.Value {
+						o.Values[j].Label = cmp.Or(opt.Text.In(lang), vc.Label)
+					}
+				}
+			}
+		}
+		out[i] = o
+	}
+	return out
+}

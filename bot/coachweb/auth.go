@@ -1,7 +1,6 @@
 package coachweb
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -33,7 +32,7 @@ type loginView struct {
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "Formulaire invalide.", http.StatusBadRequest)
+		http.Error(w, h.t(r, "dash.error.form"), http.StatusBadRequest)
 		return
 	}
 	login := strings.TrimSpace(r.PostForm.Get("login"))
@@ -41,7 +40,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostForm.Get("next"))
 	view := loginView{Next: next, Login: login}
 	if login == "" || password == "" || len(login) > 100 || len(password) > 200 {
-		view.Error = "Identifiant et mot de passe requis."
+		view.Error = h.t(r, "dash.login.required")
 		h.render(w, r, http.StatusBadRequest, "login", view)
 		return
 	}
@@ -50,7 +49,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if wait := h.throttle.wait(key, addr, now); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		view.Error = fmt.Sprintf("Trop d'essais : réessaie dans %d s.", secs)
+		view.Error = h.n(r, "dash.login.throttled", secs)
 		h.render(w, r, http.StatusTooManyRequests, "login", view)
 		return
 	}
@@ -58,7 +57,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if bot.KindOf(err) == bot.Forbidden {
 		h.throttle.failed(key, addr, now)
 		h.cfg.Log.Warn("coach login refused", "login", login, "addr", addr)
-		view.Error = "Identifiant ou mot de passe incorrect."
+		view.Error = h.t(r, "dash.login.wrong")
 		h.render(w, r, http.StatusUnauthorized, "login", view)
 		return
 	}
@@ -107,3 +106,9 @@ func coachName(c cohort.Coach) string {
 	}
 	return c.Login
 }
+
+// isAdmin reports whether c is an administrator.
+func isAdmin(c *cohort.Coach) bool { return c != nil && c.Role == cohort.RoleAdmin }
+
+// coachNameOf is what the header shows of c.
+func coachNameOf(c *cohort.Coach) string { return coachName(*c) }

@@ -28,6 +28,8 @@ import (
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/cohort"
+	"github.com/darsi-ma/darsi/bot/locale"
+	"github.com/darsi-ma/darsi/locales"
 )
 
 // Prefix is where the handler expects to be mounted.
@@ -64,14 +66,19 @@ type Config struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	Log *slog.Logger
+	// Words are the dashboard's messages in French and Arabic (default:
+	// locale.LoadDashboard of the embedded locales).
+	Words *locale.Bundle
 }
 
 // Handler serves the dashboard and the API. Mount it at /coach/.
 type Handler struct {
-	cfg   Config
-	mux   *http.ServeMux
-	h     http.Handler
-	pages map[string]*template.Template
+	cfg Config
+	mux *http.ServeMux
+	h   http.Handler
+	// pages are the parsed templates by language, then by name.
+	pages map[bot.Lang]map[string]*template.Template
+	dash  *locale.Bundle
 	// throttle slows failed logins down.
 	throttle *throttle
 	// publicScheme is PublicURL's scheme, "" without one.
@@ -113,7 +120,14 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux(), throttle: newThrottle(maxTracked), publicScheme: scheme}
+	if cfg.Words == nil {
+		w, err := locale.LoadDashboard(locales.FS)
+		if err != nil {
+			return nil, bot.E(op, bot.Internal, err)
+		}
+		cfg.Words = w
+	}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), throttle: newThrottle(maxTracked), publicScheme: scheme, dash: cfg.Words}
 	if err := h.parseTemplates(); err != nil {
 		return nil, bot.E(op, bot.Internal, err)
 	}
@@ -124,7 +138,7 @@ func New(cfg Config) (*Handler, error) {
 			writeJSONError(w, http.StatusForbidden, "cross-origin request refused")
 			return
 		}
-		http.Error(w, "Requête refusée : elle ne vient pas de ce site.", http.StatusForbidden)
+		http.Error(w, h.t(r, "dash.error.crossOrigin"), http.StatusForbidden)
 	}))
 	h.h = cop.Handler(h.mux)
 	return h, nil
@@ -138,6 +152,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	via := "dashboard"
 	if isAPI(r) {
 		via = "api"
+	} else {
+		r = h.withLang(w, r)
 	}
 	addr := ""
 	if a := clientAddr(r); a.IsValid() {
@@ -165,6 +181,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST "+Prefix+"/cohorts/{code}/remind", h.cohortPage(h.remind))
 	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/outbox", h.cohortPage(h.outboxPage))
 	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/outbox.csv", h.cohortPage(h.outboxCSV))
+	m.HandleFunc("POST "+Prefix+"/cohorts/{code}/jobs/{id}/cancel", h.cohortPage(h.cancelJob))
 	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/indicators", h.cohortPage(h.indicatorsPage))
 	m.HandleFunc("GET "+Prefix+"/cohorts/{code}/outcomes.csv", h.cohortPage(h.outcomesCSV))
 	m.HandleFunc("GET "+Prefix+"/outcomes", h.page(h.allOutcomesPage))
@@ -179,6 +196,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET "+Prefix+"/api/cohorts/{code}/learners", h.cohortAPI(h.apiLearners))
 	m.HandleFunc("POST "+Prefix+"/api/cohorts/{code}/reminders", h.cohortAPI(h.apiRemind))
 	m.HandleFunc("GET "+Prefix+"/api/cohorts/{code}/jobs", h.cohortAPI(h.apiJobs))
+	m.HandleFunc("POST "+Prefix+"/api/jobs/{id}/cancel", h.api(h.apiCancelJob))
 	m.HandleFunc("GET "+Prefix+"/api/audit", h.api(h.apiAudit))
 	m.HandleFunc("GET "+Prefix+"/api/inbox", h.api(h.apiInbox))
 	m.HandleFunc("GET "+Prefix+"/api/outcomes", h.api(h.apiOutcomes))
@@ -206,7 +224,7 @@ func (h *Handler) page(fn func(w http.ResponseWriter, r *http.Request, c cohort.
 				http.Redirect(w, r, Prefix+"/login?next="+queryEscape(r.URL.Path), http.StatusSeeOther)
 				return
 			}
-			http.Error(w, "Session expirée : reconnecte-toi.", http.StatusUnauthorized)
+			http.Error(w, h.t(r, "dash.error.session"), http.StatusUnauthorized)
 			return
 		}
 		fn(w, r, c)
@@ -278,13 +296,17 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if status >= 500 {
 		h.cfg.Log.Error("coach dashboard", "path", r.URL.Path, "err", err)
 	}
-	msg := map[int]string{
-		http.StatusBadRequest:          "Demande invalide.",
-		http.StatusNotFound:            "Introuvable.",
-		http.StatusConflict:            "Conflit : réessaie.",
-		http.StatusServiceUnavailable:  "Service indisponible : réessaie dans un instant.",
-		http.StatusInternalServerError: "Erreur interne.",
+	id, ok := map[int]string{
+		http.StatusBadRequest:         "dash.error.badRequest",
+		http.StatusForbidden:          "dash.error.forbidden",
+		http.StatusNotFound:           "dash.error.notFound",
+		http.StatusConflict:           "dash.error.conflict",
+		http.StatusServiceUnavailable: "dash.error.unavailable",
 	}[status]
+	if !ok {
+		id = "dash.error.internal"
+	}
+	msg := h.t(r, id)
 	if status == http.StatusBadRequest {
 		var e *bot.Error
 		if errors.As(err, &e) && e.Err != nil {

@@ -667,11 +667,11 @@ func TestReminderPreview(t *testing.T) {
 	// One member each way: in the window, outside it (and Arabic has no
 	// template configured), opted out, SMS, simulator.
 	want(t, "routes", r, 200, "2 en texte libre · 1 par modèle · 2 ignorés",
-		`<tr class="route-free"><td class="num" data-label="Numéro">whatsapp:&#43;2126******01</td>`,
-		`<tr class="route-template"><td class="num" data-label="Numéro">whatsapp:&#43;2126******02</td>`,
-		`<tr class="route-skip"><td class="num" data-label="Numéro">whatsapp:&#43;2126******03</td>`,
-		`<tr class="route-free"><td class="num" data-label="Numéro">sms:&#43;1555*****04</td>`,
-		`<tr class="route-skip"><td class="num" data-label="Numéro">sim:&#43;2126******06</td>`,
+		`<tr class="route-free"><td class="num" data-label="Numéro"><bdi dir="ltr">whatsapp:&#43;2126******01</bdi></td>`,
+		`<tr class="route-template"><td class="num" data-label="Numéro"><bdi dir="ltr">whatsapp:&#43;2126******02</bdi></td>`,
+		`<tr class="route-skip"><td class="num" data-label="Numéro"><bdi dir="ltr">whatsapp:&#43;2126******03</bdi></td>`,
+		`<tr class="route-free"><td class="num" data-label="Numéro"><bdi dir="ltr">sms:&#43;1555*****04</bdi></td>`,
+		`<tr class="route-skip"><td class="num" data-label="Numéro"><bdi dir="ltr">sim:&#43;2126******06</bdi></td>`,
 		"aucun modèle configuré",
 		"désinscrit")
 	if jobs, _, _ := x.outbox.Jobs(context.Background(), schedule.Filter{}); len(jobs) != 0 {
@@ -683,7 +683,7 @@ func TestReminderPreview(t *testing.T) {
 	at := x.now.Add(23*time.Hour + 30*time.Minute).In(mustZone(t)).Format("2006-01-02T15:04")
 	r = b.post("/coach/cohorts/"+fatimaCohort+"/remind", url.Values{"text": {"Hi"}, "at": {at}, "action": {"preview"}})
 	want(t, "preview tomorrow", r, 200, "1 en texte libre · 2 par modèle · 2 ignorés",
-		`<tr class="route-template"><td class="num" data-label="Numéro">whatsapp:&#43;2126******01</td>`, "SMS : 1 segment (")
+		`<tr class="route-template"><td class="num" data-label="Numéro"><bdi dir="ltr">whatsapp:&#43;2126******01</bdi></td>`, "SMS : 1 segment (")
 }
 
 // template escapes text as html/template does in an element.
@@ -735,8 +735,8 @@ func TestOutboxShowsDelivery(t *testing.T) {
 	b.login("fatima")
 	page := b.get("/coach/cohorts/" + fatimaCohort + "/outbox")
 	want(t, "outbox", page, 200,
-		`data-job="`+ok.ID+`"`, `<td class="delivery" data-label="Remise">read</td>`,
-		`<td class="delivery" data-label="Remise">undelivered (63016)</td>`,
+		`data-job="`+ok.ID+`"`, `<td class="delivery" data-label="Remise" data-delivery="read">lu</td>`,
+		`<td class="delivery" data-label="Remise" data-delivery="undelivered">non remis (63016)</td>`,
 		`class="status-delivered"`, `class="status-failed"`, `class="status-sent"`)
 
 	var rows []coachweb.JobRow
@@ -793,7 +793,7 @@ func TestIndicators(t *testing.T) {
 	title := content(t).Lessons.Lesson("costing-1").Title.In(bot.French)
 	want(t, "indicators", page, 200, `id="funnel"`, `id="weekly"`, `id="scores"`, "revenue_stable",
 		template(title), "2 / 3", // costing-1: three started it, two finished
-		"<strong>5</strong> membres", "<strong>1</strong> bloqués", "<strong>1</strong> désinscrits")
+		"<strong>5</strong> membres", "<strong>1</strong> bloqué", "<strong>1</strong> désinscrit")
 	if n := strings.Count(page.body, `<svg class="chart"`); n != 4 {
 		t.Errorf("%d charts, want 4 (funnel, weekly, scores, one outcome)", n)
 	}

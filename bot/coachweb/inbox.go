@@ -1,6 +1,7 @@
 package coachweb
 
 import (
+	"cmp"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,58 +13,33 @@ import (
 	"github.com/darsi-ma/darsi/bot/schedule"
 )
 
-// statusWords are the outbox's statuses in a coach's words.
-var statusWords = map[schedule.Status]string{
-	schedule.Queued:    "en attente d'envoi",
-	schedule.Claimed:   "en cours d'envoi",
-	schedule.Sent:      "envoyé",
-	schedule.Delivered: "remis",
-	schedule.Failed:    "échec",
-	schedule.Cancelled: "annulé",
-}
+// statusWord says a job's status in a coach's words (dash.status.*), or
+// as it is when the dashboard has no word for it.
+func statusWord(w words, s string) string { return w.word("dash.status.", s) }
 
-// phaseWords are where a learner stands, outside a lesson, in a coach's
-// words.
-var phaseWords = map[string]string{
-	"new": "pas encore commencé", "language": "choisit sa langue", "consent": "n'a pas encore accepté",
-	"menu": "au menu des cours", "done": "vient de finir une leçon", "erase": "demande d'effacement",
-	"ask": "écrit une question", "lesson": "dans une leçon",
-}
+// phaseWord says where a learner stands, outside a lesson, in a coach's
+// words (dash.phase.*).
+func phaseWord(w words, p string) string { return w.word("dash.phase.", p) }
 
-func phaseWord(p string) string {
-	if w, ok := phaseWords[p]; ok {
-		return w
-	}
-	return p
-}
-
-// statusWord says a job's status in a coach's words.
-func statusWord(s schedule.Status) string {
-	if w, ok := statusWords[s]; ok {
-		return w
-	}
-	return string(s)
-}
-
-// lessonTitle is a lesson's title in French (the dashboard's language), or
-// its id when the lessons no longer have it.
-func (h *Handler) lessonTitle(id string) string {
+// lessonTitleIn is a lesson's title in lang (the dashboard's language),
+// else def, else its id when the lessons no longer have it.
+func (h *Handler) lessonTitleIn(lang bot.Lang, id, def string) string {
 	if id == "" {
 		return ""
 	}
 	if c := h.cfg.Coaching.Content(); c != nil && c.Lessons != nil {
 		if l := c.Lessons.Lesson(id); l != nil {
-			if t := l.Title.In(bot.French); t != "" {
+			if t := l.Title.In(lang); t != "" {
 				return t
 			}
 		}
 	}
-	return id
+	return cmp.Or(def, id)
 }
 
 // stepOf says where a step stands in its lesson, in words: "étape 2 sur
 // 9"; "" when the lessons no longer have it.
-func (h *Handler) stepOf(lessonID, stepID string) string {
+func (h *Handler) stepOf(w words, lessonID, stepID string) string {
 	c := h.cfg.Coaching.Content()
 	if c == nil || c.Lessons == nil || stepID == "" {
 		return ""
@@ -74,20 +50,20 @@ func (h *Handler) stepOf(lessonID, stepID string) string {
 	}
 	for i, st := range l.Steps {
 		if st.ID == stepID {
-			return "étape " + strconv.Itoa(i+1) + " sur " + strconv.Itoa(len(l.Steps))
+			return w.t("dash.progress.step", "Step", i+1, "Steps", len(l.Steps))
 		}
 	}
 	return ""
 }
 
-// courseTitle is a course's title in French, or its id.
-func (h *Handler) courseTitle(id string) string {
+// courseTitleIn is a course's title in lang, or its id.
+func (h *Handler) courseTitleIn(lang bot.Lang, id string) string {
 	if id == "" {
 		return ""
 	}
 	if c := h.cfg.Coaching.Content(); c != nil && c.Lessons != nil {
 		if co := c.Lessons.Course(id); co != nil {
-			if t := co.Title.In(bot.French); t != "" {
+			if t := co.Title.In(lang); t != "" {
 				return t
 			}
 		}
@@ -114,11 +90,11 @@ type inboxView struct {
 	First   bool
 }
 
-func who(name string) string {
+func who(w words, name string) string {
 	if name != "" {
 		return name
 	}
-	return "Apprenant·e"
+	return w.t("dash.inbox.anonymous")
 }
 
 // excerpt cuts a message for a list.
@@ -140,19 +116,20 @@ func (h *Handler) inboxPage(w http.ResponseWriter, r *http.Request, c cohort.Coa
 	}
 	v := inboxView{Cohort: only, Next: page.Next, First: cursor != ""}
 	for _, t := range page.Threads {
-		row := threadRow{Key: t.Key, Who: who(t.Name), Cohort: t.Cohort, Lang: t.Lang, Unread: t.Unread, Updated: t.UpdatedAt}
+		row := threadRow{Key: t.Key, Who: who(h.words(r), t.Name), Cohort: t.Cohort, Lang: t.Lang, Unread: t.Unread, Updated: t.UpdatedAt}
 		if n := len(t.Messages); n > 0 {
 			row.Last, row.FromYou = excerpt(t.Messages[n-1].Text, 120), t.Messages[n-1].From != ""
 		}
 		v.Threads = append(v.Threads, row)
 	}
-	h.show(w, r, http.StatusOK, "inbox", view{Coach: &c, Title: "Questions", Body: v})
+	h.show(w, r, http.StatusOK, "inbox", view{Coach: &c, Title: h.t(r, "dash.inbox.title"), Body: v})
 }
 
 // messageRow is a message of a thread as the page shows it.
 type messageRow struct {
 	app.InboxMessage
-	Lesson, Course string // titles in French
+	Lesson, Course string // titles in the dashboard's language
+	LessonOwn      string // the lesson's title in the learner's language, when another
 	Step           string // where the step stands in the lesson, in words
 	Status         string // an answer's status, in words
 	StatusClass    schedule.Status
@@ -186,36 +163,40 @@ func (h *Handler) showThread(w http.ResponseWriter, r *http.Request, c cohort.Co
 		h.fail(w, r, err)
 		return
 	}
-	v.Key, v.Who, v.Masked, v.Cohort, v.Lang, v.Reachable, v.Max = t.Key, who(t.Name), t.Masked, t.Cohort, t.Lang, t.Reachable, app.MaxAnswer
+	wd := h.words(r)
+	v.Key, v.Who, v.Masked, v.Cohort, v.Lang, v.Reachable, v.Max = t.Key, who(wd, t.Name), t.Masked, t.Cohort, t.Lang, t.Reachable, app.MaxAnswer
 	for _, m := range t.Messages {
 		row := messageRow{InboxMessage: m}
 		if m.Context != nil {
-			row.Lesson, row.Course = h.lessonTitle(m.Context.Lesson), h.courseTitle(m.Context.Course)
-			row.Step = h.stepOf(m.Context.Lesson, m.Context.Step)
+			row.Lesson, row.Course = h.lessonTitleIn(wd.lang, m.Context.Lesson, ""), h.courseTitleIn(wd.lang, m.Context.Course)
+			if own := h.lessonTitleIn(m.Context.Lang, m.Context.Lesson, ""); m.Context.Lang.Valid() && own != row.Lesson {
+				row.LessonOwn = own
+			}
+			row.Step = h.stepOf(wd, m.Context.Lesson, m.Context.Step)
 		}
 		if m.Job != "" {
 			if st, ok := t.Status[m.Job]; ok {
-				row.Status, row.StatusClass, row.Reason = statusWord(st), st, t.Reason[m.Job]
+				row.Status, row.StatusClass, row.Reason = statusWord(wd, string(st)), st, t.Reason[m.Job]
 			} else {
-				row.Status = "effacé de la file d'envoi"
+				row.Status = wd.t("dash.thread.jobGone")
 			}
 		}
 		v.Messages = append(v.Messages, row)
 	}
 	switch {
 	case !t.Reachable:
-		v.Route, v.Warning = "Cet·te apprenant·e ne peut pas être joint·e (simulateur, terminal, stop ou données effacées) : aucune réponse ne partira.", true
+		v.Route, v.Warning = wd.t("dash.thread.unreachable"), true
 	default:
-		v.Route = h.why(app.Reminder{Kind: schedule.CoachReply}, t.Answer)
+		v.Route = h.why(wd, app.Reminder{Kind: schedule.CoachReply}, t.Answer)
 		v.Warning = t.Answer.NoTemplate
 	}
-	h.show(w, r, status, "thread", view{Coach: &c, Title: "Question de " + v.Who, Body: v})
+	h.show(w, r, status, "thread", view{Coach: &c, Title: wd.t("dash.thread.pageTitle", "Who", v.Who), Body: v})
 }
 
 func (h *Handler) answer(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "Formulaire trop long ou invalide.", http.StatusRequestEntityTooLarge)
+		http.Error(w, h.t(r, "dash.error.formTooLong"), http.StatusRequestEntityTooLarge)
 		return
 	}
 	key := r.PathValue("key")

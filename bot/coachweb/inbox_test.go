@@ -39,7 +39,7 @@ func TestInboxPages(t *testing.T) {
 	fatima := x.browser()
 	fatima.login("fatima")
 	home := fatima.get("/coach/")
-	want(t, "home", home, http.StatusOK, `id="inbox-link"`, `id="unread" title="questions non lues">2<`)
+	want(t, "home", home, http.StatusOK, `id="inbox-link"`, `id="unread" title="2 questions non lues">2<`)
 	inbox := fatima.get("/coach/inbox")
 	want(t, "inbox", inbox, http.StatusOK, "Khadija &lt;Tapis&gt;", "Combien je compte pour l&#39;électricité ?", "كيف أحسب الكراء؟", "1 non lue")
 	// Learner 2 shared no name: a coach sees words, not a number.
@@ -54,7 +54,7 @@ func TestInboxPages(t *testing.T) {
 		t.Errorf("the thread shows the lesson's id, not its title:\n%s", clip(thread.body))
 	}
 	// Reading it leaves one unread thread.
-	want(t, "home after reading", fatima.get("/coach/"), http.StatusOK, `id="unread" title="questions non lues">1<`)
+	want(t, "home after reading", fatima.get("/coach/"), http.StatusOK, `id="unread" title="1 question non lue">1<`)
 
 	other := fatima.get("/coach/inbox/" + outside)
 	want(t, "thread outside the window", other, http.StatusOK, "hors de la fenêtre de 24 h : modèle « coach_reply »",

@@ -18,6 +18,7 @@ import (
 	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/cohort"
 	"github.com/darsi-ma/darsi/bot/httpstatus"
+	"github.com/darsi-ma/darsi/bot/locale"
 	"github.com/darsi-ma/darsi/bot/schedule"
 )
 
@@ -37,70 +38,45 @@ type view struct {
 	// Unread counts the threads with unread questions the coach answers:
 	// every page shows it.
 	Unread int
+	// Lang is the page's language, Dir its direction (ltr, rtl), Langs
+	// the language switch.
+	Lang  bot.Lang
+	Dir   string
+	Langs []langLink
 }
 
 func (h *Handler) parseTemplates() error {
-	funcs := template.FuncMap{
-		"when": func(t time.Time) string {
-			if t.IsZero() {
-				return "—"
-			}
-			return t.In(h.cfg.Location).Format("02/01/2006 15:04")
-		},
-		"ago": func(t time.Time) string { return ago(h.cfg.Now().Sub(t), t.IsZero()) },
-		"langName": func(l bot.Lang) string {
-			if n, ok := langNames[l]; ok {
-				return n
-			}
-			return "—"
-		},
-		"admin":  func(c *cohort.Coach) bool { return c != nil && c.Role == cohort.RoleAdmin },
-		"name":   func(c *cohort.Coach) string { return coachName(*c) },
-		"status": statusWord,
-		"phase":  phaseWord,
-		"mask":   bot.Mask,
-	}
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
-	if err != nil {
-		return err
-	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return err
 	}
-	h.pages = map[string]*template.Template{}
-	for _, n := range names {
-		if n == "templates/layout.html" {
-			continue
-		}
-		t, err := template.Must(layout.Clone()).ParseFS(templateFS, n)
+	h.pages = map[bot.Lang]map[string]*template.Template{}
+	for _, lang := range locale.DashboardLangs {
+		layout, err := template.New("layout.html").Funcs(h.funcs(lang)).ParseFS(templateFS, "templates/layout.html")
 		if err != nil {
 			return err
 		}
-		h.pages[strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")] = t
+		pages := map[string]*template.Template{}
+		for _, n := range names {
+			if n == "templates/layout.html" {
+				continue
+			}
+			t, err := template.Must(layout.Clone()).ParseFS(templateFS, n)
+			if err != nil {
+				return err
+			}
+			pages[strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")] = t
+		}
+		h.pages[lang] = pages
 	}
 	return nil
 }
 
-// ago says how long ago something happened, in words a coach reads at a
-// glance.
-func ago(d time.Duration, never bool) string {
-	switch {
-	case never:
-		return "jamais"
-	case d < time.Minute:
-		return "à l'instant"
-	case d < time.Hour:
-		return fmt.Sprintf("il y a %d min", int(d/time.Minute))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("il y a %d h", int(d/time.Hour))
-	}
-	return fmt.Sprintf("il y a %d j", int(d/(24*time.Hour)))
-}
-
-// show renders a page: the layout around template name.
+// show renders a page: the layout around template name, in the
+// request's language.
 func (h *Handler) show(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
-	t, ok := h.pages[name]
+	lang := langOf(r)
+	t, ok := h.pages[lang][name]
 	if !ok {
 		h.fail(w, r, bot.Errorf("coachweb.show", bot.Internal, "no template %q", name))
 		return
@@ -113,6 +89,10 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request, status int, name 
 		}
 		v.Unread = n
 	}
+	v.Lang, v.Dir, v.Langs = lang, "ltr", h.langLinks(r)
+	if lang.RTL() {
+		v.Dir = "rtl"
+	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
 		h.fail(w, r, bot.E("coachweb.show", bot.Internal, err))
@@ -120,13 +100,14 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request, status int, name 
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", csp)
+	w.Header().Set("Content-Language", string(lang))
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
 
 // render shows a page with no coach (the login page).
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, body any) {
-	h.show(w, r, status, name, view{Title: "Connexion", Body: body})
+	h.show(w, r, status, name, view{Title: h.t(r, "dash.login.title"), Body: body})
 }
 
 func statusOf(err error) int { return httpstatus.Of(err) }
@@ -158,7 +139,7 @@ func (h *Handler) showCohorts(w http.ResponseWriter, r *http.Request, c cohort.C
 	for _, co := range cs {
 		v.Cohorts = append(v.Cohorts, cohortItem{Cohort: co.Cohort, Link: h.link(co.Code), Members: co.Members})
 	}
-	h.show(w, r, status, "cohorts", view{Coach: &c, Title: "Cohortes", Tab: "cohorts", Body: v})
+	h.show(w, r, status, "cohorts", view{Coach: &c, Title: h.t(r, "dash.cohorts.title"), Tab: "cohorts", Body: v})
 }
 
 // link is the cohort's join link: its wa.me link, or without a WhatsApp
@@ -175,14 +156,14 @@ func (h *Handler) link(code string) string {
 func (h *Handler) createCohort(w http.ResponseWriter, r *http.Request, c cohort.Coach) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "Formulaire invalide.", http.StatusBadRequest)
+		http.Error(w, h.t(r, "dash.error.form"), http.StatusBadRequest)
 		return
 	}
 	name, owner := r.PostForm.Get("name"), r.PostForm.Get("coach")
 	co, err := h.cfg.Coaching.CreateCohort(r.Context(), c, name, owner)
 	switch bot.KindOf(err) {
 	case bot.Forbidden:
-		http.Error(w, "Seul un administrateur crée une cohorte pour un autre coach.", http.StatusForbidden)
+		http.Error(w, h.t(r, "dash.cohorts.adminOnly"), http.StatusForbidden)
 		return
 	case bot.Invalid:
 		h.showCohorts(w, r, c, http.StatusBadRequest, cohortsView{Name: name, Error: errText(err)})
@@ -240,9 +221,19 @@ func (h *Handler) learnersPage(w http.ResponseWriter, r *http.Request, c cohort.
 	v := learnersView{Link: link, QR: qr, Created: r.URL.Query().Get("created") != "", Rows: h.cfg.Coaching.Progress(members),
 		Days:  int(h.cfg.Coaching.StuckAfterOrDefault() / (24 * time.Hour)),
 		Total: counts[app.CountMembers], OptedOut: counts[app.CountOptedOut], Next: next, First: cursor != ""}
-	for _, row := range v.Rows {
+	lang := langOf(r)
+	for i, row := range v.Rows {
 		if row.Stuck {
 			v.Stuck++
+		}
+		// The lesson's title in the dashboard's language, the learner's
+		// beside it when that is another.
+		if row.LessonT != "" {
+			v.Rows[i].LessonT = h.lessonTitleIn(lang, row.Lesson, row.LessonT)
+			v.Rows[i].LessonOwn = ""
+			if own := h.lessonTitleIn(row.Lang, row.Lesson, ""); row.Lang.Valid() && own != v.Rows[i].LessonT {
+				v.Rows[i].LessonOwn = own
+			}
 		}
 	}
 	h.show(w, r, http.StatusOK, "learners", view{Coach: &c, Title: co.Name, Cohort: &co, Tab: "learners", Body: v})
@@ -309,7 +300,7 @@ type templateChoice struct {
 
 // templateChoices lists the kinds of template the policy knows, with
 // their languages.
-func (h *Handler) templateChoices() []templateChoice {
+func (h *Handler) templateChoices(w words) []templateChoice {
 	p := h.cfg.Coaching.Policy
 	if p == nil || p.Templates == nil {
 		return nil
@@ -319,7 +310,7 @@ func (h *Handler) templateChoices() []templateChoice {
 	for _, k := range slices.Sorted(maps.Keys(kinds)) {
 		var names []string
 		for _, l := range kinds[k] {
-			names = append(names, langNames[l])
+			names = append(names, w.langName(l))
 		}
 		out = append(out, templateChoice{Kind: k, Langs: strings.Join(names, ", ")})
 	}
@@ -327,8 +318,8 @@ func (h *Handler) templateChoices() []templateChoice {
 }
 
 func (h *Handler) remindPage(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
-	h.show(w, r, http.StatusOK, "remind", view{Coach: &c, Title: "Rappel — " + co.Name, Cohort: &co, Tab: "remind",
-		Body: remindView{Kind: string(schedule.Reminder), Choices: h.templateChoices()}})
+	h.show(w, r, http.StatusOK, "remind", view{Coach: &c, Title: h.t(r, "dash.remind.pageTitle", "Cohort", co.Name), Cohort: &co, Tab: "remind",
+		Body: remindView{Kind: string(schedule.Reminder), Choices: h.templateChoices(h.words(r))}})
 }
 
 // remind previews a reminder, or queues it (action=queue), through the
@@ -336,16 +327,16 @@ func (h *Handler) remindPage(w http.ResponseWriter, r *http.Request, c cohort.Co
 func (h *Handler) remind(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "Formulaire invalide.", http.StatusBadRequest)
+		http.Error(w, h.t(r, "dash.error.form"), http.StatusBadRequest)
 		return
 	}
 	f := r.PostForm
 	v := remindView{Kind: f.Get("kind"), Text: f.Get("text"), At: f.Get("at"), Template: strings.TrimSpace(f.Get("template")),
-		Choices: h.templateChoices()}
+		Choices: h.templateChoices(h.words(r))}
 	if v.Kind == "" {
 		v.Kind = string(schedule.Reminder)
 	}
-	page := view{Coach: &c, Title: "Rappel — " + co.Name, Cohort: &co, Tab: "remind"}
+	page := view{Coach: &c, Title: h.t(r, "dash.remind.pageTitle", "Cohort", co.Name), Cohort: &co, Tab: "remind"}
 	fail := func(err error) {
 		if bot.KindOf(err) != bot.Invalid {
 			h.fail(w, r, err)
@@ -379,10 +370,10 @@ func (h *Handler) remind(w http.ResponseWriter, r *http.Request, c cohort.Coach,
 	v.Free, v.Templated, v.Skipped = plan.Free, plan.Template, plan.Skipped
 	v.Sending = plan.Free + plan.Template
 	for _, p := range plan.Langs {
-		v.Preview = append(v.Preview, langPreview{LangPreview: p, Name: langNames[p.Lang], RTL: p.Lang.RTL()})
+		v.Preview = append(v.Preview, langPreview{LangPreview: p, Name: h.words(r).langName(p.Lang), RTL: p.Lang.RTL()})
 	}
 	for _, m := range plan.Members {
-		v.Decisions = append(v.Decisions, decisionRow{Learner: m.Learner, Lang: m.Lang, Route: m.Route, Why: h.why(rm, m.Decision)})
+		v.Decisions = append(v.Decisions, decisionRow{Learner: m.Learner, Lang: m.Lang, Route: m.Route, Why: h.why(h.words(r), rm, m.Decision)})
 	}
 	page.Body = v
 	h.show(w, r, http.StatusOK, "remind", page)
@@ -470,6 +461,8 @@ func (h *Handler) allJobRows(ctx context.Context, code string) ([]JobRow, error)
 type outboxView struct {
 	Jobs   []JobRow
 	Queued int
+	// Cancelled and TooLate say how a cancel just went.
+	Cancelled, TooLate bool
 	// Counts and Total count the cohort's jobs by status (the store's
 	// counts); Next is the cursor of the next page, First is set on a
 	// later page.
@@ -495,10 +488,11 @@ func (h *Handler) outboxPage(w http.ResponseWriter, r *http.Request, c cohort.Co
 	if q := r.URL.Query().Get("queued"); q != "" {
 		v.Queued, _ = strconv.Atoi(q)
 	}
+	v.Cancelled, v.TooLate = r.URL.Query().Get("cancelled") != "", r.URL.Query().Get("late") != ""
 	for _, n := range counts {
 		v.Total += n
 	}
-	h.show(w, r, http.StatusOK, "outbox", view{Coach: &c, Title: "Envois — " + co.Name, Cohort: &co, Tab: "outbox", Body: v})
+	h.show(w, r, http.StatusOK, "outbox", view{Coach: &c, Title: h.t(r, "dash.outbox.pageTitle", "Cohort", co.Name), Cohort: &co, Tab: "outbox", Body: v})
 }
 
 func (h *Handler) outboxCSV(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
@@ -545,36 +539,41 @@ func (h *Handler) indicatorsPage(w http.ResponseWriter, r *http.Request, c cohor
 	}
 	ind := h.cfg.Coaching.Indicators(members)
 	v := indicatorsView{Indicators: ind}
+	wd := h.words(r)
+	rtl := wd.lang.RTL()
 	var funnel []hbar
 	for _, s := range ind.Funnel {
-		funnel = append(funnel, hbar{Label: s.Title, Total: s.Started, Part: s.Finished})
+		funnel = append(funnel, hbar{Label: h.lessonTitleIn(wd.lang, s.Lesson, s.Title), Total: s.Started, Part: s.Finished,
+			Figure: wd.t("dash.indicators.partOf", "Part", s.Finished, "Total", s.Started)})
 	}
-	v.Funnel = hbars("Leçons commencées et finies", funnel, "finies / commencées")
+	v.Funnel = hbars(wd.t("dash.indicators.funnelChart"), funnel, wd.t("dash.indicators.funnelLegend"), rtl)
 	var weekly []column
 	for _, wk := range ind.Weeks {
 		weekly = append(weekly, column{Label: wk.Start.Format("02/01"), N: wk.Active})
 	}
-	v.Weekly = columns("Apprenants actifs par semaine", weekly)
+	v.Weekly = columns(wd.t("dash.indicators.weeklyChart"), weekly, rtl)
 	labels := []string{"0–19", "20–39", "40–59", "60–79", "80–100"}
 	var scores []column
 	for i, n := range ind.Scores {
 		scores = append(scores, column{Label: labels[i] + " %", N: n})
 	}
-	v.Scores = columns("Scores aux quiz", scores)
-	v.Outcomes = outcomeCharts(ind.Outcomes)
-	h.show(w, r, http.StatusOK, "indicators", view{Coach: &c, Title: "Indicateurs — " + co.Name, Cohort: &co, Tab: "indicators", Body: v})
+	v.Scores = columns(wd.t("dash.indicators.scoresChart"), scores, rtl)
+	v.Outcomes = h.outcomeCharts(r, ind.Outcomes)
+	h.show(w, r, http.StatusOK, "indicators", view{Coach: &c, Title: h.t(r, "dash.indicators.pageTitle", "Cohort", co.Name), Cohort: &co, Tab: "indicators", Body: v})
 }
 
 // outcomeCharts draws each outcome's answers at the end of the course, in
-// the coach's words; the page puts the follow-up's beside them.
-func outcomeCharts(os []app.Outcome) []outcomeChart {
+// the coach's words and language; the page puts the follow-up's beside
+// them.
+func (h *Handler) outcomeCharts(r *http.Request, os []app.Outcome) []outcomeChart {
+	lang := langOf(r)
 	var out []outcomeChart
-	for _, o := range os {
+	for _, o := range h.cfg.Coaching.OutcomesIn(os, lang) {
 		var bars []hbar
 		for _, vc := range o.Values {
 			bars = append(bars, hbar{Label: vc.Label, Total: vc.N, Part: -1})
 		}
-		out = append(out, outcomeChart{Outcome: o, Chart: hbars(cmp.Or(o.Question, o.Key), bars, "")})
+		out = append(out, outcomeChart{Outcome: o, Chart: hbars(cmp.Or(o.Question, o.Key), bars, "", lang.RTL())})
 	}
 	return out
 }
@@ -612,7 +611,7 @@ func (h *Handler) allOutcomesPage(w http.ResponseWriter, r *http.Request, c coho
 		h.fail(w, r, err)
 		return
 	}
-	h.show(w, r, http.StatusOK, "outcomes", view{Coach: &c, Title: "Résultats déclarés", Body: allOutcomesView{Outcomes: outcomeCharts(os)}})
+	h.show(w, r, http.StatusOK, "outcomes", view{Coach: &c, Title: h.t(r, "dash.outcomes.title"), Body: allOutcomesView{Outcomes: h.outcomeCharts(r, os)}})
 }
 
 func (h *Handler) allOutcomesCSV(w http.ResponseWriter, r *http.Request, c cohort.Coach) {

@@ -9,10 +9,6 @@ import (
 	"github.com/darsi-ma/darsi/bot/schedule"
 )
 
-var langNames = map[bot.Lang]string{
-	bot.Darija: "الدارجة / Darija", bot.Arabic: "العربية", bot.French: "Français", bot.Tamazight: "ⵜⴰⵎⴰⵣⵉⵖⵜ / Tamaziɣt",
-}
-
 // langPreview is a reminder in one language, as the page shows it.
 type langPreview struct {
 	app.LangPreview
@@ -50,29 +46,29 @@ func (h *Handler) parseAt(s string) (time.Time, error) {
 
 // why says in a coach's words what the outbox will do with the reminder
 // for one member (schedule.Policy decided it).
-func (h *Handler) why(rm app.Reminder, d schedule.Decision) string {
-	var b strings.Builder
+func (h *Handler) why(w words, rm app.Reminder, d schedule.Decision) string {
+	var parts []string
 	if d.Held {
-		b.WriteString("heures calmes : envoi le " + d.SendAt.In(h.cfg.Location).Format("02/01 à 15:04") + " ; ")
+		parts = append(parts, w.t("dash.why.held", "At", w.when(d.SendAt, h.cfg.Location)))
 	}
 	switch {
 	case d.Route == schedule.RouteSkip && d.Skip == schedule.SkipOptedOut:
-		return "désinscrit (stop)"
+		return w.t("dash.why.optedOut")
 	case d.Route == schedule.RouteSkip:
-		return "parle au bot depuis le terminal ou le simulateur : injoignable"
+		return w.t("dash.why.unreachable")
 	case d.Route == schedule.RouteFree && d.WindowUntil.IsZero():
-		b.WriteString("SMS")
+		parts = append(parts, w.t("dash.why.sms"))
 	case d.Route == schedule.RouteFree:
-		b.WriteString("fenêtre WhatsApp ouverte jusqu'à " + d.WindowUntil.In(h.cfg.Location).Format("02/01 15:04"))
+		parts = append(parts, w.t("dash.why.window", "Until", w.when(d.WindowUntil, h.cfg.Location)))
 	default:
 		kind := rm.Template
 		if kind == "" {
 			kind = string(rm.Kind)
 		}
-		b.WriteString("hors de la fenêtre de 24 h : modèle « " + kind + " »")
+		parts = append(parts, w.t("dash.why.template", "Template", w.ltr(kind)))
 		if d.NoTemplate {
-			b.WriteString(" — aucun modèle configuré pour cette langue : l'envoi échouera")
+			parts = append(parts, w.t("dash.why.noTemplate"))
 		}
 	}
-	return b.String()
+	return strings.Join(parts, w.t("dash.why.then"))
 }

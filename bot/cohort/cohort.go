@@ -39,7 +39,14 @@ type Coach struct {
 	// Disabled accounts are refused everywhere: password, API token and
 	// session.
 	Disabled bool `json:"disabled,omitempty"`
+	// WhatsApp is the coach's own WhatsApp address ("whatsapp:+212…"),
+	// where their daily digest of new questions goes; "" for none. It is
+	// personal data: shown masked, erased with the account.
+	WhatsApp string `json:"whatsapp,omitempty"`
 }
+
+// MaxCoachesPage bounds a page of Store.Coaches.
+const MaxCoachesPage = 500
 
 // Session is a coach's dashboard session as a store keeps it, under the
 // hash of the secret its cookie holds.
@@ -76,6 +83,11 @@ type Store interface {
 	// CoachByToken returns the account whose API token hashes to
 	// tokenHash, or NotFound.
 	CoachByToken(ctx context.Context, tokenHash string) (Coach, error)
+	// Coaches lists accounts in login order, from the first login after
+	// `after` ("" for the first page), at most limit of them (1 to
+	// MaxCoachesPage; otherwise MaxCoachesPage), and returns the cursor
+	// of the next page ("" after the last one).
+	Coaches(ctx context.Context, after string, limit int) ([]Coach, string, error)
 
 	// PutSession stores a dashboard session under id, replacing any,
 	// until s.Expires (by the store's clock); one that has already

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 	"text/template"
@@ -63,6 +64,7 @@ const reference = bot.French
 // Bundle holds the bot's messages in the four languages and the keywords.
 // It is safe for concurrent use once loaded.
 type Bundle struct {
+	langs   []bot.Lang // the languages it holds: bot.Langs, or DashboardLangs
 	tongues map[bot.Lang]*tongue
 	plural  map[string]bool // every message ID; true for plural messages
 	ids     []string
@@ -94,14 +96,94 @@ type tongue struct {
 // lists every problem, one a line.
 func Load(fsys fs.FS) (*Bundle, error) {
 	const op = "locale.Load"
+	b, files, problems := loadMessages(fsys, "", bot.Langs)
+	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
+	if b == nil {
+		return nil, bot.E(op, bot.Invalid, errors.Join(problems...))
+	}
+
+	names := map[bot.Lang]string{}
+	for lang, msgs := range files {
+		if m := msgs["LanguageName"]; m != nil {
+			names[lang] = m.Other
+		}
+	}
+	if data, err := fs.ReadFile(fsys, "keywords.yaml"); err != nil {
+		add("keywords.yaml: %w", err)
+	} else {
+		problems = append(problems, b.loadKeywords(data, names)...)
+	}
+
+	if len(problems) > 0 {
+		return nil, bot.E(op, bot.Invalid, errors.Join(problems...))
+	}
+	return b, nil
+}
+
+// DashboardDir is the folder, inside the locales, of the coaches'
+// dashboard's message files: dash/fr.yaml and dash/ar.yaml.
+const DashboardDir = "dash"
+
+// DashboardLangs are the languages of the coaches' dashboard, French (the
+// reference and the default) first.
+var DashboardLangs = []bot.Lang{bot.French, bot.Arabic}
+
+// LoadDashboard reads the dashboard's message files, dash/fr.yaml and
+// dash/ar.yaml, from fsys (locales.FS in production), with the checks of
+// Load: the same message IDs and placeholders as French, exactly the
+// plural forms of each language's CLDR rule (six for Arabic), every
+// message rendered once. The bundle it returns answers T and N in
+// DashboardLangs only; it has no keywords.
+func LoadDashboard(fsys fs.FS) (*Bundle, error) {
+	b, _, problems := loadMessages(fsys, DashboardDir, DashboardLangs)
+	if len(problems) > 0 {
+		return nil, bot.E("locale.LoadDashboard", bot.Invalid, errors.Join(problems...))
+	}
+	return b, nil
+}
+
+// A Problem is what is wrong with a message file: File names it ("ar.yaml",
+// "dash/ar.yaml"), ID is the message it is about, "" for the whole file.
+// LoadDashboard's and Load's errors wrap them; CheckDashboard lists them.
+type Problem struct {
+	File, ID string
+	Err      error
+}
+
+func (p *Problem) Error() string { return p.Err.Error() }
+func (p *Problem) Unwrap() error { return p.Err }
+
+// CheckDashboard returns what LoadDashboard would refuse in the dashboard's
+// message files of fsys, one Problem each; none when they load.
+func CheckDashboard(fsys fs.FS) []*Problem {
+	_, _, errs := loadMessages(fsys, DashboardDir, DashboardLangs)
+	var out []*Problem
+	for _, err := range errs {
+		p, ok := err.(*Problem)
+		if !ok {
+			p = &Problem{Err: err}
+			if name, _, found := strings.Cut(err.Error(), ": "); found && strings.HasSuffix(name, ".yaml") {
+				p.File = name
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// loadMessages reads the message files of langs in folder dir of fsys ("" for
+// its root) and checks them against French's. It returns the bundle, nil
+// when French's file is missing, and each language's messages.
+func loadMessages(fsys fs.FS, dir string, langs []bot.Lang) (*Bundle, map[bot.Lang]map[string]*i18n.Message, []error) {
 	var problems []error
 	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
+	fileName := func(lang bot.Lang) string { return path.Join(dir, string(lang)+".yaml") }
 
 	ib := i18n.NewBundle(language.Und)
 	ib.RegisterUnmarshalFunc("yaml", yaml.Unmarshal)
 	files := map[bot.Lang]map[string]*i18n.Message{}
-	for _, lang := range bot.Langs {
-		name := string(lang) + ".yaml"
+	for _, lang := range langs {
+		name := fileName(lang)
 		data, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			add("%s: %w", name, err)
@@ -124,10 +206,10 @@ func Load(fsys fs.FS) (*Bundle, error) {
 	}
 	ref := files[reference]
 	if ref == nil {
-		return nil, bot.E(op, bot.Invalid, errors.Join(problems...))
+		return nil, files, problems
 	}
 
-	b := &Bundle{tongues: map[bot.Lang]*tongue{}, plural: map[string]bool{}}
+	b := &Bundle{langs: slices.Clone(langs), tongues: map[bot.Lang]*tongue{}, plural: map[string]bool{}}
 	fields := map[string][]string{} // placeholders of each message in French
 	for id, m := range ref {
 		b.plural[id] = isPlural(m)
@@ -135,23 +217,23 @@ func Load(fsys fs.FS) (*Bundle, error) {
 	}
 	b.ids = slices.Sorted(maps.Keys(ref))
 
-	for _, lang := range bot.Langs {
+	for _, lang := range langs {
 		msgs := files[lang]
 		if msgs == nil {
 			continue
 		}
-		problems = append(problems, checkFile(lang, msgs, b.plural, fields)...)
+		problems = append(problems, checkFile(fileName(lang), lang, msgs, b.plural, fields)...)
 	}
 
 	if len(problems) == 0 {
-		for _, lang := range bot.Langs {
+		for _, lang := range langs {
 			b.tongues[lang] = &tongue{carrier: carriers[lang], localizer: i18n.NewLocalizer(ib, carriers[lang])}
 		}
-		problems = append(problems, b.precheck(fields)...)
+		problems = append(problems, b.precheck(fileName, fields)...)
 	}
 	if len(problems) == 0 {
 		b.static = map[bot.Lang]map[string]string{}
-		for _, lang := range bot.Langs {
+		for _, lang := range langs {
 			b.static[lang] = map[string]string{}
 			for _, id := range b.ids {
 				if b.plural[id] || len(fields[id]) > 0 {
@@ -166,36 +248,19 @@ func Load(fsys fs.FS) (*Bundle, error) {
 			}
 		}
 	}
-
-	names := map[bot.Lang]string{}
-	for lang, msgs := range files {
-		if m := msgs["LanguageName"]; m != nil {
-			names[lang] = m.Other
-		}
-	}
-	if data, err := fs.ReadFile(fsys, "keywords.yaml"); err != nil {
-		add("keywords.yaml: %w", err)
-	} else {
-		problems = append(problems, b.loadKeywords(data, names)...)
-	}
-
-	if len(problems) > 0 {
-		return nil, bot.E(op, bot.Invalid, errors.Join(problems...))
-	}
-	return b, nil
+	return b, files, problems
 }
 
 // checkFile compares one language's messages with French's.
-func checkFile(lang bot.Lang, msgs map[string]*i18n.Message, plural map[string]bool, fields map[string][]string) []error {
-	name := string(lang) + ".yaml"
+func checkFile(name string, lang bot.Lang, msgs map[string]*i18n.Message, plural map[string]bool, fields map[string][]string) []error {
 	var problems []error
-	add := func(format string, args ...any) {
-		problems = append(problems, fmt.Errorf(name+": "+format, args...))
+	add := func(id, format string, args ...any) {
+		problems = append(problems, &Problem{File: name, ID: id, Err: fmt.Errorf(name+": "+format, args...)})
 	}
 	for _, id := range slices.Sorted(maps.Keys(plural)) {
 		m := msgs[id]
 		if m == nil {
-			add("missing message %s", id)
+			add(id, "missing message %s", id)
 			continue
 		}
 		forms := formsOf(m)
@@ -204,38 +269,38 @@ func checkFile(lang bot.Lang, msgs map[string]*i18n.Message, plural map[string]b
 			want := pluralForms[lang]
 			for _, f := range want {
 				if !slices.Contains(forms, f) {
-					add("%s: missing plural form %q (%s needs %s)", id, f, lang, strings.Join(want, ", "))
+					add(id, "%s: missing plural form %q (%s needs %s)", id, f, lang, strings.Join(want, ", "))
 				}
 			}
 			for _, f := range forms {
 				if !slices.Contains(want, f) {
-					add("%s: plural form %q is not one of %s's (%s)", id, f, lang, strings.Join(want, ", "))
+					add(id, "%s: plural form %q is not one of %s's (%s)", id, f, lang, strings.Join(want, ", "))
 				}
 			}
 		case len(forms) == 0:
-			add("%s: empty message", id)
+			add(id, "%s: empty message", id)
 		case !slices.Equal(forms, []string{"other"}):
-			add("%s: has plural forms %v but is not a plural message in %s.yaml", id, forms, reference)
+			add(id, "%s: has plural forms %v but is not a plural message in %s.yaml", id, forms, reference)
 		}
 		got, err := placeholders(m)
 		if err != nil {
-			add("%s: %w", id, err)
+			add(id, "%s: %w", id, err)
 			continue
 		}
 		for _, f := range fields[id] {
 			if !slices.Contains(got, f) {
-				add("%s: lacks the placeholder {{.%s}}", id, f)
+				add(id, "%s: lacks the placeholder {{.%s}}", id, f)
 			}
 		}
 		for _, f := range got {
 			if !slices.Contains(fields[id], f) {
-				add("%s: uses {{.%s}}, which %s.yaml does not", id, f, reference)
+				add(id, "%s: uses {{.%s}}, which %s.yaml does not", id, f, reference)
 			}
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(msgs)) {
 		if _, ok := plural[id]; !ok {
-			add("message %s is not in %s.yaml", id, reference)
+			add(id, "message %s is not in %s.yaml", id, reference)
 		}
 	}
 	return problems
@@ -244,9 +309,9 @@ func checkFile(lang bot.Lang, msgs map[string]*i18n.Message, plural map[string]b
 // precheck renders every message in every language, every plural form
 // included, so that a fallback or a template error cannot happen at run
 // time.
-func (b *Bundle) precheck(fields map[string][]string) []error {
+func (b *Bundle) precheck(fileName func(bot.Lang) string, fields map[string][]string) []error {
 	var problems []error
-	for _, lang := range bot.Langs {
+	for _, lang := range b.langs {
 		for _, id := range b.ids {
 			data := map[string]any{}
 			for _, f := range fields[id] {
@@ -265,7 +330,7 @@ func (b *Bundle) precheck(fields map[string][]string) []error {
 					err = errors.New("renders <no value>")
 				}
 				if err != nil {
-					problems = append(problems, fmt.Errorf("%s.yaml: %s: %w", lang, id, err))
+					problems = append(problems, &Problem{File: fileName(lang), ID: id, Err: fmt.Errorf("%s: %s: %w", fileName(lang), id, err)})
 					break
 				}
 			}
@@ -340,6 +405,15 @@ func (b *Bundle) render(lang bot.Lang, id string, count *int, data map[string]an
 	}
 	return s
 }
+
+// Has reports whether id is one of the bundle's messages.
+func (b *Bundle) Has(id string) bool {
+	_, ok := b.plural[id]
+	return ok
+}
+
+// Plural reports whether id is a plural message, to be rendered with N.
+func (b *Bundle) Plural(id string) bool { return b.plural[id] }
 
 // IDs returns the message IDs, sorted. It is meant for tests.
 func (b *Bundle) IDs() []string { return slices.Clone(b.ids) }

@@ -33,16 +33,19 @@ func bundle(tb testing.TB) *locale.Bundle {
 func realFiles(tb testing.TB) fstest.MapFS {
 	tb.Helper()
 	m := fstest.MapFS{}
-	entries, err := fs.ReadDir(locales.FS, ".")
+	err := fs.WalkDir(locales.FS, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(locales.FS, name)
+		if err != nil {
+			return err
+		}
+		m[name] = &fstest.MapFile{Data: data}
+		return nil
+	})
 	if err != nil {
 		tb.Fatal(err)
-	}
-	for _, e := range entries {
-		data, err := fs.ReadFile(locales.FS, e.Name())
-		if err != nil {
-			tb.Fatal(err)
-		}
-		m[e.Name()] = &fstest.MapFile{Data: data}
 	}
 	return m
 }

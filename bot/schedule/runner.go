@@ -11,6 +11,8 @@ import (
 	mrand "math/rand/v2"
 	"net/url"
 	"os"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -157,7 +159,9 @@ type Config struct {
 type Runner struct {
 	cfg     Config
 	metrics *prometheus.CounterVec
-	log     *slog.Logger
+	// sendErrors counts Twilio's refusals of sends by error code.
+	sendErrors *prometheus.CounterVec
+	log        *slog.Logger
 }
 
 // Results of a job's claim, the "result" label of darsi_outbox_jobs_total.
@@ -168,7 +172,8 @@ const (
 	resultHeld     = "held"     // quiet hours: back to the queue
 	resultRetried  = "retried"  // back to the queue after an error
 	resultReleased = "released" // claim given back unsent (shutdown, lease nearly out)
-	resultConflict = "conflict" // another replica took the job over before Settle
+	resultConflict = "conflict" // cancelled, or another replica took the job over, before Settle
+	resultFenced   = "fenced"   // cancelled, or taken over, before its send: not sent
 	resultError    = "error"    // Settle failed; the lease will bring the job back
 )
 
@@ -227,7 +232,7 @@ func NewRunner(cfg Config) (*Runner, error) {
 	}
 	r.metrics = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "darsi_outbox_jobs_total",
-		Help: "Outbox jobs handled by this replica's runner, by result: sent, adopted (found already sent after a crash), failed, held (quiet hours), retried, released, conflict, error.",
+		Help: "Outbox jobs handled by this replica's runner, by result: sent, adopted (found already sent after a crash), failed, held (quiet hours), retried, released, conflict, fenced (cancelled before its send), error.",
 	}, []string{"result"})
 	if cfg.Registerer != nil {
 		if err := cfg.Registerer.Register(r.metrics); err != nil {
@@ -236,6 +241,19 @@ func NewRunner(cfg Config) (*Runner, error) {
 				return nil, bot.E(op, bot.Internal, err)
 			}
 			r.metrics = are.ExistingCollector.(*prometheus.CounterVec)
+		}
+	}
+	r.sendErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "darsi_outbox_send_errors_total",
+		Help: "Sends of outbox jobs that Twilio's REST API refused or that failed, by Twilio error code (none: no code, such as a timeout or a network failure; other: past the first 40 codes) and class (retry, template, opted_out, permanent).",
+	}, []string{"code", "class"})
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(r.sendErrors); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return nil, bot.E(op, bot.Internal, err)
+			}
+			r.sendErrors = are.ExistingCollector.(*prometheus.CounterVec)
 		}
 	}
 	if cfg.PublicURL == "" {
@@ -357,38 +375,131 @@ type attempt struct {
 	earlier bool
 	// sent is set once this claim's send may have reached Twilio.
 	sent bool
+	// batch, when set, takes the job's settle and delivery record, for
+	// one write after the turn's last reply (see DeliverReplies).
+	batch *replyBatch
+	// delivery is the record of the message this claim sent, for batch.
+	delivery *bot.Delivery
+	// begun is set once this claim passed the send fence (BeginSend).
+	begun bool
 }
 
-// DeliverReplies sends the replies of one turn (their ids, in order) at
-// once, one after the other, each only after Twilio accepted the one
-// before: the replica that took the webhook calls it. A reply another
-// replica holds, or one that went back to the queue (an error to retry),
-// stops it: the runner of every replica sends the rest, in order (see
-// Job.After). It returns how many replies it sent.
-func (r *Runner) DeliverReplies(ctx context.Context, ids []string) int {
+// Turn is a turn's replies as QueueReplies left them, for DeliverReplies.
+type Turn struct {
+	jobs    []Job
+	claimed []bool // by this runner, when queued
+	at      time.Time
+}
+
+// Len is how many replies the turn has.
+func (t *Turn) Len() int { return len(t.jobs) }
+
+// QueueReplies queues a turn's replies (Kind Reply, in order, each naming
+// the one before in After), claimed at once by this runner, in one write
+// (Outbox.EnqueueClaimed): the replica that took the webhook calls it
+// before answering, then DeliverReplies. Replies queued before (Twilio
+// sent the webhook again) are claimed when a claim could take them: their
+// replica died, or they went back to the queue. It fails only when the
+// replies could not be queued.
+func (r *Runner) QueueReplies(ctx context.Context, jobs []Job) (*Turn, error) {
+	now := r.cfg.Now()
+	got, claimed, err := r.cfg.Outbox.EnqueueClaimed(ctx, r.cfg.Worker, now, r.cfg.Lease, jobs...)
+	if err != nil {
+		return nil, err
+	}
+	return &Turn{jobs: got, claimed: claimed, at: now}, nil
+}
+
+// DeliverReplies sends the replies of a turn QueueReplies queued, at once,
+// one after the other, each only after Twilio accepted the one before,
+// then settles them all with their delivery records in one write
+// (Outbox.SettleAll). A reply another replica holds, or one that must go
+// back to the queue (an error to retry), stops it: the replies after it
+// that it holds go back to the queue, and the runner of every replica
+// sends them, in order (see Job.After). Should this replica die before
+// the settle, the claims' lease brings the replies back to every
+// replica's runner, which finds those sent in Twilio's list (see the
+// package's doc). It returns how many replies it sent.
+func (r *Runner) DeliverReplies(ctx context.Context, t *Turn) int {
+	b := &replyBatch{}
 	sent := 0
-	for _, id := range ids {
-		now := r.cfg.Now()
-		j, ok, err := r.cfg.Outbox.ClaimJob(ctx, r.cfg.Worker, id, now, r.cfg.Lease)
-		if err != nil {
-			r.log.Warn("outbox: claiming a reply", "job", id, "err", err)
-			return sent
-		}
-		if !ok {
+	stopped := false
+	for i, j := range t.jobs {
+		switch {
+		case !t.claimed[i]:
 			if j.Status == Sent || j.Status.Final() {
 				continue // sent (or given up) by an earlier delivery
 			}
-			return sent
-		}
-		switch r.deliver(ctx, j, now, true) {
-		case Sent, Delivered:
-			sent++
-		case Failed:
+			stopped = true
+		case stopped || ctx.Err() != nil:
+			// After a reply that did not go: back to the queue, unsent,
+			// for the runner to send after it.
+			stopped = true
+			a := &attempt{j: j, claimed: t.at, earlier: j.Attempts > 1 && j.ClaimedAt.Before(t.at), batch: b}
+			a.j.Status, a.j.DueAt, a.j.Reason = Queued, r.cfg.Now(), "after the reply before"
+			r.settle(ctx, r.log.With("job", j.ID, "kind", j.Kind), a, resultReleased)
 		default:
-			return sent
+			switch r.deliverIn(ctx, j, t.at, b) {
+			case Sent, Delivered:
+				sent++
+			case Failed:
+			default:
+				stopped = true
+			}
 		}
 	}
+	r.flush(ctx, b)
 	return sent
+}
+
+// same reports whether a and b are one value (one store behind both
+// interfaces), without the panic of == on values that cannot be compared.
+func same(a, b any) bool {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	return va.IsValid() && vb.IsValid() && va.Type() == vb.Type() && va.Comparable() && va.Equal(vb)
+}
+
+// replyBatch holds what DeliverReplies settles in one write at the end:
+// each settlement, the result it counts under, its log, and whether
+// AfterSend is due once it is saved.
+type replyBatch struct {
+	items   []Settlement
+	results []string
+	logs    []*slog.Logger
+	after   []bool
+}
+
+// flush settles what b holds, in one write.
+func (r *Runner) flush(ctx context.Context, b *replyBatch) {
+	if len(b.items) == 0 {
+		return
+	}
+	work := context.WithoutCancel(ctx)
+	var errs []error
+	if r.cfg.Deliveries == nil || same(r.cfg.Deliveries, r.cfg.Outbox) {
+		errs = r.cfg.Outbox.SettleAll(work, b.items...)
+	} else {
+		// Records kept apart from the outbox: written first, as record
+		// does.
+		items := slices.Clone(b.items)
+		for i := range items {
+			if d := items[i].Delivery; d != nil {
+				if _, err := r.cfg.Deliveries.AdvanceDelivery(work, *d); err != nil {
+					b.logs[i].Warn("outbox: recording the delivery", "sid", d.SID, "err", err)
+				}
+				items[i].Delivery = nil
+			}
+		}
+		errs = r.cfg.Outbox.SettleAll(work, items...)
+	}
+	for i, it := range b.items {
+		r.settled(b.logs[i], it.Job, b.results[i], errs[i])
+		if b.after[i] && errs[i] == nil && r.cfg.AfterSend != nil {
+			if err := r.cfg.AfterSend(work, it.Job); err != nil {
+				b.logs[i].Warn("outbox: after the send", "err", err)
+			}
+		}
+	}
 }
 
 // deliver handles one claimed job and settles it, and returns the status
@@ -397,6 +508,13 @@ func (r *Runner) DeliverReplies(ctx context.Context, ids []string) int {
 func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time, inOrder bool) Status {
 	a := &attempt{j: j, claimed: claimed, earlier: j.Attempts > 1 && j.ClaimedAt.Before(claimed)}
 	r.work(ctx, a, inOrder)
+	return a.j.Status
+}
+
+// deliverIn is deliver for a reply of a turn whose writes go in b.
+func (r *Runner) deliverIn(ctx context.Context, j Job, claimed time.Time, b *replyBatch) Status {
+	a := &attempt{j: j, claimed: claimed, earlier: j.Attempts > 1 && j.ClaimedAt.Before(claimed), batch: b}
+	r.work(ctx, a, true)
 	return a.j.Status
 }
 
@@ -420,6 +538,10 @@ func (r *Runner) work(ctx context.Context, a *attempt, inOrder bool) {
 		l = bot.Learner{ID: j.Learner, Channel: ch, LastInboundAt: j.CreatedAt}
 	} else {
 		l, err = r.cfg.Learners.Get(work, j.Learner)
+	}
+	if bot.KindOf(err) == bot.NotFound && j.Kind == CoachDigest {
+		// A coach who never wrote to the bot: no window is open.
+		l, err = bot.Learner{ID: j.Learner, Channel: ch, Lang: bot.French}, nil
 	}
 	switch {
 	case bot.KindOf(err) == bot.NotFound:
@@ -486,7 +608,7 @@ func (r *Runner) work(ctx context.Context, a *attempt, inOrder bool) {
 		r.fail(work, log, a, err.Error())
 		return
 	}
-	m := bot.Outbound{To: to, From: from, MessagingServiceSID: msid}
+	m := bot.Outbound{To: to, From: from, MessagingServiceSID: msid, JobID: j.ID}
 	// A reply with a choice goes as its content when there is one.
 	var content string
 	if j.Kind == Reply {
@@ -542,7 +664,7 @@ func (r *Runner) work(ctx context.Context, a *attempt, inOrder bool) {
 		if found {
 			a.j.Status, a.j.SID, a.j.SentAt, a.j.Templated = Sent, d.SID, r.cfg.Now(), useTemplate
 			a.j.Reason = ""
-			r.record(work, log, a.j, d)
+			r.record(work, log, a, d)
 			r.settle(work, log, a, resultAdopted)
 			return
 		}
@@ -563,15 +685,33 @@ func (r *Runner) work(ctx context.Context, a *attempt, inOrder bool) {
 		if j.Kind != Reply && !r.wait(ctx, log, a, from, msid) {
 			return
 		}
+		// The fence: a job cancelled while this replica held it is not
+		// sent; one that passed it can no longer be cancelled. Replies
+		// cannot be cancelled once claimed, and skip it.
+		if j.Kind != Reply && !a.begun {
+			at, err := r.cfg.Outbox.BeginSend(work, j.ID, j.Worker, r.cfg.Now())
+			switch {
+			case bot.KindOf(err) == bot.Conflict || bot.KindOf(err) == bot.NotFound:
+				log.Info("outbox: cancelled or taken over before its send: not sent", "err", err)
+				r.metrics.WithLabelValues(resultFenced).Inc()
+				return
+			case err != nil:
+				r.retry(work, log, a, "send fence: "+err.Error())
+				return
+			}
+			a.begun, a.j.Sending = true, at
+		}
 		a.sent = true
 		d, err := r.send(work, a, m)
 		if err == nil {
 			a.j.Status, a.j.SID, a.j.SentAt, a.j.Templated = Sent, d.SID, r.cfg.Now(), useTemplate
 			a.j.Reason = ""
 			d.JobID = j.ID
-			r.record(work, log, a.j, d)
+			r.record(work, log, a, d)
 			r.settle(work, log, a, resultSent)
-			if r.cfg.AfterSend != nil {
+			if a.batch != nil {
+				a.batch.after[len(a.batch.after)-1] = true
+			} else if r.cfg.AfterSend != nil {
 				if err := r.cfg.AfterSend(work, a.j); err != nil {
 					log.Warn("outbox: after the send", "err", err)
 				}
@@ -676,7 +816,28 @@ func (r *Runner) send(ctx context.Context, a *attempt, m bot.Outbound) (bot.Deli
 	left := a.claimed.Add(r.cfg.Lease - r.cfg.Lease/10).Sub(r.cfg.Now())
 	ctx, cancel := context.WithTimeout(ctx, max(left, time.Millisecond))
 	defer cancel()
-	return r.cfg.Sender.Send(ctx, m)
+	d, err := r.cfg.Sender.Send(ctx, m)
+	if err != nil {
+		var se *bot.SendError
+		if !errors.As(err, &se) {
+			se = &bot.SendError{Class: bot.RetryLater}
+		}
+		r.sendErrors.WithLabelValues(bot.ErrorCodeLabel(se.Code), classLabel(se.Class)).Inc()
+	}
+	return d, err
+}
+
+// classLabel is the class label of darsi_outbox_send_errors_total.
+func classLabel(c bot.SendClass) string {
+	switch c {
+	case bot.RetryLater:
+		return "retry"
+	case bot.NeedsTemplate:
+		return "template"
+	case bot.OptedOut:
+		return "opted_out"
+	}
+	return "permanent"
 }
 
 // lookup looks in Twilio's list for a message an earlier claim of the job
@@ -716,16 +877,20 @@ func (r *Runner) lookup(ctx context.Context, a *attempt, to string, matches func
 
 // record stores which job sent the message, so that a later lookup tells
 // it from another job's.
-func (r *Runner) record(ctx context.Context, log *slog.Logger, j Job, d bot.Delivery) {
+func (r *Runner) record(ctx context.Context, log *slog.Logger, a *attempt, d bot.Delivery) {
 	if r.cfg.Deliveries == nil {
 		return
 	}
-	d.JobID = j.ID
+	d.JobID = a.j.ID
 	if d.Status == "" {
 		d.Status = bot.StatusQueued
 	}
 	if d.UpdatedAt.IsZero() {
 		d.UpdatedAt = r.cfg.Now()
+	}
+	if a.batch != nil {
+		a.delivery = &d
+		return
 	}
 	if _, err := r.cfg.Deliveries.AdvanceDelivery(ctx, d); err != nil {
 		log.Warn("outbox: recording the delivery", "sid", d.SID, "err", err)
@@ -768,19 +933,28 @@ func (r *Runner) backoff(n int) time.Duration {
 // its next claim sends without looking in Twilio's list first.
 func (r *Runner) settle(ctx context.Context, log *slog.Logger, a *attempt, result string) {
 	if a.j.Status == Queued && !a.sent && !a.earlier {
-		a.j.ClaimedAt = time.Time{}
+		a.j.ClaimedAt, a.j.Sending = time.Time{}, time.Time{}
 	}
 	a.j.LeaseUntil, a.j.UpdatedAt = time.Time{}, r.cfg.Now()
-	err := r.cfg.Outbox.Settle(ctx, a.j)
+	if b := a.batch; b != nil {
+		b.items = append(b.items, Settlement{Job: a.j, Delivery: a.delivery})
+		b.results, b.logs, b.after = append(b.results, result), append(b.logs, log), append(b.after, false)
+		return
+	}
+	r.settled(log, a.j, result, r.cfg.Outbox.Settle(ctx, a.j))
+}
+
+// settled logs and counts what became of a settle.
+func (r *Runner) settled(log *slog.Logger, j Job, result string, err error) {
 	switch {
 	case bot.KindOf(err) == bot.Conflict:
 		result = resultConflict
-		log.Warn("outbox: another replica took the job over", "err", err)
+		log.Warn("outbox: the job was cancelled, or another replica took it over", "err", err)
 	case err != nil:
 		result = resultError
 		log.Error("outbox: settle", "err", err)
 	default:
-		log.Debug("outbox: settled", "status", a.j.Status, "reason", a.j.Reason, "sid", a.j.SID)
+		log.Debug("outbox: settled", "status", j.Status, "reason", j.Reason, "sid", j.SID)
 	}
 	r.metrics.WithLabelValues(result).Inc()
 }
@@ -795,6 +969,8 @@ func recipient(learner string) (bot.Channel, string) {
 		return ch, learner
 	case bot.SMS:
 		return ch, number
+	case bot.Sim:
+		return ch, learner // the simulator's mailbox (see Policy.Sim)
 	}
 	return ch, ""
 }
@@ -806,6 +982,11 @@ func (r *Runner) sender(ch bot.Channel) (from, msid string) {
 		from = r.cfg.WhatsAppFrom
 	case bot.SMS:
 		from = r.cfg.SMSFrom
+	case bot.Sim:
+		if r.cfg.Policy.Sim {
+			return string(bot.Sim), ""
+		}
+		return "", ""
 	default:
 		return "", ""
 	}
@@ -868,6 +1049,12 @@ func render(texts *locale.Bundle, lang bot.Lang, j Job, own string, title func(b
 		// direction (locale.DirectionalQuote).
 		const slot = "\uE000"
 		body = locale.DirectionalQuote(lang, texts.T(lang, id, map[string]any{"Text": slot}), slot, text)
+	case CoachDigest:
+		text = strings.TrimSpace(j.Text)
+		if text == "" {
+			return "", "", errors.New("empty text")
+		}
+		body = text
 	case Reply:
 		text, body = j.Text, j.Text
 		if strings.TrimSpace(text) == "" && j.Media == "" {

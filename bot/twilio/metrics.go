@@ -38,6 +38,7 @@ type metrics struct {
 	replies           *prometheus.CounterVec // channel
 	callbacks         *prometheus.CounterVec // status, applied
 	sidRejections     *prometheus.CounterVec // endpoint, reason
+	deliveryFailures  *prometheus.CounterVec // code
 }
 
 // newMetrics builds the webhook's collectors and registers them on reg when
@@ -75,6 +76,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "darsi_sid_rejections_total",
 			Help: "Twilio webhook and status-callback requests refused for their SIDs, before the signature is checked: by endpoint (messages, status) and reason (malformed: a MessageSid or AccountSid missing or not two letters and 32 hexadecimal digits; foreign_account: another account's AccountSid).",
 		}, []string{"endpoint", "reason"}),
+		deliveryFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "darsi_delivery_failures_total",
+			Help: "Messages sent over REST that Twilio reported failed or undelivered in a status callback, by Twilio error code (none: no code; other: past the first 40 codes). Each message counts once.",
+		}, []string{"code"}),
 	}
 	if reg != nil {
 		m.inbound = register(reg, m.inbound)
@@ -84,6 +89,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.replies = register(reg, m.replies)
 		m.callbacks = register(reg, m.callbacks)
 		m.sidRejections = register(reg, m.sidRejections)
+		m.deliveryFailures = register(reg, m.deliveryFailures)
 	}
 	// Every endpoint and reason is there from the start, at zero, so that
 	// an alert on a rate of refusals is defined before the first one.

@@ -106,3 +106,47 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("metrics (-want +got):\n%s", diff)
 	}
 }
+
+// TestDeliveryFailureMetrics: a message Twilio reports failed or
+// undelivered counts once, by error code, however often the callback
+// comes.
+func TestDeliveryFailureMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	d := newFakeDeliveries()
+	cfg := twilio.WebhookConfig{AuthToken: testToken, AccountSID: testAccount, PublicURL: testPublic, Registerer: reg}
+	wh := twilio.NewWebhook(dedupingApp(nil), d, cfg)
+	status := func(body string) {
+		target := "/twilio/status?job=1"
+		req := httptest.NewRequest("POST", target, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Twilio-Signature", sign(t, testToken, testPublic+target, mustQuery(t, body)))
+		rec := httptest.NewRecorder()
+		wh.Status().ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("status callback: %d %s", rec.Code, rec.Body)
+		}
+	}
+	other := "SM" + strings.Repeat("b", 32)
+	status(statusBody("sent"))
+	status(statusBody("undelivered", "ErrorCode", "63016"))
+	status(statusBody("undelivered", "ErrorCode", "63016")) // Twilio's retry
+	status(statusBody("failed", "MessageSid", other, "SmsSid", other, "ErrorCode", "30008"))
+	got := counters(t, reg)
+	for key, want := range map[string]float64{
+		"darsi_delivery_failures_total{code=63016}": 1,
+		"darsi_delivery_failures_total{code=30008}": 1,
+	} {
+		if got[key] != want {
+			t.Errorf("%s = %v, want %v", key, got[key], want)
+		}
+	}
+	n := 0
+	for key := range got {
+		if strings.HasPrefix(key, "darsi_delivery_failures_total") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d series of darsi_delivery_failures_total, want 2: %v", n, got)
+	}
+}

@@ -287,6 +287,9 @@ func (w *Webhook) status(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.metrics.callbacks.WithLabelValues(string(st), strconv.FormatBool(applied)).Inc()
+	if applied && (st == bot.StatusFailed || st == bot.StatusUndelivered) {
+		w.metrics.deliveryFailures.WithLabelValues(bot.ErrorCodeLabel(d.ErrorCode)).Inc()
+	}
 	w.log.Info("twilio status callback", "sid", sid, "to", bot.Mask(d.To), "status", st,
 		"error_code", d.ErrorCode, "job", d.JobID, "applied", applied)
 	rw.WriteHeader(http.StatusOK)

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -122,8 +123,54 @@ func TestCoachCommandsWhileServing(t *testing.T) {
 	}
 	defer s.Close()
 	code, _, errOut := darsi(t, "", "cohort", "list", "--store", store)
-	if code != 1 || !strings.Contains(errOut, "stop darsi serve or use the dashboard/API") {
+	if code != 1 || !strings.Contains(errOut, "the store "+store+" is in use by a running darsi serve: stop it") {
 		t.Errorf("store held: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestFirstCoach: darsi serve on an embedded store without any coach
+// account prints the command that makes the first one; that command, run
+// while the server holds the file, says to stop it; run as printed once
+// the server stopped, it makes the account, and the next start prints
+// nothing.
+func TestFirstCoach(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "darsi.db")
+	r := startReplica(t, store)
+	var command string
+	for deadline := time.Now().Add(5 * time.Second); command == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := regexp.MustCompile(`command="([^"]+)"`).FindStringSubmatch(r.logs.String()); m != nil {
+			command = m[1]
+		}
+	}
+	want := "darsi coach add admin --role admin --store " + store + " < password.txt"
+	if command != want || !strings.Contains(r.logs.String(), "stop darsi serve (Ctrl-C)") {
+		t.Fatalf("darsi serve printed the command %q, want %q\n%s", command, want, r.logs)
+	}
+	args := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(command, "darsi "), " < password.txt"))
+	const password = "first-admin-secret"
+	code, _, errOut := darsi(t, password+"\n", args...)
+	if code != 1 || !strings.Contains(errOut, "the store "+store+" is in use by a running darsi serve: stop it") {
+		t.Errorf("coach add while serving: exit %d, stderr %q", code, errOut)
+	}
+	r.stop()
+	code, token, errOut := darsi(t, password+"\n", args...)
+	if code != 0 || len(strings.TrimSpace(token)) < 20 {
+		t.Fatalf("the printed command: exit %d, token %q, stderr %q", code, token, errOut)
+	}
+	r = startReplica(t, store)
+	req, _ := http.NewRequest("GET", r.base+"/coach/api/cohorts", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(token))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the first coach's token: %d", resp.StatusCode)
+	}
+	r.stop()
+	if strings.Contains(r.logs.String(), "no coach account") {
+		t.Errorf("a store with a coach still gets the first-coach hint:\n%s", r.logs)
 	}
 }
 
@@ -261,5 +308,42 @@ func TestReminderQueuedOnceFromEveryAdapter(t *testing.T) {
 			t.Errorf("%s: %d jobs with the text, want 3 (once per member)", tt.name, n)
 		}
 		s.Close()
+	}
+}
+
+// TestCoachWhatsApp: darsi coach add --whatsapp stores the coach's number
+// for the digest and shows it masked; a new password keeps it, --whatsapp
+// "" erases it, and a national number is refused without being echoed.
+func TestCoachWhatsApp(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "darsi.db")
+	const pw = "fatima-secret-1\n"
+	code, _, errOut := darsi(t, pw, "coach", "add", "fatima", "--whatsapp", "+212600000555", "--store", store)
+	if code != 0 || !strings.Contains(errOut, "daily digest of new questions to whatsapp:+2126******55") || strings.Contains(errOut, "600000555") {
+		t.Fatalf("coach add --whatsapp: exit %d, stderr %q", code, errOut)
+	}
+	number := func() string {
+		t.Helper()
+		s, err := boltstore.Open(store, boltstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		c, err := s.Coach(context.Background(), "fatima")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.WhatsApp
+	}
+	if got := number(); got != "whatsapp:+212600000555" {
+		t.Errorf("stored %q", got)
+	}
+	if code, _, errOut = darsi(t, pw, "coach", "add", "fatima", "--store", store); code != 0 || number() != "whatsapp:+212600000555" {
+		t.Errorf("a new password: exit %d %q, number %q", code, errOut, number())
+	}
+	if code, _, errOut = darsi(t, pw, "coach", "add", "fatima", "--whatsapp", "", "--store", store); code != 0 || number() != "" || !strings.Contains(errOut, "no WhatsApp number") {
+		t.Errorf("--whatsapp \"\": exit %d %q, number %q", code, errOut, number())
+	}
+	if code, _, errOut = darsi(t, pw, "coach", "add", "fatima", "--whatsapp", "0600000555", "--store", store); code != 1 || !strings.Contains(errOut, "international number") || strings.Contains(errOut, "0600000555") {
+		t.Errorf("a national number: exit %d %q", code, errOut)
 	}
 }

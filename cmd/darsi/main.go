@@ -19,6 +19,9 @@ import (
 	"syscall"
 	"time"
 
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/dialog"
 	"github.com/darsi-ma/darsi/bot/lesson"
@@ -44,12 +47,17 @@ usage:
   darsi export learners                one JSON line per learner (numbers masked;
                                        --with-numbers gives them, logged)
   darsi export learner ID              one learner's whole record as JSON (ID: whatsapp:+212…); logged
-  darsi coach add LOGIN [--name N] [--role coach|admin]   dashboard account; password on stdin; prints its API token
+  darsi coach add LOGIN [--name N] [--role coach|admin] [--whatsapp +212…]   dashboard account; password on stdin; prints its API token
   darsi coach disable LOGIN            lock an account out: password, token and every session
   darsi cohort create NAME [--coach LOGIN] [--json] [--poster FILE.svg]   a cohort: join code and wa.me link
   darsi cohort list [--json]           cohorts, their coaches and members
   darsi remind --cohort CODE --text TEXT [--at RFC3339] [--template KIND]   queue a reminder for every member
+  darsi jobs list --cohort CODE [--status queued,…] [--json]   a cohort's outbox, newest due first
+  darsi jobs cancel ID                 cancel a job of the outbox that has not begun to go out
   darsi whatsapp sync [--dry-run]      make the WhatsApp buttons and lists of every question (Content API); count them
+  darsi backup --out FILE [--admin ADDR]   a consistent copy of the embedded store, also while darsi serve runs
+  darsi restore --from FILE --to PATH [--force]   put a checked backup in place (darsi serve stopped)
+  darsi migrate --from SRC --to DST    copy a stopped store into an empty one (embedded file or redis://), resumable
   darsi config [--check]               the effective configuration, secrets hidden; --check: exit 1 on any problem
   darsi version                        print the version
   darsi probe URL                      exit 0 if URL answers 2xx (container health checks)
@@ -75,7 +83,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "config":
 		return configCmd(cfg, cfgErr, args[1:], stdout, stderr)
-	case "serve", "chat", "preview", "export", "coach", "cohort", "remind", "whatsapp":
+	case "serve", "chat", "preview", "export", "coach", "cohort", "remind", "jobs", "whatsapp", "backup", "migrate":
 		// Every command that uses the configuration refuses a bad value
 		// before doing anything, whatever it would have used.
 		if cfgErr != nil {
@@ -104,8 +112,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cohortCmd(app.WithOrigin(ctx, cliOrigin), cfg, args[1:], stdout, stderr)
 	case "remind":
 		err = remindCmd(app.WithOrigin(ctx, cliOrigin), cfg, args[1:], stdout, stderr)
+	case "jobs":
+		err = jobsCmd(app.WithOrigin(ctx, cliOrigin), cfg, args[1:], stdout, stderr)
 	case "whatsapp":
 		err = whatsappCmd(ctx, cfg, args[1:], stdout, stderr)
+	case "backup":
+		err = backupCmd(ctx, cfg, args[1:], stdout, stderr)
+	case "restore":
+		err = restoreCmd(args[1:], stdout, stderr)
+	case "migrate":
+		err = migrateCmd(ctx, cfg, args[1:], stdout, stderr)
 	case "probe":
 		err = probe(ctx, args[1:])
 	case "version":
@@ -232,8 +248,27 @@ func (c *Config) openStore(ctx context.Context) (store, error) {
 		}
 		return &tempStore{Store: s, dir: dir}, nil
 	}
-	return boltstore.Open(spec, c.boltOptions())
+	s, err := boltstore.Open(spec, c.boltOptions())
+	if bot.KindOf(err) == bot.Unavailable && errors.Is(err, berrors.ErrTimeout) {
+		return nil, &storeInUse{path: spec, err: err}
+	}
+	return s, err
 }
+
+// storeInUse is the error of a command that found the embedded store held
+// by another process: bbolt lets one process at a time open the file, and
+// the one holding it is most likely darsi serve.
+type storeInUse struct {
+	path string
+	err  error
+}
+
+func (e *storeInUse) Error() string {
+	return "the store " + e.path + " is in use by a running darsi serve: stop it (Ctrl-C where it runs), run this command, then start it again; " +
+		"while it runs, cohorts and reminders are made in the dashboard (/coach/) or its API, and a Redis store (DARSI_STORE=redis://…) lets every command run beside it"
+}
+
+func (e *storeInUse) Unwrap() error { return e.err }
 
 func (c *Config) boltOptions() boltstore.Options {
 	return boltstore.Options{Secret: []byte(c.Secret), Retention: c.MessageRetention, DeliveryRetention: c.DeliveryRetention, JobRetention: c.JobRetention}

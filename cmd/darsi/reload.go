@@ -46,6 +46,8 @@ type lessonWatcher struct {
 	fsw     *fsnotify.Watcher
 	watched map[string]bool // folders being watched
 	reloads *prometheus.CounterVec
+	// failing is 1 while the folder has problems (the last reload failed).
+	failing prometheus.Gauge
 }
 
 // newLessonWatcher starts watching dir, its subfolders included; changes
@@ -64,6 +66,10 @@ func newLessonWatcher(dir string, log *slog.Logger, reg prometheus.Registerer) (
 			Name: "darsi_lesson_reloads_total",
 			Help: "Reloads of the lesson folder (DARSI_LESSONS) after a change, by result: ok (swapped in) or error (the last good lessons stay live).",
 		}, []string{"result"}),
+		failing: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "darsi_lesson_reload_failing",
+			Help: "1 while the lesson folder (DARSI_LESSONS) has problems: the last reload failed and older lessons are live; 0 once a reload succeeds.",
+		}),
 	}
 	w.reloads.WithLabelValues("ok")
 	w.reloads.WithLabelValues("error")
@@ -75,6 +81,10 @@ func newLessonWatcher(dir string, log *slog.Logger, reg prometheus.Registerer) (
 	w.watchTree(w.dir)
 	if reg != nil {
 		if err := reg.Register(w.reloads); err != nil {
+			fsw.Close()
+			return nil, err
+		}
+		if err := reg.Register(w.failing); err != nil {
 			fsw.Close()
 			return nil, err
 		}
@@ -210,6 +220,7 @@ func (w *lessonWatcher) reload(swap func(*lesson.Catalog)) {
 	cat, err := loadLessons(w.dir)
 	if err != nil {
 		w.reloads.WithLabelValues("error").Inc()
+		w.failing.Set(1)
 		var lintErrs lintErrors
 		if !errors.As(err, &lintErrs) {
 			w.log.Error("lessons not reloaded: the last good lessons stay live", "dir", w.dir, "err", err)
@@ -230,6 +241,7 @@ func (w *lessonWatcher) reload(swap func(*lesson.Catalog)) {
 		return
 	}
 	w.reloads.WithLabelValues("ok").Inc()
+	w.failing.Set(0)
 	swap(cat)
 	w.log.Info("lessons reloaded", "dir", w.dir, "courses", len(cat.Courses), "lessons", cat.Count(),
 		"took", time.Since(start).Round(time.Microsecond))

@@ -132,6 +132,22 @@ func (f *watchedFolder) reloads(result string) float64 {
 	return 0
 }
 
+// failing reads darsi_lesson_reload_failing from the registry.
+func (f *watchedFolder) failing() float64 {
+	f.t.Helper()
+	families, err := f.reg.Gather()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, fam := range families {
+		if fam.GetName() == "darsi_lesson_reload_failing" && len(fam.GetMetric()) == 1 {
+			return fam.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	f.t.Fatal("darsi_lesson_reload_failing is not registered")
+	return 0
+}
+
 // hello returns the French text of demo-1's first step in c.
 func hello(t *testing.T, c *lesson.Catalog) string {
 	t.Helper()
@@ -216,6 +232,9 @@ func TestLessonWatcherKeepsLastGoodLessons(t *testing.T) {
 	if got := f.reloads("error"); got != 1 {
 		t.Errorf("reloads error: got %v, want 1", got)
 	}
+	if got := f.failing(); got != 1 {
+		t.Errorf("darsi_lesson_reload_failing after a broken edit: %v, want 1", got)
+	}
 
 	// Fixed: picked up again.
 	f.write(name, strings.Replace(good, `"Bonjour"`, `"Bonjour à nouveau"`, 1))
@@ -224,6 +243,9 @@ func TestLessonWatcherKeepsLastGoodLessons(t *testing.T) {
 	}
 	if got := f.reloads("ok"); got != 1 {
 		t.Errorf("reloads ok: got %v, want 1", got)
+	}
+	if got := f.failing(); got != 0 {
+		t.Errorf("darsi_lesson_reload_failing after the fix: %v, want 0", got)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/coachweb"
 	"github.com/darsi-ma/darsi/bot/dialog"
@@ -73,15 +74,36 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 		return err
 	}
 	defer s.Close()
+	// On Redis, darsi migrate sees this replica, and it refuses to start
+	// while a move holds the store.
+	withdraw, err := announceReplica(ctx, s, log)
+	if err != nil {
+		return err
+	}
+	defer withdraw()
 
+	reg.MustRegister(newStoreCollector(s, log))
 	a := app.New(measureStore(s, reg), content)
 	a.Keys = s.Keys() // the measuring wrapper hides the store's
 	a.Cohorts = s     // learners join cohorts by code
 	a.Aliases = s     // a BSUID reaches the learner it was paired with
 	a.Inbox = s       // learners ask their coach
 	a.Observe = app.NewEventCounter(reg)
+	// The simulator's learners get what the outbox sends them in their
+	// chat: this process's mailbox stands for Twilio.
+	var mailbox *simulator.Mailbox
+	if cfg.simulatorOn() {
+		mailbox = simulator.NewMailbox()
+		reports := app.DeliveryReports{Deliveries: s, Outbox: s}
+		mailbox.OnDelivered = func(ctx context.Context, d bot.Delivery) {
+			if _, err := reports.AdvanceDelivery(ctx, d); err != nil {
+				log.Warn("simulator: recording a delivery", "job", d.JobID, "err", err)
+			}
+		}
+		defer mailbox.Close()
+	}
 	// Any replica delivers the outbox's due jobs.
-	runner, err := outboxRunner(cfg, s, a, log, reg)
+	runner, err := outboxRunner(cfg, s, a, log, reg, mailbox)
 	if err != nil {
 		return err
 	}
@@ -105,6 +127,17 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 			a.RunOutreach(rctx)
 		}()
 		defer func() { stopRunner(); <-sweeping }()
+		// Any replica queues the coaches' daily digests: each once a day.
+		if cfg.DigestHour >= 0 {
+			digest := &app.Digest{Coaching: newCoaching(cfg, s, a.Content, log), Outbox: s, Hour: cfg.DigestHour,
+				Inbox: inboxURL(cfg.PublicURL), Log: log}
+			digesting := make(chan struct{})
+			go func() {
+				defer close(digesting)
+				digest.Run(rctx)
+			}()
+			defer func() { stopRunner(); <-digesting }()
+		}
 	}
 	if watcher != nil {
 		wctx, stopWatching := context.WithCancel(ctx)
@@ -124,20 +157,26 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	var replies []twilio.Replier
+	var opts []routeOpt
 	if runner != nil && cfg.interactiveOn() {
-		lane := &replyLane{app: a, outbox: s, runner: runner, log: log}
+		lane := &replyLane{app: a, runner: runner, log: log}
 		defer lane.Wait()
-		replies = append(replies, lane)
+		opts = append(opts, withReplies(lane))
 		log.Info("interactive messages on: buttons and lists for WhatsApp learners")
 	}
+	if mailbox != nil {
+		opts = append(opts, withMailbox(mailbox))
+	}
 	srv := &http.Server{
-		Handler:           routes(cfg, a, s, reg, log, replies...),
+		Handler:           routes(cfg, a, s, reg, log, opts...),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      15 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if mailbox != nil {
+		srv.RegisterOnShutdown(mailbox.Close) // the simulator's event streams end
 	}
 	log.Info("darsi serving", "addr", ln.Addr().String(), "version", buildVersion(),
 		"store", storeKind(cfg.Store), "twilio", cfg.TwilioAuthToken != "",
@@ -145,6 +184,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	if cfg.simulatorOn() {
 		log.Info("web chat simulator", "url", "http://"+displayAddr(ln.Addr())+"/")
 	}
+	firstCoach(ctx, cfg, s, log, "http://"+displayAddr(ln.Addr())+"/coach/")
 
 	if cfg.AdminAddr != "off" {
 		// Metrics and profiles on a listener of their own, which operators
@@ -154,7 +194,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 			ln.Close()
 			return fmt.Errorf("DARSI_ADMIN_ADDR=%s: %w (set another address, or off)", cfg.AdminAddr, err)
 		}
-		admin := &http.Server{Handler: adminRoutes(reg), ReadHeaderTimeout: 5 * time.Second}
+		admin := &http.Server{Handler: adminRoutes(reg, s, log), ReadHeaderTimeout: 5 * time.Second}
 		go admin.Serve(aln)
 		defer admin.Close()
 		log.Info("metrics and profiles", "addr", aln.Addr().String())
@@ -179,10 +219,11 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	return nil
 }
 
-// adminRoutes is what the admin listener serves: /metrics and Go's
-// profiles.
-func adminRoutes(reg *prometheus.Registry) http.Handler {
+// adminRoutes is what the admin listener serves: /metrics, Go's
+// profiles, and the embedded store's backup.
+func adminRoutes(reg *prometheus.Registry, s store, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /backup", backupHandler(s, log))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -192,12 +233,29 @@ func adminRoutes(reg *prometheus.Registry) http.Handler {
 	return mux
 }
 
+// routeOpts are what routes wires besides the store and the app.
+type routeOpts struct {
+	// replies sends the turns with interactive messages over REST
+	// (DARSI_INTERACTIVE).
+	replies twilio.Replier
+	// mailbox holds what the outbox sends to the simulator's learners,
+	// for their page's event stream.
+	mailbox *simulator.Mailbox
+}
+
+// routeOpt sets one of routeOpts.
+type routeOpt func(*routeOpts)
+
+func withReplies(r twilio.Replier) routeOpt      { return func(o *routeOpts) { o.replies = r } }
+func withMailbox(mb *simulator.Mailbox) routeOpt { return func(o *routeOpts) { o.mailbox = mb } }
+
 // routes wires the public HTTP interface. reg may be nil: it registers
 // the webhook's metrics, served on the admin listener.
-//
-// replies, when given, sends the turns with interactive messages over
-// REST (DARSI_INTERACTIVE).
-func routes(cfg Config, a *app.App, s store, reg *prometheus.Registry, log *slog.Logger, replies ...twilio.Replier) http.Handler {
+func routes(cfg Config, a *app.App, s store, reg *prometheus.Registry, log *slog.Logger, opt ...routeOpt) http.Handler {
+	var o routeOpts
+	for _, f := range opt {
+		f(&o)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
@@ -220,8 +278,8 @@ func routes(cfg Config, a *app.App, s store, reg *prometheus.Registry, log *slog
 		Log:        log,
 		Registerer: registerer(reg),
 	}
-	if len(replies) > 0 {
-		wcfg.Replies = replies[0]
+	if o.replies != nil {
+		wcfg.Replies = o.replies
 	}
 	webhook := twilio.NewWebhook(a, app.DeliveryReports{Deliveries: s, Outbox: s}, wcfg)
 	mux.Handle("POST /twilio/messages", webhook.Messages())
@@ -236,9 +294,10 @@ func routes(cfg Config, a *app.App, s store, reg *prometheus.Registry, log *slog
 	mux.Handle("GET "+dialog.MediaPrefix+"{path...}", mediaHandler(cfg.Lessons))
 
 	if cfg.simulatorOn() {
-		sim := simulator.New(a, log)
+		sim := simulator.New(a, log, o.mailbox)
 		mux.Handle("GET /{$}", sim)
 		mux.Handle("POST /sim/messages", sim)
+		mux.Handle("GET /sim/events", sim)
 	}
 	coach, err := coachweb.New(coachweb.Config{Coaching: newCoaching(cfg, s, a.Content, log), Deliveries: s,
 		PublicURL: cfg.PublicURL, Log: log})
@@ -279,4 +338,37 @@ func displayAddr(addr net.Addr) string {
 		return net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
 	}
 	return tcp.String()
+}
+
+// firstCoach says, when the store has no coach account yet, the exact
+// command that makes the first one: the dashboard needs one. On the
+// embedded store, which one process opens at a time, the server must be
+// stopped for it.
+func firstCoach(ctx context.Context, cfg Config, s store, log *slog.Logger, dashboard string) {
+	coaches, _, err := s.Coaches(ctx, "", 1)
+	if err != nil || len(coaches) > 0 {
+		return
+	}
+	cmd := "darsi coach add admin --role admin"
+	switch storeKind(cfg.Store) {
+	case "memory":
+		log.Info("no coach account: the memory store forgets everything at exit; use a file (--store ./data/darsi.db) to keep one")
+		return
+	case "embedded":
+		cmd += " --store " + cfg.Store + " < password.txt"
+		log.Warn("no coach account yet: to make the first one, stop darsi serve (Ctrl-C), run the command below with the password on the first line of password.txt (10 to 72 characters), keep the API token it prints, then start darsi serve again and log in",
+			"command", cmd, "dashboard", dashboard)
+	default:
+		cmd += " < password.txt"
+		log.Warn("no coach account yet: to make the first one, run the command below beside the server, with the same DARSI_STORE and the password on the first line of password.txt (10 to 72 characters); keep the API token it prints, then log in",
+			"command", cmd, "dashboard", dashboard)
+	}
+}
+
+// inboxURL is the coaches' inbox at the public URL, "" without one.
+func inboxURL(public string) string {
+	if public == "" {
+		return ""
+	}
+	return strings.TrimRight(public, "/") + coachweb.Prefix + "/inbox"
 }

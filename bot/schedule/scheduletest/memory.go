@@ -188,13 +188,86 @@ func (m *Memory) ClaimJob(ctx context.Context, worker, id string, now time.Time,
 	return j.Job, true, nil
 }
 
+// EnqueueClaimed implements schedule.Outbox: Enqueue, then ClaimJob of
+// each job, under one lock. Errors: Enqueue's and ClaimJob's.
+func (m *Memory) EnqueueClaimed(ctx context.Context, worker string, now time.Time, lease time.Duration, jobs ...schedule.Job) ([]schedule.Job, []bool, error) {
+	const op = "scheduletest.Memory.EnqueueClaimed"
+	if err := schedule.CheckClaim(ctx, op, worker, lease); err != nil {
+		return nil, nil, err
+	}
+	for i := range jobs {
+		if err := jobs[i].Check(); err != nil {
+			return nil, nil, bot.E(op, bot.Invalid, err)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out, claimed := make([]schedule.Job, len(jobs)), make([]bool, len(jobs))
+	for i, j := range jobs {
+		s, ok := m.jobs[j.ID]
+		if !ok {
+			j.Status, j.Attempts = schedule.Queued, 0
+			j.ClaimedAt, j.LeaseUntil, j.Worker, j.Sending = time.Time{}, time.Time{}, "", time.Time{}
+			s = &memJob{Job: j}
+			m.jobs[j.ID] = s
+			m.pending[j.ID] = struct{}{}
+		}
+		switch {
+		case s.Status == schedule.Queued && !s.DueAt.After(now),
+			s.Status == schedule.Claimed && !s.LeaseUntil.After(now):
+			s.Status, s.Worker, s.LeaseUntil = schedule.Claimed, worker, now.Add(lease)
+			s.Attempts++
+			if s.ClaimedAt.IsZero() {
+				s.ClaimedAt = now
+			}
+			s.UpdatedAt = now
+			claimed[i] = true
+		}
+		out[i] = s.Job
+	}
+	return out, claimed, nil
+}
+
+// SettleAll implements schedule.Outbox: Settle and AdvanceDelivery of
+// each, under one lock.
+func (m *Memory) SettleAll(ctx context.Context, items ...schedule.Settlement) []error {
+	errs := make([]error, len(items))
+	if err := ctx.Err(); err != nil {
+		for i := range errs {
+			errs[i] = bot.E("scheduletest.Memory.SettleAll", bot.Unavailable, err)
+		}
+		return errs
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, it := range items {
+		if err := cmp.Or(it.Job.CheckSettle(), it.CheckDelivery()); err != nil {
+			errs[i] = bot.E("scheduletest.Memory.SettleAll", bot.Invalid, err)
+			continue
+		}
+		if d := it.Delivery; d != nil {
+			rec := *d
+			rec.To = ""
+			if rec, forward := rec.Advance(m.sids[rec.SID]); forward {
+				m.sids[rec.SID] = rec
+			}
+		}
+		errs[i] = m.settle(it.Job)
+	}
+	return errs
+}
+
 // Settle implements schedule.Outbox: it saves j as given (Sent, Failed or
 // Queued). Errors: NotFound, Conflict when j.Worker no longer holds the job,
 // Invalid for another status.
 func (m *Memory) Settle(ctx context.Context, j schedule.Job) error {
-	const op = "scheduletest.Memory.Settle"
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.settle(j)
+}
+
+func (m *Memory) settle(j schedule.Job) error {
+	const op = "scheduletest.Memory.Settle"
 	s, ok := m.jobs[j.ID]
 	if !ok {
 		return bot.Errorf(op, bot.NotFound, "no job %s", j.ID)
@@ -363,8 +436,8 @@ func (m *Memory) Purge(now time.Time) int {
 }
 
 // Cancel implements schedule.Outbox; cancelling a cancelled job does
-// nothing. Errors: NotFound, Conflict when the job is neither Queued nor
-// Cancelled.
+// nothing. Errors: NotFound, Conflict when a send of the job may have
+// gone out, for a claimed reply, and for a job that ended otherwise.
 func (m *Memory) Cancel(ctx context.Context, id string) error {
 	const op = "scheduletest.Memory.Cancel"
 	m.mu.Lock()
@@ -373,18 +446,41 @@ func (m *Memory) Cancel(ctx context.Context, id string) error {
 	if !ok {
 		return bot.Errorf(op, bot.NotFound, "no job %s", id)
 	}
-	switch s.Status {
-	case schedule.Cancelled:
+	switch {
+	case s.Status == schedule.Cancelled:
 		return nil
-	case schedule.Queued:
-	default:
-		return bot.Errorf(op, bot.Conflict, "job %s is %s, not queued", id, s.Status)
+	case (s.Status == schedule.Queued || s.Status == schedule.Claimed) && !s.Sending.IsZero():
+		return bot.Errorf(op, bot.Conflict, "job %s may have been sent already: too late to cancel", id)
+	case s.Status == schedule.Claimed && s.Kind == schedule.Reply:
+		return bot.Errorf(op, bot.Conflict, "reply %s is being sent", id)
+	case s.Status != schedule.Queued && s.Status != schedule.Claimed:
+		return bot.Errorf(op, bot.Conflict, "job %s is %s: too late to cancel", id, s.Status)
 	}
 	s.Status, s.Reason = schedule.Cancelled, "cancelled"
+	s.Worker, s.LeaseUntil = "", time.Time{}
 	s.UpdatedAt = m.now()
 	m.ended(s)
 	delete(m.pending, id)
 	return nil
+}
+
+// BeginSend implements schedule.Outbox. Errors: NotFound, Conflict when
+// the job is no longer claimed by worker.
+func (m *Memory) BeginSend(ctx context.Context, id, worker string, now time.Time) (time.Time, error) {
+	const op = "scheduletest.Memory.BeginSend"
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.jobs[id]
+	if !ok {
+		return time.Time{}, bot.Errorf(op, bot.NotFound, "no job %s", id)
+	}
+	if s.Status != schedule.Claimed || s.Worker != worker {
+		return time.Time{}, bot.Errorf(op, bot.Conflict, "job %s is %s by %q, not claimed by %q", id, s.Status, s.Worker, worker)
+	}
+	if s.Sending.IsZero() {
+		s.Sending = now
+	}
+	return s.Sending, nil
 }
 
 // AdvanceDelivery implements schedule.Deliveries (app.Deliveries): it
@@ -420,4 +516,37 @@ func (m *Memory) Delivery(ctx context.Context, sid string) (bot.Delivery, error)
 // (schedule.RatePerSecond). Errors: Unavailable for a cancelled context.
 func (m *Memory) Allow(ctx context.Context, key string, perSecond int, now time.Time) (bool, time.Duration, error) {
 	return m.limiter.Allow(ctx, key, perSecond, now)
+}
+
+var _ schedule.BacklogReader = (*Memory)(nil)
+
+// Backlog implements schedule.BacklogReader.
+func (m *Memory) Backlog(ctx context.Context, now time.Time, limit int) (schedule.Backlog, error) {
+	if err := ctx.Err(); err != nil {
+		return schedule.Backlog{}, bot.E("scheduletest.Memory.Backlog", bot.Unavailable, err)
+	}
+	if limit <= 0 {
+		limit = schedule.DefaultBacklogLimit
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var b schedule.Backlog
+	for id := range m.pending {
+		j := m.jobs[id]
+		var at time.Time
+		switch {
+		case j.Status == schedule.Queued && !j.DueAt.After(now):
+			at = j.DueAt
+		case j.Status == schedule.Claimed && !j.LeaseUntil.After(now):
+			at = j.LeaseUntil
+		default:
+			continue
+		}
+		b.Due++
+		if b.Oldest.IsZero() || at.Before(b.Oldest) {
+			b.Oldest = at
+		}
+	}
+	b.Due = min(b.Due, limit)
+	return b, nil
 }

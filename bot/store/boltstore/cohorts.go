@@ -365,3 +365,43 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 		return deleteSession(tx, id)
 	})
 }
+
+// Coaches implements cohort.Store. Errors: Unavailable for a closed store
+// or a cancelled context, Internal for a record that does not decode.
+func (s *Store) Coaches(ctx context.Context, after string, limit int) ([]cohort.Coach, string, error) {
+	const op = "boltstore.Coaches"
+	if limit <= 0 || limit > cohort.MaxCoachesPage {
+		limit = cohort.MaxCoachesPage
+	}
+	var (
+		out  []cohort.Coach
+		next string
+	)
+	err := s.cohortView(ctx, op, func(tx *bolt.Tx) error {
+		b := tx.Bucket(coachesBucket)
+		if b == nil {
+			return nil
+		}
+		cur := b.Cursor()
+		k, v := cur.Seek([]byte(after))
+		if k != nil && after != "" && string(k) == after {
+			k, v = cur.Next()
+		}
+		for ; k != nil; k, v = cur.Next() {
+			if len(out) == limit {
+				next = out[len(out)-1].Login
+				return nil
+			}
+			var c cohort.Coach
+			if err := json.Unmarshal(v, &c); err != nil {
+				return bot.Errorf(op, bot.Internal, "decode coach: %w", err)
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return out, next, nil
+}

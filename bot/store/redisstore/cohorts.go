@@ -323,3 +323,51 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// Coaches implements cohort.Store in two round trips: the logins, then
+// the page's accounts. Accounts are few (a programme's staff), so the
+// logins are read whole and sorted here.
+func (s *Store) Coaches(ctx context.Context, after string, limit int) ([]cohort.Coach, string, error) {
+	const op = "redisstore.Coaches"
+	if err := ctx.Err(); err != nil {
+		return nil, "", bot.E(op, bot.Unavailable, err)
+	}
+	if limit <= 0 || limit > cohort.MaxCoachesPage {
+		limit = cohort.MaxCoachesPage
+	}
+	k := s.cohortKeys()
+	logins, err := s.client.HKeys(ctx, k.logins).Result()
+	if err != nil {
+		return nil, "", wrap(op, err)
+	}
+	slices.Sort(logins)
+	i, _ := slices.BinarySearch(logins, after)
+	if i < len(logins) && logins[i] == after {
+		i++
+	}
+	page := logins[i:]
+	next := ""
+	if len(page) > limit {
+		page, next = page[:limit], page[limit-1]
+	}
+	if len(page) == 0 {
+		return nil, "", nil
+	}
+	vals, err := s.client.HMGet(ctx, k.logins, page...).Result()
+	if err != nil {
+		return nil, "", wrap(op, err)
+	}
+	out := make([]cohort.Coach, 0, len(vals))
+	for _, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			continue // removed between the two reads
+		}
+		c, err := decodeCoach(op, str)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, c)
+	}
+	return out, next, nil
+}

@@ -10,7 +10,9 @@ import "github.com/redis/go-redis/v9"
 // A job is one string (see jobValue): the fields the scripts read and
 // change (s status, w worker, a attempts, c claimed at, l lease until, r
 // reason, u updated at, i the SID, k the cohort's code, ds and de the
-// furthest delivery status Twilio reported and its error code), separated
+// furthest delivery status Twilio reported and its error code, g when a
+// claim passed the send fence, empty before: a job written before the
+// fence existed has no g, and reads as empty), separated
 // by the unit separator 0x1F, then the record separator 0x1E, then what Go
 // writes, in the compact form of encodeJob. One string keeps a job at a
 // few hundred bytes; a hash with a long field takes three times that.
@@ -29,10 +31,8 @@ import "github.com/redis/go-redis/v9"
 // another in the counts; ended says whether a status is final; index files
 // a job under a score in the listing sets.
 const outboxLua = `
-local names = {'s', 'w', 'a', 'c', 'l', 'r', 'u', 'i', 'k', 'ds', 'de'}
-local function load(k)
-  local raw = redis.call('GET', k)
-  if not raw then return nil, nil end
+local names = {'s', 'w', 'a', 'c', 'l', 'r', 'u', 'i', 'k', 'ds', 'de', 'g'}
+local function parse(raw)
   local cut = string.find(raw, '\30', 1, true)
   local f, n = {}, 1
   for part in string.gmatch(string.sub(raw, 1, cut - 1) .. '\31', '([^\31]*)\31') do
@@ -40,6 +40,11 @@ local function load(k)
     n = n + 1
   end
   return f, string.sub(raw, cut + 1)
+end
+local function load(k)
+  local raw = redis.call('GET', k)
+  if not raw then return nil, nil end
+  return parse(raw)
 end
 local function save(k, f, v)
   local parts = {}
@@ -97,6 +102,54 @@ for b = 2, #ARGV, 3 do
   end
 end
 return n
+`)
+
+// enqueueClaimScript stores the jobs whose id is not stored yet claimed
+// by a worker, and claims the stored ones a claim could take now.
+//
+//	KEYS[1]  the bucket's due set
+//	ARGV[1]  the bucket's tag
+//	ARGV[2]  now, as a score
+//	ARGV[3]  now, as Go writes times
+//	ARGV[4]  the end of the lease, as a score
+//	ARGV[5]  the end of the lease, as Go writes times
+//	ARGV[6]  the worker
+//	ARGV[7…] per job, 4 values: id, due score, its cohort as the sets name
+//	         it, the job as jobValue writes it (claimed by the worker)
+//
+// It returns, for each job, its id, then 2 for a job it stored as given,
+// 1 for a job it claimed, 0 for one it left, and then, but for a job it
+// stored, the job as it stands.
+var enqueueClaimScript = redis.NewScript(outboxLua + `
+local bp, now = ARGV[1], tonumber(ARGV[2])
+local out = {}
+for b = 7, #ARGV, 4 do
+  local id, score, cohort = ARGV[b], ARGV[b+1], ARGV[b+2]
+  local k = bp .. 'j:' .. id
+  local took = 0
+  if redis.call('SET', k, ARGV[b+3], 'NX') then
+    redis.call('ZADD', KEYS[1], ARGV[4], id)
+    index(bp, id, score, cohort)
+    count(bp, cohort, '', 'claimed')
+    took = 2
+  else
+    local due = tonumber(redis.call('ZSCORE', KEYS[1], id))
+    local f, v = load(k)
+    if due and due <= now and (f.s == 'queued' or f.s == 'claimed') then
+      local from = f.s
+      if f.c == '' then f.c = ARGV[3] end
+      f.s, f.w, f.a, f.l, f.u = 'claimed', ARGV[6], tostring((tonumber(f.a) or 0) + 1), ARGV[5], ARGV[3]
+      save(k, f, v)
+      count(bp, f.k, from, 'claimed')
+      redis.call('ZADD', KEYS[1], ARGV[4], id)
+      took = 1
+    end
+  end
+  out[#out+1] = id
+  out[#out+1] = took
+  if took == 2 then out[#out+1] = '' else out[#out+1] = redis.call('GET', k) end
+end
+return out
 `)
 
 // claimScript first removes the bucket's jobs that ended before the
@@ -177,8 +230,7 @@ local k = bp .. 'j:' .. id
 local cur = load(k)
 if not cur then return {-1} end
 if cur.s ~= 'claimed' or cur.w ~= ARGV[3] then return {0, cur.s, cur.w} end
-redis.call('SET', k, ARGV[7])
-local f, v = load(k)
+local f, v = parse(ARGV[7])
 f.k, f.ds, f.de = cur.k, cur.ds, cur.de
 if f.s == 'sent' and f.ds ~= '' then
   local st, r = outcome(f.ds, f.de)
@@ -235,7 +287,10 @@ if ended(f.s) and not ended(from) then redis.call('ZADD', bp .. 'jf', ARGV[6], i
 return 1
 `)
 
-// cancelScript cancels a queued job.
+// cancelScript cancels a job no send of which may have gone out: a queued
+// one, or a claimed one whose worker has not passed the send fence
+// (beginSendScript), and not a claimed reply (its id starts with
+// "reply-"). The worker's fence and settle then find it cancelled.
 //
 //	KEYS[1]  the job
 //	ARGV[1]  the bucket's tag
@@ -245,19 +300,45 @@ return 1
 //	ARGV[5]  now (ms)
 //
 // It returns {1} when the job is cancelled (now or before), {0, status}
-// when it is past cancelling, {-1} when there is no such job.
+// when it is past cancelling ("sending" when a send may have gone out),
+// {-1} when there is no such job.
 var cancelScript = redis.NewScript(outboxLua + `
 local bp, id = ARGV[1], ARGV[2]
 local f, v = load(KEYS[1])
 if not f then return {-1} end
 if f.s == 'cancelled' then return {1} end
-if f.s ~= 'queued' then return {0, f.s} end
-f.s, f.r, f.u = 'cancelled', ARGV[4], ARGV[3]
+if f.s ~= 'queued' and f.s ~= 'claimed' then return {0, f.s} end
+if f.g and f.g ~= '' then return {0, 'sending'} end
+if f.s == 'claimed' and string.sub(id, 1, 6) == 'reply-' then return {0, 'claimed'} end
+local from = f.s
+f.s, f.r, f.u, f.w, f.l = 'cancelled', ARGV[4], ARGV[3], '', ''
 save(KEYS[1], f, v)
-count(bp, f.k, 'queued', 'cancelled')
+count(bp, f.k, from, 'cancelled')
 redis.call('ZREM', bp .. 'jd', id)
 redis.call('ZADD', bp .. 'jf', ARGV[5], id)
 return {1}
+`)
+
+// beginSendScript is the send fence: it marks a job its worker is about to
+// send (g, once), if that worker still holds it.
+//
+//	KEYS[1]  the job
+//	ARGV[1]  the bucket's tag
+//	ARGV[2]  the worker
+//	ARGV[3]  now, as Go writes times
+//
+// It returns {1, g} when the worker holds the job, {0, status, worker}
+// when it does not (cancelled, taken over), {-1} when there is no such
+// job.
+var beginSendScript = redis.NewScript(outboxLua + `
+local f, v = load(KEYS[1])
+if not f then return {-1} end
+if f.s ~= 'claimed' or f.w ~= ARGV[2] then return {0, f.s, f.w} end
+if not f.g or f.g == '' then
+  f.g = ARGV[3]
+  save(KEYS[1], f, v)
+end
+return {1, f.g}
 `)
 
 // jobsScript lists a bucket's jobs, newest due first, from a rank on.

@@ -23,6 +23,7 @@ func RunCohorts(t *testing.T, open func(t *testing.T) cohort.Store) {
 		{"Coaches", testCoaches},
 		{"CoachTokenChanges", testCoachTokenChanges},
 		{"CoachDisabled", testCoachDisabled},
+		{"CoachesList", testCoachesList},
 		{"Sessions", testSessions},
 		{"SessionRenew", testSessionRenew},
 		{"SessionExpires", testSessionExpires},
@@ -299,4 +300,54 @@ func testSessionExpires(t *testing.T, s cohort.Store) {
 		t.Fatal(err)
 	}
 	wantSession(t, s, "s1", ses)
+}
+
+// testCoachesList pages through the accounts in login order.
+func testCoachesList(t *testing.T, s cohort.Store) {
+	ctx := context.Background()
+	got, next, err := s.Coaches(ctx, "", 10)
+	if err != nil || len(got) != 0 || next != "" {
+		t.Fatalf("Coaches of an empty store: %v, %q, %v", got, next, err)
+	}
+	logins := []string{"youssef", "amina", "fatima", "brahim", "zineb"}
+	for _, l := range logins {
+		c := coach(l, "")
+		if l == "fatima" {
+			c.WhatsApp = "whatsapp:+212600000777"
+		}
+		if err := s.PutCoach(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seen []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 5 {
+			t.Fatalf("Coaches never ends: %v", seen)
+		}
+		page, next, err := s.Coaches(ctx, cursor, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) > 2 {
+			t.Fatalf("a page of %d coaches, want at most 2", len(page))
+		}
+		for _, c := range page {
+			seen = append(seen, c.Login)
+			if c.Login == "fatima" && c.WhatsApp != "whatsapp:+212600000777" {
+				t.Errorf("fatima's WhatsApp number reads %q", c.WhatsApp)
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if diff := cmp.Diff(seen, []string{"amina", "brahim", "fatima", "youssef", "zineb"}); diff != "" {
+		t.Errorf("Coaches in login order (-got +want):\n%s", diff)
+	}
+	all, next, err := s.Coaches(ctx, "", 0)
+	if err != nil || len(all) != len(logins) || next != "" {
+		t.Errorf("Coaches with the default limit: %d coaches, next %q, %v", len(all), next, err)
+	}
 }
