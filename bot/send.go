@@ -26,6 +26,9 @@ type Outbound struct {
 	// carry ?job=ID, which comes back with every callback and is copied to
 	// the Delivery the send returns.
 	StatusCallback string
+	// JobID is the outbox job the message is for; Twilio never gets it
+	// (the simulator's mailbox reports its deliveries with it).
+	JobID string
 }
 
 // SendClass says what to do about a failed send.

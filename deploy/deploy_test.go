@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -302,7 +303,10 @@ func sentinelStore(t *testing.T, where, store string, hosts []string) {
 	master := ""
 	switch {
 	case strings.HasPrefix(store, "redis-sentinel://"):
-		rest := strings.TrimPrefix(store, "redis-sentinel://")
+		rest, _, _ := strings.Cut(strings.TrimPrefix(store, "redis-sentinel://"), "?")
+		if _, hosts, ok := strings.Cut(rest, "@"); ok {
+			rest = hosts
+		}
 		hostPart, path, _ := strings.Cut(rest, "/")
 		addrs = strings.Split(hostPart, ",")
 		master, _, _ = strings.Cut(path, "/")
@@ -410,6 +414,14 @@ func TestKubernetesRedisHA(t *testing.T) {
 	for _, want := range []string{"sentinel monitor darsi $master 6379 2", "sentinel resolve-hostnames yes", "--sentinel"} {
 		if !strings.Contains(sentinelSh, want) {
 			t.Errorf("sentinel.sh lacks %q", want)
+		}
+	}
+	// The scripts parse as shell (the image's sh runs them).
+	for name, script := range scripts {
+		cmd := exec.Command("sh", "-n")
+		cmd.Stdin = strings.NewReader(script.(string))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("redis-scripts %s: sh -n: %v\n%s", name, err, out)
 		}
 	}
 	if m, _ := get(kinds["PodDisruptionBudget/redis"], "spec", "minAvailable").(int); m != 2 {

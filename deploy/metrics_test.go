@@ -305,6 +305,23 @@ func TestGrafanaDashboard(t *testing.T) {
 		t.Fatal("no Prometheus data source variable (templating: type datasource, query prometheus)")
 	}
 
+	// Panels sit side by side on Grafana's 24-column grid, never on top
+	// of one another.
+	for i, a := range dash.Panels {
+		for _, b := range dash.Panels[:i] {
+			if a.GridPos == nil || b.GridPos == nil {
+				continue
+			}
+			ga, gb := *a.GridPos, *b.GridPos
+			if ga.X+ga.W > 24 {
+				t.Errorf("panel %q runs past the grid's 24 columns", a.Title)
+			}
+			if ga.X < gb.X+gb.W && gb.X < ga.X+ga.W && ga.Y < gb.Y+gb.H && gb.Y < ga.Y+ga.H {
+				t.Errorf("panels %q and %q overlap", a.Title, b.Title)
+			}
+		}
+	}
+
 	names := registered(t)
 	seen := map[string]bool{}
 	ids := map[int]bool{}

@@ -434,7 +434,7 @@ func (c *Coaching) Thread(ctx context.Context, actor cohort.Coach, key string) (
 	if err != nil {
 		return ThreadView{}, err
 	}
-	v.Reachable = l != nil && Reachable(*l) && !l.OptedOut
+	v.Reachable = l != nil && c.reachable(*l) && !l.OptedOut
 	if l != nil {
 		v.Answer = c.policy().Decide(*l, schedule.Job{Kind: schedule.CoachReply, DueAt: now}, now)
 	}
@@ -513,7 +513,7 @@ func (c *Coaching) Answer(ctx context.Context, actor cohort.Coach, key, text str
 		return Answered{}, bot.Errorf(op, bot.Invalid, "the learner erased their data: nothing can reach them")
 	case l.OptedOut:
 		return Answered{}, bot.Errorf(op, bot.Invalid, "the learner stopped the bot: nothing can reach them")
-	case !Reachable(*l):
+	case !c.reachable(*l):
 		return Answered{}, bot.Errorf(op, bot.Invalid, "the learner talks to the bot from the terminal or the simulator: nothing can reach them")
 	}
 	last := ""

@@ -43,6 +43,9 @@ type Outreach struct {
 	// Log records what could not be done; the conversation is never
 	// held up by it.
 	Log *slog.Logger
+	// Sim: the simulator's learners get nudges, reviews and follow-ups
+	// too, in their chat (schedule.Policy.Sim).
+	Sim bool
 }
 
 // DefaultReviews are the spaced reviews' delays: 1, 3 and 7 days, each an
@@ -67,9 +70,9 @@ const (
 
 // eligible reports whether the bot may write first to the learner: they
 // agreed to the data terms, did not opt out, and are on a channel the bot
-// can reach (not the terminal chat or the simulator).
-func eligible(l *bot.Learner) bool {
-	return l.ID != "" && l.Consent && !l.OptedOut && l.Channel != bot.Chat && l.Channel != bot.Sim
+// can reach (not the terminal chat, nor the simulator unless Sim).
+func (o *Outreach) eligible(l *bot.Learner) bool {
+	return l.ID != "" && l.Consent && !l.OptedOut && l.Channel != bot.Chat && (l.Channel != bot.Sim || o.Sim)
 }
 
 // afterMessage updates the learner's Outreach after the engine handled
@@ -82,7 +85,7 @@ func (o *Outreach) afterMessage(l *bot.Learner, events []dialog.Event, now time.
 	if o == nil {
 		return
 	}
-	if !eligible(l) {
+	if !o.eligible(l) {
 		l.Outreach = bot.Outreach{}
 		return
 	}
@@ -153,7 +156,7 @@ func (o *Outreach) next(l *bot.Learner, now time.Time) time.Time {
 // Job IDs say what a job is for (the learner's hash, the lesson, the time
 // it answers), never a phone number, so that deciding twice queues once.
 func (o *Outreach) due(l *bot.Learner, now time.Time, keys Keys) []schedule.Job {
-	if !eligible(l) {
+	if !o.eligible(l) {
 		l.Outreach = bot.Outreach{}
 		return nil
 	}

@@ -223,7 +223,7 @@ func (c *Coaching) Remind(ctx context.Context, actor cohort.Coach, r Reminder) (
 		case l.OptedOut:
 			res.OptedOut++
 			continue
-		case !Reachable(l):
+		case !c.reachable(l):
 			res.Unreachable++
 			continue
 		}
@@ -268,6 +268,12 @@ func (c *Coaching) recordReminder(ctx context.Context, actor cohort.Coach, kind 
 func Reachable(l bot.Learner) bool {
 	ch := schedule.ChannelOf(l)
 	return ch == bot.WhatsApp || ch == bot.SMS
+}
+
+// reachable is Reachable under the coaching's Policy: the simulator's
+// learners too when it delivers to them (schedule.Policy.Sim).
+func (c *Coaching) reachable(l bot.Learner) bool {
+	return c.Policy.Reachable(schedule.ChannelOf(l))
 }
 
 // LangPreview is a reminder as a learner writing in one language gets it,

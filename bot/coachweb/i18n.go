@@ -226,6 +226,7 @@ func (h *Handler) funcs(lang bot.Lang) template.FuncMap {
 		"delivery": func(s bot.DeliveryStatus) string { return w.word("dash.delivery.", string(s)) },
 		"kind":     func(k schedule.Kind) string { return w.word("dash.kind.", string(k)) },
 		"via":      func(v string) string { return w.word("dash.via.", v) },
+		"action":   func(a string) string { return w.word("dash.action.", a) },
 		"admin":    isAdmin,
 		"name":     coachNameOf,
 		"mask":     bot.Mask,

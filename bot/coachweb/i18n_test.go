@@ -17,6 +17,7 @@ import (
 	"unicode"
 
 	"github.com/darsi-ma/darsi/bot"
+	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/locale"
 	"github.com/darsi-ma/darsi/locales"
 )
@@ -219,7 +220,9 @@ func TestTemplatesSayMessages(t *testing.T) {
 		"dash.kind.":     {"reminder", "broadcast", "nudge", "review", "coach_reply", "followup", "reply"},
 		"dash.delivery.": {"accepted", "scheduled", "queued", "sending", "sent", "failed", "undelivered", "canceled", "delivered", "read"},
 		"dash.via.":      {"dashboard", "api", "cli"},
-		"dash.lang.":     nil,
+		"dash.action.": {app.AuditLogin, app.AuditLogout, app.AuditCoachSaved, app.AuditCoachDisabled, app.AuditCohortCreated,
+			app.AuditReminder, app.AuditBroadcast, app.AuditExport, app.AuditAnswer, app.AuditJobCancelled},
+		"dash.lang.": nil,
 	}
 	for _, l := range bot.Langs {
 		keys["dash.lang."] = append(keys["dash.lang."], string(l))

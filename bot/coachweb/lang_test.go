@@ -1,11 +1,24 @@
 package coachweb_test
 
 import (
+	"html"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/darsi-ma/darsi/bot"
 )
+
+// lessonTitle is a lesson's title in lang, HTML-escaped as a page shows it.
+func lessonTitle(t *testing.T, id string, lang bot.Lang) string {
+	t.Helper()
+	l := content(t).Lessons.Lesson(id)
+	if l == nil || l.Title.In(lang) == "" {
+		t.Fatalf("no lesson %s in %s", id, lang)
+	}
+	return html.EscapeString(l.Title.In(lang))
+}
 
 // bidiMarks are the marks the Arabic pages put around left-to-right runs.
 var bidiMarks = strings.NewReplacer("\u200f", "", "\u2066", "", "\u2067", "", "\u2068", "", "\u2069", "")
@@ -52,7 +65,11 @@ func TestDashboardInArabic(t *testing.T) {
 	learners := bidiMarks.Replace(b.get("/coach/cohorts/" + fatimaCohort).body)
 	// Titles in Arabic, the learner's language beside (learner 1 writes
 	// French); progress explained; the stuck learner silent 5 days.
-	want(t, "learners in Arabic", response{status: 200, body: learners}, 200, "الخطوة 2 من", "التقدم: الخطوة التي بلغها المتعلم",
+	// Learner 1 (French) is in costing-2, learner 2 (Arabic) in costing-1:
+	// both titles in Arabic, the French one beside the first.
+	costing1, costing2 := lessonTitle(t, "costing-1", bot.Arabic), lessonTitle(t, "costing-2", bot.Arabic)
+	want(t, "learners in Arabic", response{status: 200, body: learners}, 200, costing1, costing2,
+		`<bdi class="muted own" dir="auto">`+lessonTitle(t, "costing-2", bot.French)+"</bdi>", "الخطوة 2 من", "التقدم: الخطوة التي بلغها المتعلم",
 		`class="muted own"`, "متوقف", "في درس، دون أي رسالة منذ 3 أيام أو أكثر", "الفرنسية", "العربية")
 	indicators := bidiMarks.Replace(b.get("/coach/cohorts/" + fatimaCohort + "/indicators").body)
 	want(t, "indicators in Arabic", response{status: 200, body: indicators}, 200, "<strong>5</strong> أعضاء", "نهاية الدورة",

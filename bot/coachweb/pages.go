@@ -224,9 +224,19 @@ func (h *Handler) learnersPage(w http.ResponseWriter, r *http.Request, c cohort.
 	v := learnersView{Link: link, QR: qr, Created: r.URL.Query().Get("created") != "", Rows: h.cfg.Coaching.Progress(members),
 		Days:  int(h.cfg.Coaching.StuckAfterOrDefault() / (24 * time.Hour)),
 		Total: counts[app.CountMembers], OptedOut: counts[app.CountOptedOut], Next: next, First: cursor != ""}
-	for _, row := range v.Rows {
+	lang := langOf(r)
+	for i, row := range v.Rows {
 		if row.Stuck {
 			v.Stuck++
+		}
+		// The lesson's title in the dashboard's language, the learner's
+		// beside it when that is another.
+		if row.LessonT != "" {
+			v.Rows[i].LessonT = h.lessonTitleIn(lang, row.Lesson, row.LessonT)
+			v.Rows[i].LessonOwn = ""
+			if own := h.lessonTitleIn(row.Lang, row.Lesson, ""); row.Lang.Valid() && own != v.Rows[i].LessonT {
+				v.Rows[i].LessonOwn = own
+			}
 		}
 	}
 	h.show(w, r, http.StatusOK, "learners", view{Coach: &c, Title: co.Name, Cohort: &co, Tab: "learners", Body: v})

@@ -297,6 +297,79 @@ func lintLocales(r *Report, opts Options) {
 	}
 }
 
+// lintDashboard checks the coaches' dashboard's message files (dash/fr.yaml
+// and dash/ar.yaml beside the bot's) as locale.LoadDashboard does: an
+// error for a message one language lacks or adds, a placeholder French
+// does not use or one it misses, a missing or extra plural form, a message
+// that does not render; and a warning where a text uses a word the
+// glossary's terms avoid. Neither the glossary's rules nor GSM-7 notes: they
+// are for SMS, and the dashboard is read on a screen.
+func lintDashboard(r *Report, opts Options) {
+	if opts.Locales == nil {
+		return
+	}
+	if _, err := fs.Stat(opts.Locales, path.Join(locale.DashboardDir, "fr.yaml")); err != nil {
+		return
+	}
+	keys := map[string]map[string]*yaml.Node{} // file → id → its key
+	docs := map[string][]byte{}
+	for _, lang := range locale.DashboardLangs {
+		name := path.Join(locale.DashboardDir, string(lang)+".yaml")
+		data, err := fs.ReadFile(opts.Locales, name)
+		if err != nil {
+			continue // CheckDashboard reports it
+		}
+		docs[name] = data
+		var doc yaml.Node
+		if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+			continue
+		}
+		keys[name] = map[string]*yaml.Node{}
+		root := doc.Content[0]
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			id, v := root.Content[i], root.Content[i+1]
+			keys[name][id.Value] = id
+			var scalars []*yaml.Node
+			switch v.Kind {
+			case yaml.ScalarNode:
+				scalars = []*yaml.Node{v}
+			case yaml.MappingNode:
+				for j := 1; j < len(v.Content); j += 2 {
+					if v.Content[j].Kind == yaml.ScalarNode {
+						scalars = append(scalars, v.Content[j])
+					}
+				}
+			}
+			if opts.Glossary == nil {
+				continue
+			}
+			for _, sc := range scalars {
+				spot := lesson.Spot{Pos: lesson.Pos{Line: sc.Line, Col: sc.Column}, Style: scalarStyle(sc)}
+				text := norm.NFC.String(sc.Value)
+				for _, h := range opts.Glossary.check(lang, text) {
+					if h.rule {
+						continue // the rules are for SMS (quotes, units); the terms hold for coaches too
+					}
+					line, col := locate(data, spot, text, h.off, h.end)
+					r.add(Finding{File: path.Join(opts.LocalesPrefix, name), Line: line, Col: col, Severity: Warning,
+						Rule: RuleGlossary, Step: id.Value, Lang: lang, Message: h.msg})
+				}
+			}
+		}
+	}
+	for _, p := range locale.CheckDashboard(opts.Locales) {
+		f := Finding{File: path.Join(opts.LocalesPrefix, p.File), Line: 1, Col: 1, Severity: Error, Rule: RuleMessages,
+			Step: p.ID, Message: strings.TrimPrefix(p.Error(), p.File+": ")}
+		if p.File == "" {
+			f.File = path.Join(opts.LocalesPrefix, locale.DashboardDir)
+		}
+		if k := keys[p.File][p.ID]; k != nil {
+			f.Line, f.Col = k.Line, k.Column
+		}
+		r.add(f)
+	}
+}
+
 func lintLocaleText(r *Report, g *Glossary, file, id string, lang bot.Lang, n *yaml.Node, src []byte) {
 	spot := lesson.Spot{Pos: lesson.Pos{Line: n.Line, Col: n.Column}, Style: scalarStyle(n)}
 	v := norm.NFC.String(n.Value)

@@ -430,6 +430,7 @@ func normWords(s string) []string {
 type hit struct {
 	off, end int
 	msg      string
+	rule     bool // a rule's match (typography, units), not a word
 }
 
 // check returns what the glossary finds in text, in lang.
@@ -467,7 +468,7 @@ func (g *Glossary) check(lang bot.Lang, text string) []hit {
 					if t.Note != "" {
 						msg += " (" + t.Note + ")"
 					}
-					hits = append(hits, hit{words[i].start, last.end, msg})
+					hits = append(hits, hit{words[i].start, last.end, msg, false})
 					for j := range a {
 						flagged[i+j] = true
 					}
@@ -479,7 +480,7 @@ func (g *Glossary) check(lang bot.Lang, text string) []hit {
 				continue
 			}
 			for _, m := range r.Avoid.FindAllStringIndex(text, -1) {
-				hits = append(hits, hit{m[0], m[1], fmt.Sprintf("glossary (%s, rule %s): %q: %s", lang, r.Key, text[m[0]:m[1]], r.Say)})
+				hits = append(hits, hit{m[0], m[1], fmt.Sprintf("glossary (%s, rule %s): %q: %s", lang, r.Key, text[m[0]:m[1]], r.Say), true})
 			}
 		}
 	}
@@ -487,7 +488,7 @@ func (g *Glossary) check(lang bot.Lang, text string) []hit {
 		for k, a := range c.avoid[lang] {
 			seq(a, func(i int) {
 				hits = append(hits, hit{words[i].start, words[i+len(a)-1].end, fmt.Sprintf(
-					"glossary (%s, cast %s): write the name %q, not %q", lang, c.Key, c.Names[lang], c.Avoid[lang][k])})
+					"glossary (%s, cast %s): write the name %q, not %q", lang, c.Key, c.Names[lang], c.Avoid[lang][k]), false})
 				for j := range a {
 					flagged[i+j] = true
 				}
@@ -501,7 +502,7 @@ func (g *Glossary) check(lang bot.Lang, text string) []hit {
 		if c, _ := g.nearName(lang, w.norm); c != nil && capitalised(text[w.start:w.end]) {
 			hits = append(hits, hit{w.start, w.end, fmt.Sprintf(
 				"glossary (%s, cast %s): %q looks like a misspelling of the name %q: write %q, or add the word to the glossary",
-				lang, c.Key, text[w.start:w.end], c.Names[lang], c.Names[lang])})
+				lang, c.Key, text[w.start:w.end], c.Names[lang], c.Names[lang]), false})
 		}
 	}
 	slices.SortStableFunc(hits, func(a, b hit) int { return a.off - b.off })

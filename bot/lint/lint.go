@@ -57,6 +57,7 @@ const (
 	RuleGSM         = "gsm"         // a character that alone makes an SMS UCS-2
 	RuleNegative    = "negative"    // a calc result that can be negative, shown as an amount
 	RulePlural      = "plural"      // a count shown without the plural form its number takes
+	RuleMessages    = "messages"    // a dashboard message missing in a language, or with other placeholders or plural forms
 )
 
 // MaxVerifiedAge is how many months after verified a step's sources are
@@ -137,8 +138,10 @@ type Options struct {
 	// glossary.yaml when it is nil.
 	Glossary *Glossary
 	// Locales is the folder of the bot's message files (ary.yaml, ar.yaml,
-	// fr.yaml, zgh.yaml), checked against the glossary and for GSM-7 too;
-	// nil for none. LocalesPrefix is how it is named in findings.
+	// fr.yaml, zgh.yaml), checked against the glossary and for GSM-7 too,
+	// and of the dashboard's (dash/fr.yaml, dash/ar.yaml), checked as
+	// locale.LoadDashboard loads them and against the glossary; nil for
+	// none. LocalesPrefix is how it is named in findings.
 	Locales       fs.FS
 	LocalesPrefix string
 	// Now is the date lint runs (time.Now when nil): verified months are
@@ -359,6 +362,7 @@ func Run(cat *lesson.Catalog, opts Options) *Report {
 		}
 	}
 	lintLocales(r, opts)
+	lintDashboard(r, opts)
 	return r
 }
 

@@ -142,6 +142,35 @@ func LoadDashboard(fsys fs.FS) (*Bundle, error) {
 	return b, nil
 }
 
+// A Problem is what is wrong with a message file: File names it ("ar.yaml",
+// "dash/ar.yaml"), ID is the message it is about, "" for the whole file.
+// LoadDashboard's and Load's errors wrap them; CheckDashboard lists them.
+type Problem struct {
+	File, ID string
+	Err      error
+}
+
+func (p *Problem) Error() string { return p.Err.Error() }
+func (p *Problem) Unwrap() error { return p.Err }
+
+// CheckDashboard returns what LoadDashboard would refuse in the dashboard's
+// message files of fsys, one Problem each; none when they load.
+func CheckDashboard(fsys fs.FS) []*Problem {
+	_, _, errs := loadMessages(fsys, DashboardDir, DashboardLangs)
+	var out []*Problem
+	for _, err := range errs {
+		p, ok := err.(*Problem)
+		if !ok {
+			p = &Problem{Err: err}
+			if name, _, found := strings.Cut(err.Error(), ": "); found && strings.HasSuffix(name, ".yaml") {
+				p.File = name
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
 // loadMessages reads the message files of langs in folder dir of fsys ("" for
 // its root) and checks them against French's. It returns the bundle, nil
 // when French's file is missing, and each language's messages.
@@ -225,13 +254,13 @@ func loadMessages(fsys fs.FS, dir string, langs []bot.Lang) (*Bundle, map[bot.La
 // checkFile compares one language's messages with French's.
 func checkFile(name string, lang bot.Lang, msgs map[string]*i18n.Message, plural map[string]bool, fields map[string][]string) []error {
 	var problems []error
-	add := func(format string, args ...any) {
-		problems = append(problems, fmt.Errorf(name+": "+format, args...))
+	add := func(id, format string, args ...any) {
+		problems = append(problems, &Problem{File: name, ID: id, Err: fmt.Errorf(name+": "+format, args...)})
 	}
 	for _, id := range slices.Sorted(maps.Keys(plural)) {
 		m := msgs[id]
 		if m == nil {
-			add("missing message %s", id)
+			add(id, "missing message %s", id)
 			continue
 		}
 		forms := formsOf(m)
@@ -240,38 +269,38 @@ func checkFile(name string, lang bot.Lang, msgs map[string]*i18n.Message, plural
 			want := pluralForms[lang]
 			for _, f := range want {
 				if !slices.Contains(forms, f) {
-					add("%s: missing plural form %q (%s needs %s)", id, f, lang, strings.Join(want, ", "))
+					add(id, "%s: missing plural form %q (%s needs %s)", id, f, lang, strings.Join(want, ", "))
 				}
 			}
 			for _, f := range forms {
 				if !slices.Contains(want, f) {
-					add("%s: plural form %q is not one of %s's (%s)", id, f, lang, strings.Join(want, ", "))
+					add(id, "%s: plural form %q is not one of %s's (%s)", id, f, lang, strings.Join(want, ", "))
 				}
 			}
 		case len(forms) == 0:
-			add("%s: empty message", id)
+			add(id, "%s: empty message", id)
 		case !slices.Equal(forms, []string{"other"}):
-			add("%s: has plural forms %v but is not a plural message in %s.yaml", id, forms, reference)
+			add(id, "%s: has plural forms %v but is not a plural message in %s.yaml", id, forms, reference)
 		}
 		got, err := placeholders(m)
 		if err != nil {
-			add("%s: %w", id, err)
+			add(id, "%s: %w", id, err)
 			continue
 		}
 		for _, f := range fields[id] {
 			if !slices.Contains(got, f) {
-				add("%s: lacks the placeholder {{.%s}}", id, f)
+				add(id, "%s: lacks the placeholder {{.%s}}", id, f)
 			}
 		}
 		for _, f := range got {
 			if !slices.Contains(fields[id], f) {
-				add("%s: uses {{.%s}}, which %s.yaml does not", id, f, reference)
+				add(id, "%s: uses {{.%s}}, which %s.yaml does not", id, f, reference)
 			}
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(msgs)) {
 		if _, ok := plural[id]; !ok {
-			add("message %s is not in %s.yaml", id, reference)
+			add(id, "message %s is not in %s.yaml", id, reference)
 		}
 	}
 	return problems
@@ -301,7 +330,7 @@ func (b *Bundle) precheck(fileName func(bot.Lang) string, fields map[string][]st
 					err = errors.New("renders <no value>")
 				}
 				if err != nil {
-					problems = append(problems, fmt.Errorf("%s: %s: %w", fileName(lang), id, err))
+					problems = append(problems, &Problem{File: fileName(lang), ID: id, Err: fmt.Errorf("%s: %s: %w", fileName(lang), id, err)})
 					break
 				}
 			}

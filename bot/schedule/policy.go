@@ -32,6 +32,10 @@ type Policy struct {
 	// WindowMargin: free text only if the window stays open this much
 	// longer; 0 means DefaultWindowMargin.
 	WindowMargin time.Duration
+	// Sim makes the simulator's learners (channel sim) reachable: they get
+	// what the outbox sends in their chat, decided as for a WhatsApp
+	// learner (quiet hours, the window, the template outside it).
+	Sim bool
 }
 
 // Route is how a job reaches a learner.
@@ -86,7 +90,7 @@ func (p *Policy) Decide(l bot.Learner, j Job, due time.Time) Decision {
 	case l.OptedOut:
 		d.Route, d.Skip = RouteSkip, SkipOptedOut
 		return d
-	case ch != bot.WhatsApp && ch != bot.SMS:
+	case !p.Reachable(ch):
 		d.Route, d.Skip = RouteSkip, SkipUnreachable
 		return d
 	}
@@ -116,6 +120,13 @@ func (p *Policy) Decide(l bot.Learner, j Job, due time.Time) Decision {
 	tp, ok := p.Template(j, d.Lang)
 	d.Template, d.NoTemplate = tp, !ok
 	return d
+}
+
+// Reachable reports whether a message the bot starts can reach a
+// learner on channel ch: WhatsApp and SMS, and the simulator's when Sim
+// is set.
+func (p *Policy) Reachable(ch bot.Channel) bool {
+	return ch == bot.WhatsApp || ch == bot.SMS || (p != nil && p.Sim && ch == bot.Sim)
 }
 
 // InWindow reports whether the learner's 24-hour window is open at t and

@@ -94,6 +94,7 @@ type pageBubble struct {
 	Dir   string `json:"dir"`
 	Align string `json:"align"` // the computed text-align
 	Text  string `json:"text"`
+	Img   string `json:"img"` // the src of the bubble's image, if it has one
 }
 
 const readBubbles = `[...document.querySelectorAll("#log .msg")].map(d => ({
@@ -101,6 +102,7 @@ const readBubbles = `[...document.querySelectorAll("#log .msg")].map(d => ({
 	dir: d.dir,
 	align: getComputedStyle(d).textAlign,
 	text: d.textContent,
+	img: d.querySelector("img") ? d.querySelector("img").getAttribute("src") : "",
 }))`
 
 const answered = `Number(document.getElementById("log").dataset.answered)`
@@ -248,11 +250,9 @@ func TestBrowserSimulator(t *testing.T) {
 						// The question, its options as buttons below.
 						want = r.Choice.Body
 					}
-					if r.Media != "" {
-						want += "\n" + r.Media
-					}
-					if bots[k].Kind != "bot" || bots[k].Text != want {
-						t.Errorf("message %q, reply %d: bubble %+v, want a bot bubble %q", text, k, bots[k], want)
+					// An image is shown as an image, under the text.
+					if bots[k].Kind != "bot" || bots[k].Text != want || bots[k].Img != r.Media {
+						t.Errorf("message %q, reply %d: bubble %+v, want a bot bubble %q with image %q", text, k, bots[k], want, r.Media)
 					}
 				}
 				turns = append(turns, bots)

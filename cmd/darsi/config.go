@@ -392,7 +392,7 @@ func (c *Config) twilioSends() bool { return c.TwilioAccountSID != "" && c.Twili
 // hours in the learner's zone, WhatsApp's window, templates): the runner
 // and the coaches' preview share it.
 func (c *Config) policy() *schedule.Policy {
-	return &schedule.Policy{Quiet: c.QuietHours, ZoneOf: schedule.ZoneOf, Templates: c.Templates}
+	return &schedule.Policy{Quiet: c.QuietHours, ZoneOf: schedule.ZoneOf, Templates: c.Templates, Sim: c.simulatorOn()}
 }
 
 // logger builds the structured logger the configuration asks for.

@@ -119,7 +119,9 @@ func freeAddr(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-func startReplica(t *testing.T, store string) *replica {
+// startReplica starts "darsi serve" on store with the fake Twilio's
+// account; env, such as "TWILIO_AUTH_TOKEN=", overrides the settings.
+func startReplica(t *testing.T, store string, env ...string) *replica {
 	t.Helper()
 	addr, admin := freeAddr(t), freeAddr(t)
 	r := &replica{t: t, base: "http://" + addr, admin: "http://" + admin, logs: &lockedBuffer{}}
@@ -128,6 +130,7 @@ func startReplica(t *testing.T, store string) *replica {
 		"DARSI_ADDR="+addr, "DARSI_ADMIN_ADDR="+admin, "DARSI_STORE="+store, "DARSI_PUBLIC_URL="+r.base,
 		"TWILIO_AUTH_TOKEN="+e2eToken, "TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000",
 	)
+	r.cmd.Env = append(r.cmd.Env, env...)
 	r.cmd.Stdout, r.cmd.Stderr = io.Discard, r.logs
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -315,6 +315,12 @@ func TestServe(t *testing.T) {
 		if resp.StatusCode != tt.want || (tt.want == 200 && tt.path == "/metrics" && !bytes.Contains(body, []byte("go_goroutines"))) {
 			t.Errorf("GET %s%s: %d, want %d", tt.base, tt.path, resp.StatusCode, tt.want)
 		}
+		// The store answers, and its outbox owes nothing.
+		for _, want := range []string{"\ndarsi_store_up 1\n", "\ndarsi_outbox_due_jobs 0\n", "\ndarsi_outbox_jobs{status=\"queued\"} 0\n"} {
+			if tt.want == 200 && tt.path == "/metrics" && !bytes.Contains(body, []byte(want)) {
+				t.Errorf("GET %s/metrics lacks %q", tt.base, strings.TrimSpace(want))
+			}
+		}
 	}
 	cancel()
 	select {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/dialog"
 	"github.com/darsi-ma/darsi/bot/schedule"
+	"github.com/darsi-ma/darsi/bot/simulator"
 	"github.com/darsi-ma/darsi/bot/twilio"
 )
 
@@ -20,28 +22,37 @@ var _ schedule.Sender = (*twilio.Sender)(nil)
 
 // outboxRunner builds the runner that delivers due jobs (reminders,
 // broadcasts, nudges, reviews) from the store's outbox, or returns nil when
-// Twilio is not configured: there is nowhere to send.
-func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg prometheus.Registerer) (*schedule.Runner, error) {
-	if !cfg.twilioSends() {
+// there is nowhere to send: Twilio is not configured, nor the simulator's
+// mailbox (mailbox nil). With a mailbox, the simulator's learners get
+// their messages there; without Twilio, jobs for WhatsApp and SMS
+// learners fail with the reason.
+func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg prometheus.Registerer, mailbox *simulator.Mailbox) (*schedule.Runner, error) {
+	if !cfg.twilioSends() && mailbox == nil {
 		log.Info("outbox: not delivering, Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)")
 		return nil, nil
 	}
-	sender, err := twilio.NewSender(twilio.SenderConfig{
-		AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken, BaseURL: cfg.TwilioAPIBaseURL,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("outbox: %w", err)
+	send := routeSender{sim: mailbox}
+	var contents func(ctx context.Context, c *bot.Choice) (string, bool, error)
+	if cfg.twilioSends() {
+		sender, err := twilio.NewSender(twilio.SenderConfig{
+			AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken, BaseURL: cfg.TwilioAPIBaseURL,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("outbox: %w", err)
+		}
+		send.twilio = sender
+		if cfg.interactiveOn() {
+			contents = (&twilio.Contents{Store: st, API: sender}).Content
+		}
+	} else {
+		log.Info("outbox: delivering to the simulator's learners only; Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)")
 	}
 	content := a.Content
-	var contents func(ctx context.Context, c *bot.Choice) (string, bool, error)
-	if cfg.interactiveOn() {
-		contents = (&twilio.Contents{Store: st, API: sender}).Content
-	}
 	return schedule.NewRunner(schedule.Config{
 		Content:             contents,
 		Outbox:              st,
 		Learners:            st,
-		Sender:              sender,
+		Sender:              send,
 		Text:                content().Text,
 		Deliveries:          st,
 		Limiter:             st,
@@ -109,5 +120,36 @@ func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg promet
 // reviews after 1, 3 and 7 days.
 func outreach(cfg Config, s store, log *slog.Logger) *app.Outreach {
 	return &app.Outreach{Outbox: s, Due: s, NudgeAfter: cfg.NudgeAfter, SecondNudgeAfter: cfg.SecondNudgeAfter,
-		Reviews: app.DefaultReviews, Log: log}
+		Reviews: app.DefaultReviews, Log: log, Sim: cfg.simulatorOn()}
+}
+
+// routeSender sends to the simulator's learners through its mailbox, and
+// to everyone else through Twilio.
+type routeSender struct {
+	sim    *simulator.Mailbox // nil: the simulator's learners are not served
+	twilio *twilio.Sender     // nil: Twilio is not configured
+}
+
+// errNoTwilio is the reason a job for a WhatsApp or SMS learner fails
+// when Twilio is not configured.
+var errNoTwilio = &bot.SendError{Class: bot.Permanent, Message: "Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN): only the simulator's learners get messages"}
+
+func (r routeSender) Send(ctx context.Context, m bot.Outbound) (bot.Delivery, error) {
+	if ch, _ := bot.SplitLearnerID(m.To); ch == bot.Sim && r.sim != nil {
+		return r.sim.Send(ctx, m)
+	}
+	if r.twilio == nil {
+		return bot.Delivery{}, errNoTwilio
+	}
+	return r.twilio.Send(ctx, m)
+}
+
+func (r routeSender) Sent(ctx context.Context, to string, since time.Time) ([]bot.Delivery, error) {
+	if ch, _ := bot.SplitLearnerID(to); ch == bot.Sim && r.sim != nil {
+		return r.sim.Sent(ctx, to, since)
+	}
+	if r.twilio == nil {
+		return nil, nil
+	}
+	return r.twilio.Sent(ctx, to, since)
 }

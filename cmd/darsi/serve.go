@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/coachweb"
 	"github.com/darsi-ma/darsi/bot/dialog"
@@ -72,6 +73,13 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 		return err
 	}
 	defer s.Close()
+	// On Redis, darsi migrate sees this replica, and it refuses to start
+	// while a move holds the store.
+	withdraw, err := announceReplica(ctx, s, log)
+	if err != nil {
+		return err
+	}
+	defer withdraw()
 
 	reg.MustRegister(newStoreCollector(s, log))
 	a := app.New(measureStore(s, reg), content)
@@ -80,8 +88,21 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	a.Aliases = s     // a BSUID reaches the learner it was paired with
 	a.Inbox = s       // learners ask their coach
 	a.Observe = app.NewEventCounter(reg)
+	// The simulator's learners get what the outbox sends them in their
+	// chat: this process's mailbox stands for Twilio.
+	var mailbox *simulator.Mailbox
+	if cfg.simulatorOn() {
+		mailbox = simulator.NewMailbox()
+		reports := app.DeliveryReports{Deliveries: s, Outbox: s}
+		mailbox.OnDelivered = func(ctx context.Context, d bot.Delivery) {
+			if _, err := reports.AdvanceDelivery(ctx, d); err != nil {
+				log.Warn("simulator: recording a delivery", "job", d.JobID, "err", err)
+			}
+		}
+		defer mailbox.Close()
+	}
 	// Any replica delivers the outbox's due jobs.
-	runner, err := outboxRunner(cfg, s, a, log, reg)
+	runner, err := outboxRunner(cfg, s, a, log, reg, mailbox)
 	if err != nil {
 		return err
 	}
@@ -124,20 +145,26 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	var replies []twilio.Replier
+	var opts []routeOpt
 	if runner != nil && cfg.interactiveOn() {
-		lane := &replyLane{app: a, outbox: s, runner: runner, log: log}
+		lane := &replyLane{app: a, runner: runner, log: log}
 		defer lane.Wait()
-		replies = append(replies, lane)
+		opts = append(opts, withReplies(lane))
 		log.Info("interactive messages on: buttons and lists for WhatsApp learners")
 	}
+	if mailbox != nil {
+		opts = append(opts, withMailbox(mailbox))
+	}
 	srv := &http.Server{
-		Handler:           routes(cfg, a, s, reg, log, replies...),
+		Handler:           routes(cfg, a, s, reg, log, opts...),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      15 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if mailbox != nil {
+		srv.RegisterOnShutdown(mailbox.Close) // the simulator's event streams end
 	}
 	log.Info("darsi serving", "addr", ln.Addr().String(), "version", buildVersion(),
 		"store", storeKind(cfg.Store), "twilio", cfg.TwilioAuthToken != "",
@@ -194,12 +221,29 @@ func adminRoutes(reg *prometheus.Registry, s store, log *slog.Logger) http.Handl
 	return mux
 }
 
+// routeOpts are what routes wires besides the store and the app.
+type routeOpts struct {
+	// replies sends the turns with interactive messages over REST
+	// (DARSI_INTERACTIVE).
+	replies twilio.Replier
+	// mailbox holds what the outbox sends to the simulator's learners,
+	// for their page's event stream.
+	mailbox *simulator.Mailbox
+}
+
+// routeOpt sets one of routeOpts.
+type routeOpt func(*routeOpts)
+
+func withReplies(r twilio.Replier) routeOpt      { return func(o *routeOpts) { o.replies = r } }
+func withMailbox(mb *simulator.Mailbox) routeOpt { return func(o *routeOpts) { o.mailbox = mb } }
+
 // routes wires the public HTTP interface. reg may be nil: it registers
 // the webhook's metrics, served on the admin listener.
-//
-// replies, when given, sends the turns with interactive messages over
-// REST (DARSI_INTERACTIVE).
-func routes(cfg Config, a *app.App, s store, reg *prometheus.Registry, log *slog.Logger, replies ...twilio.Replier) http.Handler {
+func routes(cfg Config, a *app.App, s store, reg *prometheus.Registry, log *slog.Logger, opt ...routeOpt) http.Handler {
+	var o routeOpts
+	for _, f := range opt {
+		f(&o)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
@@ -222,8 +266,8 @@ func routes(cfg Config, a *app.App, s store, reg *prometheus.Registry, log *slog
 		Log:        log,
 		Registerer: registerer(reg),
 	}
-	if len(replies) > 0 {
-		wcfg.Replies = replies[0]
+	if o.replies != nil {
+		wcfg.Replies = o.replies
 	}
 	webhook := twilio.NewWebhook(a, app.DeliveryReports{Deliveries: s, Outbox: s}, wcfg)
 	mux.Handle("POST /twilio/messages", webhook.Messages())
@@ -238,9 +282,10 @@ func routes(cfg Config, a *app.App, s store, reg *prometheus.Registry, log *slog
 	mux.Handle("GET "+dialog.MediaPrefix+"{path...}", mediaHandler(cfg.Lessons))
 
 	if cfg.simulatorOn() {
-		sim := simulator.New(a, log)
+		sim := simulator.New(a, log, o.mailbox)
 		mux.Handle("GET /{$}", sim)
 		mux.Handle("POST /sim/messages", sim)
+		mux.Handle("GET /sim/events", sim)
 	}
 	coach, err := coachweb.New(coachweb.Config{Coaching: newCoaching(cfg, s, a.Content, log), Deliveries: s,
 		PublicURL: cfg.PublicURL, Log: log})
