@@ -50,9 +50,9 @@ type ReminderRequest struct {
 	// Texts are the coach's words per language ("ary", "ar", "fr",
 	// "zgh"): each member gets their language's.
 	Texts    map[bot.Lang]string `json:"texts,omitempty"`
-	At       string `json:"at,omitempty"`       // RFC 3339; empty is now
-	Template string `json:"template,omitempty"` // the template kind outside the window
-	Kind     string `json:"kind,omitempty"`     // reminder (default) or broadcast
+	At       string              `json:"at,omitempty"`       // RFC 3339; empty is now
+	Template string              `json:"template,omitempty"` // the template kind outside the window
+	Kind     string              `json:"kind,omitempty"`     // reminder (default) or broadcast
 }
 
 // ReminderResponse says how many jobs were queued, and why members got
