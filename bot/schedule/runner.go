@@ -539,6 +539,10 @@ func (r *Runner) work(ctx context.Context, a *attempt, inOrder bool) {
 	} else {
 		l, err = r.cfg.Learners.Get(work, j.Learner)
 	}
+	if bot.KindOf(err) == bot.NotFound && j.Kind == CoachDigest {
+		// A coach who never wrote to the bot: no window is open.
+		l, err = bot.Learner{ID: j.Learner, Channel: ch, Lang: bot.French}, nil
+	}
 	switch {
 	case bot.KindOf(err) == bot.NotFound:
 		r.fail(work, log, a, "no learner")
@@ -1040,6 +1044,12 @@ func render(texts *locale.Bundle, lang bot.Lang, j Job, own string, title func(b
 		// direction (locale.DirectionalQuote).
 		const slot = "\uE000"
 		body = locale.DirectionalQuote(lang, texts.T(lang, id, map[string]any{"Text": slot}), slot, text)
+	case CoachDigest:
+		text = strings.TrimSpace(j.Text)
+		if text == "" {
+			return "", "", errors.New("empty text")
+		}
+		body = text
 	case Reply:
 		text, body = j.Text, j.Text
 		if strings.TrimSpace(text) == "" && j.Media == "" {

@@ -34,6 +34,11 @@ const (
 	// Followup asks a course's survey again weeks after the learner
 	// completed it.
 	Followup Kind = "followup"
+	// CoachDigest tells a coach, on their own WhatsApp number, how many
+	// new questions wait in their inbox: once a day, its Text written by
+	// the digest (app.Digest). Its recipient is a coach, who may have no
+	// learner record.
+	CoachDigest Kind = "coach_digest"
 	// Reply is one reply of a turn that went over REST (one with an
 	// interactive message, which TwiML cannot carry): never held by quiet
 	// hours, not behind the rate of the others, and sent only after the

@@ -47,7 +47,7 @@ usage:
   darsi export learners                one JSON line per learner (numbers masked;
                                        --with-numbers gives them, logged)
   darsi export learner ID              one learner's whole record as JSON (ID: whatsapp:+212…); logged
-  darsi coach add LOGIN [--name N] [--role coach|admin]   dashboard account; password on stdin; prints its API token
+  darsi coach add LOGIN [--name N] [--role coach|admin] [--whatsapp +212…]   dashboard account; password on stdin; prints its API token
   darsi coach disable LOGIN            lock an account out: password, token and every session
   darsi cohort create NAME [--coach LOGIN] [--json] [--poster FILE.svg]   a cohort: join code and wa.me link
   darsi cohort list [--json]           cohorts, their coaches and members
