@@ -62,3 +62,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzValidSID$$' -fuzztime $(FUZZTIME) ./bot/twilio
 	$(GO) test -run '^$$' -fuzz '^FuzzWebhookSIDs$$' -fuzztime $(FUZZTIME) ./bot/twilio
 	$(GO) test -run '^$$' -fuzz '^FuzzCSV$$' -fuzztime $(FUZZTIME) ./bot/coachweb
+	$(GO) test -run '^$$' -fuzz '^FuzzSplitMsgKey$$' -fuzztime $(FUZZTIME) ./bot/store/boltstore

@@ -139,6 +139,10 @@ type NewCoach struct {
 	Name     string // "" keeps a replaced account's name, or uses the login
 	Role     cohort.Role
 	Password []byte
+	// WhatsApp is the coach's own number for the daily digest of new
+	// questions (+E.164, with or without "whatsapp:"); nil keeps a
+	// replaced account's, a pointer to "" erases it.
+	WhatsApp *string
 }
 
 // AddCoach creates or replaces the account, with a bcrypt hash of its
@@ -162,6 +166,14 @@ func (c *Coaching) AddCoach(ctx context.Context, n NewCoach) (cohort.Coach, stri
 	case len(n.Password) > MaxPassword:
 		return cohort.Coach{}, "", bot.Errorf(op, bot.Invalid, "the password must have at most %d bytes (bcrypt reads no more)", MaxPassword)
 	}
+	var whatsapp string
+	if n.WhatsApp != nil && strings.TrimSpace(*n.WhatsApp) != "" {
+		number := strings.TrimPrefix(strings.TrimSpace(*n.WhatsApp), "whatsapp:")
+		whatsapp = bot.LearnerID(bot.WhatsApp, number)
+		if !strings.HasPrefix(number, "+") || bot.CheckAddress(whatsapp) != nil {
+			return cohort.Coach{}, "", bot.Errorf(op, bot.Invalid, "the WhatsApp number: want an international number such as +212612345678")
+		}
+	}
 	hash, err := bcrypt.GenerateFromPassword(n.Password, BcryptCost)
 	if err != nil {
 		return cohort.Coach{}, "", bot.E(op, bot.Internal, err)
@@ -169,7 +181,7 @@ func (c *Coaching) AddCoach(ctx context.Context, n NewCoach) (cohort.Coach, stri
 	token := cohort.NewToken()
 	co := cohort.Coach{
 		Login: login, Name: strings.TrimSpace(n.Name), Role: n.Role, PasswordHash: hash,
-		TokenHash: cohort.TokenHash(token), CreatedAt: c.now().UTC(),
+		TokenHash: cohort.TokenHash(token), CreatedAt: c.now().UTC(), WhatsApp: whatsapp,
 	}
 	detail := "new account, role " + string(co.Role)
 	old, err := c.Cohorts.Coach(ctx, login)
@@ -180,12 +192,18 @@ func (c *Coaching) AddCoach(ctx context.Context, n NewCoach) (cohort.Coach, stri
 		if co.Name == "" {
 			co.Name = old.Name
 		}
+		if n.WhatsApp == nil {
+			co.WhatsApp = old.WhatsApp
+		}
 		detail = "new password and token, every session ended, role " + string(co.Role)
 	case bot.KindOf(err) != bot.NotFound:
 		return cohort.Coach{}, "", err
 	}
 	if co.Name == "" {
 		co.Name = login
+	}
+	if co.WhatsApp != "" {
+		detail += ", a WhatsApp number for the daily digest"
 	}
 	if err := c.Cohorts.PutCoach(ctx, co); err != nil {
 		return cohort.Coach{}, "", err

@@ -217,7 +217,7 @@ func (c *Coaching) DisableCoach(ctx context.Context, actor cohort.Coach, login s
 	if err != nil {
 		return cohort.Coach{}, err
 	}
-	co.Disabled, co.TokenHash = true, ""
+	co.Disabled, co.TokenHash, co.WhatsApp = true, "", "" // nor a digest: the number goes with the account
 	co.SessionEpoch++
 	if err := c.Cohorts.PutCoach(ctx, co); err != nil {
 		return cohort.Coach{}, err

@@ -217,7 +217,7 @@ func TestTemplatesSayMessages(t *testing.T) {
 	keys := map[string][]string{
 		"dash.status.":   {"queued", "claimed", "sent", "delivered", "failed", "cancelled"},
 		"dash.phase.":    {"new", "language", "consent", "menu", "done", "erase", "ask", "lesson"},
-		"dash.kind.":     {"reminder", "broadcast", "nudge", "review", "coach_reply", "followup", "reply"},
+		"dash.kind.":     {"reminder", "broadcast", "nudge", "review", "coach_reply", "coach_digest", "followup", "reply"},
 		"dash.delivery.": {"accepted", "scheduled", "queued", "sending", "sent", "failed", "undelivered", "canceled", "delivered", "read"},
 		"dash.via.":      {"dashboard", "api", "cli"},
 		"dash.action.": {app.AuditLogin, app.AuditLogout, app.AuditCoachSaved, app.AuditCoachDisabled, app.AuditCohortCreated,

@@ -62,28 +62,131 @@ func TestRepliesInOrderAnyTime(t *testing.T) {
 		}
 	}
 
-	// DeliverReplies: at once, in order; again, nothing.
+	// QueueReplies and DeliverReplies: at once, in order; again (Twilio
+	// sent the webhook twice), nothing.
 	l2 := e.whatsApp(2, bot.French, time.Minute)
 	turn2 := replies(l2, "SM2", "Un", "Deux")
-	e.enqueue(turn2...)
-	ids := []string{turn2[0].ID, turn2[1].ID}
-	if n := r.DeliverReplies(context.Background(), ids); n != 2 {
+	if n := r.DeliverReplies(context.Background(), e.queueReplies(r, turn2)); n != 2 {
 		t.Fatalf("DeliverReplies sent %d, want 2", n)
 	}
-	if n := r.DeliverReplies(context.Background(), ids); n != 0 || len(e.sentTo(l2.ID)) != 2 {
+	if n := r.DeliverReplies(context.Background(), e.queueReplies(r, turn2)); n != 0 || len(e.sentTo(l2.ID)) != 2 {
 		t.Fatalf("DeliverReplies again sent %d; %d messages", n, len(e.sentTo(l2.ID)))
+	}
+	for _, j := range turn2 {
+		if got := e.job(j.ID); got.Status != schedule.Sent || got.Worker != "replica-1" || got.Attempts != 1 {
+			t.Errorf("%s is %s by %q after %d claims, want sent by replica-1 after 1", j.ID, got.Status, got.Worker, got.Attempts)
+		}
+		if d, err := e.outbox.Delivery(context.Background(), e.job(j.ID).SID); err != nil || d.JobID != j.ID {
+			t.Errorf("the delivery of %s: %+v, %v", j.ID, d, err)
+		}
 	}
 
 	// A content Twilio refuses: the numbered lines instead.
 	l3 := e.whatsApp(3, bot.French, time.Minute)
 	turn3 := replies(l3, "SM3", "Prêt ?\n1. Oui\n2. Non")
 	e.fake.FailNext(l3.ID, 63021, 400)
-	e.enqueue(turn3...)
-	if n := r.DeliverReplies(context.Background(), []string{turn3[0].ID}); n != 1 {
+	if n := r.DeliverReplies(context.Background(), e.queueReplies(r, turn3)); n != 1 {
 		t.Fatalf("DeliverReplies sent %d, want 1", n)
 	}
 	if got := e.sentTo(l3.ID); len(got) != 1 || got[0].ContentSID != "" || got[0].Body != "Prêt ?\n1. Oui\n2. Non" {
 		t.Fatalf("after a refused content: %+v", got)
+	}
+}
+
+// queueReplies queues a turn's replies claimed by r.
+func (e *env) queueReplies(r *schedule.Runner, jobs []schedule.Job) *schedule.Turn {
+	e.tb.Helper()
+	for i := range jobs {
+		jobs[i].DueAt, jobs[i].CreatedAt = e.clock.Now(), e.clock.Now()
+	}
+	t, err := r.QueueReplies(context.Background(), jobs)
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	return t
+}
+
+// bodies returns what the fake accepted for a recipient.
+func (e *env) bodies(to string) []string {
+	var out []string
+	for _, m := range e.sentTo(to) {
+		out = append(out, m.Body)
+	}
+	return out
+}
+
+// TestRepliesReplicaDies: the replica that queued a turn's replies dies,
+// before sending any or after sending the first: when the lease runs out,
+// another replica's runner sends what is left, in order, and each reply
+// reaches the learner once.
+func TestRepliesReplicaDies(t *testing.T) {
+	for _, sentBefore := range []int{0, 1} {
+		e := newEnv(t)
+		l := e.whatsApp(1, bot.French, time.Minute)
+		dying := e.runner(e.config())
+		turn := replies(l, "SM1", "Un", "Deux", "Trois ?\n1. Oui\n2. Non")
+		queued := e.queueReplies(dying, turn)
+		if queued.Len() != 3 {
+			t.Fatalf("queued %d replies, want 3", queued.Len())
+		}
+		if sentBefore > 0 {
+			// It sent the first reply, and died before its settle.
+			if _, err := e.sender.Send(context.Background(), bot.Outbound{To: l.ID, From: whatsAppFrom, Body: "Un"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cfg := e.config()
+		cfg.Worker = "replica-2"
+		other := e.runner(cfg)
+		// Within the lease, the claims are the dead replica's.
+		e.drain(other)
+		if got := len(e.sentTo(l.ID)); got != sentBefore {
+			t.Fatalf("sent %d within the lease, want %d", got, sentBefore)
+		}
+		for range 10 {
+			e.clock.Add(schedule.DefaultLease)
+			e.drain(other)
+		}
+		if got := e.bodies(l.ID); !slices.Equal(got, []string{"Un", "Deux", "Trois ?\n1. Oui\n2. Non"}) {
+			t.Errorf("after %d sent by the dead replica: %q, want the three replies once, in order", sentBefore, got)
+		}
+		for _, j := range turn {
+			if got := e.job(j.ID); got.Status != schedule.Sent || got.Worker != "replica-2" {
+				t.Errorf("%s is %s by %q", j.ID, got.Status, got.Worker)
+			}
+		}
+	}
+}
+
+// TestRepliesStopAtARetry: a reply Twilio throttles goes back to the queue,
+// and so do the replies after it, unsent and no longer held by the
+// replica (a claim takes them at once): the runner sends them after it,
+// in order, once.
+func TestRepliesStopAtARetry(t *testing.T) {
+	e := newEnv(t)
+	l := e.whatsApp(1, bot.French, time.Minute)
+	r := e.runner(e.config())
+	turn := replies(l, "SM1", "Un", "Deux", "Trois ?\n1. Oui\n2. Non")
+	e.fake.FailNext(l.ID, 63018, 429)
+	queued := e.queueReplies(r, turn)
+	if n := r.DeliverReplies(context.Background(), queued); n != 0 {
+		t.Fatalf("DeliverReplies sent %d, want none", n)
+	}
+	for i, j := range turn {
+		got := e.job(j.ID)
+		// Twilio refused the first: none may have gone, none is looked
+		// for in Twilio's list before its next send.
+		if got.Status != schedule.Queued || (i > 0) != got.DueAt.Equal(e.clock.Now()) || !got.ClaimedAt.IsZero() {
+			t.Errorf("%s is %s, due %v, first claimed %v: want back in the queue unclaimed, the later ones due now",
+				j.ID, got.Status, got.DueAt, got.ClaimedAt)
+		}
+	}
+	for range 20 {
+		e.clock.Add(10 * time.Second)
+		e.drain(r)
+	}
+	if got := e.bodies(l.ID); !slices.Equal(got, []string{"Un", "Deux", "Trois ?\n1. Oui\n2. Non"}) {
+		t.Errorf("sent %q, want the three replies once, in order", got)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	mrand "math/rand/v2"
 	"net/url"
 	"os"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -373,40 +375,131 @@ type attempt struct {
 	earlier bool
 	// sent is set once this claim's send may have reached Twilio.
 	sent bool
+	// batch, when set, takes the job's settle and delivery record, for
+	// one write after the turn's last reply (see DeliverReplies).
+	batch *replyBatch
+	// delivery is the record of the message this claim sent, for batch.
+	delivery *bot.Delivery
 	// begun is set once this claim passed the send fence (BeginSend).
 	begun bool
 }
 
-// DeliverReplies sends the replies of one turn (their ids, in order) at
-// once, one after the other, each only after Twilio accepted the one
-// before: the replica that took the webhook calls it. A reply another
-// replica holds, or one that went back to the queue (an error to retry),
-// stops it: the runner of every replica sends the rest, in order (see
-// Job.After). It returns how many replies it sent.
-func (r *Runner) DeliverReplies(ctx context.Context, ids []string) int {
+// Turn is a turn's replies as QueueReplies left them, for DeliverReplies.
+type Turn struct {
+	jobs    []Job
+	claimed []bool // by this runner, when queued
+	at      time.Time
+}
+
+// Len is how many replies the turn has.
+func (t *Turn) Len() int { return len(t.jobs) }
+
+// QueueReplies queues a turn's replies (Kind Reply, in order, each naming
+// the one before in After), claimed at once by this runner, in one write
+// (Outbox.EnqueueClaimed): the replica that took the webhook calls it
+// before answering, then DeliverReplies. Replies queued before (Twilio
+// sent the webhook again) are claimed when a claim could take them: their
+// replica died, or they went back to the queue. It fails only when the
+// replies could not be queued.
+func (r *Runner) QueueReplies(ctx context.Context, jobs []Job) (*Turn, error) {
+	now := r.cfg.Now()
+	got, claimed, err := r.cfg.Outbox.EnqueueClaimed(ctx, r.cfg.Worker, now, r.cfg.Lease, jobs...)
+	if err != nil {
+		return nil, err
+	}
+	return &Turn{jobs: got, claimed: claimed, at: now}, nil
+}
+
+// DeliverReplies sends the replies of a turn QueueReplies queued, at once,
+// one after the other, each only after Twilio accepted the one before,
+// then settles them all with their delivery records in one write
+// (Outbox.SettleAll). A reply another replica holds, or one that must go
+// back to the queue (an error to retry), stops it: the replies after it
+// that it holds go back to the queue, and the runner of every replica
+// sends them, in order (see Job.After). Should this replica die before
+// the settle, the claims' lease brings the replies back to every
+// replica's runner, which finds those sent in Twilio's list (see the
+// package's doc). It returns how many replies it sent.
+func (r *Runner) DeliverReplies(ctx context.Context, t *Turn) int {
+	b := &replyBatch{}
 	sent := 0
-	for _, id := range ids {
-		now := r.cfg.Now()
-		j, ok, err := r.cfg.Outbox.ClaimJob(ctx, r.cfg.Worker, id, now, r.cfg.Lease)
-		if err != nil {
-			r.log.Warn("outbox: claiming a reply", "job", id, "err", err)
-			return sent
-		}
-		if !ok {
+	stopped := false
+	for i, j := range t.jobs {
+		switch {
+		case !t.claimed[i]:
 			if j.Status == Sent || j.Status.Final() {
 				continue // sent (or given up) by an earlier delivery
 			}
-			return sent
-		}
-		switch r.deliver(ctx, j, now, true) {
-		case Sent, Delivered:
-			sent++
-		case Failed:
+			stopped = true
+		case stopped || ctx.Err() != nil:
+			// After a reply that did not go: back to the queue, unsent,
+			// for the runner to send after it.
+			stopped = true
+			a := &attempt{j: j, claimed: t.at, earlier: j.Attempts > 1 && j.ClaimedAt.Before(t.at), batch: b}
+			a.j.Status, a.j.DueAt, a.j.Reason = Queued, r.cfg.Now(), "after the reply before"
+			r.settle(ctx, r.log.With("job", j.ID, "kind", j.Kind), a, resultReleased)
 		default:
-			return sent
+			switch r.deliverIn(ctx, j, t.at, b) {
+			case Sent, Delivered:
+				sent++
+			case Failed:
+			default:
+				stopped = true
+			}
 		}
 	}
+	r.flush(ctx, b)
 	return sent
+}
+
+// same reports whether a and b are one value (one store behind both
+// interfaces), without the panic of == on values that cannot be compared.
+func same(a, b any) bool {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	return va.IsValid() && vb.IsValid() && va.Type() == vb.Type() && va.Comparable() && va.Equal(vb)
+}
+
+// replyBatch holds what DeliverReplies settles in one write at the end:
+// each settlement, the result it counts under, its log, and whether
+// AfterSend is due once it is saved.
+type replyBatch struct {
+	items   []Settlement
+	results []string
+	logs    []*slog.Logger
+	after   []bool
+}
+
+// flush settles what b holds, in one write.
+func (r *Runner) flush(ctx context.Context, b *replyBatch) {
+	if len(b.items) == 0 {
+		return
+	}
+	work := context.WithoutCancel(ctx)
+	var errs []error
+	if r.cfg.Deliveries == nil || same(r.cfg.Deliveries, r.cfg.Outbox) {
+		errs = r.cfg.Outbox.SettleAll(work, b.items...)
+	} else {
+		// Records kept apart from the outbox: written first, as record
+		// does.
+		items := slices.Clone(b.items)
+		for i := range items {
+			if d := items[i].Delivery; d != nil {
+				if _, err := r.cfg.Deliveries.AdvanceDelivery(work, *d); err != nil {
+					b.logs[i].Warn("outbox: recording the delivery", "sid", d.SID, "err", err)
+				}
+				items[i].Delivery = nil
+			}
+		}
+		errs = r.cfg.Outbox.SettleAll(work, items...)
+	}
+	for i, it := range b.items {
+		r.settled(b.logs[i], it.Job, b.results[i], errs[i])
+		if b.after[i] && errs[i] == nil && r.cfg.AfterSend != nil {
+			if err := r.cfg.AfterSend(work, it.Job); err != nil {
+				b.logs[i].Warn("outbox: after the send", "err", err)
+			}
+		}
+	}
 }
 
 // deliver handles one claimed job and settles it, and returns the status
@@ -415,6 +508,13 @@ func (r *Runner) DeliverReplies(ctx context.Context, ids []string) int {
 func (r *Runner) deliver(ctx context.Context, j Job, claimed time.Time, inOrder bool) Status {
 	a := &attempt{j: j, claimed: claimed, earlier: j.Attempts > 1 && j.ClaimedAt.Before(claimed)}
 	r.work(ctx, a, inOrder)
+	return a.j.Status
+}
+
+// deliverIn is deliver for a reply of a turn whose writes go in b.
+func (r *Runner) deliverIn(ctx context.Context, j Job, claimed time.Time, b *replyBatch) Status {
+	a := &attempt{j: j, claimed: claimed, earlier: j.Attempts > 1 && j.ClaimedAt.Before(claimed), batch: b}
+	r.work(ctx, a, true)
 	return a.j.Status
 }
 
@@ -438,6 +538,10 @@ func (r *Runner) work(ctx context.Context, a *attempt, inOrder bool) {
 		l = bot.Learner{ID: j.Learner, Channel: ch, LastInboundAt: j.CreatedAt}
 	} else {
 		l, err = r.cfg.Learners.Get(work, j.Learner)
+	}
+	if bot.KindOf(err) == bot.NotFound && j.Kind == CoachDigest {
+		// A coach who never wrote to the bot: no window is open.
+		l, err = bot.Learner{ID: j.Learner, Channel: ch, Lang: bot.French}, nil
 	}
 	switch {
 	case bot.KindOf(err) == bot.NotFound:
@@ -555,7 +659,7 @@ func (r *Runner) work(ctx context.Context, a *attempt, inOrder bool) {
 		if found {
 			a.j.Status, a.j.SID, a.j.SentAt, a.j.Templated = Sent, d.SID, r.cfg.Now(), useTemplate
 			a.j.Reason = ""
-			r.record(work, log, a.j, d)
+			r.record(work, log, a, d)
 			r.settle(work, log, a, resultAdopted)
 			return
 		}
@@ -598,9 +702,11 @@ func (r *Runner) work(ctx context.Context, a *attempt, inOrder bool) {
 			a.j.Status, a.j.SID, a.j.SentAt, a.j.Templated = Sent, d.SID, r.cfg.Now(), useTemplate
 			a.j.Reason = ""
 			d.JobID = j.ID
-			r.record(work, log, a.j, d)
+			r.record(work, log, a, d)
 			r.settle(work, log, a, resultSent)
-			if r.cfg.AfterSend != nil {
+			if a.batch != nil {
+				a.batch.after[len(a.batch.after)-1] = true
+			} else if r.cfg.AfterSend != nil {
 				if err := r.cfg.AfterSend(work, a.j); err != nil {
 					log.Warn("outbox: after the send", "err", err)
 				}
@@ -766,16 +872,20 @@ func (r *Runner) lookup(ctx context.Context, a *attempt, to string, matches func
 
 // record stores which job sent the message, so that a later lookup tells
 // it from another job's.
-func (r *Runner) record(ctx context.Context, log *slog.Logger, j Job, d bot.Delivery) {
+func (r *Runner) record(ctx context.Context, log *slog.Logger, a *attempt, d bot.Delivery) {
 	if r.cfg.Deliveries == nil {
 		return
 	}
-	d.JobID = j.ID
+	d.JobID = a.j.ID
 	if d.Status == "" {
 		d.Status = bot.StatusQueued
 	}
 	if d.UpdatedAt.IsZero() {
 		d.UpdatedAt = r.cfg.Now()
+	}
+	if a.batch != nil {
+		a.delivery = &d
+		return
 	}
 	if _, err := r.cfg.Deliveries.AdvanceDelivery(ctx, d); err != nil {
 		log.Warn("outbox: recording the delivery", "sid", d.SID, "err", err)
@@ -821,7 +931,16 @@ func (r *Runner) settle(ctx context.Context, log *slog.Logger, a *attempt, resul
 		a.j.ClaimedAt, a.j.Sending = time.Time{}, time.Time{}
 	}
 	a.j.LeaseUntil, a.j.UpdatedAt = time.Time{}, r.cfg.Now()
-	err := r.cfg.Outbox.Settle(ctx, a.j)
+	if b := a.batch; b != nil {
+		b.items = append(b.items, Settlement{Job: a.j, Delivery: a.delivery})
+		b.results, b.logs, b.after = append(b.results, result), append(b.logs, log), append(b.after, false)
+		return
+	}
+	r.settled(log, a.j, result, r.cfg.Outbox.Settle(ctx, a.j))
+}
+
+// settled logs and counts what became of a settle.
+func (r *Runner) settled(log *slog.Logger, j Job, result string, err error) {
 	switch {
 	case bot.KindOf(err) == bot.Conflict:
 		result = resultConflict
@@ -830,7 +949,7 @@ func (r *Runner) settle(ctx context.Context, log *slog.Logger, a *attempt, resul
 		result = resultError
 		log.Error("outbox: settle", "err", err)
 	default:
-		log.Debug("outbox: settled", "status", a.j.Status, "reason", a.j.Reason, "sid", a.j.SID)
+		log.Debug("outbox: settled", "status", j.Status, "reason", j.Reason, "sid", j.SID)
 	}
 	r.metrics.WithLabelValues(result).Inc()
 }
@@ -925,6 +1044,12 @@ func render(texts *locale.Bundle, lang bot.Lang, j Job, own string, title func(b
 		// direction (locale.DirectionalQuote).
 		const slot = "\uE000"
 		body = locale.DirectionalQuote(lang, texts.T(lang, id, map[string]any{"Text": slot}), slot, text)
+	case CoachDigest:
+		text = strings.TrimSpace(j.Text)
+		if text == "" {
+			return "", "", errors.New("empty text")
+		}
+		body = text
 	case Reply:
 		text, body = j.Text, j.Text
 		if strings.TrimSpace(text) == "" && j.Media == "" {

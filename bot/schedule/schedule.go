@@ -34,6 +34,11 @@ const (
 	// Followup asks a course's survey again weeks after the learner
 	// completed it.
 	Followup Kind = "followup"
+	// CoachDigest tells a coach, on their own WhatsApp number, how many
+	// new questions wait in their inbox: once a day, its Text written by
+	// the digest (app.Digest). Its recipient is a coach, who may have no
+	// learner record.
+	CoachDigest Kind = "coach_digest"
 	// Reply is one reply of a turn that went over REST (one with an
 	// interactive message, which TwiML cannot carry): never held by quiet
 	// hours, not behind the rate of the others, and sent only after the
@@ -212,10 +217,44 @@ type Outbox interface {
 	// ClaimJob claims the job id as Claim would if it were the only one
 	// due (Queued and due at now, or Claimed with its lease run out), and
 	// returns it with true; otherwise it returns the job as it stands
-	// with false. The replica that took a webhook delivers its replies
-	// with it, one after the other. Errors: NotFound when there is no
-	// such job, and Claim's.
+	// with false. Errors: NotFound when there is no such job, and
+	// Claim's.
 	ClaimJob(ctx context.Context, worker, id string, now time.Time, lease time.Duration) (Job, bool, error)
+
+	// EnqueueClaimed is Enqueue then ClaimJob of each job, in one write:
+	// a job whose ID is not stored yet is stored claimed by worker until
+	// now+lease (Attempts 1, ClaimedAt now); a stored one is claimed when
+	// ClaimJob would claim it, and otherwise left as it stands. It returns
+	// each job as it stands after the call, in the order given, and
+	// whether the call claimed it. The replica that took a webhook queues
+	// a turn's replies with it and sends them at once; should it die,
+	// another replica's runner takes them over when the lease runs out,
+	// as any claim. Errors: Enqueue's and Claim's; nothing is written
+	// then.
+	EnqueueClaimed(ctx context.Context, worker string, now time.Time, lease time.Duration, jobs ...Job) ([]Job, []bool, error)
+
+	// SettleAll settles each job as Settle does and records each
+	// delivery given with one as Deliveries.AdvanceDelivery does, in one
+	// write (the replies of a turn, after the last one went). It returns
+	// one error per settlement, nil for those saved: Settle's, or what
+	// kept the write from being made at all.
+	SettleAll(ctx context.Context, s ...Settlement) []error
+}
+
+// Settlement is a job to settle (see Outbox.Settle) with, when its send
+// got a Twilio message, the record of which job sent it (see Deliveries).
+type Settlement struct {
+	Job      Job
+	Delivery *bot.Delivery
+}
+
+// CheckDelivery reports what SettleAll refuses in a delivery record: one
+// without a SID.
+func (s *Settlement) CheckDelivery() error {
+	if s.Delivery != nil && s.Delivery.SID == "" {
+		return fmt.Errorf("job %s: a delivery without a message sid", s.Job.ID)
+	}
+	return nil
 }
 
 // Check reports what Enqueue refuses in a job: no ID, no learner, no due

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/cohort"
 	"github.com/darsi-ma/darsi/bot/dialog"
@@ -60,7 +61,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-const coachUsage = "usage: darsi coach add LOGIN [--name NAME] [--role coach|admin] < password\n       darsi coach disable LOGIN"
+const coachUsage = "usage: darsi coach add LOGIN [--name NAME] [--role coach|admin] [--whatsapp +212…] < password\n       darsi coach disable LOGIN"
 
 func coachCmd(ctx context.Context, cfg Config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "disable" {
@@ -73,6 +74,11 @@ func coachCmd(ctx context.Context, cfg Config, args []string, stdin io.Reader, s
 	fs.SetOutput(stderr)
 	name := fs.String("name", "", "the coach's full name, as the dashboard shows it")
 	role := fs.String("role", string(cohort.RoleCoach), "coach (sees their own cohorts) or admin (sees every cohort)")
+	var whatsapp *string
+	fs.Func("whatsapp", "the coach's own WhatsApp number (+212…) for the daily digest of new questions; \"\" erases it; left out, a replaced account keeps its own", func(v string) error {
+		whatsapp = &v
+		return nil
+	})
 	cfg.storeFlags(fs)
 	pos, err := parseInterleaved(fs, args[1:])
 	if err != nil {
@@ -90,11 +96,15 @@ func coachCmd(ctx context.Context, cfg Config, args []string, stdin io.Reader, s
 		return err
 	}
 	defer closeStore()
-	c, token, err := co.AddCoach(ctx, app.NewCoach{Login: pos[0], Name: *name, Role: cohort.Role(*role), Password: password})
+	c, token, err := co.AddCoach(ctx, app.NewCoach{Login: pos[0], Name: *name, Role: cohort.Role(*role), Password: password, WhatsApp: whatsapp})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "coach %s (%s) saved. Their API token follows; it is shown once and stored only as a hash:\n", c.Login, c.Role)
+	digest := "no WhatsApp number: no daily digest"
+	if c.WhatsApp != "" {
+		digest = "daily digest of new questions to " + bot.Mask(c.WhatsApp)
+	}
+	fmt.Fprintf(stderr, "coach %s (%s) saved, %s. Their API token follows; it is shown once and stored only as a hash:\n", c.Login, c.Role, digest)
 	fmt.Fprintln(stdout, token)
 	return nil
 }

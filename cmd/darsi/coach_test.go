@@ -310,3 +310,40 @@ func TestReminderQueuedOnceFromEveryAdapter(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestCoachWhatsApp: darsi coach add --whatsapp stores the coach's number
+// for the digest and shows it masked; a new password keeps it, --whatsapp
+// "" erases it, and a national number is refused without being echoed.
+func TestCoachWhatsApp(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "darsi.db")
+	const pw = "fatima-secret-1\n"
+	code, _, errOut := darsi(t, pw, "coach", "add", "fatima", "--whatsapp", "+212600000555", "--store", store)
+	if code != 0 || !strings.Contains(errOut, "daily digest of new questions to whatsapp:+2126******55") || strings.Contains(errOut, "600000555") {
+		t.Fatalf("coach add --whatsapp: exit %d, stderr %q", code, errOut)
+	}
+	number := func() string {
+		t.Helper()
+		s, err := boltstore.Open(store, boltstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		c, err := s.Coach(context.Background(), "fatima")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.WhatsApp
+	}
+	if got := number(); got != "whatsapp:+212600000555" {
+		t.Errorf("stored %q", got)
+	}
+	if code, _, errOut = darsi(t, pw, "coach", "add", "fatima", "--store", store); code != 0 || number() != "whatsapp:+212600000555" {
+		t.Errorf("a new password: exit %d %q, number %q", code, errOut, number())
+	}
+	if code, _, errOut = darsi(t, pw, "coach", "add", "fatima", "--whatsapp", "", "--store", store); code != 0 || number() != "" || !strings.Contains(errOut, "no WhatsApp number") {
+		t.Errorf("--whatsapp \"\": exit %d %q, number %q", code, errOut, number())
+	}
+	if code, _, errOut = darsi(t, pw, "coach", "add", "fatima", "--whatsapp", "0600000555", "--store", store); code != 1 || !strings.Contains(errOut, "international number") || strings.Contains(errOut, "0600000555") {
+		t.Errorf("a national number: exit %d %q", code, errOut)
+	}
+}

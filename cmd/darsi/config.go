@@ -58,6 +58,7 @@ type Config struct {
 
 	QuietHours       schedule.Quiet      // DARSI_QUIET_HOURS
 	SendRate         int                 // DARSI_SEND_RATE: messages a second per sender
+	DigestHour       int                 // DARSI_DIGEST_HOUR: the coaches' local hour of the daily digest; -1 for none
 	TemplatesFile    string              // DARSI_TEMPLATES
 	Templates        *schedule.Templates // what TemplatesFile holds; nil without one
 	NudgeAfter       time.Duration       // DARSI_NUDGE_AFTER; 0: no nudges
@@ -207,6 +208,25 @@ var settings = []setting{
 			return nil
 		},
 		show: func(c *Config) string { return strconv.Itoa(c.SendRate) }},
+	{name: "DARSI_DIGEST_HOUR", def: "9", want: "an hour from 0 to 23, or off",
+		set: func(c *Config, v string) error {
+			if v == "off" {
+				c.DigestHour = -1
+				return nil
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 23 {
+				return errNoDetail
+			}
+			c.DigestHour = n
+			return nil
+		},
+		show: func(c *Config) string {
+			if c.DigestHour < 0 {
+				return "off"
+			}
+			return strconv.Itoa(c.DigestHour)
+		}},
 	{name: "DARSI_TEMPLATES", want: "a readable WhatsApp templates file (YAML)",
 		set: func(c *Config, v string) (err error) {
 			c.TemplatesFile, c.Templates = v, nil

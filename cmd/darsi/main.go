@@ -47,7 +47,7 @@ usage:
   darsi export learners                one JSON line per learner (numbers masked;
                                        --with-numbers gives them, logged)
   darsi export learner ID              one learner's whole record as JSON (ID: whatsapp:+212…); logged
-  darsi coach add LOGIN [--name N] [--role coach|admin]   dashboard account; password on stdin; prints its API token
+  darsi coach add LOGIN [--name N] [--role coach|admin] [--whatsapp +212…]   dashboard account; password on stdin; prints its API token
   darsi coach disable LOGIN            lock an account out: password, token and every session
   darsi cohort create NAME [--coach LOGIN] [--json] [--poster FILE.svg]   a cohort: join code and wa.me link
   darsi cohort list [--json]           cohorts, their coaches and members
@@ -57,6 +57,7 @@ usage:
   darsi whatsapp sync [--dry-run]      make the WhatsApp buttons and lists of every question (Content API); count them
   darsi backup --out FILE [--admin ADDR]   a consistent copy of the embedded store, also while darsi serve runs
   darsi restore --from FILE --to PATH [--force]   put a checked backup in place (darsi serve stopped)
+  darsi migrate --from SRC --to DST    copy a stopped store into an empty one (embedded file or redis://), resumable
   darsi config [--check]               the effective configuration, secrets hidden; --check: exit 1 on any problem
   darsi version                        print the version
   darsi probe URL                      exit 0 if URL answers 2xx (container health checks)
@@ -82,7 +83,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "config":
 		return configCmd(cfg, cfgErr, args[1:], stdout, stderr)
-	case "serve", "chat", "preview", "export", "coach", "cohort", "remind", "jobs", "whatsapp", "backup":
+	case "serve", "chat", "preview", "export", "coach", "cohort", "remind", "jobs", "whatsapp", "backup", "migrate":
 		// Every command that uses the configuration refuses a bad value
 		// before doing anything, whatever it would have used.
 		if cfgErr != nil {
@@ -119,6 +120,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = backupCmd(ctx, cfg, args[1:], stdout, stderr)
 	case "restore":
 		err = restoreCmd(args[1:], stdout, stderr)
+	case "migrate":
+		err = migrateCmd(ctx, cfg, args[1:], stdout, stderr)
 	case "probe":
 		err = probe(ctx, args[1:])
 	case "version":

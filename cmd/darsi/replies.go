@@ -17,11 +17,11 @@ import (
 const replyTimeout = 30 * time.Second
 
 // replyLane sends the turns the webhook cannot answer in TwiML (an
-// interactive message): each reply becomes an outbox job, queued before
-// the webhook answers, then sent at once, in order, by this replica.
+// interactive message): each reply becomes an outbox job, queued already
+// claimed by this replica before the webhook answers, then sent at once,
+// in order, by this replica.
 type replyLane struct {
 	app    *app.App
-	outbox schedule.Outbox
 	runner *schedule.Runner
 	log    *slog.Logger
 	wg     sync.WaitGroup
@@ -29,23 +29,21 @@ type replyLane struct {
 
 var _ twilio.Replier = (*replyLane)(nil)
 
-// SendReplies queues the turn's messages (one call to the outbox: a
-// message delivered again queues nothing new) and sends them in the
-// background. It fails only when they could not be queued.
+// SendReplies queues the turn's messages (one write to the outbox: a
+// message delivered again queues nothing new, and takes back only the
+// replies a claim could take) and sends them in the background. It fails
+// only when they could not be queued.
 func (l *replyLane) SendReplies(ctx context.Context, in bot.Inbound, replies []bot.Reply) error {
 	jobs := l.app.ReplyJobs(in, twilio.RESTMessages(replies), l.app.Now())
-	if _, err := l.outbox.Enqueue(ctx, jobs...); err != nil {
+	turn, err := l.runner.QueueReplies(ctx, jobs)
+	if err != nil {
 		return err
-	}
-	ids := make([]string, len(jobs))
-	for i, j := range jobs {
-		ids[i] = j.ID
 	}
 	l.wg.Go(func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replyTimeout)
 		defer cancel()
-		if n := l.runner.DeliverReplies(dctx, ids); n < len(ids) {
-			l.log.Debug("replies: some left to the outbox", "sid", in.ID, "sent", n, "replies", len(ids))
+		if n := l.runner.DeliverReplies(dctx, turn); n < turn.Len() {
+			l.log.Debug("replies: some left to the outbox", "sid", in.ID, "sent", n, "replies", turn.Len())
 		}
 	})
 	return nil

@@ -73,6 +73,13 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 		return err
 	}
 	defer s.Close()
+	// On Redis, darsi migrate sees this replica, and it refuses to start
+	// while a move holds the store.
+	withdraw, err := announceReplica(ctx, s, log)
+	if err != nil {
+		return err
+	}
+	defer withdraw()
 
 	reg.MustRegister(newStoreCollector(s, log))
 	a := app.New(measureStore(s, reg), content)
@@ -119,6 +126,17 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 			a.RunOutreach(rctx)
 		}()
 		defer func() { stopRunner(); <-sweeping }()
+		// Any replica queues the coaches' daily digests: each once a day.
+		if cfg.DigestHour >= 0 {
+			digest := &app.Digest{Coaching: newCoaching(cfg, s, a.Content, log), Outbox: s, Hour: cfg.DigestHour,
+				Inbox: inboxURL(cfg.PublicURL), Log: log}
+			digesting := make(chan struct{})
+			go func() {
+				defer close(digesting)
+				digest.Run(rctx)
+			}()
+			defer func() { stopRunner(); <-digesting }()
+		}
 	}
 	if watcher != nil {
 		wctx, stopWatching := context.WithCancel(ctx)
@@ -140,7 +158,7 @@ func serve(ctx context.Context, cfg Config, args []string, stderr io.Writer) err
 	}
 	var opts []routeOpt
 	if runner != nil && cfg.interactiveOn() {
-		lane := &replyLane{app: a, outbox: s, runner: runner, log: log}
+		lane := &replyLane{app: a, runner: runner, log: log}
 		defer lane.Wait()
 		opts = append(opts, withReplies(lane))
 		log.Info("interactive messages on: buttons and lists for WhatsApp learners")
@@ -344,4 +362,12 @@ func firstCoach(ctx context.Context, cfg Config, s store, log *slog.Logger, dash
 		log.Warn("no coach account yet: to make the first one, run the command below beside the server, with the same DARSI_STORE and the password on the first line of password.txt (10 to 72 characters); keep the API token it prints, then log in",
 			"command", cmd, "dashboard", dashboard)
 	}
+}
+
+// inboxURL is the coaches' inbox at the public URL, "" without one.
+func inboxURL(public string) string {
+	if public == "" {
+		return ""
+	}
+	return strings.TrimRight(public, "/") + coachweb.Prefix + "/inbox"
 }

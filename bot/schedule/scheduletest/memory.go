@@ -188,13 +188,86 @@ func (m *Memory) ClaimJob(ctx context.Context, worker, id string, now time.Time,
 	return j.Job, true, nil
 }
 
+// EnqueueClaimed implements schedule.Outbox: Enqueue, then ClaimJob of
+// each job, under one lock. Errors: Enqueue's and ClaimJob's.
+func (m *Memory) EnqueueClaimed(ctx context.Context, worker string, now time.Time, lease time.Duration, jobs ...schedule.Job) ([]schedule.Job, []bool, error) {
+	const op = "scheduletest.Memory.EnqueueClaimed"
+	if err := schedule.CheckClaim(ctx, op, worker, lease); err != nil {
+		return nil, nil, err
+	}
+	for i := range jobs {
+		if err := jobs[i].Check(); err != nil {
+			return nil, nil, bot.E(op, bot.Invalid, err)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out, claimed := make([]schedule.Job, len(jobs)), make([]bool, len(jobs))
+	for i, j := range jobs {
+		s, ok := m.jobs[j.ID]
+		if !ok {
+			j.Status, j.Attempts = schedule.Queued, 0
+			j.ClaimedAt, j.LeaseUntil, j.Worker, j.Sending = time.Time{}, time.Time{}, "", time.Time{}
+			s = &memJob{Job: j}
+			m.jobs[j.ID] = s
+			m.pending[j.ID] = struct{}{}
+		}
+		switch {
+		case s.Status == schedule.Queued && !s.DueAt.After(now),
+			s.Status == schedule.Claimed && !s.LeaseUntil.After(now):
+			s.Status, s.Worker, s.LeaseUntil = schedule.Claimed, worker, now.Add(lease)
+			s.Attempts++
+			if s.ClaimedAt.IsZero() {
+				s.ClaimedAt = now
+			}
+			s.UpdatedAt = now
+			claimed[i] = true
+		}
+		out[i] = s.Job
+	}
+	return out, claimed, nil
+}
+
+// SettleAll implements schedule.Outbox: Settle and AdvanceDelivery of
+// each, under one lock.
+func (m *Memory) SettleAll(ctx context.Context, items ...schedule.Settlement) []error {
+	errs := make([]error, len(items))
+	if err := ctx.Err(); err != nil {
+		for i := range errs {
+			errs[i] = bot.E("scheduletest.Memory.SettleAll", bot.Unavailable, err)
+		}
+		return errs
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, it := range items {
+		if err := cmp.Or(it.Job.CheckSettle(), it.CheckDelivery()); err != nil {
+			errs[i] = bot.E("scheduletest.Memory.SettleAll", bot.Invalid, err)
+			continue
+		}
+		if d := it.Delivery; d != nil {
+			rec := *d
+			rec.To = ""
+			if rec, forward := rec.Advance(m.sids[rec.SID]); forward {
+				m.sids[rec.SID] = rec
+			}
+		}
+		errs[i] = m.settle(it.Job)
+	}
+	return errs
+}
+
 // Settle implements schedule.Outbox: it saves j as given (Sent, Failed or
 // Queued). Errors: NotFound, Conflict when j.Worker no longer holds the job,
 // Invalid for another status.
 func (m *Memory) Settle(ctx context.Context, j schedule.Job) error {
-	const op = "scheduletest.Memory.Settle"
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.settle(j)
+}
+
+func (m *Memory) settle(j schedule.Job) error {
+	const op = "scheduletest.Memory.Settle"
 	s, ok := m.jobs[j.ID]
 	if !ok {
 		return bot.Errorf(op, bot.NotFound, "no job %s", j.ID)

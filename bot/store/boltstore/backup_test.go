@@ -9,6 +9,7 @@ import (
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
+	"github.com/darsi-ma/darsi/bot/store/storetest"
 )
 
 // TestBackupLeavesErasedOut: a backup taken after an erase holds nothing
@@ -65,4 +66,35 @@ func TestBackupLeavesErasedOut(t *testing.T) {
 	if err != nil || learners != 1 {
 		t.Errorf("CheckBackup: %d learners, %v; want 1", learners, err)
 	}
+}
+
+// FuzzSplitMsgKey: the keys of message records read back as what made
+// them, and any other bytes are refused or read without a panic.
+func FuzzSplitMsgKey(f *testing.F) {
+	f.Add("Labc", "0123", []byte{3, 'a'})
+	f.Add("", "", []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Fuzz(func(t *testing.T, id, rest string, raw []byte) {
+		gotID, gotRest, ok := splitMsgKey(msgKey(id, rest))
+		if !ok || gotID != id || gotRest != rest {
+			t.Fatalf("splitMsgKey(msgKey(%q, %q)) = %q, %q, %v", id, rest, gotID, gotRest, ok)
+		}
+		if id, rest, ok := splitMsgKey(raw); ok && !bytes.Equal(msgKey(id, rest), raw) {
+			// A key read must be the key that its parts make, unless
+			// its length prefix was not the shortest form.
+			if n := len(raw) - len(id) - len(rest); n < 1 || n > 10 {
+				t.Fatalf("splitMsgKey(%x) = %q, %q", raw, id, rest)
+			}
+		}
+	})
+}
+
+func TestMove(t *testing.T) {
+	storetest.RunMove(t, func(t *testing.T, secret []byte) storetest.MoveStore {
+		s, err := Open(filepath.Join(t.TempDir(), "darsi.db"), Options{Secret: secret})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }

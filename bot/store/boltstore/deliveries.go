@@ -32,28 +32,9 @@ func (s *Store) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, erro
 		return false, nil
 	}
 	err := s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(deliveriesBucket)
-		key := []byte(d.SID)
-		if v := b.Get(key); v != nil {
-			var prev bot.Delivery
-			if err := json.Unmarshal(v, &prev); err != nil {
-				return bot.Errorf(op, bot.Internal, "decode delivery: %w", err)
-			}
-			var forward bool
-			if d, forward = d.Advance(prev); !forward {
-				// Rolled back rather than committed: an empty commit
-				// would still cost a sync to disk.
-				return errNotForward
-			}
-		}
-		// The recipient is not kept: a delivery names its job, never a
-		// number.
-		d.To = ""
-		v, err := json.Marshal(d)
-		if err != nil {
-			return bot.Errorf(op, bot.Internal, "encode delivery: %w", err)
-		}
-		return b.Put(key, v)
+		// Rolled back rather than committed when it changes nothing: an
+		// empty commit would still cost a sync to disk.
+		return advanceDelivery(tx.Bucket(deliveriesBucket), d)
 	})
 	if err == errNotForward {
 		return false, nil
@@ -62,6 +43,31 @@ func (s *Store) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, erro
 		return false, wrap(op, err)
 	}
 	return true, nil
+}
+
+// advanceDelivery writes d in b if it moves forward, else returns
+// errNotForward.
+func advanceDelivery(b *bolt.Bucket, d bot.Delivery) error {
+	const op = "boltstore.AdvanceDelivery"
+	key := []byte(d.SID)
+	if v := b.Get(key); v != nil {
+		var prev bot.Delivery
+		if err := json.Unmarshal(v, &prev); err != nil {
+			return bot.Errorf(op, bot.Internal, "decode delivery: %w", err)
+		}
+		var forward bool
+		if d, forward = d.Advance(prev); !forward {
+			return errNotForward
+		}
+	}
+	// The recipient is not kept: a delivery names its job, never a
+	// number.
+	d.To = ""
+	v, err := json.Marshal(d)
+	if err != nil {
+		return bot.Errorf(op, bot.Internal, "encode delivery: %w", err)
+	}
+	return b.Put(key, v)
 }
 
 // purgeDeliveries deletes the deliveries unchanged for longer than the

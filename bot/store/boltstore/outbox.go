@@ -92,13 +92,14 @@ type outboxBuckets struct {
 	jobs, due, all, cohort, ended, counts, learners *bolt.Bucket
 	now                                             time.Time
 	keys                                            app.Keys
+	tx                                              *bolt.Tx
 	// keep is the store's job retention: a reply's end is dated back so
 	// that it goes after schedule.ReplyRetention (0: not dated back).
 	keep time.Duration
 }
 
 func writeBuckets(tx *bolt.Tx, now time.Time, keys app.Keys) (outboxBuckets, error) {
-	b := outboxBuckets{now: now, keys: keys}
+	b := outboxBuckets{now: now, keys: keys, tx: tx}
 	for _, x := range []struct {
 		dst  **bolt.Bucket
 		name []byte
@@ -422,6 +423,94 @@ func (s *Store) ClaimJob(ctx context.Context, worker, id string, now time.Time, 
 	return got, claimed, nil
 }
 
+// EnqueueClaimed implements schedule.Outbox in one write transaction, all
+// the jobs or none: each new job is stored claimed by worker, and each
+// stored one claimed when ClaimJob would claim it. Errors: Enqueue's and
+// Claim's.
+func (s *Store) EnqueueClaimed(ctx context.Context, worker string, now time.Time, lease time.Duration, jobs ...schedule.Job) ([]schedule.Job, []bool, error) {
+	const op = "boltstore.EnqueueClaimed"
+	if err := schedule.CheckClaim(ctx, op, worker, lease); err != nil {
+		return nil, nil, err
+	}
+	for i := range jobs {
+		if err := jobs[i].Check(); err != nil {
+			return nil, nil, bot.E(op, bot.Invalid, err)
+		}
+	}
+	out, claimed := make([]schedule.Job, len(jobs)), make([]bool, len(jobs))
+	err := s.updateOutbox(ctx, op, func(b outboxBuckets) error {
+		for i, j := range jobs {
+			old, err := b.get(j.ID)
+			if err != nil {
+				return bot.E(op, bot.Internal, err)
+			}
+			var r jobRecord
+			switch {
+			case old == nil:
+				j.Status, j.Attempts, j.Reason, j.SID = schedule.Claimed, 1, "", ""
+				j.Worker, j.ClaimedAt, j.LeaseUntil, j.UpdatedAt, j.Sending = worker, now, now.Add(lease), now, time.Time{}
+				r = jobRecord{Job: j}
+			case old.Status == schedule.Queued && !old.DueAt.After(now),
+				old.Status == schedule.Claimed && !old.LeaseUntil.After(now):
+				r = *old
+				r.Status, r.Worker = schedule.Claimed, worker
+				r.Attempts++
+				if r.ClaimedAt.IsZero() {
+					r.ClaimedAt = now
+				}
+				r.LeaseUntil, r.UpdatedAt = now.Add(lease), now
+			default:
+				out[i], claimed[i] = old.Job, false
+				continue
+			}
+			if err := b.put(old, &r); err != nil {
+				return err
+			}
+			out[i], claimed[i] = r.Job, true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, claimed, nil
+}
+
+// SettleAll implements schedule.Outbox in one write transaction: each job
+// is settled as Settle would, and each delivery recorded as
+// AdvanceDelivery would; a job Settle would refuse is left out (its error
+// in its place), the others are saved.
+func (s *Store) SettleAll(ctx context.Context, items ...schedule.Settlement) []error {
+	const op = "boltstore.SettleAll"
+	errs := make([]error, len(items))
+	err := s.updateOutbox(ctx, op, func(b outboxBuckets) error {
+		clear(errs) // a retried transaction starts afresh
+		deliveries := b.tx.Bucket(deliveriesBucket)
+		for i, it := range items {
+			if err := it.CheckDelivery(); err != nil {
+				errs[i] = bot.E(op, bot.Invalid, err)
+				continue
+			}
+			if d := it.Delivery; d != nil && d.Status.Known() {
+				if err := advanceDelivery(deliveries, *d); err != nil && err != errNotForward {
+					return err
+				}
+			}
+			errs[i] = settleJob(b, it.Job)
+			if errs[i] != nil && bot.KindOf(errs[i]) == bot.Internal {
+				return errs[i]
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
 // anyDue reports whether a claim at now may find a job. It errs on the
 // side of yes: the claim itself decides.
 func (s *Store) anyDue(now time.Time) bool {
@@ -451,26 +540,36 @@ func (s *Store) Settle(ctx context.Context, j schedule.Job) error {
 	if err := j.CheckSettle(); err != nil {
 		return bot.E(op, bot.Invalid, err)
 	}
-	return s.updateOutbox(ctx, op, func(b outboxBuckets) error {
-		old, err := b.get(j.ID)
-		if err != nil {
-			return bot.E(op, bot.Internal, err)
+	return s.updateOutbox(ctx, op, func(b outboxBuckets) error { return settleJob(b, j) })
+}
+
+// settleJob is Settle's, in its transaction.
+func settleJob(b outboxBuckets, j schedule.Job) error {
+	const op = "boltstore.Settle"
+	if err := j.CheckSettle(); err != nil {
+		return bot.E(op, bot.Invalid, err)
+	}
+	old, err := b.get(j.ID)
+	if err != nil {
+		return bot.E(op, bot.Internal, err)
+	}
+	if old == nil {
+		return bot.Errorf(op, bot.NotFound, "no job %s", j.ID)
+	}
+	if old.Status != schedule.Claimed || old.Worker != j.Worker {
+		return bot.Errorf(op, bot.Conflict, "job %s is %s by %q, not claimed by %q", j.ID, old.Status, old.Worker, j.Worker)
+	}
+	r := jobRecord{Job: j, Delivery: old.Delivery, ErrorCode: old.ErrorCode}
+	if r.Status == schedule.Sent && r.Delivery != "" {
+		st, reason := schedule.Outcome(r.Delivery, r.ErrorCode)
+		if st != schedule.Sent {
+			r.Status, r.Reason = st, reason
 		}
-		if old == nil {
-			return bot.Errorf(op, bot.NotFound, "no job %s", j.ID)
-		}
-		if old.Status != schedule.Claimed || old.Worker != j.Worker {
-			return bot.Errorf(op, bot.Conflict, "job %s is %s by %q, not claimed by %q", j.ID, old.Status, old.Worker, j.Worker)
-		}
-		r := jobRecord{Job: j, Delivery: old.Delivery, ErrorCode: old.ErrorCode}
-		if r.Status == schedule.Sent && r.Delivery != "" {
-			st, reason := schedule.Outcome(r.Delivery, r.ErrorCode)
-			if st != schedule.Sent {
-				r.Status, r.Reason = st, reason
-			}
-		}
-		return b.put(old, &r)
-	})
+	}
+	if err := b.put(old, &r); err != nil {
+		return bot.E(op, bot.Internal, err)
+	}
+	return nil
 }
 
 // Delivered implements schedule.Outbox in one write transaction. The job

@@ -25,6 +25,16 @@ func (s *Store) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, erro
 	if !d.Status.Known() {
 		return false, nil
 	}
+	keys, args := s.advanceArgs(d)
+	n, err := advanceScript.Run(ctx, s.client, keys, args...).Int()
+	if err != nil {
+		return false, wrap(op, err)
+	}
+	return n == 1, nil
+}
+
+// advanceArgs are the keys and arguments of advanceScript for d.
+func (s *Store) advanceArgs(d bot.Delivery) ([]string, []any) {
 	prev := d.Status.Replaces()
 	args := make([]any, 0, 6+len(prev))
 	// The recipient is not kept: a delivery names its job, never a number.
@@ -33,11 +43,7 @@ func (s *Store) AdvanceDelivery(ctx context.Context, d bot.Delivery) (bool, erro
 	for _, p := range prev {
 		args = append(args, string(p))
 	}
-	n, err := advanceScript.Run(ctx, s.client, []string{s.deliveryKey(d.SID)}, args...).Int()
-	if err != nil {
-		return false, wrap(op, err)
-	}
-	return n == 1, nil
+	return []string{s.deliveryKey(d.SID)}, args
 }
 
 // Delivery implements app.Deliveries. Errors: NotFound, Unavailable as for

@@ -34,6 +34,8 @@ const DefaultBuckets = 16
 //	                so that an erase finds them; an erase leaves it, and
 //	                it stops replays of the erased learner's messages
 //	                until it expires with the last of them
+//	                (an erased learner moved from the embedded store, whose
+//	                id and so bucket are gone, has it in every bucket)
 //	PB:lj:K         the jobs addressed to the learner (ids by creation
 //	                time, ms), so that an erase removes them
 //	PB:a:H          the learner whose record holds a BSUID (see
@@ -53,6 +55,9 @@ const DefaultBuckets = 16
 //	P{meta}:layout  the layout of the keys and the number of buckets
 //	P{meta}:secret  the store's secret for app.Keys, when Options.Secret
 //	                is not given (hex; made by the first replica)
+//	P{meta}:replicas  the serving replicas (presence.go)
+//	P{meta}:moving  held by a move (darsi migrate) while it runs
+//	P{meta}:move    the checkpoint of the move that wrote into the store
 //	Pd:<sid>        what Twilio said about a message Darsi sent (a hash);
 //	                expires after Options.DeliveryRetention
 //

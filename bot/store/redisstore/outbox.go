@@ -204,9 +204,14 @@ func (s *Store) Enqueue(ctx context.Context, jobs ...schedule.Job) (int, error) 
 func (s *Store) fileJobs(ctx context.Context, p redis.Pipeliner, jobs []schedule.Job) {
 	keep := s.jobRetention + jobLifetime
 	cutoff := strconv.FormatInt(time.Now().Add(-keep).UnixMilli(), 10)
-	for _, j := range jobs {
-		key := s.keysOf(j.Learner, "").jobs
-		p.ZAdd(ctx, key, redis.Z{Score: float64(j.CreatedAt.UnixMilli()), Member: j.ID})
+	// A learner's jobs of one call (a turn's replies) go in one ZADD.
+	for i := 0; i < len(jobs); {
+		key := s.keysOf(jobs[i].Learner, "").jobs
+		var members []redis.Z
+		for ; i < len(jobs) && (len(members) == 0 || jobs[i].Learner == jobs[i-1].Learner); i++ {
+			members = append(members, redis.Z{Score: float64(jobs[i].CreatedAt.UnixMilli()), Member: jobs[i].ID})
+		}
+		p.ZAdd(ctx, key, members...)
 		p.ZRemRangeByScore(ctx, key, "-inf", cutoff)
 		p.PExpire(ctx, key, keep)
 	}
@@ -334,6 +339,180 @@ func (s *Store) ClaimJob(ctx context.Context, worker, id string, now time.Time, 
 	return j, false, err
 }
 
+// EnqueueClaimed implements schedule.Outbox in one round trip (per node of
+// a Cluster): a script per bucket the jobs fall in, all in one pipeline,
+// each bucket's jobs written all or nothing, with their place under their
+// learner as Enqueue files them. It is for a turn's replies, a few jobs:
+// a bucket's jobs go in one script however many there are. Errors: as
+// for Enqueue and Claim.
+func (s *Store) EnqueueClaimed(ctx context.Context, worker string, now time.Time, lease time.Duration, jobs ...schedule.Job) ([]schedule.Job, []bool, error) {
+	const op = "redisstore.EnqueueClaimed"
+	if err := schedule.CheckClaim(ctx, op, worker, lease); err != nil {
+		return nil, nil, err
+	}
+	for i := range jobs {
+		if err := jobs[i].Check(); err != nil {
+			return nil, nil, bot.E(op, bot.Invalid, err)
+		}
+	}
+	if len(jobs) == 0 {
+		return nil, nil, nil
+	}
+	until := now.Add(lease)
+	byBucket := map[int][]any{}
+	place := make(map[string]int, len(jobs))
+	stored := make([]schedule.Job, len(jobs)) // each job as stored if new
+	for i, j := range jobs {
+		if _, ok := place[j.ID]; !ok {
+			place[j.ID] = i
+		}
+		j.Status, j.Worker, j.Attempts, j.Reason, j.SID = schedule.Claimed, worker, 1, "", ""
+		j.ClaimedAt, j.LeaseUntil, j.UpdatedAt, j.Sending = now, until, now, time.Time{}
+		stored[i] = j
+		b := s.bucketOf(j.ID)
+		cohort := escapeID(codeKey(j.Cohort))
+		byBucket[b] = append(byBucket[b], j.ID, score(j.DueAt), cohort, jobValue(&j, cohort, "", ""))
+	}
+	if _, err := s.secretKeys(ctx); err != nil {
+		return nil, nil, wrap(op, err)
+	}
+	out, claimed := make([]schedule.Job, len(jobs)), make([]bool, len(jobs))
+	err := s.runScripts(ctx, enqueueClaimScript, byBucket, func(b int) ([]string, []any) {
+		tag := s.bucketTag(b)
+		return []string{tag + "jd"}, []any{tag, score(now), formatTime(now), score(until), formatTime(until), worker}
+	}, func(res any) error {
+		vals, _ := res.([]any)
+		if len(vals)%3 != 0 {
+			return bot.Errorf(op, bot.Internal, "script answered %d values, not a multiple of 3", len(vals))
+		}
+		for i := 0; i < len(vals); i += 3 {
+			id, _ := vals[i].(string)
+			took, _ := vals[i+1].(int64)
+			// A job given twice: the first place gets the claim.
+			at, ok := place[id]
+			if !ok {
+				return bot.Errorf(op, bot.Internal, "script answered job %s, not asked for", id)
+			}
+			j := stored[at]
+			if took != 2 {
+				raw, _ := vals[i+2].(string)
+				var err error
+				if j, err = decodeJob(raw); err != nil {
+					return bot.E(op, bot.Internal, err)
+				}
+				j.ID = id
+			}
+			out[at], claimed[at] = j, took >= 1
+			for k := at + 1; k < len(jobs); k++ {
+				if jobs[k].ID == id {
+					out[k] = j
+				}
+			}
+		}
+		return nil
+	}, func(p redis.Pipeliner) { s.fileJobs(ctx, p, jobs) })
+	if err != nil {
+		return nil, nil, wrap(op, err)
+	}
+	return out, claimed, nil
+}
+
+// SettleAll implements schedule.Outbox in one round trip (per node of a
+// Cluster): each job's settle script and each delivery's record, all in
+// one pipeline. Each job is settled or not as Settle would; a Redis that
+// lost its scripts gets them again, and the commands it refused once
+// more. Errors: one per settlement, as for Settle and AdvanceDelivery.
+func (s *Store) SettleAll(ctx context.Context, items ...schedule.Settlement) []error {
+	const op = "redisstore.SettleAll"
+	errs := make([]error, len(items))
+	var todo []int
+	for i := range items {
+		it := &items[i]
+		switch err := cmp.Or(it.Job.CheckSettle(), it.CheckDelivery()); {
+		case err != nil:
+			errs[i] = bot.E(op, bot.Invalid, err)
+		case ctx.Err() != nil:
+			errs[i] = bot.E(op, bot.Unavailable, ctx.Err())
+		default:
+			todo = append(todo, i)
+		}
+	}
+	// What is left to write of each settlement: its delivery's record and
+	// its settle; a command Redis refused for want of its script goes
+	// again, alone.
+	record, settle := make([]bool, len(items)), make([]bool, len(items))
+	for _, i := range todo {
+		d := items[i].Delivery
+		record[i], settle[i] = d != nil && d.Status.Known(), true
+	}
+	for attempt := 0; len(todo) > 0; attempt++ {
+		advances, settles := map[int]*redis.Cmd{}, map[int]*redis.Cmd{}
+		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, i := range todo {
+				if record[i] {
+					keys, args := s.advanceArgs(*items[i].Delivery)
+					advances[i] = advanceScript.EvalSha(ctx, p, keys, args...)
+				}
+				if settle[i] {
+					keys, args := s.settleArgs(&items[i].Job)
+					settles[i] = settleScript.EvalSha(ctx, p, keys, args...)
+				}
+			}
+			return nil
+		})
+		if err != nil && !isNoScript(err) && !errors.Is(err, redis.Nil) {
+			for _, i := range todo {
+				errs[i] = wrap(op, err)
+			}
+			return errs
+		}
+		var again []int
+		for _, i := range todo {
+			if c := advances[i]; c != nil {
+				switch err := c.Err(); {
+				case err == nil:
+					record[i] = false
+				case !isNoScript(err):
+					record[i] = false
+					errs[i] = wrap(op, err)
+				}
+			}
+			if c := settles[i]; c != nil {
+				res, err := c.Slice()
+				switch {
+				case isNoScript(err):
+				case err != nil:
+					settle[i], errs[i] = false, wrap(op, err)
+				default:
+					settle[i], errs[i] = false, cmp.Or(settled(op, items[i].Job, res), errs[i])
+				}
+			}
+			if record[i] || settle[i] {
+				again = append(again, i)
+			}
+		}
+		if len(again) == 0 {
+			break
+		}
+		if attempt > 0 {
+			for _, i := range again {
+				errs[i] = bot.Errorf(op, bot.Internal, "Redis refused the outbox's scripts twice")
+			}
+			break
+		}
+		for _, sc := range []*redis.Script{settleScript, advanceScript} {
+			if err := sc.Load(ctx, s.client).Err(); err != nil {
+				for _, i := range again {
+					errs[i] = wrap(op, err)
+				}
+				return errs
+			}
+		}
+		todo = again
+	}
+	return errs
+}
+
 // PurgeJobs removes the jobs that ended before now minus the job
 // retention, in every bucket, as Claim does in the buckets it visits: for
 // tests and maintenance. Errors: Unavailable and Internal as for Update.
@@ -361,11 +540,25 @@ func (s *Store) Settle(ctx context.Context, j schedule.Job) error {
 	if err := ctx.Err(); err != nil {
 		return bot.E(op, bot.Unavailable, err)
 	}
-	tag := s.jobTag(j.ID)
-	res, err := settleScript.Run(ctx, s.client, []string{tag + "jd"}, tag, j.ID, j.Worker, score(j.DueAt), score(j.LeaseUntil),
-		schedule.RetentionEnd(&j, time.Now(), s.jobRetention).UnixMilli(), jobValue(&j, "", "", "")).Slice()
+	keys, args := s.settleArgs(&j)
+	res, err := settleScript.Run(ctx, s.client, keys, args...).Slice()
 	if err != nil {
 		return wrap(op, err)
+	}
+	return settled(op, j, res)
+}
+
+// settleArgs are the keys and arguments of settleScript for j.
+func (s *Store) settleArgs(j *schedule.Job) ([]string, []any) {
+	tag := s.jobTag(j.ID)
+	return []string{tag + "jd"}, []any{tag, j.ID, j.Worker, score(j.DueAt), score(j.LeaseUntil),
+		schedule.RetentionEnd(j, time.Now(), s.jobRetention).UnixMilli(), jobValue(j, "", "", "")}
+}
+
+// settled reads settleScript's answer for j.
+func settled(op string, j schedule.Job, res []any) error {
+	if len(res) == 0 {
+		return bot.Errorf(op, bot.Internal, "settle script answered nothing")
 	}
 	switch code, _ := res[0].(int64); code {
 	case 1:

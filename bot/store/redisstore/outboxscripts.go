@@ -32,9 +32,7 @@ import "github.com/redis/go-redis/v9"
 // a job under a score in the listing sets.
 const outboxLua = `
 local names = {'s', 'w', 'a', 'c', 'l', 'r', 'u', 'i', 'k', 'ds', 'de', 'g'}
-local function load(k)
-  local raw = redis.call('GET', k)
-  if not raw then return nil, nil end
+local function parse(raw)
   local cut = string.find(raw, '\30', 1, true)
   local f, n = {}, 1
   for part in string.gmatch(string.sub(raw, 1, cut - 1) .. '\31', '([^\31]*)\31') do
@@ -42,6 +40,11 @@ local function load(k)
     n = n + 1
   end
   return f, string.sub(raw, cut + 1)
+end
+local function load(k)
+  local raw = redis.call('GET', k)
+  if not raw then return nil, nil end
+  return parse(raw)
 end
 local function save(k, f, v)
   local parts = {}
@@ -99,6 +102,54 @@ for b = 2, #ARGV, 3 do
   end
 end
 return n
+`)
+
+// enqueueClaimScript stores the jobs whose id is not stored yet claimed
+// by a worker, and claims the stored ones a claim could take now.
+//
+//	KEYS[1]  the bucket's due set
+//	ARGV[1]  the bucket's tag
+//	ARGV[2]  now, as a score
+//	ARGV[3]  now, as Go writes times
+//	ARGV[4]  the end of the lease, as a score
+//	ARGV[5]  the end of the lease, as Go writes times
+//	ARGV[6]  the worker
+//	ARGV[7…] per job, 4 values: id, due score, its cohort as the sets name
+//	         it, the job as jobValue writes it (claimed by the worker)
+//
+// It returns, for each job, its id, then 2 for a job it stored as given,
+// 1 for a job it claimed, 0 for one it left, and then, but for a job it
+// stored, the job as it stands.
+var enqueueClaimScript = redis.NewScript(outboxLua + `
+local bp, now = ARGV[1], tonumber(ARGV[2])
+local out = {}
+for b = 7, #ARGV, 4 do
+  local id, score, cohort = ARGV[b], ARGV[b+1], ARGV[b+2]
+  local k = bp .. 'j:' .. id
+  local took = 0
+  if redis.call('SET', k, ARGV[b+3], 'NX') then
+    redis.call('ZADD', KEYS[1], ARGV[4], id)
+    index(bp, id, score, cohort)
+    count(bp, cohort, '', 'claimed')
+    took = 2
+  else
+    local due = tonumber(redis.call('ZSCORE', KEYS[1], id))
+    local f, v = load(k)
+    if due and due <= now and (f.s == 'queued' or f.s == 'claimed') then
+      local from = f.s
+      if f.c == '' then f.c = ARGV[3] end
+      f.s, f.w, f.a, f.l, f.u = 'claimed', ARGV[6], tostring((tonumber(f.a) or 0) + 1), ARGV[5], ARGV[3]
+      save(k, f, v)
+      count(bp, f.k, from, 'claimed')
+      redis.call('ZADD', KEYS[1], ARGV[4], id)
+      took = 1
+    end
+  end
+  out[#out+1] = id
+  out[#out+1] = took
+  if took == 2 then out[#out+1] = '' else out[#out+1] = redis.call('GET', k) end
+end
+return out
 `)
 
 // claimScript first removes the bucket's jobs that ended before the
@@ -179,8 +230,7 @@ local k = bp .. 'j:' .. id
 local cur = load(k)
 if not cur then return {-1} end
 if cur.s ~= 'claimed' or cur.w ~= ARGV[3] then return {0, cur.s, cur.w} end
-redis.call('SET', k, ARGV[7])
-local f, v = load(k)
+local f, v = parse(ARGV[7])
 f.k, f.ds, f.de = cur.k, cur.ds, cur.de
 if f.s == 'sent' and f.ds ~= '' then
   local st, r = outcome(f.ds, f.de)

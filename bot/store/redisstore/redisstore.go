@@ -125,6 +125,8 @@ type Store struct {
 	// call of Keys) from the store's own secret.
 	keysMu sync.Mutex
 	keys   app.Keys
+	// fixedSecret is set when Options.Secret gave the keys.
+	fixedSecret bool
 	// dueStart and claimStart are where TakeDue and Claim start their
 	// visit of the buckets.
 	dueStart, claimStart atomic.Int64
@@ -229,6 +231,7 @@ func New(client redis.UniversalClient, o Options) *Store {
 	client.AddHook(tripCounter{&s.trips})
 	if len(o.Secret) > 0 {
 		s.keys = app.NewKeys(o.Secret)
+		s.fixedSecret = true
 	}
 	return s
 }

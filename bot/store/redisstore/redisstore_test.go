@@ -95,6 +95,10 @@ func open(tb testing.TB, o Options) *Store {
 	return s
 }
 
+func TestMove(t *testing.T) {
+	storetest.RunMove(t, func(t *testing.T, secret []byte) storetest.MoveStore { return open(t, Options{Secret: secret}) })
+}
+
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) app.Store { return open(t, Options{}) })
 }
@@ -215,6 +219,20 @@ func TestCluster(t *testing.T) {
 	})
 	t.Run("Limiter", func(t *testing.T) {
 		storetest.RunLimiter(t, func(t *testing.T) storetest.Limiter { return open(t, 0) })
+	})
+	t.Run("Move", func(t *testing.T) {
+		storetest.RunMove(t, func(t *testing.T, secret []byte) storetest.MoveStore {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			prefix := fmt.Sprintf("test:%016x:", rand.Uint64())
+			s, err := Open(ctx, url, Options{Prefix: prefix, Secret: secret})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			t.Cleanup(func() { deleteClusterKeys(t, s.client.(*redis.ClusterClient), prefix) })
+			return s
+		})
 	})
 	t.Run("OutboxAcrossStores", func(t *testing.T) {
 		a := open(t, 0)

@@ -151,9 +151,10 @@ if cur then
   end
   if not forward then return 0 end
 end
-redis.call('HSET', KEYS[1], 's', ARGV[1], 'e', ARGV[4], 'u', ARGV[5])
-if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 't', ARGV[2]) end
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'j', ARGV[3]) end
+local set = {'s', ARGV[1], 'e', ARGV[4], 'u', ARGV[5]}
+if ARGV[2] ~= '' then set[#set+1] = 't' set[#set+1] = ARGV[2] end
+if ARGV[3] ~= '' then set[#set+1] = 'j' set[#set+1] = ARGV[3] end
+redis.call('HSET', KEYS[1], unpack(set))
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 return 1
 `)

@@ -53,6 +53,10 @@ func RunOutbox(t *testing.T, open func(t *testing.T) schedule.Outbox) {
 		{"CancelledContext", testOutboxCancelledContext},
 		{"ClaimJob", testOutboxClaimJob},
 		{"ReplyRoundTrip", testOutboxReplyRoundTrip},
+		{"EnqueueClaimed", testOutboxEnqueueClaimed},
+		{"EnqueueClaimedRecovered", testOutboxEnqueueClaimedRecovered},
+		{"EnqueueClaimedInvalid", testOutboxEnqueueClaimedInvalid},
+		{"SettleAll", testOutboxSettleAll},
 		{"Backlog", testOutboxBacklog},
 	}
 	for _, tt := range tests {
@@ -950,6 +954,181 @@ func testOutboxReplyRoundTrip(t *testing.T, s schedule.Outbox) {
 	if diff := cmp.Diff(got.Choice, j.Choice); diff != "" || got.Media != j.Media || got.After != j.After || got.Text != j.Text || got.Kind != schedule.Reply {
 		t.Fatalf("reply read back as %+v (choice -got +want:\n%s)", got, diff)
 	}
+}
+
+// turn returns the reply jobs of one turn of amina's, due at t0.
+func turn(msg string, texts ...string) []schedule.Job {
+	jobs := make([]schedule.Job, len(texts))
+	for i, text := range texts {
+		jobs[i] = schedule.Job{ID: schedule.ReplyID("L0123456789abcdef0123", msg, i), Kind: schedule.Reply, Learner: amina,
+			Text: text, DueAt: t0, CreatedAt: t0, UpdatedAt: t0, CreatedBy: "darsi"}
+		if i > 0 {
+			jobs[i].After = jobs[i-1].ID
+		}
+	}
+	return jobs
+}
+
+func enqueueClaimed(tb testing.TB, s schedule.Outbox, worker string, now time.Time, jobs ...schedule.Job) ([]schedule.Job, []bool) {
+	tb.Helper()
+	got, ok, err := s.EnqueueClaimed(context.Background(), worker, now, lease, jobs...)
+	if err != nil {
+		tb.Fatalf("EnqueueClaimed(%s, %d jobs): %v", worker, len(jobs), err)
+	}
+	if len(got) != len(jobs) || len(ok) != len(jobs) {
+		tb.Fatalf("EnqueueClaimed(%d jobs) returned %d jobs and %d claims", len(jobs), len(got), len(ok))
+	}
+	return got, ok
+}
+
+// testOutboxEnqueueClaimed: EnqueueClaimed stores new jobs claimed by the
+// worker, as Claim would have claimed them, so that no claim takes them
+// within the lease; a second call (a retried webhook, at another replica)
+// claims nothing and returns them as they stand, and a job another call
+// left queued is claimed when due.
+func testOutboxEnqueueClaimed(t *testing.T, s schedule.Outbox) {
+	jobs := turn("SM1", "Bravo !", "La suite", "Prêt ?")
+	got, ok := enqueueClaimed(t, s, "w1", t0, jobs...)
+	for i, j := range jobs {
+		want := claimed(j, "w1", t0)
+		want.Status, want.Attempts = schedule.Claimed, 1
+		if !ok[i] {
+			t.Errorf("job %d not claimed", i)
+		}
+		if diff := cmp.Diff(got[i], want, opts); diff != "" {
+			t.Errorf("job %d as returned (-got +want):\n%s", i, diff)
+		}
+		wantJob(t, s, want)
+	}
+	if diff := cmp.Diff(wantCounts(t, s), map[schedule.Status]int{schedule.Claimed: 3}); diff != "" {
+		t.Errorf("counts (-got +want):\n%s", diff)
+	}
+	wantIDs(t, "Claim by w2 within w1's lease", claim(t, s, "w2", t0.Add(lease-time.Second), 5))
+	again, ok := enqueueClaimed(t, s, "w2", t0.Add(time.Second), jobs...)
+	for i := range jobs {
+		if ok[i] || again[i].Worker != "w1" || again[i].Attempts != 1 || again[i].Status != schedule.Claimed {
+			t.Errorf("job %d again: claimed %v, %s by %q after %d claims; want w1's, untouched", i, ok[i], again[i].Status, again[i].Worker, again[i].Attempts)
+		}
+	}
+
+	// w1 sends the first; the others go back to the queue, the second due
+	// later: a call claims the third only.
+	first := got[0]
+	first.Status, first.SID, first.SentAt, first.UpdatedAt, first.LeaseUntil = schedule.Sent, "SM0", t0, t0, time.Time{}
+	second := got[1]
+	second.Status, second.DueAt, second.LeaseUntil = schedule.Queued, t0.Add(time.Hour), time.Time{}
+	third := got[2]
+	third.Status, third.LeaseUntil, third.ClaimedAt = schedule.Queued, time.Time{}, time.Time{}
+	for _, j := range []schedule.Job{first, second, third} {
+		settle(t, s, j)
+	}
+	t1 := t0.Add(time.Minute / 2)
+	after, ok := enqueueClaimed(t, s, "w2", t1, jobs...)
+	if ok[0] || after[0].Status != schedule.Sent || after[0].SID != "SM0" {
+		t.Errorf("the sent job: claimed %v, %+v", ok[0], after[0])
+	}
+	if ok[1] || after[1].Status != schedule.Queued {
+		t.Errorf("the job due later: claimed %v, %s", ok[1], after[1].Status)
+	}
+	if want := claimed(third, "w2", t1); !ok[2] || !cmp.Equal(after[2], want, opts) {
+		t.Errorf("the queued job: claimed %v (-got +want):\n%s", ok[2], cmp.Diff(after[2], want, opts))
+	}
+	if diff := cmp.Diff(wantCounts(t, s), map[schedule.Status]int{schedule.Sent: 1, schedule.Queued: 1, schedule.Claimed: 1}); diff != "" {
+		t.Errorf("counts (-got +want):\n%s", diff)
+	}
+}
+
+// testOutboxEnqueueClaimedRecovered: the replica that queued a turn
+// claimed dies; when the lease runs out, another replica's Claim takes
+// the jobs over (as the first claim's, so that its runner looks in
+// Twilio's list before sending), and so does a retried webhook's
+// EnqueueClaimed at a third replica.
+func testOutboxEnqueueClaimedRecovered(t *testing.T, s schedule.Outbox) {
+	jobs := turn("SM1", "Bravo !", "Prêt ?")
+	got, _ := enqueueClaimed(t, s, "dead", t0, jobs...)
+	t1 := t0.Add(lease + time.Second)
+	over := claim(t, s, "w2", t1, 1)
+	wantIDs(t, "Claim after the lease", over, jobs[0].ID)
+	if want := claimed(got[0], "w2", t1); !cmp.Equal(over[0], want, opts) || over[0].Attempts != 2 || !over[0].ClaimedAt.Equal(t0) {
+		t.Errorf("taken over (-got +want):\n%s", cmp.Diff(over[0], want, opts))
+	}
+	again, ok := enqueueClaimed(t, s, "w3", t1, jobs...)
+	if ok[0] || again[0].Worker != "w2" {
+		t.Errorf("the job w2 holds: claimed %v by %q", ok[0], again[0].Worker)
+	}
+	if want := claimed(got[1], "w3", t1); !ok[1] || !cmp.Equal(again[1], want, opts) || again[1].Attempts != 2 {
+		t.Errorf("the dead replica's job at a retried webhook: claimed %v (-got +want):\n%s", ok[1], cmp.Diff(again[1], want, opts))
+	}
+	// The dead replica comes back and settles: too late.
+	late := got[1]
+	late.Status, late.SID = schedule.Sent, "SMlate"
+	wantKind(t, "Settle by the dead replica", s.Settle(context.Background(), late), bot.Conflict)
+	if diff := cmp.Diff(wantCounts(t, s), map[schedule.Status]int{schedule.Claimed: 2}); diff != "" {
+		t.Errorf("counts (-got +want):\n%s", diff)
+	}
+}
+
+// testOutboxEnqueueClaimedInvalid: a job Enqueue refuses, or a claim
+// without a worker, stores nothing of the call.
+func testOutboxEnqueueClaimedInvalid(t *testing.T, s schedule.Outbox) {
+	ctx := context.Background()
+	jobs := turn("SM1", "Bravo !", "Prêt ?")
+	bad := jobs[1]
+	bad.Learner = ""
+	_, _, err := s.EnqueueClaimed(ctx, "w1", t0, lease, jobs[0], bad)
+	wantKind(t, "EnqueueClaimed of a job without a learner", err, bot.Invalid)
+	_, _, err = s.EnqueueClaimed(ctx, "", t0, lease, jobs...)
+	wantKind(t, "EnqueueClaimed without a worker", err, bot.Invalid)
+	for _, j := range jobs {
+		_, err := s.Job(ctx, j.ID)
+		wantKind(t, "Job after refused calls", err, bot.NotFound)
+	}
+}
+
+// testOutboxSettleAll: SettleAll settles each job as Settle would, records
+// each delivery, and refuses only the job its caller no longer holds.
+func testOutboxSettleAll(t *testing.T, s schedule.Outbox) {
+	ctx := context.Background()
+	jobs := turn("SM1", "Bravo !", "La suite", "Prêt ?")
+	got, _ := enqueueClaimed(t, s, "w1", t0, jobs...)
+	// The third's lease ran out and w2 took it over.
+	t1 := t0.Add(lease + time.Second)
+	if _, ok, err := s.ClaimJob(ctx, "w2", jobs[2].ID, t1, lease); err != nil || !ok {
+		t.Fatalf("ClaimJob by w2: %v, %v", ok, err)
+	}
+	delivered(t, s, jobs[0].ID, bot.StatusDelivered, 0) // the callback beat the settle
+	sent := func(j schedule.Job, sid string) schedule.Settlement {
+		j.Status, j.SID, j.SentAt, j.UpdatedAt, j.LeaseUntil = schedule.Sent, sid, t0, t0, time.Time{}
+		return schedule.Settlement{Job: j, Delivery: &bot.Delivery{SID: sid, JobID: j.ID, Status: bot.StatusQueued, UpdatedAt: t0}}
+	}
+	items := []schedule.Settlement{sent(got[0], "SM0"), sent(got[1], "SM1"), sent(got[2], "SM2")}
+	errs := s.SettleAll(ctx, items...)
+	if len(errs) != 3 || errs[0] != nil || errs[1] != nil {
+		t.Fatalf("SettleAll = %v, want nil for the jobs w1 holds", errs)
+	}
+	wantKind(t, "SettleAll of a job w2 took over", errs[2], bot.Conflict)
+	wantStatus(t, s, jobs[0].ID, schedule.Delivered, "")
+	wantJob(t, s, items[1].Job)
+	if j := getJob(t, s, jobs[2].ID); j.Status != schedule.Claimed || j.Worker != "w2" {
+		t.Errorf("the job w2 holds is %s by %q", j.Status, j.Worker)
+	}
+	if d, ok := s.(schedule.Deliveries); ok {
+		for _, it := range items {
+			rec, err := d.Delivery(ctx, it.Delivery.SID)
+			if err != nil || rec.JobID != it.Job.ID || rec.Status != bot.StatusQueued {
+				t.Errorf("the delivery of %s: %+v, %v", it.Job.ID, rec, err)
+			}
+		}
+	}
+	if diff := cmp.Diff(wantCounts(t, s), map[schedule.Status]int{schedule.Delivered: 1, schedule.Sent: 1, schedule.Claimed: 1}); diff != "" {
+		t.Errorf("counts (-got +want):\n%s", diff)
+	}
+	// A settle refused as Settle refuses it, with what it was given.
+	bad := items[1]
+	bad.Job.Status = "lost"
+	wantKind(t, "SettleAll of an unknown status", s.SettleAll(ctx, bad)[0], bot.Invalid)
+	noSID := sent(got[1], "")
+	wantKind(t, "SettleAll of a delivery without a SID", s.SettleAll(ctx, noSID)[0], bot.Invalid)
 }
 
 // testOutboxBacklog counts what a claim would take, and since when the
