@@ -27,15 +27,6 @@ import (
 // emptied before and after.
 const remindDB = 5
 
-// fakeClock is a clock the test moves; every part of the server reads it.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.now = t }
-
 // timedLearner is a member of the cohort of the reminder test.
 type timedLearner struct {
 	id       string
@@ -78,7 +69,7 @@ func remindScenario(t *testing.T, cfg Config) {
 		day = day.AddDate(0, 0, 1)
 	}
 	at := day.Add(11*time.Hour + 45*time.Minute)
-	clock := &fakeClock{now: at.Add(-30 * time.Minute)}
+	clock := &fakeClock{t: at.Add(-30 * time.Minute)}
 	q, err := schedule.ParseQuiet("21:00-08:00,Fri 12:30-14:30")
 	if err != nil {
 		t.Fatal(err)
