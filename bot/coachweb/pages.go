@@ -390,7 +390,8 @@ func (h *Handler) remind(w http.ResponseWriter, r *http.Request, c cohort.Coach,
 	}
 	at, err := h.parseAt(v.At)
 	if err != nil {
-		fail(err)
+		// The API's message is for programs: a coach reads where to look.
+		fail(bot.Errorf("coachweb.remind", bot.Invalid, "%s", h.t(r, "dash.remind.badTime", "Time", h.words(r).ltr(v.At))))
 		return
 	}
 	rm := app.Reminder{Kind: schedule.Kind(v.Kind), Cohort: co.Code, Text: v.Text, Texts: texts, Template: v.Template, At: at}
