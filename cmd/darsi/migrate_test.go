@@ -498,12 +498,31 @@ func TestMigrateRefuses(t *testing.T) {
 	}
 	rdb := redisDB(t, moveRefusedDB)
 
-	// The embedded store open elsewhere (as darsi serve holds it).
+	// The embedded store open elsewhere (as darsi serve holds it), as
+	// source or target.
 	code, _, errOut := darsi(t, "", "migrate", "--from", src, "--to", rdb)
 	if code != 1 || !strings.Contains(errOut, "in use by a running darsi; stop it first") {
 		t.Errorf("a held embedded source: exit %d, %q", code, errOut)
 	}
 	s.Close()
+	held := filepath.Join(dir, "held.db")
+	h, err := boltstore.Open(held, boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = darsi(t, "", "migrate", "--from", src, "--to", held)
+	if code != 1 || !strings.Contains(errOut, "--to "+held+": the embedded store is in use by a running darsi; stop it first") {
+		t.Errorf("a held embedded target: exit %d, %q", code, errOut)
+	}
+	h.Close()
+
+	// A Redis store a real darsi serve runs on.
+	live := startReplica(t, rdb)
+	code, _, errOut = darsi(t, "", "migrate", "--from", src, "--to", rdb)
+	if code != 1 || !strings.Contains(errOut, "in use by 1 running darsi") {
+		t.Errorf("a Redis target darsi serve runs on: exit %d, %q", code, errOut)
+	}
+	live.stop()
 
 	// A Redis store with a serving replica, as source or target.
 	r, err := redisstore.Open(ctx, rdb, redisstore.Options{})
@@ -511,6 +530,9 @@ func TestMigrateRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
+	if n, _ := r.Replicas(ctx); n != 0 {
+		t.Errorf("a stopped darsi serve is still announced (%d)", n)
+	}
 	if err := r.Announce(ctx, "replica-1", time.Minute); err != nil {
 		t.Fatal(err)
 	}
