@@ -20,7 +20,14 @@ type Reminder struct {
 	// Kind is schedule.Reminder (the default) or schedule.Broadcast.
 	Kind   schedule.Kind
 	Cohort string // the join code, in any case
-	Text   string // the coach's words
+	// Text is the coach's words, for members whose language has none of
+	// its own in Texts; "" when Texts has at least one (the first, in the
+	// order of bot.Langs, then stands for it).
+	Text string
+	// Texts are the coach's words in each language (ary, ar, fr, zgh): a
+	// member gets the text of the language they write in (French before
+	// they chose one), else Text.
+	Texts map[bot.Lang]string
 	// Template is the template kind used outside WhatsApp's window; ""
 	// for the job's kind.
 	Template string
@@ -64,16 +71,57 @@ func (r Reminder) Check() error {
 		return bot.Errorf(op, bot.Invalid, "kind %q: want reminder or broadcast", r.Kind)
 	case r.Cohort == "":
 		return bot.Errorf(op, bot.Invalid, "no cohort")
-	case strings.TrimSpace(r.Text) == "":
+	case r.first() == "":
 		return bot.Errorf(op, bot.Invalid, "the text is empty")
-	case !utf8.ValidString(r.Text) || strings.ContainsRune(r.Text, 0):
-		return bot.Errorf(op, bot.Invalid, "the text is not valid UTF-8")
-	case bot.BodyLen(strings.TrimSpace(r.Text)) > bot.MaxBody:
-		return bot.Errorf(op, bot.Invalid, "the text has %d characters; a message holds at most %d", bot.BodyLen(strings.TrimSpace(r.Text)), bot.MaxBody)
 	case r.Template != "" && !schedule.ValidTemplateKind(r.Template):
 		return bot.Errorf(op, bot.Invalid, "template %q: want a template kind such as reminder (lower-case letters, digits, _ and -)", r.Template)
 	}
+	if err := checkText(op, "the text", r.Text); err != nil {
+		return err
+	}
+	for lang, text := range r.Texts {
+		if !lang.Valid() {
+			return bot.Errorf(op, bot.Invalid, "a text in %q: want ary, ar, fr or zgh", lang)
+		}
+		if err := checkText(op, "the text in "+string(lang), text); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// checkText reports what Check refuses in one of a reminder's texts.
+func checkText(op, what, text string) error {
+	switch t := strings.TrimSpace(text); {
+	case !utf8.ValidString(text) || strings.ContainsRune(text, 0):
+		return bot.Errorf(op, bot.Invalid, "%s is not valid UTF-8", what)
+	case bot.BodyLen(t) > bot.MaxBody:
+		return bot.Errorf(op, bot.Invalid, "%s has %d characters; a message holds at most %d", what, bot.BodyLen(t), bot.MaxBody)
+	}
+	return nil
+}
+
+// first is the reminder's first text: Text, else the first of Texts in
+// the order of bot.Langs; "" when there is none.
+func (r Reminder) first() string {
+	if t := strings.TrimSpace(r.Text); t != "" {
+		return t
+	}
+	for _, lang := range bot.Langs {
+		if t := strings.TrimSpace(r.Texts[lang]); t != "" {
+			return t
+		}
+	}
+	return ""
+}
+
+// TextFor is the text a member writing in lang gets: the language's own,
+// else the first.
+func (r Reminder) TextFor(lang bot.Lang) string {
+	if t := strings.TrimSpace(r.Texts[lang]); t != "" {
+		return t
+	}
+	return r.first()
 }
 
 // kind is the reminder's kind, Reminder by default.
@@ -96,7 +144,15 @@ func (r Reminder) ID(day string) string {
 		if !r.At.IsZero() {
 			when = "at " + r.At.UTC().Truncate(time.Second).Format(time.RFC3339)
 		}
-		key = strings.Join([]string{string(r.kind()), strings.ToUpper(r.Cohort), strings.TrimSpace(r.Text), r.Template, when}, "\x00")
+		parts := []string{string(r.kind()), strings.ToUpper(r.Cohort), strings.TrimSpace(r.Text), r.Template, when}
+		// Texts of their own, in a fixed order: one text alone gives the
+		// id it gave before texts per language existed.
+		for _, lang := range bot.Langs {
+			if t := strings.TrimSpace(r.Texts[lang]); t != "" && t != strings.TrimSpace(r.Text) {
+				parts = append(parts, string(lang)+"="+t)
+			}
+		}
+		key = strings.Join(parts, "\x00")
 	}
 	return string(r.kind()) + "-" + shortHash(key, 16)
 }
@@ -147,7 +203,7 @@ func (c *Coaching) Remind(ctx context.Context, actor cohort.Coach, r Reminder) (
 	if err != nil {
 		return Reminded{}, err
 	}
-	r.Cohort, r.Kind, r.Text = co.Code, r.kind(), strings.TrimSpace(r.Text)
+	r.Cohort, r.Kind = co.Code, r.kind()
 	by := r.By
 	for _, who := range []string{actor.Login, co.Coach, "darsi"} {
 		if by == "" {
@@ -173,7 +229,7 @@ func (c *Coaching) Remind(ctx context.Context, actor cohort.Coach, r Reminder) (
 		}
 		jobs = append(jobs, schedule.Job{
 			ID: JobID(id, c.keys().Learner(l.ID)), Kind: r.Kind, Learner: l.ID, Cohort: co.Code,
-			Text: r.Text, Template: r.Template, DueAt: r.due(now), CreatedAt: now, CreatedBy: by,
+			Text: r.TextFor(schedule.LangOf(l)), Template: r.Template, DueAt: r.due(now), CreatedAt: now, CreatedBy: by,
 			Status: schedule.Queued, UpdatedAt: now,
 		})
 	}
@@ -223,12 +279,15 @@ func (c *Coaching) reachable(l bot.Learner) bool {
 // LangPreview is a reminder as a learner writing in one language gets it,
 // inside the window (or by SMS), with its SMS cost.
 type LangPreview struct {
-	Lang     bot.Lang `json:"lang"`
-	Text     string   `json:"text"`
-	Encoding string   `json:"encoding"`
-	Units    int      `json:"units"`
-	Segments int      `json:"segments"`
-	Members  int      `json:"members"` // members who write in the language and can receive it
+	Lang bot.Lang `json:"lang"`
+	// Own is the coach's words for the language; Text the message as the
+	// learner gets it inside the window (the frame around Own).
+	Own      string `json:"own"`
+	Text     string `json:"text"`
+	Encoding string `json:"encoding"`
+	Units    int    `json:"units"`
+	Segments int    `json:"segments"`
+	Members  int    `json:"members"` // members who write in the language and can receive it
 }
 
 // MemberPlan is what happens to a reminder for one member.
@@ -267,7 +326,7 @@ func (c *Coaching) Preview(ctx context.Context, actor cohort.Coach, r Reminder) 
 	now := c.now()
 	r.Cohort, r.Kind = co.Code, r.kind()
 	due := r.due(now)
-	job := schedule.Job{Kind: r.Kind, Cohort: co.Code, Text: strings.TrimSpace(r.Text), Template: r.Template, DueAt: due}
+	job := schedule.Job{Kind: r.Kind, Cohort: co.Code, Text: r.first(), Template: r.Template, DueAt: due}
 	policy := c.Policy
 	if policy == nil {
 		policy = &schedule.Policy{}
@@ -291,12 +350,13 @@ func (c *Coaching) Preview(ctx context.Context, actor cohort.Coach, r Reminder) 
 	}
 	words := c.Content().Text
 	for _, lang := range bot.Langs {
+		job.Text = r.TextFor(lang)
 		text, err := schedule.Render(words, lang, job)
 		if err != nil {
 			return Plan{}, err
 		}
 		sms := locale.Segments(text)
-		plan.Langs = append(plan.Langs, LangPreview{Lang: lang, Text: text, Encoding: string(sms.Encoding),
+		plan.Langs = append(plan.Langs, LangPreview{Lang: lang, Own: job.Text, Text: text, Encoding: string(sms.Encoding),
 			Units: sms.Units, Segments: sms.Segments, Members: count[lang]})
 	}
 	return plan, nil

@@ -6,14 +6,17 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
 	"github.com/darsi-ma/darsi/bot/cohort"
 	"github.com/darsi-ma/darsi/bot/schedule"
 )
 
-// maxAPIBody bounds an API request body.
-const maxAPIBody = 16 << 10
+// maxAPIBody bounds an API request body (a reminder's texts in four
+// languages and its first, 1,600 characters each).
+const maxAPIBody = 64 << 10
 
 // APICohort is a cohort in the API's answers.
 type APICohort struct {
@@ -41,10 +44,15 @@ type CohortResponse struct {
 
 // ReminderRequest is the body of POST /coach/api/cohorts/{code}/reminders.
 type ReminderRequest struct {
-	Text     string `json:"text"`
-	At       string `json:"at,omitempty"`       // RFC 3339; empty is now
-	Template string `json:"template,omitempty"` // the template kind outside the window
-	Kind     string `json:"kind,omitempty"`     // reminder (default) or broadcast
+	// Text is the coach's words for every language without a text of its
+	// own in Texts; it may be left out when Texts has one.
+	Text string `json:"text"`
+	// Texts are the coach's words per language ("ary", "ar", "fr",
+	// "zgh"): each member gets their language's.
+	Texts    map[bot.Lang]string `json:"texts,omitempty"`
+	At       string              `json:"at,omitempty"`       // RFC 3339; empty is now
+	Template string              `json:"template,omitempty"` // the template kind outside the window
+	Kind     string              `json:"kind,omitempty"`     // reminder (default) or broadcast
 }
 
 // ReminderResponse says how many jobs were queued, and why members got
@@ -183,13 +191,86 @@ func (h *Handler) apiRemind(w http.ResponseWriter, r *http.Request, c cohort.Coa
 		return
 	}
 	res, err := h.cfg.Coaching.Remind(r.Context(), c, app.Reminder{
-		Kind: schedule.Kind(req.Kind), Cohort: co.Code, Text: req.Text, Template: req.Template, At: at})
+		Kind: schedule.Kind(req.Kind), Cohort: co.Code, Text: req.Text, Texts: req.Texts, Template: req.Template, At: at})
 	if err != nil {
 		h.apiFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, ReminderResponse{Queued: res.Queued, Already: res.Already, OptedOut: res.OptedOut,
 		Unreachable: res.Unreachable, ID: res.Reminder, DueAt: res.DueAt.UTC().Format("2006-01-02T15:04:05Z")})
+}
+
+// PreviewLang is a reminder in one language, in the preview's answer.
+type PreviewLang struct {
+	Lang     bot.Lang `json:"lang"`
+	Own      string   `json:"own"`  // the coach's words for the language
+	Text     string   `json:"text"` // the message inside the window
+	Segments int      `json:"segments"`
+	Encoding string   `json:"encoding"`
+	Members  int      `json:"members"`
+}
+
+// PreviewMember is what the reminder does for one member.
+type PreviewMember struct {
+	Learner string         `json:"learner"` // masked
+	Lang    bot.Lang       `json:"lang"`
+	Route   schedule.Route `json:"route"` // free, template or skip
+	Skip    string         `json:"skip,omitempty"`
+	// SendAt is when the outbox will send it: the due time, or the end of
+	// the quiet hours (or Friday prayer) that hold it in Zone.
+	SendAt     string `json:"send_at,omitempty"`
+	Held       bool   `json:"held"`
+	Zone       string `json:"zone,omitempty"`
+	Template   string `json:"template,omitempty"` // the template's SID outside the window
+	NoTemplate bool   `json:"no_template,omitempty"`
+}
+
+// PreviewResponse is the answer of POST
+// /coach/api/cohorts/{code}/reminders/preview: what the same body would
+// do, queued now, as the outbox will decide it.
+type PreviewResponse struct {
+	DueAt    string          `json:"due_at"`
+	Langs    []PreviewLang   `json:"langs"`
+	Members  []PreviewMember `json:"members"`
+	Free     int             `json:"free"`
+	Template int             `json:"template"`
+	Skipped  int             `json:"skipped"`
+	// Sending counts the members who would get it; 0 means nobody can.
+	Sending int `json:"sending"`
+}
+
+// apiPreview says what a reminder would do, member by member, without
+// queueing it.
+func (h *Handler) apiPreview(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
+	var req ReminderRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	at, err := h.parseAt(req.At)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	plan, err := h.cfg.Coaching.Preview(r.Context(), c, app.Reminder{
+		Kind: schedule.Kind(req.Kind), Cohort: co.Code, Text: req.Text, Texts: req.Texts, Template: req.Template, At: at})
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	res := PreviewResponse{DueAt: plan.DueAt.UTC().Format(time.RFC3339), Free: plan.Free, Template: plan.Template,
+		Skipped: plan.Skipped, Sending: plan.Free + plan.Template, Langs: []PreviewLang{}, Members: []PreviewMember{}}
+	for _, l := range plan.Langs {
+		res.Langs = append(res.Langs, PreviewLang{Lang: l.Lang, Own: l.Own, Text: l.Text, Segments: l.Segments, Encoding: l.Encoding, Members: l.Members})
+	}
+	for _, m := range plan.Members {
+		pm := PreviewMember{Learner: m.Learner, Lang: m.Lang, Route: m.Route, Skip: m.Skip, Held: m.Held, Zone: m.Zone,
+			Template: m.Template.SID, NoTemplate: m.NoTemplate}
+		if m.Route != schedule.RouteSkip {
+			pm.SendAt = m.SendAt.UTC().Format(time.RFC3339Nano)
+		}
+		res.Members = append(res.Members, pm)
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 // apiJobs answers a page of the cohort's jobs, newest due first, paged as

@@ -195,6 +195,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST "+Prefix+"/api/cohorts", h.api(h.apiCreateCohort))
 	m.HandleFunc("GET "+Prefix+"/api/cohorts/{code}/learners", h.cohortAPI(h.apiLearners))
 	m.HandleFunc("POST "+Prefix+"/api/cohorts/{code}/reminders", h.cohortAPI(h.apiRemind))
+	m.HandleFunc("POST "+Prefix+"/api/cohorts/{code}/reminders/preview", h.cohortAPI(h.apiPreview))
 	m.HandleFunc("GET "+Prefix+"/api/cohorts/{code}/jobs", h.cohortAPI(h.apiJobs))
 	m.HandleFunc("POST "+Prefix+"/api/jobs/{id}/cancel", h.api(h.apiCancelJob))
 	m.HandleFunc("GET "+Prefix+"/api/audit", h.api(h.apiAudit))

@@ -154,3 +154,65 @@ func TestCancelByAPI(t *testing.T) {
 		t.Errorf("%d cancels in the audit log, want 2 (a repeated cancel changes nothing)", n)
 	}
 }
+
+// TestReminderTextPerLanguage: the form has a text per language; the
+// preview fills the empty ones with the first text for the coach to adapt,
+// shows each language with its own, and each member gets theirs when it
+// is queued.
+func TestReminderTextPerLanguage(t *testing.T) {
+	x := newHarness(t)
+	b := x.browser()
+	b.login("fatima")
+	page := b.get("/coach/cohorts/" + fatimaCohort + "/remind")
+	for _, lang := range []string{"ary", "ar", "fr", "zgh"} {
+		want(t, "the form", page, 200, `name="text_`+lang+`"`)
+	}
+	form := url.Values{"action": {"preview"}, "text": {"Atelier samedi"}, "text_ar": {"ورشة يوم السبت"}}
+	page = b.post("/coach/cohorts/"+fatimaCohort+"/remind", form)
+	want(t, "preview", page, 200, `id="text_fr" rows="3" maxlength="1600" dir="ltr" lang="fr">Atelier samedi</textarea>`,
+		`id="text_ar" rows="3" maxlength="1600" dir="rtl" lang="ar">ورشة يوم السبت</textarea>`, `id="queue"`)
+	form.Set("action", "queue")
+	if r := b.post("/coach/cohorts/"+fatimaCohort+"/remind", form); r.status != http.StatusSeeOther {
+		t.Fatalf("queue: %d %s", r.status, r.body)
+	}
+	jobs, _, err := x.outbox.Jobs(context.Background(), schedule.Filter{Cohort: fatimaCohort})
+	if err != nil || len(jobs) != 3 {
+		t.Fatalf("jobs: %d, %v", len(jobs), err)
+	}
+	for _, j := range jobs {
+		wantText := "Atelier samedi"
+		if j.Learner == "whatsapp:+212600000002" { // writes Arabic
+			wantText = "ورشة يوم السبت"
+		}
+		if j.Text != wantText {
+			t.Errorf("the job of %s says %q, want %q", j.Learner, j.Text, wantText)
+		}
+	}
+}
+
+// TestReminderToNobody: a cohort where nobody can receive a message gets a
+// warning on the preview, and no button to queue it.
+func TestReminderToNobody(t *testing.T) {
+	x := newHarness(t)
+	b := x.browser()
+	b.login("fatima")
+	r := b.post("/coach/cohorts", url.Values{"name": {"Cohorte vide"}})
+	if r.status != http.StatusSeeOther && r.status != http.StatusOK {
+		t.Fatalf("create a cohort: %d", r.status)
+	}
+	cs, err := x.coaching.ListCohorts(context.Background(), app.Operator, "fatima")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := ""
+	for _, c := range cs {
+		if c.Name == "Cohorte vide" {
+			code = c.Code
+		}
+	}
+	page := b.post("/coach/cohorts/"+code+"/remind", url.Values{"action": {"preview"}, "text": {"Atelier samedi"}})
+	want(t, "preview to nobody", page, 200, `id="nobody"`)
+	if strings.Contains(page.body, `id="queue"`) {
+		t.Errorf("the preview to nobody offers to queue it")
+	}
+}

@@ -3,6 +3,7 @@ package coachweb_test
 import (
 	"html"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -76,6 +77,12 @@ func TestDashboardInArabic(t *testing.T) {
 		`direction="rtl"`)
 	inbox := bidiMarks.Replace(b.get("/coach/inbox").body)
 	want(t, "inbox in Arabic", response{status: 200, body: inbox}, 200, "واحد غير مقروء", "أسئلة المتعلمين")
+
+	// A form's error in Arabic: the time the coach typed, and where to
+	// look.
+	bad := b.post("/coach/cohorts/"+fatimaCohort+"/remind", url.Values{"text": {"x"}, "at": {"demain"}})
+	want(t, "bad time in Arabic", response{status: bad.status, body: bidiMarks.Replace(bad.body)}, http.StatusBadRequest,
+		"الوقت «demain» غير مقروء", `<html lang="ar" dir="rtl">`)
 
 	// The API stays in keys and French words whatever the cookie.
 	api := x.api("fatima", "GET", "/coach/api/cohorts/"+fatimaCohort+"/learners", nil)

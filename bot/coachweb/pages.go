@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,8 +23,10 @@ import (
 	"github.com/darsi-ma/darsi/bot/schedule"
 )
 
-// maxForm bounds a dashboard form (a reminder is at most 1,600 characters).
-const maxForm = 32 << 10
+// maxForm bounds a dashboard form (a reminder is at most 1,600
+// characters in each of four languages and its first text, each up to six
+// bytes a character once form-encoded).
+const maxForm = 96 << 10
 
 // csp lets pages load only the dashboard's stylesheet: no script at all.
 const csp = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -281,6 +284,9 @@ func (h *Handler) learnersCSV(w http.ResponseWriter, r *http.Request, c cohort.C
 
 type remindView struct {
 	Kind, Text, At, Template string
+	// Texts are the texts of their own, one per language, prefilled with
+	// Text on a preview where the coach left one empty.
+	Texts                    []langText
 	Error                    string
 	Previewed                bool
 	Due                      time.Time
@@ -291,6 +297,40 @@ type remindView struct {
 	Sending                  int // the members who will get it
 	// Choices are the configured WhatsApp templates, by kind.
 	Choices []templateChoice
+}
+
+// langText is the text of one language in the remind form.
+type langText struct {
+	Lang bot.Lang
+	Name string
+	Text string
+	RTL  bool
+}
+
+// formTexts reads the texts of their own (text_ary, text_ar, text_fr,
+// text_zgh) from a remind form.
+func formTexts(f url.Values) map[bot.Lang]string {
+	texts := map[bot.Lang]string{}
+	for _, lang := range bot.Langs {
+		if t := f.Get("text_" + string(lang)); strings.TrimSpace(t) != "" {
+			texts[lang] = t
+		}
+	}
+	return texts
+}
+
+// langTexts lays the texts out for the form, each language's own, or
+// fill where it has none.
+func langTexts(w words, texts map[bot.Lang]string, fill string) []langText {
+	var out []langText
+	for _, lang := range bot.Langs {
+		t := texts[lang]
+		if strings.TrimSpace(t) == "" {
+			t = fill
+		}
+		out = append(out, langText{Lang: lang, Name: w.langName(lang), Text: t, RTL: lang.RTL()})
+	}
+	return out
 }
 
 // templateChoice is a kind of template the remind form offers.
@@ -319,7 +359,7 @@ func (h *Handler) templateChoices(w words) []templateChoice {
 
 func (h *Handler) remindPage(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
 	h.show(w, r, http.StatusOK, "remind", view{Coach: &c, Title: h.t(r, "dash.remind.pageTitle", "Cohort", co.Name), Cohort: &co, Tab: "remind",
-		Body: remindView{Kind: string(schedule.Reminder), Choices: h.templateChoices(h.words(r))}})
+		Body: remindView{Kind: string(schedule.Reminder), Choices: h.templateChoices(h.words(r)), Texts: langTexts(h.words(r), nil, "")}})
 }
 
 // remind previews a reminder, or queues it (action=queue), through the
@@ -336,6 +376,8 @@ func (h *Handler) remind(w http.ResponseWriter, r *http.Request, c cohort.Coach,
 	if v.Kind == "" {
 		v.Kind = string(schedule.Reminder)
 	}
+	texts := formTexts(f)
+	v.Texts = langTexts(h.words(r), texts, "")
 	page := view{Coach: &c, Title: h.t(r, "dash.remind.pageTitle", "Cohort", co.Name), Cohort: &co, Tab: "remind"}
 	fail := func(err error) {
 		if bot.KindOf(err) != bot.Invalid {
@@ -348,10 +390,11 @@ func (h *Handler) remind(w http.ResponseWriter, r *http.Request, c cohort.Coach,
 	}
 	at, err := h.parseAt(v.At)
 	if err != nil {
-		fail(err)
+		// The API's message is for programs: a coach reads where to look.
+		fail(bot.Errorf("coachweb.remind", bot.Invalid, "%s", h.t(r, "dash.remind.badTime", "Time", h.words(r).ltr(v.At))))
 		return
 	}
-	rm := app.Reminder{Kind: schedule.Kind(v.Kind), Cohort: co.Code, Text: v.Text, Template: v.Template, At: at}
+	rm := app.Reminder{Kind: schedule.Kind(v.Kind), Cohort: co.Code, Text: v.Text, Texts: texts, Template: v.Template, At: at}
 	if f.Get("action") == "queue" {
 		res, err := h.cfg.Coaching.Remind(r.Context(), c, rm)
 		if err != nil {
@@ -366,6 +409,9 @@ func (h *Handler) remind(w http.ResponseWriter, r *http.Request, c cohort.Coach,
 		fail(err)
 		return
 	}
+	// Each language's text, prefilled from the first where the coach
+	// wrote none, for them to adapt.
+	v.Texts = langTexts(h.words(r), texts, rm.TextFor(""))
 	v.Previewed, v.Due, v.Members = true, plan.DueAt, len(plan.Members)
 	v.Free, v.Templated, v.Skipped = plan.Free, plan.Template, plan.Skipped
 	v.Sending = plan.Free + plan.Template
@@ -373,7 +419,12 @@ func (h *Handler) remind(w http.ResponseWriter, r *http.Request, c cohort.Coach,
 		v.Preview = append(v.Preview, langPreview{LangPreview: p, Name: h.words(r).langName(p.Lang), RTL: p.Lang.RTL()})
 	}
 	for _, m := range plan.Members {
-		v.Decisions = append(v.Decisions, decisionRow{Learner: m.Learner, Lang: m.Lang, Route: m.Route, Why: h.why(h.words(r), rm, m.Decision)})
+		row := decisionRow{Learner: m.Learner, Lang: m.Lang, Route: m.Route, Why: h.why(h.words(r), rm, m.Decision),
+			SendAt: m.SendAt, Zone: m.Zone}
+		if loc, err := schedule.LoadZone(m.Zone); err == nil && m.Zone != h.cfg.Location.String() && m.Route != schedule.RouteSkip {
+			row.Local = h.words(r).t("dash.remind.local", "At", h.words(r).when(m.SendAt, loc), "Zone", h.words(r).ltr(m.Zone))
+		}
+		v.Decisions = append(v.Decisions, row)
 	}
 	page.Body = v
 	h.show(w, r, http.StatusOK, "remind", page)

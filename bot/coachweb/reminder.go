@@ -23,6 +23,13 @@ type decisionRow struct {
 	Lang    bot.Lang
 	Route   schedule.Route
 	Why     string
+	// SendAt is when the outbox will send it (quiet hours and the
+	// Friday prayer in the learner's zone, Zone, included).
+	SendAt time.Time
+	Zone   string
+	// Local is SendAt in the learner's zone, "" when it is the
+	// programme's.
+	Local string
 }
 
 // parseAt reads the time a coach typed: RFC 3339, or the form's local

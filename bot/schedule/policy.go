@@ -65,6 +65,9 @@ type Decision struct {
 	// hours that hold it (Held is then set).
 	SendAt time.Time
 	Held   bool
+	// Zone is the learner's time zone, in which quiet hours held the job
+	// (an IANA name such as Africa/Casablanca).
+	Zone string
 	// WindowUntil is when the learner's WhatsApp window closes (zero for
 	// SMS, and for a learner who never wrote).
 	WindowUntil time.Time
@@ -97,7 +100,9 @@ func (p *Policy) Decide(l bot.Learner, j Job, due time.Time) Decision {
 		d.Route = RouteFree
 		return d
 	}
-	if next := p.Quiet.Next(due, p.zone(l)); next.After(due) {
+	zone := p.zone(l)
+	d.Zone = zone.String()
+	if next := p.Quiet.Next(due, zone); next.After(due) {
 		d.SendAt, d.Held = next, true
 	}
 	if ch == bot.SMS {

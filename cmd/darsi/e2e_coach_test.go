@@ -44,6 +44,8 @@ func TestAskCoachOverWebhook(t *testing.T) {
 	t.Setenv("DARSI_INTERACTIVE", "off")
 	t.Setenv("DARSI_QUIET_HOURS", notQuietNow(t))
 	t.Setenv("DARSI_TEMPLATES", templates)
+	// A short lease: a job the killed replica held comes back soon.
+	t.Setenv("DARSI_OUTBOX_LEASE", "3s")
 	r := startReplica(t, store)
 	api := func(method, path string, body any, want int) string {
 		t.Helper()
@@ -166,5 +168,61 @@ func TestAskCoachOverWebhook(t *testing.T) {
 		if !strings.Contains(body, `"status":"sent"`) {
 			t.Errorf("the thread of %s does not show the answer sent: %s", bot.Mask(id), body)
 		}
+	}
+
+	// Twilio reports each answer delivered, and retries the callback; a
+	// late "sent" comes after. The threads show them delivered, and
+	// nothing is sent again.
+	for _, m := range msgs {
+		for _, st := range []bot.DeliveryStatus{bot.StatusDelivered, bot.StatusDelivered, bot.StatusSent} {
+			if err := fake.Callback(ctx, m.SID, st, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, id := range []string{inside, outside} {
+		body := api("GET", "/coach/api/inbox/"+keys[bot.Mask(id)], nil, http.StatusOK)
+		if !strings.Contains(body, `"status":"delivered"`) || strings.Contains(body, `"status":"sent"`) {
+			t.Errorf("after the callbacks the thread of %s reads %s, want the answer delivered", bot.Mask(id), body)
+		}
+	}
+
+	// The replica dies while Twilio holds the next answer's send, which
+	// Twilio has taken: the replica that starts next finds it in Twilio's
+	// list and does not send it again.
+	fake.SetHold(time.Minute)
+	again := map[string]string{"text": "Et le gaz aussi, de la même façon."}
+	api("POST", "/coach/api/inbox/"+keys[bot.Mask(inside)]+"/answers", again, http.StatusAccepted)
+	for deadline := time.Now().Add(15 * time.Second); len(fake.Messages()) < 3; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the second answer never reached the fake\n%s", r.logs)
+		}
+	}
+	r.cmd.Process.Kill()
+	r.cmd.Wait()
+	fake.SetHold(0)
+	r = startReplica(t, store)
+	var status string
+	for deadline := time.Now().Add(15 * time.Second); status != "sent" && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		var th struct {
+			Messages []struct{ Text, Status string }
+		}
+		json.Unmarshal([]byte(api("GET", "/coach/api/inbox/"+keys[bot.Mask(inside)], nil, http.StatusOK)), &th)
+		for _, m := range th.Messages {
+			if m.Text == again["text"] {
+				status = m.Status
+			}
+		}
+	}
+	if status != "sent" {
+		t.Errorf("after the restart the second answer is %q, want sent\n%s", status, r.logs)
+	}
+	time.Sleep(time.Second) // a second send would have come by now
+	msgs = fake.Messages()
+	if len(msgs) != 3 {
+		t.Fatalf("the fake received %d messages, want 3 (each answer once): %+v", len(msgs), msgs)
+	}
+	if m := msgs[2]; m.To != inside || m.ContentSID != "" || m.Body != "Réponse de ton coach : "+again["text"] {
+		t.Errorf("the second answer went as %+v, want free text once", m)
 	}
 }

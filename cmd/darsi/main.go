@@ -51,7 +51,7 @@ usage:
   darsi coach disable LOGIN            lock an account out: password, token and every session
   darsi cohort create NAME [--coach LOGIN] [--json] [--poster FILE.svg]   a cohort: join code and wa.me link
   darsi cohort list [--json]           cohorts, their coaches and members
-  darsi remind --cohort CODE --text TEXT [--at RFC3339] [--template KIND]   queue a reminder for every member
+  darsi remind --cohort CODE --text TEXT [--text-LANG T] [--at RFC3339] [--template KIND]   queue a reminder for every member, in their language
   darsi jobs list --cohort CODE [--status queued,…] [--json]   a cohort's outbox, newest due first
   darsi jobs cancel ID                 cancel a job of the outbox that has not begun to go out
   darsi whatsapp sync [--dry-run]      make the WhatsApp buttons and lists of every question (Content API); count them

@@ -109,6 +109,7 @@ func outboxRunner(cfg Config, st store, a *app.App, log *slog.Logger, reg promet
 			return nil
 		},
 		OptedOut:   a.OptOut,
+		Now:        a.Now, // nil: the real clock
 		Logger:     log,
 		Registerer: reg,
 	})

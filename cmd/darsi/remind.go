@@ -9,17 +9,22 @@ import (
 	"io"
 	"time"
 
+	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
 )
 
 func remindCmd(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
-	const usage = "usage: darsi remind --cohort CODE --text TEXT [--at RFC3339] [--template KIND]"
+	const usage = "usage: darsi remind --cohort CODE --text TEXT [--text-ary T] [--text-ar T] [--text-fr T] [--text-zgh T] [--at RFC3339] [--template KIND]"
 	fs := flag.NewFlagSet("remind", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var r app.Reminder
 	var at string
 	fs.StringVar(&r.Cohort, "cohort", "", "the cohort's join code")
-	fs.StringVar(&r.Text, "text", "", "the reminder, in the coach's words")
+	fs.StringVar(&r.Text, "text", "", "the reminder, in the coach's words: for members whose language has no --text-LANG")
+	texts := map[bot.Lang]*string{}
+	for _, lang := range bot.Langs {
+		texts[lang] = fs.String("text-"+string(lang), "", "the reminder for members who write in "+string(lang))
+	}
 	fs.StringVar(&at, "at", "", "when to send it (RFC 3339, e.g. 2026-03-02T09:00:00+01:00); default now. Quiet hours still hold it")
 	fs.StringVar(&r.Template, "template", "", "the template kind for learners outside WhatsApp's 24-hour window (default: reminder)")
 	fs.StringVar(&r.By, "by", "", "who sends it, as the outbox shows (default: the cohort's coach)")
@@ -28,7 +33,16 @@ func remindCmd(ctx context.Context, cfg Config, args []string, stdout, stderr io
 	cfg.storeFlags(fs)
 	if pos, err := parseInterleaved(fs, args); err != nil {
 		return err
-	} else if len(pos) != 0 || r.Cohort == "" || r.Text == "" {
+	} else if len(pos) != 0 || r.Cohort == "" {
+		return errors.New(usage)
+	}
+	r.Texts = map[bot.Lang]string{}
+	for lang, t := range texts {
+		if *t != "" {
+			r.Texts[lang] = *t
+		}
+	}
+	if r.Text == "" && len(r.Texts) == 0 {
 		return errors.New(usage)
 	}
 	if at != "" {

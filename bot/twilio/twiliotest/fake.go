@@ -81,6 +81,7 @@ type Fake struct {
 	contents []*FakeContent
 	fails    map[string][]failure
 	delay    time.Duration
+	hold     time.Duration
 	pageSize int
 	now      func() time.Time
 }
@@ -146,6 +147,15 @@ func (f *Fake) SetDelay(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.delay = d
+}
+
+// SetHold makes every accepted send wait d after the fake recorded it,
+// before it answers (or until the client gives up): a sender that dies
+// meanwhile has sent the message without knowing it.
+func (f *Fake) SetHold(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hold = d
 }
 
 // SetPageSize caps the page size of listings (Twilio's default is 50), so
@@ -348,7 +358,17 @@ func (f *Fake) create(w http.ResponseWriter, r *http.Request) {
 	m.At = f.now().UTC()
 	f.msgs = append(f.msgs, m)
 	resp := f.resource(m, false)
+	hold := f.hold
 	f.mu.Unlock()
+	if hold > 0 {
+		t := time.NewTimer(hold)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
 
 	writeJSON(w, http.StatusCreated, resp)
 }
