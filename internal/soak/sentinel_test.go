@@ -214,6 +214,11 @@ func (s *sentinelSet) Faults(ctx context.Context, h *harness, at func(frac float
 func TestSentinelFailover(t *testing.T) {
 	opts := Options{Duration: 40 * time.Second, Learners: 100, Sentinel: true, StoreQuery: "min_replicas=1",
 		Progress: testWriter{t}}
+	// SOAK_STORE_QUERY replaces the store URL's options ("-" for none),
+	// to measure what waiting for a replica costs.
+	if q := os.Getenv("SOAK_STORE_QUERY"); q != "" {
+		opts.StoreQuery = strings.TrimPrefix(q, "-")
+	}
 	rep, err := Run(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)

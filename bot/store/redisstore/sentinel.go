@@ -73,6 +73,9 @@ func sentinelURL(raw string) (string, error) {
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 			return "", fmt.Errorf("store URL: Sentinel %q: port from 1 to 65535", hosts[i])
 		}
+		if u, err := url.Parse("redis://" + h + "/"); err != nil || u.Host != h {
+			return "", fmt.Errorf("store URL: Sentinel %q is not host:port", hosts[i])
+		}
 		hosts[i] = h
 	}
 	q, err := url.ParseQuery(rawQuery)
@@ -128,5 +131,9 @@ func sentinelURL(raw string) (string, error) {
 		}
 	}
 	u := url.URL{Scheme: "redis", User: user, Host: hosts[0], Path: "/" + db, RawQuery: q.Encode()}
-	return u.String(), nil
+	out := u.String()
+	if _, err := url.Parse(out); err != nil {
+		return "", errors.New("store URL: does not parse")
+	}
+	return out, nil
 }
