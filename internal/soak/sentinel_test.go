@@ -212,6 +212,7 @@ func (s *sentinelSet) Faults(ctx context.Context, h *harness, at func(frac float
 // (min_replicas=1), so that a write acknowledged to Twilio survives the
 // failover.
 func TestSentinelFailover(t *testing.T) {
+	t.Parallel() // each on its own ports, folders and processes
 	opts := Options{Duration: 40 * time.Second, Learners: 100, Sentinel: true, StoreQuery: "min_replicas=1",
 		Progress: testWriter{t}}
 	// SOAK_STORE_QUERY replaces the store URL's options ("-" for none),

@@ -14,6 +14,7 @@ import (
 // reply and due reminder and nudge sent once, nothing in quiet hours.
 // SOAK_DURATION and SOAK_LEARNERS make it longer.
 func TestSoakShort(t *testing.T) {
+	t.Parallel() // each on its own ports, folders and processes
 	opts := Options{Duration: 45 * time.Second, Learners: 120, Progress: testWriter{t}}
 	if d, err := time.ParseDuration(os.Getenv("SOAK_DURATION")); err == nil {
 		opts.Duration = d
