@@ -64,6 +64,7 @@ func settingCases(t *testing.T) map[string]struct{ good, bad []string } {
 		"TWILIO_MESSAGING_SERVICE_SID": {good: []string{"MG0123456789abcdef0123456789abcdef"}, bad: []string{"MG1"}},
 		"DARSI_QUIET_HOURS":            {good: []string{"22:00-07:00", "21:00-08:00,Fri 12:30-14:30"}, bad: []string{"22h-7h", "00:00-24:00"}},
 		"DARSI_SEND_RATE":              {good: []string{"1", "80"}, bad: []string{"fast", "0", "-3", "2.5"}},
+		"DARSI_DIGEST_HOUR":            {good: []string{"0", "9", "23", "off"}, bad: []string{"24", "-1", "9h", "nine"}},
 		"DARSI_TEMPLATES":              {good: []string{templates}, bad: []string{"/missing.yaml", broken}},
 		"DARSI_NUDGE_AFTER":            {good: []string{"72h", "90m", "0"}, bad: []string{"3d", "-1h", "soon"}},
 		"DARSI_SECOND_NUDGE_AFTER":     {good: []string{"168h", "0"}, bad: []string{"1w"}},
