@@ -191,9 +191,13 @@ func TestDashboardScreenshots(t *testing.T) {
 	)
 
 	cohortURL := r.base + "/coach/cohorts/" + shotsCohort
+	// The reminder in each learner's language (the Darija and Tamazight
+	// ones drafts, as the lessons' are).
 	reminder := map[string]string{
-		"fr": "Atelier samedi à 10 h au centre : apporte ton cahier et tes factures du mois.",
-		"ar": "ورشة يوم السبت على الساعة 10 في المركز: المرجو إحضار دفترك وفواتير الشهر.",
+		"fr":  "Atelier samedi à 10 h au centre : apporte ton carnet et tes factures du mois.",
+		"ar":  "ورشة يوم السبت على الساعة 10 في المركز: المرجو إحضار دفترك وفواتير الشهر.",
+		"ary": "ورشة نهار السبت مع 10 فالمركز: جيب الكناش ديالك والفاكتورات ديال الشهر.",
+		"zgh": "ⴰⵙⵎⵓⵏ ⵏ ⵙⵙⴱⵜ ⴳ 10 ⴳ ⵓⵎⵎⴰⵙ.",
 	}
 	pages := []page{
 		{name: "inbox", open: func(lang string) {
@@ -203,13 +207,26 @@ func TestDashboardScreenshots(t *testing.T) {
 			"ar": {"سؤال", "جواب fatima", question, answer, "أثناء الدرس «", "الخطوة 4 من", "نافذة واتساب مفتوحة حتى"},
 		}},
 		{name: "remind", open: func(lang string) {
-			do("the reminder form",
-				chromedp.Navigate(cohortURL+"/remind?lang="+lang),
+			// The message in the dashboard's language, and one text for
+			// each language of the cohort's learners.
+			fill := []chromedp.Action[chromedp.Void]{
+				chromedp.Navigate(cohortURL + "/remind?lang=" + lang),
 				chromedp.WaitVisible(chromedp.ID("text")),
 				chromedp.SendKeys(chromedp.ID("text"), reminder[lang]),
-				chromedp.Click(chromedp.ID("preview")),
-				chromedp.WaitVisible(chromedp.ID("previews")),
-			)
+			}
+			for _, l := range []string{"fr", "ar", "ary", "zgh"} {
+				fill = append(fill, chromedp.SetValue(chromedp.ID("text_"+l), reminder[l]))
+			}
+			fill = append(fill, chromedp.Click(chromedp.ID("preview")), chromedp.WaitVisible(chromedp.ID("previews")))
+			do("the reminder form", fill...)
+			// Each language's preview holds its own text.
+			for _, l := range []string{"fr", "ar", "ary", "zgh"} {
+				got := eval(`(() => { const e = document.querySelector('[data-lang="` + l + `"] .bubble'); return e ? e.innerText : "" })()`)
+				got = strings.NewReplacer("\u200f", "", "\u2066", "", "\u2067", "", "\u2068", "", "\u2069", "").Replace(got)
+				if !strings.Contains(got, reminder[l]) {
+					t.Errorf("remind in %s: the %s preview reads %q, want %q", lang, l, got, reminder[l])
+				}
+			}
 		}, texts: map[string][]string{
 			"fr": {"Rappel à la cohorte", "Aperçu", "Darija", "Arabe", "Français", "Tamazight", "Par apprenant", "en texte libre", "Programmer pour"},
 			"ar": {"تذكير للفوج", "معاينة", "الدارجة", "العربية", "الفرنسية", "الأمازيغية", "حسب المتعلم", "بنص حر", "برمجة الإرسال"},

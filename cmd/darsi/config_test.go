@@ -45,7 +45,7 @@ func settingCases(t *testing.T) map[string]struct{ good, bad []string } {
 	os.WriteFile(file, []byte("x"), 0o600)
 	return map[string]struct{ good, bad []string }{
 		"DARSI_ADDR":                   {good: []string{":8080", "127.0.0.1:9000", "[::1]:0"}, bad: []string{"8080", "localhost", ":http-alt", ":70000"}},
-		"DARSI_STORE":                  {good: []string{"memory", "./data/x.db", "redis://127.0.0.1:6379/2", "rediss://u:p@redis.example:6380", "redis://a:7000?addr=b:7001"}, bad: []string{"redis://host:6379/x", "postgres://db", dir}},
+		"DARSI_STORE":                  {good: []string{"memory", "./data/x.db", "redis://127.0.0.1:6379/2", "rediss://u:p@redis.example:6380", "redis://a:7000?addr=b:7001", "redis-sentinel://s1:26379,s2:26379/darsi/0?min_replicas=1"}, bad: []string{"redis://host:6379/x", "postgres://db", dir, "redis-sentinel://s1:26379", "redis://h:6379/0?min_replicas=x"}},
 		"DARSI_LESSONS":                {good: []string{dir}, bad: []string{filepath.Join(dir, "missing"), file}},
 		"DARSI_PUBLIC_URL":             {good: []string{"https://darsi.example.org", "http://10.0.0.5:8080/"}, bad: []string{"darsi.example.org", "ftp://x", "https://x/?a=1"}},
 		"DARSI_SIMULATOR":              {good: []string{"on", "off", "auto"}, bad: []string{"yes", "1", "ON"}},
@@ -64,6 +64,7 @@ func settingCases(t *testing.T) map[string]struct{ good, bad []string } {
 		"TWILIO_MESSAGING_SERVICE_SID": {good: []string{"MG0123456789abcdef0123456789abcdef"}, bad: []string{"MG1"}},
 		"DARSI_QUIET_HOURS":            {good: []string{"22:00-07:00", "21:00-08:00,Fri 12:30-14:30"}, bad: []string{"22h-7h", "00:00-24:00"}},
 		"DARSI_SEND_RATE":              {good: []string{"1", "80"}, bad: []string{"fast", "0", "-3", "2.5"}},
+		"DARSI_DIGEST_HOUR":            {good: []string{"0", "9", "23", "off"}, bad: []string{"24", "-1", "9h", "nine"}},
 		"DARSI_TEMPLATES":              {good: []string{templates}, bad: []string{"/missing.yaml", broken}},
 		"DARSI_NUDGE_AFTER":            {good: []string{"72h", "90m", "0"}, bad: []string{"3d", "-1h", "soon"}},
 		"DARSI_SECOND_NUDGE_AFTER":     {good: []string{"168h", "0"}, bad: []string{"1w"}},
