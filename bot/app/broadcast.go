@@ -214,7 +214,7 @@ func (c *Coaching) Broadcast(ctx context.Context, actor cohort.Coach, b Broadcas
 		case l.OptedOut:
 			res.OptedOut++
 			return nil
-		case !Reachable(l):
+		case !c.reachable(l):
 			res.Unreachable++
 			return nil
 		}
