@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test lint bench bench-scale build fuzz transcripts
+.PHONY: run test lint bench bench-scale build fuzz transcripts soak
 
 ## run: the bot on the embedded store (./data), simulator at http://localhost:8080/
 run:
@@ -38,6 +38,12 @@ bench-scale:
 	bash .ci/services
 	$(GO) run ./cmd/darsi-load -scale $(SCALE)
 
+## soak: darsi under faults (Redis and a replica killed, connections dropped, latency) for SOAK_DURATION with SOAK_LEARNERS learners; exit 1 if anything was lost or sent twice (docs/soak.md)
+SOAK_DURATION ?= 5m
+SOAK_LEARNERS ?= 2000
+soak:
+	$(GO) run ./cmd/darsi-soak -duration $(SOAK_DURATION) -learners $(SOAK_LEARNERS)
+
 ## build: the darsi binary in ./bin
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/darsi ./cmd/darsi
@@ -62,4 +68,5 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzValidSID$$' -fuzztime $(FUZZTIME) ./bot/twilio
 	$(GO) test -run '^$$' -fuzz '^FuzzWebhookSIDs$$' -fuzztime $(FUZZTIME) ./bot/twilio
 	$(GO) test -run '^$$' -fuzz '^FuzzCSV$$' -fuzztime $(FUZZTIME) ./bot/coachweb
+	$(GO) test -run '^$$' -fuzz '^FuzzSentinelURL$$' -fuzztime $(FUZZTIME) ./bot/store/redisstore
 	$(GO) test -run '^$$' -fuzz '^FuzzSplitMsgKey$$' -fuzztime $(FUZZTIME) ./bot/store/boltstore

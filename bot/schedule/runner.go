@@ -646,9 +646,14 @@ func (r *Runner) work(ctx context.Context, a *attempt, inOrder bool) {
 				return true // Twilio did not say: any unowned message may be it
 			case content != "" && d.Body == j.Choice.Body:
 				return true
-			case !useTemplate:
-				return d.Body == body
+			case !useTemplate && d.Body == body:
+				return true
+			case !useTemplate && j.Kind != Reminder && j.Kind != Broadcast && j.Kind != CoachReply:
+				return false
 			}
+			// A template, or a coach's words framed in the learner's
+			// language: the frame of the earlier send may be another
+			// language's (the learner chose one in between).
 			return text == "" || strings.Contains(d.Body, text)
 		}
 		d, found, err := r.lookup(work, a, to, matches)

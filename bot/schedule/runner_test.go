@@ -370,13 +370,17 @@ func TestCrashRecovery(t *testing.T) {
 		// other: another job's message to the same learner went out after
 		// the claim.
 		other bool
-		want  int // messages to the learner in the end
+		// relang: the learner chose another language between the send
+		// and the takeover, which frames the coach's words otherwise.
+		relang bool
+		want   int // messages to the learner in the end
 	}{
-		{"sent, recorded", true, true, false, 1},
-		{"sent, not recorded", false, true, false, 1},
-		{"sent, recorded, another job's message too", true, true, true, 2},
-		{"died before sending", false, false, false, 1},
-		{"died before sending, another job's message since", false, false, true, 2},
+		{"sent, recorded", true, true, false, false, 1},
+		{"sent, not recorded", false, true, false, false, 1},
+		{"sent, recorded, another job's message too", true, true, true, false, 2},
+		{"died before sending", false, false, false, false, 1},
+		{"died before sending, another job's message since", false, false, true, false, 2},
+		{"sent, not recorded, the learner chose Arabic since", false, true, false, true, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -407,6 +411,10 @@ func TestCrashRecovery(t *testing.T) {
 			var firstSID string
 			if ms := e.sentTo(l.ID); tt.sent && len(ms) == 1 {
 				firstSID = ms[0].SID
+			}
+			if tt.relang {
+				l.Lang = bot.Arabic
+				e.learners.put(l)
 			}
 			if tt.other {
 				// Another job's reminder, sent and recorded by a live replica.

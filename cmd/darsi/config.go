@@ -26,7 +26,7 @@ import (
 // against it.
 type Config struct {
 	Addr      string // DARSI_ADDR: host:port
-	Store     string // DARSI_STORE: redis://…, rediss://…, a file path, or "memory"
+	Store     string // DARSI_STORE: redis://…, rediss://…, redis-sentinel://…, a file path, or "memory"
 	Lessons   string // DARSI_LESSONS: a lesson folder; "" for the built-in lessons
 	PublicURL string // DARSI_PUBLIC_URL, without a trailing slash; "" to take it from each request
 	Simulator string // DARSI_SIMULATOR: on, off or auto
@@ -98,7 +98,7 @@ var settings = []setting{
 	{name: "DARSI_ADDR", def: ":8080", want: "a listen address such as :8080 or 127.0.0.1:8080",
 		set:  func(c *Config, v string) error { c.Addr = v; return checkAddr(v) },
 		show: func(c *Config) string { return c.Addr }},
-	{name: "DARSI_STORE", def: "./data/darsi.db", want: "redis://host:port[/db], rediss://…, a file path, or memory",
+	{name: "DARSI_STORE", def: "./data/darsi.db", want: "redis://host:port[/db], rediss://…, redis-sentinel://host:26379[,host2:26379…]/MASTER[/db], a file path, or memory",
 		set:  func(c *Config, v string) error { c.Store = v; return checkStore(v) },
 		show: func(c *Config) string { return redactURL(c.Store) }},
 	{name: "DARSI_LESSONS", want: "a lesson folder",
@@ -507,7 +507,7 @@ func checkStore(v string) error {
 	switch {
 	case v == "memory":
 		return nil
-	case strings.HasPrefix(v, "redis://"), strings.HasPrefix(v, "rediss://"):
+	case strings.HasPrefix(v, "redis://"), strings.HasPrefix(v, "rediss://"), strings.HasPrefix(v, redisstore.SentinelScheme+"://"):
 		return redisstore.CheckURL(v)
 	}
 	if fi, err := os.Stat(v); err == nil && fi.IsDir() {

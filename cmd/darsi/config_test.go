@@ -45,7 +45,7 @@ func settingCases(t *testing.T) map[string]struct{ good, bad []string } {
 	os.WriteFile(file, []byte("x"), 0o600)
 	return map[string]struct{ good, bad []string }{
 		"DARSI_ADDR":                   {good: []string{":8080", "127.0.0.1:9000", "[::1]:0"}, bad: []string{"8080", "localhost", ":http-alt", ":70000"}},
-		"DARSI_STORE":                  {good: []string{"memory", "./data/x.db", "redis://127.0.0.1:6379/2", "rediss://u:p@redis.example:6380", "redis://a:7000?addr=b:7001"}, bad: []string{"redis://host:6379/x", "postgres://db", dir}},
+		"DARSI_STORE":                  {good: []string{"memory", "./data/x.db", "redis://127.0.0.1:6379/2", "rediss://u:p@redis.example:6380", "redis://a:7000?addr=b:7001", "redis-sentinel://s1:26379,s2:26379/darsi/0?min_replicas=1"}, bad: []string{"redis://host:6379/x", "postgres://db", dir, "redis-sentinel://s1:26379", "redis://h:6379/0?min_replicas=x"}},
 		"DARSI_LESSONS":                {good: []string{dir}, bad: []string{filepath.Join(dir, "missing"), file}},
 		"DARSI_PUBLIC_URL":             {good: []string{"https://darsi.example.org", "http://10.0.0.5:8080/"}, bad: []string{"darsi.example.org", "ftp://x", "https://x/?a=1"}},
 		"DARSI_SIMULATOR":              {good: []string{"on", "off", "auto"}, bad: []string{"yes", "1", "ON"}},

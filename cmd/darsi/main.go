@@ -230,7 +230,7 @@ var (
 func (c *Config) openStore(ctx context.Context) (store, error) {
 	spec := c.Store
 	switch {
-	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"):
+	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"), strings.HasPrefix(spec, redisstore.SentinelScheme+"://"):
 		s, err := redisstore.Open(ctx, spec, redisstore.Options{Buckets: c.RedisBuckets, Secret: []byte(c.Secret),
 			Retention: c.MessageRetention, DeliveryRetention: c.DeliveryRetention, JobRetention: c.JobRetention})
 		if err != nil {

@@ -43,6 +43,8 @@ type pilot struct {
 	cohorts  []string
 	tokenOf  map[string]string // coach login → token hash
 	erasedBS []string          // BSUIDs of erased learners
+	// learners are the first store's, read once by compareStores.
+	learners []bot.Learner
 }
 
 // fillPilot makes a varied programme of n learners through the store's
@@ -279,7 +281,8 @@ func TestMigrateRoundTrip(t *testing.T) {
 	first, last := filepath.Join(dir, "first.db"), filepath.Join(dir, "last.db")
 	rdb := redisDB(t, moveDB)
 
-	start := time.Now()
+	begin := time.Now()
+	start := begin
 	a, err := boltstore.Open(first, boltstore.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -311,6 +314,7 @@ func TestMigrateRoundTrip(t *testing.T) {
 	_, exportB, _ := darsi(t, "", "export", "learners", "--with-numbers", "--store", last)
 	t.Logf("two exports in %v", time.Since(start).Round(time.Millisecond))
 	defer func(start time.Time) { t.Logf("compared in %v", time.Since(start).Round(time.Millisecond)) }(time.Now())
+	defer func(start time.Time) { t.Logf("total %v", time.Since(start).Round(time.Millisecond)) }(begin)
 	if n := strings.Count(exportA, "\n"); n != 10000-len(p.erased) {
 		t.Fatalf("the first export has %d lines", n)
 	}
@@ -333,12 +337,24 @@ func TestMigrateRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	compareStores(t, p, a, b, "the last store")
-	compareStores(t, p, a, r, "Redis")
+	compareStores(t, &p, a, b, "the last store")
+	compareStores(t, &p, a, r, "Redis")
+}
+
+// diffJSON is cmp.Diff, run only when the JSON of want and got differ: a
+// reflective diff of thousands of records is slow, under the race
+// detector above all.
+func diffJSON(want, got any, opts ...cmp.Option) string {
+	wj, _ := json.Marshal(want)
+	gj, _ := json.Marshal(got)
+	if bytes.Equal(wj, gj) {
+		return ""
+	}
+	return cmp.Diff(want, got, opts...)
 }
 
 // compareStores holds got to what want keeps, through the store API.
-func compareStores(t *testing.T, p pilot, want *boltstore.Store, got app.Backend, name string) {
+func compareStores(t *testing.T, p *pilot, want *boltstore.Store, got app.Backend, name string) {
 	t.Helper()
 	ctx := context.Background()
 	if want.Keys().Learner(p.ids[1]) != got.Keys().Learner(p.ids[1]) {
@@ -352,12 +368,11 @@ func compareStores(t *testing.T, p pilot, want *boltstore.Store, got app.Backend
 		slices.SortFunc(out, func(a, b bot.Learner) int { return strings.Compare(a.ID, b.ID) })
 		return out
 	}
-	// Compared as JSON first: a reflective diff of 10,000 learners is slow.
-	wl, gl := learners(want), learners(got)
-	wj, _ := json.Marshal(wl)
-	gj, _ := json.Marshal(gl)
-	if !bytes.Equal(wj, gj) {
-		t.Errorf("%s: learners (-first +%s):\n%s", name, name, cmp.Diff(wl, gl, cmpopts.EquateEmpty()))
+	if p.learners == nil {
+		p.learners = learners(want)
+	}
+	if diff := diffJSON(p.learners, learners(got), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("%s: learners (-first +%s):\n%s", name, name, diff)
 	}
 	all := func(s app.Backend) []schedule.Job {
 		var jobs []schedule.Job
@@ -380,7 +395,7 @@ func compareStores(t *testing.T, p pilot, want *boltstore.Store, got app.Backend
 	if len(wantJobs) < 400 {
 		t.Fatalf("the first store has %d jobs", len(wantJobs))
 	}
-	if diff := cmp.Diff(wantJobs, all(got), cmpopts.EquateApproxTime(0)); diff != "" {
+	if diff := diffJSON(wantJobs, all(got), cmpopts.EquateApproxTime(0)); diff != "" {
 		t.Errorf("%s: jobs (-first +%s):\n%s", name, name, diff)
 	}
 	for _, c := range append([]string{""}, p.cohorts[:3]...) {
@@ -403,7 +418,7 @@ func compareStores(t *testing.T, p pilot, want *boltstore.Store, got app.Backend
 		}
 		wm, _, _ := want.Members(ctx, code, "", 50)
 		gm, _, _ := got.Members(ctx, code, "", 50)
-		if diff := cmp.Diff(wm, gm, cmpopts.EquateEmpty()); diff != "" {
+		if diff := diffJSON(wm, gm, cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("%s: members of %s (-first +%s):\n%s", name, code, name, diff)
 		}
 	}
@@ -498,12 +513,31 @@ func TestMigrateRefuses(t *testing.T) {
 	}
 	rdb := redisDB(t, moveRefusedDB)
 
-	// The embedded store open elsewhere (as darsi serve holds it).
+	// The embedded store open elsewhere (as darsi serve holds it), as
+	// source or target.
 	code, _, errOut := darsi(t, "", "migrate", "--from", src, "--to", rdb)
 	if code != 1 || !strings.Contains(errOut, "in use by a running darsi; stop it first") {
 		t.Errorf("a held embedded source: exit %d, %q", code, errOut)
 	}
 	s.Close()
+	held := filepath.Join(dir, "held.db")
+	h, err := boltstore.Open(held, boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = darsi(t, "", "migrate", "--from", src, "--to", held)
+	if code != 1 || !strings.Contains(errOut, "--to "+held+": the embedded store is in use by a running darsi; stop it first") {
+		t.Errorf("a held embedded target: exit %d, %q", code, errOut)
+	}
+	h.Close()
+
+	// A Redis store a real darsi serve runs on.
+	live := startReplica(t, rdb)
+	code, _, errOut = darsi(t, "", "migrate", "--from", src, "--to", rdb)
+	if code != 1 || !strings.Contains(errOut, "in use by 1 running darsi") {
+		t.Errorf("a Redis target darsi serve runs on: exit %d, %q", code, errOut)
+	}
+	live.stop()
 
 	// A Redis store with a serving replica, as source or target.
 	r, err := redisstore.Open(ctx, rdb, redisstore.Options{})
@@ -511,6 +545,9 @@ func TestMigrateRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
+	if n, _ := r.Replicas(ctx); n != 0 {
+		t.Errorf("a stopped darsi serve is still announced (%d)", n)
+	}
 	if err := r.Announce(ctx, "replica-1", time.Minute); err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/darsi-ma/darsi/bot/lesson"
 	"github.com/darsi-ma/darsi/bot/privacy"
 	"github.com/darsi-ma/darsi/bot/simulator"
+	"github.com/darsi-ma/darsi/bot/store/redisstore"
 	"github.com/darsi-ma/darsi/bot/twilio"
 )
 
@@ -321,7 +322,7 @@ func storeKind(spec string) string {
 	switch {
 	case spec == "memory":
 		return "memory"
-	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"):
+	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"), strings.HasPrefix(spec, redisstore.SentinelScheme+"://"):
 		return "redis"
 	}
 	return "embedded"

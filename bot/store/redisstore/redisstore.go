@@ -249,6 +249,28 @@ func CheckURL(rawURL string) error {
 
 // newClient builds the client that rawURL describes (see Open).
 func newClient(rawURL string) (redis.UniversalClient, error) {
+	if strings.HasPrefix(rawURL, SentinelScheme+"://") {
+		failover, err := sentinelURL(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		rawURL = failover
+	}
+	rawURL, minReplicas, replicaTimeout, err := replicaOptions(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	withWait := func(c redis.UniversalClient, read time.Duration) (redis.UniversalClient, error) {
+		if minReplicas == 0 {
+			return c, nil
+		}
+		if read > 0 && replicaTimeout >= read {
+			c.Close()
+			return nil, fmt.Errorf("store URL: min_replicas_timeout (%s) must be shorter than read_timeout (%s), which a write's wait for its replicas is part of", replicaTimeout, read)
+		}
+		c.AddHook(&replicaWait{n: int64(minReplicas), timeout: replicaTimeout, client: c})
+		return c, nil
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		// url.Error repeats the URL, password included: say less.
@@ -275,8 +297,11 @@ func newClient(rawURL string) (redis.UniversalClient, error) {
 		connDefaults(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.DialerRetries, &o.MaxRetries)
 		protocol(&o.Protocol)
 		o.ContextTimeoutEnabled = o.ContextTimeoutEnabled || ctxTimeout
-		return redis.NewFailoverClient(o), nil
+		return withWait(redis.NewFailoverClient(o), o.ReadTimeout)
 	case q.Has("addr"):
+		if minReplicas > 0 {
+			return nil, errors.New("store URL: min_replicas is for one Redis or Sentinel, not a Cluster")
+		}
 		o, err := redis.ParseClusterURL(rawURL)
 		if err != nil {
 			return nil, err
@@ -293,7 +318,7 @@ func newClient(rawURL string) (redis.UniversalClient, error) {
 	connDefaults(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.DialerRetries, &o.MaxRetries)
 	protocol(&o.Protocol)
 	o.ContextTimeoutEnabled = o.ContextTimeoutEnabled || ctxTimeout
-	return redis.NewClient(o), nil
+	return withWait(redis.NewClient(o), o.ReadTimeout)
 }
 
 // connDefaults fills the connection options a URL left unset (zero).
