@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/darsi-ma/darsi/bot/app"
@@ -90,7 +91,10 @@ func TestBroadcastToSegments(t *testing.T) {
 	// The page, for an admin: the count before sending, and nobody warned.
 	admin := x.browser()
 	admin.login("amal")
-	want(t, "the broadcast page", admin.get("/coach/broadcast"), http.StatusOK, `name="lang_zgh"`, `name="inactive_days"`)
+	want(t, "the broadcast page", admin.get("/coach/broadcast"), http.StatusOK, `name="lang_zgh"`, `name="inactive_days"`, `id="broadcast-link"`)
+	if strings.Contains(b.get("/coach/").body, `id="broadcast-link"`) {
+		t.Errorf("a coach sees the link to broadcasts")
+	}
 	page := admin.post("/coach/broadcast", url.Values{"action": {"preview"}, "lang_zgh": {"1"}, "text": {"Salon samedi"}})
 	want(t, "the page's preview", page, http.StatusOK, `id="matched"`, `1 apprenant·e dans le segment`, `id="queue"`)
 	page = admin.post("/coach/broadcast", url.Values{"action": {"preview"}, "lang_ary": {"1"}, "text": {"Salon samedi"}})
