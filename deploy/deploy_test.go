@@ -295,12 +295,16 @@ func TestContainersLocked(t *testing.T) {
 }
 
 // sentinelStore reports whether a DARSI_STORE names Redis through the
-// three Sentinels of hosts, master darsi: in the form the store reads
-// today (redis://first?master_name=darsi&addr=…) or redis-sentinel://.
+// three Sentinels of hosts, master darsi, each write waiting for a
+// replica (min_replicas): as redis-sentinel://, or as
+// redis://first?master_name=darsi&addr=….
 func sentinelStore(t *testing.T, where, store string, hosts []string) {
 	t.Helper()
 	var addrs []string
 	master := ""
+	if _, query, ok := strings.Cut(store, "?"); !ok || !strings.Contains("&"+query, "&min_replicas=") || strings.Contains(query, "min_replicas=0") {
+		t.Errorf("%s: DARSI_STORE %q: want min_replicas=1 or more, so that a failover loses no acknowledged write", where, store)
+	}
 	switch {
 	case strings.HasPrefix(store, "redis-sentinel://"):
 		rest, _, _ := strings.Cut(strings.TrimPrefix(store, "redis-sentinel://"), "?")

@@ -34,6 +34,11 @@ type Coaching struct {
 	// Threads is the inbox: learners' questions and coaches' answers;
 	// nil: there is none.
 	Threads Inbox
+	// Everyone reads every learner, a page at a time, for admins'
+	// broadcasts to segments (Store.Learners); nil: no broadcasts.
+	Everyone interface {
+		Learners(ctx context.Context, fn func(bot.Learner) error) error
+	}
 	// Learners reads a learner, for the answer to a question; nil: answers
 	// cannot be sent.
 	Learners interface {

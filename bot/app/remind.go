@@ -348,16 +348,26 @@ func (c *Coaching) Preview(ctx context.Context, actor cohort.Coach, r Reminder) 
 		}
 		plan.Members = append(plan.Members, MemberPlan{Learner: bot.Mask(l.ID), Decision: d})
 	}
+	if plan.Langs, err = c.renderLangs(r, job, count); err != nil {
+		return Plan{}, err
+	}
+	return plan, nil
+}
+
+// renderLangs renders the reminder in each language as the outbox sends
+// it, with its SMS cost and the members (count) who get it.
+func (c *Coaching) renderLangs(r Reminder, job schedule.Job, count map[bot.Lang]int) ([]LangPreview, error) {
 	words := c.Content().Text
+	var out []LangPreview
 	for _, lang := range bot.Langs {
 		job.Text = r.TextFor(lang)
 		text, err := schedule.Render(words, lang, job)
 		if err != nil {
-			return Plan{}, err
+			return nil, err
 		}
 		sms := locale.Segments(text)
-		plan.Langs = append(plan.Langs, LangPreview{Lang: lang, Own: job.Text, Text: text, Encoding: string(sms.Encoding),
+		out = append(out, LangPreview{Lang: lang, Own: job.Text, Text: text, Encoding: string(sms.Encoding),
 			Units: sms.Units, Segments: sms.Segments, Members: count[lang]})
 	}
-	return plan, nil
+	return out, nil
 }

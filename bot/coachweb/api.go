@@ -3,6 +3,7 @@ package coachweb
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -64,6 +65,9 @@ type ReminderResponse struct {
 	Unreachable int    `json:"unreachable"` // members on the terminal or the simulator
 	ID          string `json:"id"`          // the reminder's id, the start of its jobs' ids
 	DueAt       string `json:"due_at"`
+	// Warning says why nothing was queued when nobody in the cohort can
+	// receive it; "" otherwise.
+	Warning string `json:"warning,omitempty"`
 }
 
 // APIError is the body of every API error.
@@ -196,8 +200,16 @@ func (h *Handler) apiRemind(w http.ResponseWriter, r *http.Request, c cohort.Coa
 		h.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, ReminderResponse{Queued: res.Queued, Already: res.Already, OptedOut: res.OptedOut,
-		Unreachable: res.Unreachable, ID: res.Reminder, DueAt: res.DueAt.UTC().Format("2006-01-02T15:04:05Z")})
+	out := ReminderResponse{Queued: res.Queued, Already: res.Already, OptedOut: res.OptedOut,
+		Unreachable: res.Unreachable, ID: res.Reminder, DueAt: res.DueAt.UTC().Format("2006-01-02T15:04:05Z")}
+	status := http.StatusAccepted
+	if res.Queued == 0 && res.Already == 0 {
+		// Nothing will go out: no success to report.
+		status = http.StatusUnprocessableEntity
+		out.Warning = fmt.Sprintf("nobody in cohort %s can receive it (%d opted out, %d on the terminal or the simulator): nothing queued",
+			co.Code, res.OptedOut, res.Unreachable)
+	}
+	writeJSON(w, status, out)
 }
 
 // PreviewLang is a reminder in one language, in the preview's answer.

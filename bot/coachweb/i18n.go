@@ -217,6 +217,7 @@ func (h *Handler) funcs(lang bot.Lang) template.FuncMap {
 		"ltr":      w.ltr,
 		"when":     func(t time.Time) string { return w.when(t, h.cfg.Location) },
 		"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"langs":    func() []bot.Lang { return bot.Langs },
 		"ago":      func(t time.Time) string { return w.ago(h.cfg.Now().Sub(t), t.IsZero()) },
 		"langName": w.langName,
 		"status":   func(s schedule.Status) string { return statusWord(w, string(s)) },

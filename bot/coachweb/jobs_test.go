@@ -215,4 +215,7 @@ func TestReminderToNobody(t *testing.T) {
 	if strings.Contains(page.body, `id="queue"`) {
 		t.Errorf("the preview to nobody offers to queue it")
 	}
+	// By the API: no success either.
+	want(t, "the API's reminder to nobody", x.api("fatima", "POST", "/coach/api/cohorts/"+code+"/reminders", map[string]string{"text": "Atelier samedi"}),
+		http.StatusUnprocessableEntity, `"queued":0`, `"warning":"nobody in cohort`)
 }

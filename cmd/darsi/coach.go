@@ -36,7 +36,7 @@ func openCoaching(ctx context.Context, cfg Config) (*app.Coaching, func() error,
 // configuration sets them up: the commands and the dashboard share them.
 func newCoaching(cfg Config, s store, content func() *dialog.Content, log *slog.Logger) *app.Coaching {
 	return &app.Coaching{
-		Cohorts: s, Members: s, Outbox: s, Audit: s, Threads: s, Learners: s, Content: content, Keys: s.Keys(),
+		Cohorts: s, Members: s, Outbox: s, Audit: s, Threads: s, Learners: s, Everyone: s, Content: content, Keys: s.Keys(),
 		Policy: cfg.policy(), WhatsAppFrom: cfg.WhatsAppFrom, SessionIdle: cfg.SessionIdle, Log: log,
 	}
 }

@@ -108,7 +108,8 @@ func TestCoachCommandsJSON(t *testing.T) {
 		t.Fatalf("chat: %s", errOut)
 	}
 	code, out, errOut = darsi(t, "", "remind", "--cohort", created["code"], "--text", "Leçon 2 !", "--store", store)
-	if code != 0 || !strings.HasPrefix(out, "0 reminders queued") || !strings.Contains(out, "1 members talk to the bot from the terminal") {
+	if code != 1 || !strings.HasPrefix(out, "0 reminders queued") || !strings.Contains(out, "1 members talk to the bot from the terminal") ||
+		!strings.Contains(errOut, "nobody in cohort") {
 		t.Errorf("remind: exit %d, %q, %q", code, out, errOut)
 	}
 }

@@ -78,5 +78,8 @@ func remindCmd(ctx context.Context, cfg Config, args []string, stdout, stderr io
 	if res.Unreachable > 0 {
 		fmt.Fprintf(stdout, "%d members talk to the bot from the terminal or simulator, not WhatsApp or SMS: skipped\n", res.Unreachable)
 	}
+	if res.Queued == 0 && res.Already == 0 {
+		return fmt.Errorf("nobody in cohort %s can receive this reminder: nothing queued", res.Cohort)
+	}
 	return nil
 }
