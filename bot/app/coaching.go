@@ -126,9 +126,15 @@ func (c *Coaching) log() *slog.Logger {
 
 // Coach accounts.
 
-// BcryptCost is the work factor of coaches' password hashes: about a
-// quarter of a second per login on a small server.
-const BcryptCost = 12
+// DefaultBcryptCost is the work factor of coaches' password hashes: about
+// a quarter of a second per login on a small server.
+const DefaultBcryptCost = 12
+
+// BcryptCost is the work factor new password hashes get, DefaultBcryptCost
+// unless a test suite lowers it before anything else runs (under the race
+// detector one hash at cost 12 takes seconds). A login is always checked at
+// the cost its hash was made with.
+var BcryptCost = DefaultBcryptCost
 
 // Password lengths: bcrypt reads no more than 72 bytes.
 const (

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -31,10 +32,17 @@ const maxRenewEvery = time.Minute
 const maxSessionToken = 100
 
 // dummyHash is a bcrypt hash, at BcryptCost, of a random password nobody
-// knows. A login that finds no account, or a disabled one, compares the
-// password against it, so that it takes as long to refuse as a wrong
-// password: the time of an answer does not tell which logins exist.
-const dummyHash = "$2a$12$m2TM5pNpQKbbOCvak4bFwets67g.yd1VrF35E95BOhKKJ65S21xCO"
+// knows, made at the first login. A login that finds no account, or a
+// disabled one, compares the password against it, so that it takes as long
+// to refuse as a wrong password: the time of an answer does not tell which
+// logins exist.
+var dummyHash = sync.OnceValue(func() []byte {
+	hash, err := bcrypt.GenerateFromPassword([]byte(rand.Text()), BcryptCost)
+	if err != nil {
+		panic("app: bcrypt: " + err.Error()) // only for a cost out of range or a password over 72 bytes
+	}
+	return hash
+})
 
 func (c *Coaching) sessionTTL() time.Duration {
 	if c.SessionTTL > 0 {
@@ -83,7 +91,7 @@ func (c *Coaching) LogIn(ctx context.Context, login, password string) (LoggedIn,
 	if err != nil && bot.KindOf(err) != bot.NotFound {
 		return LoggedIn{}, err
 	}
-	hash := []byte(dummyHash)
+	hash := dummyHash()
 	if found && len(co.PasswordHash) > 0 {
 		hash = co.PasswordHash
 	}

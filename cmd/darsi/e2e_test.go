@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/darsi-ma/darsi/bot"
 	"github.com/darsi-ma/darsi/bot/app"
@@ -60,6 +61,10 @@ func darsiBinary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	// Coaches' passwords hashed at bcrypt's least cost: at the real one a
+	// hash takes seconds under the race detector, and these tests make
+	// dozens. The cost itself is tested in bot/app and bot/coachweb.
+	app.BcryptCost = bcrypt.MinCost
 	code := m.Run()
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
