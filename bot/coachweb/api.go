@@ -185,17 +185,11 @@ func paged(w http.ResponseWriter, r *http.Request, next string, limit, total int
 }
 
 func (h *Handler) apiRemind(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
-	var req ReminderRequest
-	if !decode(w, r, &req) {
+	rm, ok := h.reminderRequest(w, r, co)
+	if !ok {
 		return
 	}
-	at, err := h.parseAt(req.At)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
-	res, err := h.cfg.Coaching.Remind(r.Context(), c, app.Reminder{
-		Kind: schedule.Kind(req.Kind), Cohort: co.Code, Text: req.Text, Texts: req.Texts, Template: req.Template, At: at})
+	res, err := h.cfg.Coaching.Remind(r.Context(), c, rm)
 	if err != nil {
 		h.apiFail(w, r, err)
 		return
@@ -251,20 +245,30 @@ type PreviewResponse struct {
 	Sending int `json:"sending"`
 }
 
-// apiPreview says what a reminder would do, member by member, without
-// queueing it.
-func (h *Handler) apiPreview(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
+// reminderRequest reads a ReminderRequest for cohort co, answering the
+// error itself when it does not read.
+func (h *Handler) reminderRequest(w http.ResponseWriter, r *http.Request, co cohort.Cohort) (app.Reminder, bool) {
 	var req ReminderRequest
 	if !decode(w, r, &req) {
-		return
+		return app.Reminder{}, false
 	}
 	at, err := h.parseAt(req.At)
 	if err != nil {
 		h.apiFail(w, r, err)
+		return app.Reminder{}, false
+	}
+	return app.Reminder{Kind: schedule.Kind(req.Kind), Cohort: co.Code, Text: req.Text, Texts: req.Texts,
+		Template: req.Template, At: at}, true
+}
+
+// apiPreview says what a reminder would do, member by member, without
+// queueing it.
+func (h *Handler) apiPreview(w http.ResponseWriter, r *http.Request, c cohort.Coach, co cohort.Cohort) {
+	rm, ok := h.reminderRequest(w, r, co)
+	if !ok {
 		return
 	}
-	plan, err := h.cfg.Coaching.Preview(r.Context(), c, app.Reminder{
-		Kind: schedule.Kind(req.Kind), Cohort: co.Code, Text: req.Text, Texts: req.Texts, Template: req.Template, At: at})
+	plan, err := h.cfg.Coaching.Preview(r.Context(), c, rm)
 	if err != nil {
 		h.apiFail(w, r, err)
 		return
